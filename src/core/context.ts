@@ -1,0 +1,122 @@
+/**
+ * The activation context, kept in `AsyncLocalStorage` so that `currentJob()`, `currentWorker()`,
+ * `currentRoutine()` and `emit()` work anywhere inside a routine's logic — at any depth of the
+ * flow and across `await` — without passing anything by hand. The engine enters the context
+ * once per activation (not per item or per hop: once ALS is active every `await` costs more).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ErrorCode, SluiceError } from './errors.ts';
+import type { JobContext } from './job-context.ts';
+import type { WorkerState } from './worker-state.ts';
+
+/** Options of `emit()`. */
+export interface EmitOptions {
+  /**
+   * Attribute the emitted item to this job only. By default an item emitted by an activation
+   * belongs to every job whose items the activation consumed (one job for `immediate`).
+   */
+  job?: JobContext;
+}
+
+/** One consumed item with the job it came from. */
+export interface ItemEntry {
+  readonly data: unknown;
+  readonly job: JobContext;
+}
+
+/** What logic receives besides its items. */
+export interface ActivationContext {
+  /** The id of the running routine in its flow. */
+  readonly routineId: string;
+  /** The worker (flow instance) the activation runs in. */
+  readonly worker: WorkerState;
+  /** The first job of the activation (the only one for `immediate`). */
+  readonly job: JobContext;
+  /** Every job whose items the activation consumed. */
+  readonly jobs: readonly JobContext[];
+  /** What the activation policy attached (`batchSize` says whether the batch was partial). */
+  readonly message: unknown;
+  /** Fires when the job is cancelled or fails, the worker stops, or the runtime is destroyed. */
+  readonly signal: AbortSignal;
+  /** The routine's configuration (read-only). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Retry attempt number, from 1 (1 for a first run). */
+  readonly attempt: number;
+  /** The consumed items of `slot` with their jobs (for batches that span jobs). */
+  entries(slot: string): readonly ItemEntry[];
+  /** This routine's state in this worker (a read-only view; change it with `setState`). */
+  readonly state: Readonly<Record<string, unknown>>;
+  /** Merges `patch` into this routine's state in this worker (shallow). */
+  setState(patch: Record<string, unknown>): void;
+  /** Emits `data` on `event` (same as `routine.emit()` and the free `emit()`). */
+  emit(event: string, data: unknown, options?: EmitOptions): void;
+}
+
+/** The ALS store: the context plus what the engine needs for emits. */
+export interface ActivationScope extends ActivationContext {
+  /** The routine instance. */
+  readonly routine: object;
+}
+
+const kStorage = new AsyncLocalStorage<ActivationScope>();
+
+/** Runs `fn` inside `scope`. Engine use only. */
+export function runInScope<R>(scope: ActivationScope, fn: () => R): R {
+  return kStorage.run(scope, fn);
+}
+
+/** The scope of the running activation, or undefined outside logic. */
+export function currentScope(): ActivationScope | undefined {
+  return kStorage.getStore();
+}
+
+function requireScope(what: string): ActivationScope {
+  const scope = kStorage.getStore();
+  if (scope === undefined) {
+    throw new SluiceError(ErrorCode.NotInActivation, `${what} was called outside a routine's logic; it only works while an activation runs`);
+  }
+  return scope;
+}
+
+/**
+ * The job of the running activation (its first job when a batch spans several), or undefined
+ * outside logic.
+ *
+ * @example
+ * ```ts
+ * routine.setLogic(async () => { await io(); currentJob()?.data.seen = true; });
+ * ```
+ */
+export function currentJob(): JobContext | undefined {
+  return kStorage.getStore()?.job;
+}
+
+/** Every job of the running activation; empty outside logic. */
+export function currentJobs(): readonly JobContext[] {
+  return kStorage.getStore()?.jobs ?? [];
+}
+
+/** The worker of the running activation, or undefined outside logic. */
+export function currentWorker(): WorkerState | undefined {
+  return kStorage.getStore()?.worker;
+}
+
+/** The running routine's id and instance, or undefined outside logic. */
+export function currentRoutine(): { readonly id: string; readonly routine: object } | undefined {
+  const scope = kStorage.getStore();
+  return scope === undefined ? undefined : { id: scope.routineId, routine: scope.routine };
+}
+
+/**
+ * Emits `data` on `event` of the running routine. Works at any depth inside logic, also after
+ * `await`. Outside logic it throws `SLUICE_ERR_NOT_IN_ACTIVATION`.
+ *
+ * @example
+ * ```ts
+ * import { emit } from 'sluice';
+ * routine.setLogic(async ({ in: items }) => { for (const x of items) emit('out', await enrich(x)); });
+ * ```
+ */
+export function emit(event: string, data: unknown, options?: EmitOptions): void {
+  requireScope(`emit("${event}")`).emit(event, data, options);
+}

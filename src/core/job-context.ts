@@ -1,0 +1,256 @@
+/**
+ * A job: one `post()` and everything it causes downstream. Every queued item and every running
+ * activation holds its job; when the last of them settles the job completes by itself. Failure,
+ * cancellation and completion happen once; waiting is promise-based.
+ */
+import { ErrorCode, SluiceError } from './errors.ts';
+
+/** The life of a job: `pending` until its first activation starts, then `running`, then one end. */
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** One line of a job's trace, written by the engine for each activation the job took part in. */
+export interface TraceEntry {
+  /** The routine that ran. */
+  readonly routineId: string;
+  /** What happened: `ok`, or how the error handler treated a failure, or an item dropped. */
+  readonly status: 'ok' | 'failed' | 'retrying' | 'continued' | 'skipped' | 'dropped' | 'expired';
+  /** Milliseconds since the job was created. */
+  readonly atMs: number;
+  /** How long the activation ran, in milliseconds. */
+  readonly durationMs: number;
+  /** Items the activation consumed (of all jobs). */
+  readonly items: number;
+  /** Run number of the activation, from 1 (above 1 for retries). */
+  readonly attempt: number;
+  /** The error, for failures. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** What the engine supplies to a job so it can cancel its own work. */
+export interface JobHooks {
+  /** Removes the job's queued items and aborts its activations. */
+  cancel(job: JobContext, reason: SluiceError): void;
+  /** Called once when the job ends, whatever the status. */
+  settled(job: JobContext): void;
+}
+
+/** Internal: the engine's handle on a job's in-flight count. */
+export const kRetain = Symbol('sluice.job.retain');
+/** Internal: release one hold; completes the job when the count reaches zero. */
+export const kRelease = Symbol('sluice.job.release');
+/** Internal: mark the job running. */
+export const kStart = Symbol('sluice.job.start');
+/** Internal: end the job as failed or cancelled. */
+export const kEnd = Symbol('sluice.job.end');
+/** Internal: append to the trace. */
+export const kTrace = Symbol('sluice.job.trace');
+/** Internal: per-routine retry attempts. */
+export const kAttempts = Symbol('sluice.job.attempts');
+/** Internal: abort controller shared by the job's activations. */
+export const kAbort = Symbol('sluice.job.abort');
+
+/** A plain copy of a job. */
+export interface JobSnapshot {
+  jobId: string;
+  flowId: string;
+  workerId: string;
+  status: JobStatus;
+  createdAt: string;
+  finishedAt: string | undefined;
+  metadata: Record<string, unknown>;
+  data: Record<string, unknown>;
+  error: { code: string; message: string } | undefined;
+  errors: Array<{ routineId: string; code: string; message: string }>;
+  traceLog: TraceEntry[];
+  traceDropped: number;
+}
+
+/**
+ * The public face of one job. Returned by `runtime.post()` and by `currentJob()` inside logic.
+ *
+ * @example
+ * ```ts
+ * const [, job] = runtime.post('pipeline', 'source', 'in', { n: 1 });
+ * await job.done();
+ * console.log(job.status, job.traceLog.length);
+ * ```
+ */
+export class JobContext {
+  /** The job's id, unique in its runtime. */
+  readonly jobId: string;
+  /** The flow the job was posted to. */
+  readonly flowId: string;
+  /** The worker that runs it. */
+  readonly workerId: string;
+  /** Wall-clock creation time, epoch milliseconds. */
+  readonly createdAt: number;
+  /** What the poster attached; not read by sluice. */
+  readonly metadata: Record<string, unknown>;
+  /** A scratch object routines may write results into. */
+  readonly data: Record<string, unknown> = {};
+  /** Errors recorded under the CONTINUE strategy; the job still completes. */
+  readonly errors: Array<{ routineId: string; code: string; message: string }> = [];
+  #status: JobStatus = 'pending';
+  #error: SluiceError | undefined;
+  #finishedAt: number | undefined;
+  #pending = 0;
+  #trace: TraceEntry[] = [];
+  #traceDropped = 0;
+  readonly #traceLimit: number;
+  readonly #createdMono: number;
+  readonly #hooks: JobHooks;
+  #done: Promise<JobContext> | undefined;
+  #resolveDone: ((job: JobContext) => void) | undefined;
+  [kAttempts]: Map<string, number> | undefined;
+  [kAbort]: AbortController | undefined;
+
+  constructor(init: {
+    jobId: string;
+    flowId: string;
+    workerId: string;
+    metadata: Record<string, unknown> | undefined;
+    traceLimit: number;
+    createdMono: number;
+    hooks: JobHooks;
+  }) {
+    this.jobId = init.jobId;
+    this.flowId = init.flowId;
+    this.workerId = init.workerId;
+    this.metadata = init.metadata ?? {};
+    this.createdAt = Date.now();
+    this.#traceLimit = init.traceLimit;
+    this.#createdMono = init.createdMono;
+    this.#hooks = init.hooks;
+  }
+
+  /** Where the job is in its life. */
+  get status(): JobStatus {
+    return this.#status;
+  }
+
+  /** True once completed, failed or cancelled. */
+  get isTerminal(): boolean {
+    return this.#status === 'completed' || this.#status === 'failed' || this.#status === 'cancelled';
+  }
+
+  /** The error that failed or cancelled the job. */
+  get error(): SluiceError | undefined {
+    return this.#error;
+  }
+
+  /** Wall-clock end time, epoch milliseconds. */
+  get finishedAt(): number | undefined {
+    return this.#finishedAt;
+  }
+
+  /** Items and activations of this job still in flight. */
+  get inFlight(): number {
+    return this.#pending;
+  }
+
+  /** A copy of the trace (capped at the runtime's `traceLimit`; see `traceDropped`). */
+  get traceLog(): TraceEntry[] {
+    return this.#trace.slice();
+  }
+
+  /** Trace entries not kept because the cap was reached. */
+  get traceDropped(): number {
+    return this.#traceDropped;
+  }
+
+  /** An AbortSignal that fires when the job is cancelled or fails. */
+  get signal(): AbortSignal {
+    this[kAbort] ??= new AbortController();
+    if (this.#status === 'failed' || this.#status === 'cancelled') this[kAbort].abort(this.#error);
+    return this[kAbort].signal;
+  }
+
+  /** Resolves with this job once it has ended, whatever the status; never rejects. */
+  done(): Promise<JobContext> {
+    if (this.#done === undefined) {
+      if (this.isTerminal) this.#done = Promise.resolve(this);
+      else this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+    }
+    return this.#done;
+  }
+
+  /**
+   * Cancels the job: its queued items are removed, running activations see their signal abort,
+   * and nothing it emits from now on is delivered. No-op once the job has ended.
+   */
+  cancel(reason = 'cancelled by caller'): void {
+    if (this.isTerminal) return;
+    const error = new SluiceError(ErrorCode.JobCancelled, `Job "${this.jobId}" was cancelled: ${reason}`, { details: { jobId: this.jobId } });
+    this.#hooks.cancel(this, error);
+    this[kEnd]('cancelled', error);
+  }
+
+  /** A plain copy. */
+  toJSON(): JobSnapshot {
+    return {
+      jobId: this.jobId,
+      flowId: this.flowId,
+      workerId: this.workerId,
+      status: this.#status,
+      createdAt: new Date(this.createdAt).toISOString(),
+      finishedAt: this.#finishedAt === undefined ? undefined : new Date(this.#finishedAt).toISOString(),
+      metadata: { ...this.metadata },
+      data: { ...this.data },
+      error: this.#error === undefined ? undefined : { code: this.#error.code, message: this.#error.message },
+      errors: this.errors.map((e) => ({ ...e })),
+      traceLog: this.#trace.slice(),
+      traceDropped: this.#traceDropped,
+    };
+  }
+
+  /** @internal */
+  [kRetain](count = 1): void {
+    this.#pending += count;
+  }
+
+  /** @internal */
+  [kRelease](count = 1): void {
+    this.#pending -= count;
+    if (this.#pending === 0 && !this.isTerminal) this.#finish('completed', undefined);
+  }
+
+  /** @internal */
+  [kStart](): void {
+    if (this.#status === 'pending') this.#status = 'running';
+  }
+
+  /** @internal */
+  [kEnd](status: 'failed' | 'cancelled', error: SluiceError): void {
+    if (this.isTerminal) return;
+    this.#finish(status, error);
+    this[kAbort]?.abort(error);
+  }
+
+  /** @internal */
+  [kTrace](
+    routineId: string,
+    status: TraceEntry['status'],
+    atMono: number,
+    durationMs: number,
+    items: number,
+    attempt: number,
+    error: TraceEntry['error'],
+  ): void {
+    if (this.#trace.length >= this.#traceLimit) {
+      this.#traceDropped++;
+      return;
+    }
+    const entry: TraceEntry = error === undefined
+      ? { routineId, status, atMs: atMono - this.#createdMono, durationMs, items, attempt }
+      : { routineId, status, atMs: atMono - this.#createdMono, durationMs, items, attempt, error };
+    this.#trace.push(entry);
+  }
+
+  #finish(status: 'completed' | 'failed' | 'cancelled', error: SluiceError | undefined): void {
+    this.#status = status;
+    this.#error = error;
+    this.#finishedAt = Date.now();
+    this.#hooks.settled(this);
+    this.#resolveDone?.(this);
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * A slot: a bounded input queue of one routine, owned by one worker. The routine declares the
+ * slot's shape ({@link SlotSpec}); each worker gets its own {@link Slot} instance, so the data of
+ * two workers never mixes. What happens at the bound is explicit ({@link OverflowPolicy}) and
+ * counted.
+ */
+import { RingQueue, type SlotQueue } from './slot-queue.ts';
+import { assertInteger, assertKnownKeys, assertNumber, assertObject, assertOneOf } from './validate.ts';
+
+/**
+ * What a full slot does with one more item.
+ * - `reject`: refuse it; `post()` throws a `SlotQueueFullError`, an emitting activation fails
+ *   under its routine's error handler.
+ * - `dropOldest`: admit it and evict the oldest queued item (counted in `dropped`; the evicted
+ *   item's job records the drop in its trace).
+ * - `block`: make the producer wait for room (`postAsync()` waits; an emitting activation does
+ *   not settle, and its routine is not activated again, until the item is admitted).
+ */
+export type OverflowPolicy = 'reject' | 'dropOldest' | 'block';
+
+/** The overflow policies, for validation and docs. */
+export const kOverflowPolicies: readonly OverflowPolicy[] = ['reject', 'dropOldest', 'block'];
+
+/**
+ * How full a slot is: `low` below half the watermark, `medium` below the watermark, `high` at or
+ * above the watermark, `critical` when full or when producers are waiting for room.
+ */
+export type PressureLevel = 'low' | 'medium' | 'high' | 'critical';
+
+/** Options of `routine.addSlot(name, options)`. */
+export interface SlotOptions {
+  /**
+   * Most items the slot holds per worker.
+   * @default 1000
+   */
+  maxQueueLength?: number;
+  /**
+   * Fraction of `maxQueueLength` at which pressure becomes `high`.
+   * @default 0.8
+   */
+  watermark?: number;
+  /**
+   * What a full slot does with one more item.
+   * @default 'reject'
+   */
+  overflow?: OverflowPolicy;
+}
+
+/** A slot's declared shape, fully resolved. */
+export interface SlotSpec {
+  readonly name: string;
+  readonly maxQueueLength: number;
+  readonly watermark: number;
+  readonly overflow: OverflowPolicy;
+}
+
+/** Resolves and validates slot options; `owner` names the routine in error messages. */
+export function resolveSlotOptions(owner: string, name: string, options: SlotOptions | undefined): SlotSpec {
+  assertObject(`${owner}.addSlot("${name}") options`, options, true);
+  const opts = options ?? {};
+  assertKnownKeys(`${owner}.addSlot("${name}") options`, opts as Record<string, unknown>, ['maxQueueLength', 'watermark', 'overflow']);
+  const maxQueueLength = opts.maxQueueLength ?? 1000;
+  const watermark = opts.watermark ?? 0.8;
+  const overflow = opts.overflow ?? 'reject';
+  assertInteger(`${owner}.${name}.maxQueueLength`, maxQueueLength, 1);
+  assertNumber(`${owner}.${name}.watermark`, watermark, 0, 1);
+  if (watermark === 0) assertNumber(`${owner}.${name}.watermark`, watermark, Number.MIN_VALUE, 1);
+  assertOneOf(`${owner}.${name}.overflow`, overflow, kOverflowPolicies);
+  return Object.freeze({ name, maxQueueLength, watermark, overflow });
+}
+
+/** One queued item and the job(s) it belongs to. */
+export interface QueuedItem<J = unknown> {
+  readonly data: unknown;
+  readonly jobs: J;
+}
+
+/** Counters of one slot; they only grow. */
+export interface SlotCounters {
+  /** Items admitted. */
+  enqueued: number;
+  /** Items taken by activations. */
+  consumed: number;
+  /** Items refused because the slot was full (`reject`). */
+  rejected: number;
+  /** Items evicted to make room (`dropOldest`). */
+  dropped: number;
+  /** Producers that had to wait for room (`block`). */
+  blocked: number;
+  /** Items discarded because their jobs had already ended (failed or cancelled). */
+  discarded: number;
+}
+
+/** A snapshot of one slot. */
+export interface SlotStatus {
+  readonly routineId: string;
+  readonly slot: string;
+  readonly length: number;
+  readonly maxQueueLength: number;
+  readonly utilisation: number;
+  readonly pressure: PressureLevel;
+  readonly waiting: number;
+  readonly overflow: OverflowPolicy;
+  readonly counters: Readonly<SlotCounters>;
+}
+
+interface Waiter<J> {
+  item: QueuedItem<J>;
+  admit: () => void;
+}
+
+/** Outcome of {@link Slot.offer}. */
+export const OfferResult = { Accepted: 0, Rejected: 1, Evicted: 2, MustWait: 3 } as const;
+/** One of the values of {@link OfferResult}. */
+export type OfferResult = (typeof OfferResult)[keyof typeof OfferResult];
+
+/** A slot's queue in one worker. Internal: reached through the worker's engine. */
+export class Slot<J = unknown> {
+  readonly spec: SlotSpec;
+  readonly routineId: string;
+  readonly counters: SlotCounters = { enqueued: 0, consumed: 0, rejected: 0, dropped: 0, blocked: 0, discarded: 0 };
+  /** The item evicted by the last `offer()` that returned `Evicted`. */
+  lastEvicted: QueuedItem<J> | undefined;
+  readonly #queue: SlotQueue<QueuedItem<J>>;
+  readonly #waiters = new RingQueue<Waiter<J>>(4);
+
+  constructor(routineId: string, spec: SlotSpec, queue: SlotQueue<QueuedItem<J>> = new RingQueue(16)) {
+    this.routineId = routineId;
+    this.spec = spec;
+    this.#queue = queue;
+  }
+
+  get length(): number {
+    return this.#queue.length;
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  get isFull(): boolean {
+    return this.#queue.length >= this.spec.maxQueueLength;
+  }
+
+  /** Admits `item` if there is room; otherwise applies the overflow policy (except `block`). */
+  offer(item: QueuedItem<J>): OfferResult {
+    if (this.#queue.length < this.spec.maxQueueLength && this.#waiters.length === 0) {
+      this.#queue.push(item);
+      this.counters.enqueued++;
+      return OfferResult.Accepted;
+    }
+    switch (this.spec.overflow) {
+      case 'dropOldest':
+        this.lastEvicted = this.#queue.shift();
+        this.#queue.push(item);
+        this.counters.enqueued++;
+        this.counters.dropped++;
+        return OfferResult.Evicted;
+      case 'block':
+        return OfferResult.MustWait;
+      default:
+        this.counters.rejected++;
+        return OfferResult.Rejected;
+    }
+  }
+
+  /** Parks `item` until there is room; `admit` runs once it is in the queue. */
+  wait(item: QueuedItem<J>, admit: () => void): void {
+    this.counters.blocked++;
+    this.#waiters.push({ item, admit });
+  }
+
+  /** Returns the item at `index` from the head without removing it. */
+  peek(index = 0): QueuedItem<J> | undefined {
+    return this.#queue.peek(index);
+  }
+
+  /** Removes up to `count` items from the head and admits waiting producers into the room made. */
+  take(count: number, into: QueuedItem<J>[]): void {
+    for (let i = 0; i < count; i++) {
+      const item = this.#queue.shift();
+      if (item === undefined) break;
+      into.push(item);
+    }
+    this.counters.consumed += count;
+    this.admitWaiters();
+  }
+
+  /** Moves parked items into the queue while there is room. */
+  admitWaiters(): void {
+    while (this.#waiters.length > 0 && this.#queue.length < this.spec.maxQueueLength) {
+      const waiter = this.#waiters.shift() as Waiter<J>;
+      this.#queue.push(waiter.item);
+      this.counters.enqueued++;
+      waiter.admit();
+    }
+  }
+
+  /** Removes every queued and parked item (parked producers are released, not admitted). */
+  drain(): { queued: QueuedItem<J>[]; parked: Array<{ item: QueuedItem<J>; admit: () => void }> } {
+    return { queued: this.#queue.clear(), parked: this.#waiters.clear() };
+  }
+
+  /** Removes queued items matching `predicate`, keeping the order of the rest. */
+  removeWhere(predicate: (item: QueuedItem<J>) => boolean): QueuedItem<J>[] {
+    const removed: QueuedItem<J>[] = [];
+    const kept: QueuedItem<J>[] = [];
+    for (const item of this.#queue.clear()) (predicate(item) ? removed : kept).push(item);
+    for (const item of kept) this.#queue.push(item);
+    this.admitWaiters();
+    return removed;
+  }
+
+  /** The pressure level for the current length; see {@link PressureLevel}. */
+  pressure(): PressureLevel {
+    const { maxQueueLength, watermark } = this.spec;
+    const length = this.#queue.length;
+    if (length >= maxQueueLength || this.#waiters.length > 0) return 'critical';
+    const utilisation = length / maxQueueLength;
+    if (utilisation >= watermark) return 'high';
+    if (utilisation >= watermark / 2) return 'medium';
+    return 'low';
+  }
+
+  /** A plain snapshot. */
+  status(): SlotStatus {
+    return {
+      routineId: this.routineId,
+      slot: this.spec.name,
+      length: this.#queue.length,
+      maxQueueLength: this.spec.maxQueueLength,
+      utilisation: this.#queue.length / this.spec.maxQueueLength,
+      pressure: this.pressure(),
+      waiting: this.#waiters.length,
+      overflow: this.spec.overflow,
+      counters: { ...this.counters },
+    };
+  }
+}

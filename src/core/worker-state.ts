@@ -1,0 +1,188 @@
+/**
+ * A worker: one running instance of a flow, with its own slot queues, per-routine state,
+ * counters and a capped history of activations. The object handed to users is this facade;
+ * the queues themselves live in the runtime's engine, reached through {@link WorkerHooks}.
+ */
+import type { SlotStatus } from './slot.ts';
+
+/** Where a worker is in its life. */
+export type WorkerStatus = 'running' | 'stopping' | 'stopped';
+
+/** One record of the execution history. */
+export interface ActivationRecord {
+  readonly routineId: string;
+  readonly status: 'ok' | 'failed' | 'retrying' | 'continued' | 'skipped';
+  /** Wall-clock time the activation started, epoch milliseconds. */
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly items: number;
+  readonly jobIds: readonly string[];
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** Counters of one worker. */
+export interface WorkerCounters {
+  jobsPosted: number;
+  jobsProcessed: number;
+  jobsFailed: number;
+  jobsCancelled: number;
+  activations: number;
+  activationErrors: number;
+  itemsDropped: number;
+  itemsDiscarded: number;
+}
+
+/** What the engine supplies to a worker facade. */
+export interface WorkerHooks {
+  queueStatus(): SlotStatus[];
+}
+
+/** A plain copy of a worker. */
+export interface WorkerSnapshot {
+  workerId: string;
+  flowId: string;
+  status: WorkerStatus;
+  createdAt: string;
+  updatedAt: string;
+  counters: WorkerCounters;
+  routineStates: Record<string, Record<string, unknown>>;
+  executionHistory: ActivationRecord[];
+  queues: SlotStatus[];
+}
+
+/** Internal: merge a routine state patch. */
+export const kMergeState = Symbol('sluice.worker.mergeState');
+/** Internal: record an activation. */
+export const kRecord = Symbol('sluice.worker.record');
+/** Internal: set the status. */
+export const kSetStatus = Symbol('sluice.worker.setStatus');
+/** Internal: live counters. */
+export const kCounters = Symbol('sluice.worker.counters');
+
+/**
+ * One running instance of a flow.
+ *
+ * @example
+ * ```ts
+ * const worker = runtime.exec('pipeline');
+ * runtime.post('pipeline', 'source', 'in', 1, { workerId: worker.workerId });
+ * await runtime.waitUntilAllJobsFinished();
+ * console.log(worker.counters.jobsProcessed, worker.getRoutineState('sink'));
+ * ```
+ */
+export class WorkerState {
+  readonly workerId: string;
+  readonly flowId: string;
+  /** Wall-clock creation time, epoch milliseconds. */
+  readonly createdAt: number = Date.now();
+  #updatedAt: number = this.createdAt;
+  #status: WorkerStatus = 'running';
+  readonly #states = new Map<string, Record<string, unknown>>();
+  readonly #history: ActivationRecord[] = [];
+  #historyNext = 0;
+  readonly #historyLimit: number;
+  readonly #hooks: WorkerHooks;
+  readonly [kCounters]: WorkerCounters = {
+    jobsPosted: 0,
+    jobsProcessed: 0,
+    jobsFailed: 0,
+    jobsCancelled: 0,
+    activations: 0,
+    activationErrors: 0,
+    itemsDropped: 0,
+    itemsDiscarded: 0,
+  };
+
+  constructor(workerId: string, flowId: string, historyLimit: number, hooks: WorkerHooks) {
+    this.workerId = workerId;
+    this.flowId = flowId;
+    this.#historyLimit = historyLimit;
+    this.#hooks = hooks;
+  }
+
+  get status(): WorkerStatus {
+    return this.#status;
+  }
+
+  /** Wall-clock time of the last change, epoch milliseconds. */
+  get updatedAt(): number {
+    return this.#updatedAt;
+  }
+
+  /** A copy of the counters. */
+  get counters(): WorkerCounters {
+    return { ...this[kCounters] };
+  }
+
+  /** Copies of every routine's state, by routine id. */
+  get routineStates(): Record<string, Record<string, unknown>> {
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const [id, state] of this.#states) out[id] = structuredClone(state);
+    return out;
+  }
+
+  /** A copy of one routine's state (empty when it never set any). */
+  getRoutineState(routineId: string): Record<string, unknown> {
+    const state = this.#states.get(routineId);
+    return state === undefined ? {} : structuredClone(state);
+  }
+
+  /** The last activations, oldest first (capped at the runtime's `historyLimit`). */
+  get executionHistory(): ActivationRecord[] {
+    if (this.#history.length < this.#historyLimit) return this.#history.slice();
+    return [...this.#history.slice(this.#historyNext), ...this.#history.slice(0, this.#historyNext)];
+  }
+
+  /** Snapshots of every slot queue of this worker. */
+  queueStatus(): SlotStatus[] {
+    return this.#hooks.queueStatus();
+  }
+
+  /** A plain copy. */
+  toJSON(): WorkerSnapshot {
+    return {
+      workerId: this.workerId,
+      flowId: this.flowId,
+      status: this.#status,
+      createdAt: new Date(this.createdAt).toISOString(),
+      updatedAt: new Date(this.#updatedAt).toISOString(),
+      counters: this.counters,
+      routineStates: this.routineStates,
+      executionHistory: this.executionHistory,
+      queues: this.queueStatus(),
+    };
+  }
+
+  /** @internal True when activations are recorded (`historyLimit > 0`). */
+  get recordsHistory(): boolean {
+    return this.#historyLimit > 0;
+  }
+
+  /** @internal Reads the live state object (the engine hands a frozen view to logic). */
+  liveState(routineId: string): Record<string, unknown> | undefined {
+    return this.#states.get(routineId);
+  }
+
+  /** @internal */
+  [kMergeState](routineId: string, patch: Record<string, unknown>): void {
+    const current = this.#states.get(routineId);
+    this.#states.set(routineId, current === undefined ? { ...patch } : Object.assign(current, patch));
+    this.#updatedAt = Date.now();
+  }
+
+  /** @internal */
+  [kRecord](record: ActivationRecord): void {
+    if (this.#historyLimit === 0) return;
+    if (this.#history.length < this.#historyLimit) this.#history.push(record);
+    else {
+      this.#history[this.#historyNext] = record;
+      this.#historyNext = (this.#historyNext + 1) % this.#historyLimit;
+    }
+  }
+
+  /** @internal */
+  [kSetStatus](status: WorkerStatus): void {
+    this.#status = status;
+    this.#updatedAt = Date.now();
+  }
+}

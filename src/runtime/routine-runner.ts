@@ -1,0 +1,590 @@
+/**
+ * One routine in one worker: its slots, its policy state and timer, and the activations it
+ * runs. Evaluating a runner asks the policy once and starts at most one activation; the
+ * scheduler calls it again while it stays ready. Activations carry their items (and so their
+ * jobs' holds) until they settle, which is what lets a job complete by itself.
+ */
+import { checkDecision, isBuiltinPolicy, type ActivationDecision, type EvaluationReason, type SlotsView } from '../core/activation-policy.ts';
+import type { TimerHandle } from '../core/clock.ts';
+import type { ActivationScope, EmitOptions, ItemEntry } from '../core/context.ts';
+import { runInScope } from '../core/context.ts';
+import { retryDelay, type ErrorHandler } from '../core/error-handler.ts';
+import { ErrorCode, RoutineError, SlotQueueFullError, SluiceError, describeValue } from '../core/errors.ts';
+import type { RoutineEntry } from '../core/flow.ts';
+import { JobContext, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
+import type { Logic, SlotItems } from '../core/routine.ts';
+import { OfferResult, Slot, type QueuedItem } from '../core/slot.ts';
+import { kCounters, kMergeState, kRecord, type WorkerState } from '../core/worker-state.ts';
+import { allTerminal, hasJob, jobList, releaseJobs, retainJobs, type Jobs } from './jobs.ts';
+import type { Schedulable } from './scheduler.ts';
+
+/** What a runner needs from its worker engine. */
+export interface RunnerHost {
+  readonly worker: WorkerState;
+  readonly clock: { now(): number; setTimeout(fn: () => void, ms: number): TimerHandle };
+  readonly random: () => number;
+  readonly workerSignal: AbortSignal;
+  markReady(runner: RoutineRunner): void;
+  /** A hook for observers (bus events later); called after each activation settles. */
+  onActivation?(runner: RoutineRunner, record: { status: TraceEntry['status']; durationMs: number; items: number }): void;
+}
+
+type Item = QueuedItem<Jobs>;
+
+/** One run of the logic over the items its policy took. */
+export interface Activation {
+  readonly items: Item[];
+  /** Items per slot index, parallel to the runner's slots. */
+  readonly bySlot: Item[][];
+  readonly jobs: Jobs;
+  readonly message: unknown;
+  readonly attempt: number;
+  startMono: number;
+  startWall: number;
+}
+
+/** Runs one routine of one worker. */
+export class RoutineRunner implements Schedulable {
+  queued = false;
+  readonly id: string;
+  readonly entry: RoutineEntry;
+  readonly slots: Slot<Jobs>[];
+  readonly #slotIndex = new Map<string, number>();
+  readonly #targets = new Map<string, Slot<Jobs>[]>();
+  readonly #targetRunners = new Map<Slot<Jobs>, RoutineRunner>();
+  readonly #logic: Logic;
+  readonly #host: RunnerHost;
+  readonly #policyState: Record<string, unknown> = {};
+  readonly #trustPolicy: boolean;
+  readonly #errorHandler: ErrorHandler;
+  readonly #retries: Activation[] = [];
+  readonly #view: SlotsView;
+  readonly #config: Readonly<Record<string, unknown>>;
+  #reason: EvaluationReason = 'data';
+  #timer: TimerHandle | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #running = 0;
+  #parked = 0;
+  #retryTimers = new Set<TimerHandle>();
+  /** Items emitted on events without connections (counted, not an error). */
+  unrouted = 0;
+  /** A cap on batch sizes set at run time; see `PolicyContext.batchLimit`. */
+  batchLimit: number | undefined;
+
+  constructor(entry: RoutineEntry, host: RunnerHost) {
+    this.id = entry.id;
+    this.entry = entry;
+    this.#host = host;
+    this.#logic = entry.routine.resolveLogic() as Logic;
+    this.#trustPolicy = isBuiltinPolicy(entry.routine.activationPolicy);
+    this.#errorHandler = entry.errorHandler;
+    this.#config = Object.freeze(entry.routine.getConfig());
+    this.slots = entry.routine.slots.map((spec, i) => {
+      this.#slotIndex.set(spec.name, i);
+      return new Slot<Jobs>(entry.id, spec);
+    });
+    const names = entry.routine.slots.map((s) => s.name);
+    const slots = this.slots;
+    const index = this.#slotIndex;
+    this.#view = {
+      names,
+      count: (slot) => {
+        const i = index.get(slot);
+        return i === undefined ? 0 : (slots[i] as Slot<Jobs>).length;
+      },
+      peek: (slot, i = 0) => {
+        const s = index.get(slot);
+        return s === undefined ? undefined : (slots[s] as Slot<Jobs>).peek(i)?.data;
+      },
+      total: () => {
+        let n = 0;
+        for (const slot of slots) n += slot.length;
+        return n;
+      },
+    };
+  }
+
+  /** Wires `event` of this routine to `slot` of `target`. */
+  connect(event: string, target: RoutineRunner, slot: string): void {
+    const dst = target.slot(slot) as Slot<Jobs>;
+    const list = this.#targets.get(event);
+    if (list === undefined) this.#targets.set(event, [dst]);
+    else list.push(dst);
+    this.#targetRunners.set(dst, target);
+  }
+
+  /** The slot called `name`. */
+  slot(name: string): Slot<Jobs> | undefined {
+    const i = this.#slotIndex.get(name);
+    return i === undefined ? undefined : this.slots[i];
+  }
+
+  /** Activations running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Items this routine emitted that wait for room in a `block` slot. */
+  get parked(): number {
+    return this.#parked;
+  }
+
+  /** Activations waiting for a retry. */
+  get retrying(): number {
+    return this.#retries.length + this.#retryTimers.size;
+  }
+
+  /** Marks the runner ready for the given reason. */
+  wake(reason: EvaluationReason): void {
+    this.#reason = reason;
+    this.#host.markReady(this);
+  }
+
+  /** Evaluates the policy once and starts at most one activation. */
+  evaluate(): void {
+    if (this.#running >= this.entry.concurrency || this.#parked > 0) return;
+    const retry = this.#retries.shift();
+    if (retry !== undefined) {
+      this.#start(retry, this.#host.clock.now());
+      if (this.#retries.length > 0 || this.#view.total() > 0) this.wake('settled');
+      return;
+    }
+    if (this.#view.total() === 0) return;
+    const now = this.#host.clock.now();
+    let decision: ActivationDecision;
+    try {
+      const raw = this.entry.routine.activationPolicy.evaluate(this.#view, {
+        now,
+        state: this.#policyState,
+        workerId: this.#host.worker.workerId,
+        routineId: this.id,
+        reason: this.#reason,
+        batchLimit: this.batchLimit,
+      });
+      decision = this.#trustPolicy ? raw : checkDecision(this.id, raw, this.#view);
+    } catch (error) {
+      this.#policyFailed(error);
+      return;
+    }
+    if (!decision.activate) {
+      if (decision.expire !== undefined) this.#expire(decision.expire, decision.reason ?? 'expired by the activation policy');
+      if (decision.wakeAfterMs !== undefined) this.#armTimer(now, decision.wakeAfterMs);
+      return;
+    }
+    const activation = this.#take(decision.take, decision.message);
+    // Ready again before the logic runs, so what the logic emits is evaluated first (depth-first).
+    if (this.#view.total() > 0) this.wake('data');
+    if (activation !== undefined) this.#start(activation, now);
+  }
+
+  /** Offers one item to `slot` from outside a routine (a post). */
+  static offer(target: RoutineRunner, slot: Slot<Jobs>, item: Item): OfferResult {
+    const result = slot.offer(item);
+    if (result === OfferResult.Accepted || result === OfferResult.Evicted) {
+      retainJobs(item.jobs);
+      if (result === OfferResult.Evicted) target.#dropped(slot.lastEvicted as Item);
+      target.wake('data');
+    }
+    return result;
+  }
+
+  /** Parks an item posted with `postAsync` until the slot has room. */
+  static park(target: RoutineRunner, slot: Slot<Jobs>, item: Item, admitted: () => void): void {
+    retainJobs(item.jobs);
+    slot.wait(item, () => {
+      target.wake('data');
+      admitted();
+    });
+  }
+
+  /** Removes queued items whose jobs have all ended (after a cancel); returns how many. */
+  purgeEnded(): number {
+    let removed = 0;
+    for (const slot of this.slots) {
+      for (const item of slot.removeWhere((it) => allTerminal(it.jobs))) {
+        slot.counters.discarded++;
+        this.#host.worker[kCounters].itemsDiscarded++;
+        releaseJobs(item.jobs);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Cancels timers and drops every queued, parked and retrying item (worker stop, destroy). */
+  shutdown(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    for (const timer of this.#retryTimers) timer.cancel();
+    this.#retryTimers.clear();
+    for (const activation of this.#retries.splice(0)) for (const item of activation.items) releaseJobs(item.jobs);
+    for (const slot of this.slots) {
+      const { queued, parked } = slot.drain();
+      for (const item of queued) releaseJobs(item.jobs);
+      for (const { item, admit } of parked) {
+        releaseJobs(item.jobs);
+        admit();
+      }
+    }
+  }
+
+  #take(take: Readonly<Record<string, number>>, message: unknown): Activation | undefined {
+    const bySlot: Item[][] = [];
+    const items: Item[] = [];
+    for (let i = 0; i < this.slots.length; i++) bySlot.push([]);
+    for (const name in take) {
+      const count = take[name] as number;
+      const index = this.#slotIndex.get(name) as number;
+      if (count > 0) (this.slots[index] as Slot<Jobs>).take(count, bySlot[index] as Item[]);
+    }
+    // Items whose jobs already ended (failed, cancelled) are discarded here, not run.
+    for (let i = 0; i < bySlot.length; i++) {
+      const list = bySlot[i] as Item[];
+      let kept = 0;
+      for (const item of list) {
+        if (allTerminal(item.jobs)) {
+          (this.slots[i] as Slot<Jobs>).counters.discarded++;
+          this.#host.worker[kCounters].itemsDiscarded++;
+          releaseJobs(item.jobs);
+        } else {
+          list[kept++] = item;
+          items.push(item);
+        }
+      }
+      list.length = kept;
+    }
+    if (items.length === 0) return undefined;
+    return { items, bySlot, jobs: distinctJobs(items), message, attempt: 1, startMono: 0, startWall: 0 };
+  }
+
+  #start(activation: Activation, now: number): void {
+    const host = this.#host;
+    this.#running++;
+    host.worker[kCounters].activations++;
+    const jobs = activation.jobs;
+    const first = jobs instanceof JobContext ? jobs : (jobs[0] as JobContext);
+    if (jobs instanceof JobContext) jobs[kStart]();
+    else for (const job of jobs) job[kStart]();
+    const slotItems: SlotItems = {};
+    const names = this.#view.names;
+    for (let i = 0; i < names.length; i++) {
+      const list = activation.bySlot[i] as Item[];
+      const data = new Array<unknown>(list.length);
+      for (let k = 0; k < list.length; k++) data[k] = (list[k] as Item).data;
+      slotItems[names[i] as string] = data;
+    }
+    const scope = new Scope(this, activation, first);
+    activation.startMono = now;
+    activation.startWall = Date.now();
+    let result: unknown;
+    try {
+      result = runInScope(scope, () => this.#logic(slotItems, scope));
+    } catch (error) {
+      this.#settle(activation, error);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<void>).then === 'function') {
+      (result as Promise<void>).then(
+        () => this.#settle(activation, undefined),
+        (error: unknown) => this.#settle(activation, error ?? new Error('logic rejected with no reason')),
+      );
+    } else {
+      this.#settle(activation, undefined);
+    }
+  }
+
+  /** @internal The items of `slot` in `activation`, with their jobs. */
+  entriesOf(activation: Activation, slot: string): readonly ItemEntry[] {
+    const index = this.#slotIndex.get(slot);
+    if (index === undefined) {
+      throw new SluiceError(ErrorCode.UnknownSlot, `Routine "${this.id}" has no slot "${slot}" (declared: ${this.#view.names.join(', ')})`);
+    }
+    const out: ItemEntry[] = [];
+    for (const item of activation.bySlot[index] as Item[]) {
+      for (const job of jobList(item.jobs)) out.push({ data: item.data, job });
+    }
+    return out;
+  }
+
+  /** @internal Routes what `activation` emits. */
+  emitFrom(activation: Activation, event: string, data: unknown, options: EmitOptions | undefined): void {
+    this.#emit(activation, event, data, options);
+  }
+
+  /** @internal */
+  get host(): RunnerHost {
+    return this.#host;
+  }
+
+  /** @internal */
+  get config(): Readonly<Record<string, unknown>> {
+    return this.#config;
+  }
+
+  #emit(activation: Activation, event: string, data: unknown, options: EmitOptions | undefined): void {
+    const targets = this.#targets.get(event);
+    if (targets === undefined) {
+      if (!this.entry.routine.hasEvent(event)) {
+        throw new SluiceError(
+          ErrorCode.UnknownEvent,
+          `Routine "${this.id}" emitted on undeclared event "${event}" (declared: ${this.entry.routine.events.map((e) => `"${e.name}"`).join(', ') || 'none'})`,
+          { details: { routineId: this.id, event } },
+        );
+      }
+      this.unrouted++;
+      return;
+    }
+    let jobs: Jobs = activation.jobs;
+    if (options?.job !== undefined) {
+      if (!hasJob(activation.jobs, options.job)) {
+        throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.id}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`);
+      }
+      jobs = options.job;
+    }
+    if (allTerminal(jobs)) {
+      this.#host.worker[kCounters].itemsDiscarded++;
+      return;
+    }
+    // Refuse before delivering anywhere, so a fan-out is all or nothing.
+    for (const slot of targets) {
+      if (slot.spec.overflow === 'reject' && (slot.isFull || slot.waiting > 0)) {
+        slot.counters.rejected++;
+        throw new SlotQueueFullError(
+          `Slot ${slot.routineId}.${slot.spec.name} is full (${slot.spec.maxQueueLength} items) and refused an item emitted by "${this.id}" on "${event}"`,
+          { details: { routineId: slot.routineId, slot: slot.spec.name, source: this.id, event } },
+        );
+      }
+    }
+    for (const slot of targets) {
+      const item: Item = { data, jobs };
+      const target = this.#targetRunners.get(slot) as RoutineRunner;
+      const result = RoutineRunner.offer(target, slot, item);
+      if (result === OfferResult.MustWait) {
+        this.#parked++;
+        RoutineRunner.park(target, slot, item, () => {
+          this.#parked--;
+          if (this.#parked === 0) this.wake('settled');
+        });
+      }
+    }
+  }
+
+  #settle(activation: Activation, error: unknown): void {
+    const host = this.#host;
+    this.#running--;
+    const now = host.clock.now();
+    const durationMs = now - activation.startMono;
+    let status: TraceEntry['status'] = 'ok';
+    let failure: SluiceError | undefined;
+    if (error !== undefined) {
+      host.worker[kCounters].activationErrors++;
+      failure = this.#wrap(error);
+      status = this.#handleError(activation, failure);
+    }
+    const errorInfo = failure === undefined ? undefined : { code: failure.code, message: failure.message };
+    const items = activation.items.length;
+    const jobs = activation.jobs;
+    if (jobs instanceof JobContext) jobs[kTrace](this.id, status, activation.startMono, durationMs, items, activation.attempt, errorInfo);
+    else for (const job of jobs) job[kTrace](this.id, status, activation.startMono, durationMs, items, activation.attempt, errorInfo);
+    if (host.worker.recordsHistory) {
+      host.worker[kRecord]({
+        routineId: this.id,
+        status: status === 'dropped' || status === 'expired' ? 'failed' : status,
+        startedAt: activation.startWall,
+        durationMs,
+        items,
+        jobIds: jobs instanceof JobContext ? [jobs.jobId] : jobs.map((j) => j.jobId),
+        error: errorInfo,
+      });
+    }
+    host.onActivation?.(this, { status, durationMs, items: activation.items.length });
+    // A retrying activation keeps its items (and their jobs' holds) until it runs again.
+    if (status !== 'retrying') for (const item of activation.items) releaseJobs(item.jobs);
+    if (this.#view.total() > 0 || this.#retries.length > 0) this.wake('settled');
+  }
+
+  #wrap(error: unknown): SluiceError {
+    if (error instanceof SluiceError) return error;
+    const message = error instanceof Error ? error.message : describeValue(error);
+    return new RoutineError(ErrorCode.RoutineFailed, `Routine "${this.id}" failed: ${message}`, { cause: error, details: { routineId: this.id } });
+  }
+
+  #handleError(activation: Activation, error: SluiceError): TraceEntry['status'] {
+    const handler = this.#errorHandler;
+    switch (handler.strategy) {
+      case 'continue':
+        for (const job of jobList(activation.jobs)) job.errors.push({ routineId: this.id, code: error.code, message: error.message });
+        return 'continued';
+      case 'skip':
+        return 'skipped';
+      case 'retry': {
+        if (activation.attempt < handler.maxAttempts) {
+          this.#scheduleRetry(activation);
+          return 'retrying';
+        }
+        const exhausted = new SluiceError(
+          ErrorCode.RetriesExhausted,
+          `Routine "${this.id}" failed ${activation.attempt} times (maxAttempts ${handler.maxAttempts}); last error: ${error.message}`,
+          { cause: error, details: { routineId: this.id, attempts: activation.attempt } },
+        );
+        for (const job of jobList(activation.jobs)) job[kEnd]('failed', exhausted);
+        return 'failed';
+      }
+      default:
+        for (const job of jobList(activation.jobs)) job[kEnd]('failed', error);
+        return 'failed';
+    }
+  }
+
+  #scheduleRetry(activation: Activation): void {
+    const delay = retryDelay(this.#errorHandler, activation.attempt, this.#host.random);
+    const next: Activation = { ...activation, attempt: activation.attempt + 1 };
+    const timer = this.#host.clock.setTimeout(() => {
+      this.#retryTimers.delete(timer);
+      if (allTerminal(next.jobs)) {
+        for (const item of next.items) releaseJobs(item.jobs);
+        return;
+      }
+      this.#retries.push(next);
+      this.wake('timer');
+    }, delay);
+    this.#retryTimers.add(timer);
+  }
+
+  #dropped(item: Item): void {
+    this.#host.worker[kCounters].itemsDropped++;
+    const at = this.#host.clock.now();
+    for (const job of jobList(item.jobs)) {
+      job[kTrace](this.id, 'dropped', at, 0, 1, 1, undefined);
+    }
+    releaseJobs(item.jobs);
+  }
+
+  #expire(expire: Readonly<Record<string, number>>, reason: string): void {
+    const at = this.#host.clock.now();
+    for (const name in expire) {
+      const slot = this.slot(name) as Slot<Jobs>;
+      const items: Item[] = [];
+      slot.take(expire[name] as number, items);
+      for (const item of items) {
+        const error = new SluiceError(ErrorCode.JoinTimeout, `An item waiting in ${this.id}.${name} expired: ${reason}`, {
+          details: { routineId: this.id, slot: name },
+        });
+        for (const job of jobList(item.jobs)) {
+          job[kTrace](this.id, 'expired', at, 0, 1, 1, { code: error.code, message: error.message });
+          job[kEnd]('failed', error);
+        }
+        releaseJobs(item.jobs);
+      }
+    }
+  }
+
+  #policyFailed(error: unknown): void {
+    // A broken policy cannot decide anything: fail the jobs of everything queued, loudly.
+    const failure =
+      error instanceof SluiceError
+        ? error
+        : new SluiceError(ErrorCode.InvalidPolicyDecision, `Activation policy of routine "${this.id}" threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    this.#host.worker[kCounters].activationErrors++;
+    for (const slot of this.slots) {
+      const { queued, parked } = slot.drain();
+      const fail = (item: Item): void => {
+        for (const job of jobList(item.jobs)) job[kEnd]('failed', failure);
+        releaseJobs(item.jobs);
+      };
+      for (const item of queued) fail(item);
+      for (const { item, admit } of parked) {
+        fail(item);
+        admit();
+      }
+    }
+  }
+
+  #armTimer(now: number, wakeAfterMs: number): void {
+    const at = now + wakeAfterMs;
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    this.#timer?.cancel();
+    this.#timerAt = at;
+    this.#timer = this.#host.clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Number.POSITIVE_INFINITY;
+      this.wake('timer');
+    }, wakeAfterMs);
+  }
+}
+
+function distinctJobs(items: Item[]): Jobs {
+  const first = (items[0] as Item).jobs;
+  if (items.length === 1) return first;
+  let single = first instanceof JobContext ? first : undefined;
+  if (single !== undefined) {
+    for (const item of items) {
+      if (item.jobs !== single) {
+        single = undefined;
+        break;
+      }
+    }
+    if (single !== undefined) return single;
+  }
+  const set = new Set<JobContext>();
+  for (const item of items) for (const job of jobList(item.jobs)) set.add(job);
+  const list = [...set];
+  return list.length === 1 ? (list[0] as JobContext) : list;
+}
+
+/**
+ * The context of one activation (what `ctx` is, and what `currentJob()` & co. read). A class,
+ * not an object literal: literals with accessors are an order of magnitude slower to create.
+ */
+class Scope implements ActivationScope {
+  readonly routineId: string;
+  readonly routine: object;
+  readonly worker: WorkerState;
+  readonly job: JobContext;
+  readonly message: unknown;
+  readonly attempt: number;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly #runner: RoutineRunner;
+  readonly #activation: Activation;
+  #signal: AbortSignal | undefined;
+
+  constructor(runner: RoutineRunner, activation: Activation, first: JobContext) {
+    this.routineId = runner.id;
+    this.routine = runner.entry.routine;
+    this.worker = runner.host.worker;
+    this.job = first;
+    this.message = activation.message;
+    this.attempt = activation.attempt;
+    this.config = runner.config;
+    this.#runner = runner;
+    this.#activation = activation;
+  }
+
+  get jobs(): readonly JobContext[] {
+    return jobList(this.#activation.jobs);
+  }
+
+  get signal(): AbortSignal {
+    this.#signal ??= AbortSignal.any([this.#runner.host.workerSignal, ...jobList(this.#activation.jobs).map((j) => j.signal)]);
+    return this.#signal;
+  }
+
+  get state(): Readonly<Record<string, unknown>> {
+    return { ...this.worker.liveState(this.routineId) };
+  }
+
+  entries(slot: string): readonly ItemEntry[] {
+    return this.#runner.entriesOf(this.#activation, slot);
+  }
+
+  setState(patch: Record<string, unknown>): void {
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${this.routineId}" setState patch to be an object, got ${describeValue(patch)}`);
+    }
+    this.worker[kMergeState](this.routineId, patch);
+  }
+
+  emit(event: string, data: unknown, options?: EmitOptions): void {
+    this.#runner.emitFrom(this.#activation, event, data, options);
+  }
+}

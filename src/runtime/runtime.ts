@@ -1,0 +1,434 @@
+/**
+ * The Runtime: owns a flow registry, the workers (flow instances), the job table and the
+ * scheduler. It is the one public door to running flows; nothing here is global, so several
+ * runtimes can live in one process.
+ */
+import { ErrorCode, SluiceError, SlotQueueFullError, TimeoutError, describeValue } from '../core/errors.ts';
+import { Flow } from '../core/flow.ts';
+import { isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
+import { JobContext, type JobHooks } from '../core/job-context.ts';
+import { OfferResult } from '../core/slot.ts';
+import { kCounters, type WorkerState } from '../core/worker-state.ts';
+import { assertInteger, assertKnownKeys, assertName, assertNumber, assertObject } from '../core/validate.ts';
+import { JobTable, type JobFilter } from './job-table.ts';
+import { RoutineRunner } from './routine-runner.ts';
+import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.ts';
+import { Scheduler } from './scheduler.ts';
+import { WorkerEngine } from './worker-engine.ts';
+import { nanoid } from 'nanoid';
+
+/** Where the runtime is in its life. */
+export type RuntimeStatus = 'running' | 'closing' | 'closed';
+
+/** Options of `runtime.post()`. */
+export interface PostOptions {
+  /** The worker to post to; by default the flow's default worker (created on first use). */
+  workerId?: string;
+  /** The job's id; by default a generated one. Must be unique in the runtime. */
+  jobId?: string;
+  /** Attached to the job as `job.metadata`. */
+  metadata?: Record<string, unknown>;
+}
+
+/** Options of `runtime.postAsync()`. */
+export interface PostAsyncOptions extends PostOptions {
+  /** Stops waiting for room; the job is cancelled. */
+  signal?: AbortSignal;
+}
+
+/** What `close()` reports. */
+export interface CloseReport {
+  /** True when every job finished before the timeout. */
+  drained: boolean;
+  /** Jobs that had not finished and were cancelled. */
+  cancelled: string[];
+}
+
+/** A plain snapshot of the runtime. */
+export interface RuntimeStats {
+  name: string;
+  status: RuntimeStatus;
+  flows: string[];
+  workers: number;
+  activeJobs: number;
+  jobsEvicted: number;
+  queuedItems: number;
+}
+
+const kPostKeys = ['workerId', 'jobId', 'metadata', 'signal'] as const;
+
+/**
+ * Runs flows.
+ *
+ * @example
+ * ```ts
+ * await using runtime = new Runtime();
+ * runtime.register(pipelineModule);
+ * const [, job] = runtime.post('pipeline', 'source', 'in', { n: 1 });
+ * await runtime.waitForJob(job.jobId, { timeout: 5_000 });
+ * ```
+ */
+export class Runtime {
+  readonly #options: ResolvedRuntimeOptions;
+  readonly #flows = new Map<string, Flow>();
+  readonly #workers = new Map<string, WorkerEngine>();
+  readonly #defaultWorkers = new Map<string, string>();
+  readonly #jobs: JobTable;
+  readonly #scheduler: Scheduler;
+  readonly #jobPrefix = `job-${nanoid(8)}-`;
+  readonly #hooks: JobHooks;
+  #jobCounter = 0;
+  #workerCounter = 0;
+  #status: RuntimeStatus = 'running';
+  #closing: Promise<CloseReport> | undefined;
+
+  constructor(options?: RuntimeOptions) {
+    this.#options = resolveRuntimeOptions(options);
+    this.#jobs = new JobTable(this.#options.jobHistoryLimit);
+    this.#scheduler = new Scheduler(this.#options.drainBudgetMs);
+    this.#hooks = {
+      cancel: (job) => {
+        // Ended jobs' items are purged on the next pass; end first so the purge sees it.
+        queueMicrotask(() => this.#workers.get(job.workerId)?.purgeEnded());
+      },
+      settled: (job) => this.#jobSettled(job),
+    };
+  }
+
+  /** The runtime's name. */
+  get name(): string {
+    return this.#options.name;
+  }
+
+  /** Where the runtime is in its life. */
+  get status(): RuntimeStatus {
+    return this.#status;
+  }
+
+  /**
+   * Registers a flow (or builds one from a flow module with `params`) and freezes it. Returns
+   * the registered flow.
+   */
+  register(flow: Flow | FlowModule, params?: Record<string, unknown>): Flow {
+    this.#assertOpen('register');
+    let built: Flow;
+    if (flow instanceof Flow) built = flow;
+    else if (isFlowModule(flow)) built = flow.build(params);
+    else throw new SluiceError(ErrorCode.InvalidArgument, `Expected register() to get a Flow or a flow module (defineFlow), got ${describeValue(flow)}`);
+    if (this.#flows.has(built.id)) {
+      throw new SluiceError(ErrorCode.FlowExists, `A flow with id "${built.id}" is already registered in runtime "${this.name}"`, { details: { flowId: built.id } });
+    }
+    built.freeze();
+    this.#flows.set(built.id, built);
+    return built;
+  }
+
+  /** Imports a flow module by path or URL and registers its flow. */
+  async load(specifier: string, params?: Record<string, unknown>): Promise<Flow> {
+    return this.register(await loadFlowModule(specifier), params);
+  }
+
+  /** The registered flow with `flowId`, or a coded error. */
+  getFlow(flowId: string): Flow {
+    const flow = this.#flows.get(flowId);
+    if (flow === undefined) {
+      throw new SluiceError(ErrorCode.FlowNotFound, `No flow "${flowId}" is registered in runtime "${this.name}" (registered: ${[...this.#flows.keys()].map((f) => `"${f}"`).join(', ') || 'none'})`, {
+        details: { flowId },
+      });
+    }
+    return flow;
+  }
+
+  /** Ids of the registered flows. */
+  listFlows(): string[] {
+    return [...this.#flows.keys()];
+  }
+
+  /** Starts a new worker (instance) of a flow, with its own queues and state. */
+  exec(flowId: string, options: { workerId?: string } = {}): WorkerState {
+    this.#assertOpen('exec');
+    const flow = this.getFlow(flowId);
+    assertObject('exec options', options);
+    assertKnownKeys('exec options', options as Record<string, unknown>, ['workerId']);
+    const workerId = options.workerId ?? `${flowId}-w${++this.#workerCounter}`;
+    assertName('workerId', workerId);
+    if (this.#workers.has(workerId)) {
+      throw new SluiceError(ErrorCode.WorkerExists, `A worker with id "${workerId}" already exists`, { details: { workerId } });
+    }
+    const engine = new WorkerEngine(workerId, flow, {
+      clock: this.#options.clock,
+      random: this.#options.random,
+      historyLimit: this.#options.historyLimit,
+      scheduler: this.#scheduler,
+    });
+    this.#workers.set(workerId, engine);
+    return engine.worker;
+  }
+
+  /** The worker with `workerId`, or undefined. */
+  getWorker(workerId: string): WorkerState | undefined {
+    return this.#workers.get(workerId)?.worker;
+  }
+
+  /** Every worker, running or stopped. */
+  listWorkers(): WorkerState[] {
+    return [...this.#workers.values()].map((e) => e.worker);
+  }
+
+  /**
+   * Stops a worker: no new posts; its unfinished jobs get `timeout` ms to finish, then are
+   * cancelled. Returns the ids of cancelled jobs.
+   */
+  async stopWorker(workerId: string, options: { timeout?: number } = {}): Promise<string[]> {
+    const engine = this.#engine(workerId);
+    const timeout = options.timeout ?? 30_000;
+    assertNumber('stopWorker timeout', timeout, 0);
+    if (engine.worker.status === 'stopped') return [];
+    engine.setStopping();
+    await this.#within(engine.idle(), timeout);
+    const cancelled = this.#jobs.active().filter((job) => job.workerId === workerId);
+    for (const job of cancelled) job.cancel(`worker "${workerId}" stopped`);
+    engine.stop();
+    return cancelled.map((job) => job.jobId);
+  }
+
+  /**
+   * Posts `data` into `routineId.slot` of a worker of `flowId` and returns the worker and the
+   * new job. Throws a `SlotQueueFullError` when the slot is full and does not drop (use
+   * `postAsync()` to wait for room in a `block` slot).
+   */
+  post(flowId: string, routineId: string, slot: string, data: unknown, options: PostOptions = {}): [WorkerState, JobContext] {
+    const { engine, runner, target } = this.#target('post', flowId, routineId, slot, data, options);
+    if ((target.isFull || target.waiting > 0) && target.spec.overflow !== 'dropOldest') {
+      target.counters.rejected++;
+      throw new SlotQueueFullError(
+        `Slot ${routineId}.${slot} of worker "${engine.worker.workerId}" is full (${target.spec.maxQueueLength} items, overflow "${target.spec.overflow}")${target.spec.overflow === 'block' ? '; use postAsync() to wait for room' : ''}`,
+        { details: { flowId, routineId, slot, workerId: engine.worker.workerId } },
+      );
+    }
+    const job = this.#newJob(engine, options);
+    RoutineRunner.offer(runner, target, { data, jobs: job });
+    return [engine.worker, job];
+  }
+
+  /**
+   * Like `post()`, but when the slot is full and its overflow is `block`, waits for room
+   * (backpressure) instead of throwing.
+   */
+  async postAsync(flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions = {}): Promise<[WorkerState, JobContext]> {
+    const { engine, runner, target } = this.#target('postAsync', flowId, routineId, slot, data, options);
+    if (!(target.isFull || target.waiting > 0) || target.spec.overflow !== 'block') return this.post(flowId, routineId, slot, data, options);
+    options.signal?.throwIfAborted();
+    const job = this.#newJob(engine, options);
+    await new Promise<void>((resolve, reject) => {
+      const signal = options.signal;
+      const onAbort = (): void => {
+        job.cancel('postAsync aborted while waiting for room');
+        reject(new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted while waiting for room`, { cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      RoutineRunner.park(runner, target, { data, jobs: job }, () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+    return [engine.worker, job];
+  }
+
+  /** The job with `jobId` (unfinished, or finished and still kept), or undefined. */
+  getJob(jobId: string): JobContext | undefined {
+    return this.#jobs.get(jobId);
+  }
+
+  /** Jobs matching `filter`, newest first (unfinished before finished). */
+  listJobs(filter?: JobFilter): JobContext[] {
+    return this.#jobs.list(filter);
+  }
+
+  /** Resolves with the job once it has ended; rejects with `SLUICE_ERR_JOB_TIMEOUT` after `timeout` ms. */
+  async waitForJob(jobId: string, options: { timeout?: number } = {}): Promise<JobContext> {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) throw new SluiceError(ErrorCode.JobNotFound, `No job "${jobId}" in runtime "${this.name}"`, { details: { jobId } });
+    const timeout = options.timeout ?? Number.POSITIVE_INFINITY;
+    assertNumber('waitForJob timeout', timeout, 0);
+    if (job.isTerminal) return job;
+    if (!(await this.#within(job.done(), timeout))) {
+      throw new TimeoutError(ErrorCode.JobTimeout, `Job "${jobId}" did not finish within ${timeout} ms (status ${job.status}, ${job.inFlight} items in flight)`, {
+        details: { jobId, timeout },
+      });
+    }
+    return job;
+  }
+
+  /** Resolves `true` once no job is unfinished, or `false` after `timeout` ms. */
+  waitUntilAllJobsFinished(options: { timeout?: number } = {}): Promise<boolean> {
+    const timeout = options.timeout ?? Number.POSITIVE_INFINITY;
+    assertNumber('waitUntilAllJobsFinished timeout', timeout, 0);
+    return this.#within(this.#jobs.idle(), timeout);
+  }
+
+  /**
+   * Caps the batch size of a routine's batching policy at run time (for every worker of the
+   * flow); `undefined` removes the cap. The governor turns this knob.
+   */
+  setBatchLimit(flowId: string, routineId: string, limit: number | undefined): void {
+    const flow = this.getFlow(flowId);
+    if (flow.getRoutine(routineId) === undefined) {
+      throw new SluiceError(ErrorCode.RoutineNotFound, `Flow "${flowId}" has no routine "${routineId}"`, { details: { flowId, routineId } });
+    }
+    if (limit !== undefined) assertInteger(`batch limit of ${flowId}.${routineId}`, limit, 1);
+    for (const engine of this.#workers.values()) {
+      if (engine.flow === flow) (engine.runners.get(routineId) as RoutineRunner).batchLimit = limit;
+    }
+  }
+
+  /** A plain snapshot. */
+  stats(): RuntimeStats {
+    let queuedItems = 0;
+    for (const engine of this.#workers.values()) queuedItems += engine.queuedItems();
+    return {
+      name: this.name,
+      status: this.#status,
+      flows: this.listFlows(),
+      workers: this.#workers.size,
+      activeJobs: this.#jobs.activeCount,
+      jobsEvicted: this.#jobs.evicted,
+      queuedItems,
+    };
+  }
+
+  /**
+   * Stops admitting work, gives unfinished jobs `timeout` ms to finish, cancels the rest and
+   * stops every worker. Idempotent: a second call returns the first call's report.
+   */
+  close(options: { timeout?: number } = {}): Promise<CloseReport> {
+    const timeout = options.timeout ?? 30_000;
+    assertNumber('close timeout', timeout, 0);
+    this.#closing ??= (async () => {
+      this.#status = 'closing';
+      const drained = await this.#within(this.#jobs.idle(), timeout);
+      const cancelled = this.#cancelAll('runtime closed before the job finished');
+      this.#status = 'closed';
+      return { drained, cancelled };
+    })();
+    return this.#closing;
+  }
+
+  /** Cancels every unfinished job and stops every worker at once. Idempotent. */
+  destroy(): void {
+    if (this.#status === 'closed') return;
+    this.#status = 'closed';
+    this.#cancelAll('runtime destroyed');
+    this.#closing ??= Promise.resolve({ drained: false, cancelled: [] });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #cancelAll(reason: string): string[] {
+    const cancelled = this.#jobs.active();
+    for (const job of cancelled) job.cancel(reason);
+    for (const engine of this.#workers.values()) if (engine.worker.status !== 'stopped') engine.stop();
+    return cancelled.map((job) => job.jobId);
+  }
+
+  #target(method: string, flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions) {
+    this.#assertOpen(method);
+    assertObject(`${method} options`, options);
+    assertKnownKeys(`${method} options`, options as Record<string, unknown>, kPostKeys);
+    if (data === undefined) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected ${method}() data for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`);
+    }
+    this.getFlow(flowId);
+    const engine = options.workerId === undefined ? this.#defaultWorker(flowId) : this.#engine(options.workerId);
+    if (engine.flow.id !== flowId) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Worker "${engine.worker.workerId}" runs flow "${engine.flow.id}", not "${flowId}"`);
+    }
+    if (engine.worker.status !== 'running') {
+      throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" is ${engine.worker.status} and takes no new posts`, {
+        details: { workerId: engine.worker.workerId, status: engine.worker.status },
+      });
+    }
+    const runner = engine.runner(routineId);
+    const target = runner.slot(slot);
+    if (target === undefined) {
+      throw new SluiceError(
+        ErrorCode.UnknownSlot,
+        `Routine "${routineId}" of flow "${flowId}" has no slot "${slot}" (declared: ${runner.slots.map((s) => `"${s.spec.name}"`).join(', ') || 'none'})`,
+        { details: { flowId, routineId, slot } },
+      );
+    }
+    if (options.jobId !== undefined) {
+      assertName('jobId', options.jobId);
+      if (this.#jobs.has(options.jobId)) throw new SluiceError(ErrorCode.JobExists, `A job with id "${options.jobId}" already exists`, { details: { jobId: options.jobId } });
+    }
+    return { engine, runner, target };
+  }
+
+  #newJob(engine: WorkerEngine, options: PostOptions): JobContext {
+    const job = new JobContext({
+      jobId: options.jobId ?? this.#jobPrefix + ++this.#jobCounter,
+      flowId: engine.flow.id,
+      workerId: engine.worker.workerId,
+      metadata: options.metadata,
+      traceLimit: this.#options.traceLimit,
+      createdMono: this.#options.clock.now(),
+      hooks: this.#hooks,
+    });
+    this.#jobs.add(job, options.jobId === undefined);
+    engine.jobStarted();
+    engine.worker[kCounters].jobsPosted++;
+    return job;
+  }
+
+  #jobSettled(job: JobContext): void {
+    this.#jobs.settled(job);
+    const engine = this.#workers.get(job.workerId);
+    if (engine === undefined) return;
+    const counters = engine.worker[kCounters];
+    if (job.status === 'completed') counters.jobsProcessed++;
+    else if (job.status === 'failed') counters.jobsFailed++;
+    else counters.jobsCancelled++;
+    engine.jobEnded();
+  }
+
+  #defaultWorker(flowId: string): WorkerEngine {
+    const id = this.#defaultWorkers.get(flowId);
+    if (id !== undefined) return this.#engine(id);
+    const worker = this.exec(flowId);
+    this.#defaultWorkers.set(flowId, worker.workerId);
+    return this.#engine(worker.workerId);
+  }
+
+  #engine(workerId: string): WorkerEngine {
+    const engine = this.#workers.get(workerId);
+    if (engine === undefined) {
+      throw new SluiceError(ErrorCode.WorkerNotFound, `No worker "${workerId}" in runtime "${this.name}"`, { details: { workerId } });
+    }
+    return engine;
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#status !== 'running') {
+      throw new SluiceError(ErrorCode.RuntimeClosed, `runtime.${method}() was called while runtime "${this.name}" is ${this.#status}`, { details: { status: this.#status } });
+    }
+  }
+
+  /** Resolves true when `promise` settles within `timeout` ms, false otherwise. */
+  async #within(promise: Promise<unknown>, timeout: number): Promise<boolean> {
+    if (timeout === Number.POSITIVE_INFINITY) {
+      await promise;
+      return true;
+    }
+    let timer: { cancel(): void } | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = this.#options.clock.setTimeout(() => resolve(false), timeout);
+    });
+    try {
+      return await Promise.race([promise.then(() => true as const), expired]);
+    } finally {
+      timer?.cancel();
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The engine behind one {@link WorkerState}: a runner per routine with its own slots, the
+ * connections wired between them, and the count of this worker's unfinished jobs (so a worker
+ * can be drained and stopped).
+ */
+import type { Clock } from '../core/clock.ts';
+import { ErrorCode, SluiceError } from '../core/errors.ts';
+import type { Flow } from '../core/flow.ts';
+import type { SlotStatus } from '../core/slot.ts';
+import { WorkerState, kSetStatus } from '../core/worker-state.ts';
+import { RoutineRunner, type RunnerHost } from './routine-runner.ts';
+import type { Scheduler } from './scheduler.ts';
+
+/** Settings a worker engine takes from its runtime. */
+export interface WorkerEngineOptions {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly historyLimit: number;
+  readonly scheduler: Scheduler;
+}
+
+/** Runs one worker of a flow. */
+export class WorkerEngine implements RunnerHost {
+  readonly worker: WorkerState;
+  readonly flow: Flow;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly runners = new Map<string, RoutineRunner>();
+  readonly #abort = new AbortController();
+  readonly #scheduler: Scheduler;
+  #activeJobs = 0;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(workerId: string, flow: Flow, options: WorkerEngineOptions) {
+    this.flow = flow;
+    this.clock = options.clock;
+    this.random = options.random;
+    this.#scheduler = options.scheduler;
+    this.worker = new WorkerState(workerId, flow.id, options.historyLimit, { queueStatus: () => this.queueStatus() });
+    for (const entry of flow.routines) this.runners.set(entry.id, new RoutineRunner(entry, this));
+    for (const c of flow.connections) {
+      (this.runners.get(c.source) as RoutineRunner).connect(c.event, this.runners.get(c.target) as RoutineRunner, c.slot);
+    }
+  }
+
+  get workerSignal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Unfinished jobs of this worker. */
+  get activeJobs(): number {
+    return this.#activeJobs;
+  }
+
+  markReady(runner: RoutineRunner): void {
+    this.#scheduler.markReady(runner);
+  }
+
+  /** The runner of `routineId`, or a coded error naming the flow and routine. */
+  runner(routineId: string): RoutineRunner {
+    const runner = this.runners.get(routineId);
+    if (runner === undefined) {
+      throw new SluiceError(
+        ErrorCode.RoutineNotFound,
+        `Flow "${this.flow.id}" has no routine "${routineId}" (routines: ${[...this.runners.keys()].join(', ') || 'none'})`,
+        { details: { flowId: this.flow.id, routineId } },
+      );
+    }
+    return runner;
+  }
+
+  jobStarted(): void {
+    this.#activeJobs++;
+  }
+
+  jobEnded(): void {
+    this.#activeJobs--;
+    if (this.#activeJobs === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  /** Resolves when this worker has no unfinished job. */
+  idle(): Promise<void> {
+    if (this.#activeJobs === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Removes queued items of ended jobs from every slot. */
+  purgeEnded(): void {
+    for (const runner of this.runners.values()) runner.purgeEnded();
+  }
+
+  /** Snapshots of every slot. */
+  queueStatus(): SlotStatus[] {
+    const out: SlotStatus[] = [];
+    for (const runner of this.runners.values()) for (const slot of runner.slots) out.push(slot.status());
+    return out;
+  }
+
+  /** Items queued in every slot together. */
+  queuedItems(): number {
+    let n = 0;
+    for (const runner of this.runners.values()) for (const slot of runner.slots) n += slot.length;
+    return n;
+  }
+
+  setStopping(): void {
+    this.worker[kSetStatus]('stopping');
+  }
+
+  /** Aborts running activations' signals, drops timers and queued items; the worker is stopped. */
+  stop(): void {
+    this.#abort.abort(new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${this.worker.workerId}" was stopped`));
+    for (const runner of this.runners.values()) runner.shutdown();
+    this.worker[kSetStatus]('stopped');
+  }
+}
