@@ -6,17 +6,18 @@
  */
 import { checkDecision, isBuiltinPolicy, type ActivationDecision, type EvaluationReason, type SlotsView } from '../core/activation-policy.ts';
 import type { TimerHandle } from '../core/clock.ts';
-import type { ActivationScope, EmitOptions, ItemEntry } from '../core/context.ts';
+import type { EmitOptions, ItemEntry } from '../core/context.ts';
 import { runInScope } from '../core/context.ts';
 import { retryDelay, type ErrorHandler } from '../core/error-handler.ts';
 import { ErrorCode, RoutineError, SlotQueueFullError, SluiceError, describeValue } from '../core/errors.ts';
 import type { RoutineEntry } from '../core/flow.ts';
 import { JobContext, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
 import type { Logic, SlotItems } from '../core/routine.ts';
-import { OfferResult, Slot, type QueuedItem } from '../core/slot.ts';
-import { kCounters, kMergeState, kRecord, type WorkerState } from '../core/worker-state.ts';
+import { OfferResult, Slot } from '../core/slot.ts';
+import { kCounters, kRecord, type WorkerState } from '../core/worker-state.ts';
 import { allTerminal, hasJob, jobList, releaseJobs, retainJobs, type Jobs } from './jobs.ts';
 import type { Schedulable } from './scheduler.ts';
+import { Scope, type Activation, type Item } from './activation-scope.ts';
 
 /** What a runner needs from its worker engine. */
 export interface RunnerHost {
@@ -27,20 +28,6 @@ export interface RunnerHost {
   markReady(runner: RoutineRunner): void;
   /** A hook for observers (bus events later); called after each activation settles. */
   onActivation?(runner: RoutineRunner, record: { status: TraceEntry['status']; durationMs: number; items: number }): void;
-}
-
-type Item = QueuedItem<Jobs>;
-
-/** One run of the logic over the items its policy took. */
-export interface Activation {
-  readonly items: Item[];
-  /** Items per slot index, parallel to the runner's slots. */
-  readonly bySlot: Item[][];
-  readonly jobs: Jobs;
-  readonly message: unknown;
-  readonly attempt: number;
-  startMono: number;
-  startWall: number;
 }
 
 /** Runs one routine of one worker. */
@@ -530,61 +517,4 @@ function distinctJobs(items: Item[]): Jobs {
   for (const item of items) for (const job of jobList(item.jobs)) set.add(job);
   const list = [...set];
   return list.length === 1 ? (list[0] as JobContext) : list;
-}
-
-/**
- * The context of one activation (what `ctx` is, and what `currentJob()` & co. read). A class,
- * not an object literal: literals with accessors are an order of magnitude slower to create.
- */
-class Scope implements ActivationScope {
-  readonly routineId: string;
-  readonly routine: object;
-  readonly worker: WorkerState;
-  readonly job: JobContext;
-  readonly message: unknown;
-  readonly attempt: number;
-  readonly config: Readonly<Record<string, unknown>>;
-  readonly #runner: RoutineRunner;
-  readonly #activation: Activation;
-  #signal: AbortSignal | undefined;
-
-  constructor(runner: RoutineRunner, activation: Activation, first: JobContext) {
-    this.routineId = runner.id;
-    this.routine = runner.entry.routine;
-    this.worker = runner.host.worker;
-    this.job = first;
-    this.message = activation.message;
-    this.attempt = activation.attempt;
-    this.config = runner.config;
-    this.#runner = runner;
-    this.#activation = activation;
-  }
-
-  get jobs(): readonly JobContext[] {
-    return jobList(this.#activation.jobs);
-  }
-
-  get signal(): AbortSignal {
-    this.#signal ??= AbortSignal.any([this.#runner.host.workerSignal, ...jobList(this.#activation.jobs).map((j) => j.signal)]);
-    return this.#signal;
-  }
-
-  get state(): Readonly<Record<string, unknown>> {
-    return { ...this.worker.liveState(this.routineId) };
-  }
-
-  entries(slot: string): readonly ItemEntry[] {
-    return this.#runner.entriesOf(this.#activation, slot);
-  }
-
-  setState(patch: Record<string, unknown>): void {
-    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${this.routineId}" setState patch to be an object, got ${describeValue(patch)}`);
-    }
-    this.worker[kMergeState](this.routineId, patch);
-  }
-
-  emit(event: string, data: unknown, options?: EmitOptions): void {
-    this.#runner.emitFrom(this.#activation, event, data, options);
-  }
 }

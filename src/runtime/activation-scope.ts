@@ -1,0 +1,93 @@
+/**
+ * One activation (a run of a routine's logic over the items its policy took) and its scope:
+ * the `ctx` logic receives, which is also what `currentJob()`, `currentWorker()` and `emit()`
+ * read from AsyncLocalStorage.
+ */
+import type { ActivationScope, EmitOptions, ItemEntry } from '../core/context.ts';
+import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
+import type { JobContext } from '../core/job-context.ts';
+import type { QueuedItem } from '../core/slot.ts';
+import { kMergeState, type WorkerState } from '../core/worker-state.ts';
+import { jobList, type Jobs } from './jobs.ts';
+
+/** A queued item with its job set. */
+export type Item = QueuedItem<Jobs>;
+
+/** What a scope needs from the runner of its routine. */
+export interface ScopeOwner {
+  readonly id: string;
+  readonly entry: { readonly routine: object };
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly host: { readonly worker: WorkerState; readonly workerSignal: AbortSignal };
+  entriesOf(activation: Activation, slot: string): readonly ItemEntry[];
+  emitFrom(activation: Activation, event: string, data: unknown, options: EmitOptions | undefined): void;
+}
+
+/** One run of the logic over the items its policy took. */
+export interface Activation {
+  readonly items: Item[];
+  /** Items per slot index, parallel to the runner's slots. */
+  readonly bySlot: Item[][];
+  readonly jobs: Jobs;
+  readonly message: unknown;
+  readonly attempt: number;
+  startMono: number;
+  startWall: number;
+}
+
+/**
+ * The context of one activation (what `ctx` is, and what `currentJob()` & co. read). A class,
+ * not an object literal: literals with accessors are an order of magnitude slower to create.
+ */
+export class Scope implements ActivationScope {
+  readonly routineId: string;
+  readonly routine: object;
+  readonly worker: WorkerState;
+  readonly job: JobContext;
+  readonly message: unknown;
+  readonly attempt: number;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly #runner: ScopeOwner;
+  readonly #activation: Activation;
+  #signal: AbortSignal | undefined;
+
+  constructor(runner: ScopeOwner, activation: Activation, first: JobContext) {
+    this.routineId = runner.id;
+    this.routine = runner.entry.routine;
+    this.worker = runner.host.worker;
+    this.job = first;
+    this.message = activation.message;
+    this.attempt = activation.attempt;
+    this.config = runner.config;
+    this.#runner = runner;
+    this.#activation = activation;
+  }
+
+  get jobs(): readonly JobContext[] {
+    return jobList(this.#activation.jobs);
+  }
+
+  get signal(): AbortSignal {
+    this.#signal ??= AbortSignal.any([this.#runner.host.workerSignal, ...jobList(this.#activation.jobs).map((j) => j.signal)]);
+    return this.#signal;
+  }
+
+  get state(): Readonly<Record<string, unknown>> {
+    return { ...this.worker.liveState(this.routineId) };
+  }
+
+  entries(slot: string): readonly ItemEntry[] {
+    return this.#runner.entriesOf(this.#activation, slot);
+  }
+
+  setState(patch: Record<string, unknown>): void {
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${this.routineId}" setState patch to be an object, got ${describeValue(patch)}`);
+    }
+    this.worker[kMergeState](this.routineId, patch);
+  }
+
+  emit(event: string, data: unknown, options?: EmitOptions): void {
+    this.#runner.emitFrom(this.#activation, event, data, options);
+  }
+}
