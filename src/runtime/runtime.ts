@@ -7,7 +7,6 @@ import { ErrorCode, SluiceError, SlotQueueFullError, TimeoutError, describeValue
 import { Flow } from '../core/flow.ts';
 import { isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
 import { JobContext, type JobHooks } from '../core/job-context.ts';
-import { OfferResult } from '../core/slot.ts';
 import { kCounters, type WorkerState } from '../core/worker-state.ts';
 import { assertInteger, assertKnownKeys, assertName, assertNumber, assertObject } from '../core/validate.ts';
 import { JobTable, type JobFilter } from './job-table.ts';
