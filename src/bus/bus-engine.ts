@@ -1,0 +1,299 @@
+/**
+ * The engine behind {@link EventBus}: subscriber records, the topic → subscribers cache, the
+ * per-run sequence, delivery scheduling and accounting. Inputs are trusted (the facade
+ * validates); nothing here awaits a handler on the publish path.
+ */
+import type { TimerHandle } from '../core/clock.ts';
+import { ErrorCode, SluiceError } from '../core/errors.ts';
+import type { BusEvent, EventSink } from './bus-event.ts';
+import type { ResolvedEventBusOptions } from './bus-options.ts';
+import { DropOldestQueue } from './subscriber-queue.ts';
+import type { TopicPattern } from './topic-pattern.ts';
+
+/** A handler of delivered events; a returned promise is awaited before the next delivery to it. */
+export type EventHandler<T = unknown> = (event: BusEvent<T>) => void | Promise<void>;
+
+/** Counters of one topic. */
+export interface TopicStats {
+  /** Events published on the topic. */
+  published: number;
+  /** Handler calls that returned or resolved. */
+  delivered: number;
+  /** Handler calls that threw or rejected. */
+  failed: number;
+  /** Events dropped from subscriber queues (oldest first) before delivery. */
+  dropped: number;
+}
+
+/** One subscriber as seen from outside: a snapshot. */
+export interface SubscriberSnapshot {
+  readonly id: number;
+  readonly name: string;
+  readonly pattern: string;
+  /** Events waiting in its queue now. */
+  readonly size: number;
+  readonly capacity: number;
+  /** Events it lost to drop-oldest. */
+  readonly dropped: number;
+  readonly delivered: number;
+  readonly failed: number;
+}
+
+interface Subscriber {
+  readonly id: number;
+  readonly name: string;
+  readonly pattern: TopicPattern;
+  readonly handler: EventHandler;
+  readonly queue: DropOldestQueue<BusEvent>;
+  active: boolean;
+  scheduled: boolean;
+  running: boolean;
+  dropped: number;
+  delivered: number;
+  failed: number;
+}
+
+interface TopicEntry {
+  readonly topic: string;
+  readonly stats: TopicStats;
+  /** Matching subscribers, or undefined when the cache was invalidated. */
+  subscribers: Subscriber[] | undefined;
+}
+
+/** @internal */
+export class BusEngine {
+  readonly #options: ResolvedEventBusOptions;
+  readonly #subscribers = new Map<number, Subscriber>();
+  readonly #sinks = new Set<EventSink>();
+  readonly #topics = new Map<string, TopicEntry>();
+  readonly #seq = new Map<string, number>();
+  readonly #errorListeners = new Set<(error: SluiceError) => void>();
+  readonly #idleWaiters = new Set<() => void>();
+  #nextId = 1;
+  #inFlight = 0;
+  #closed = false;
+
+  constructor(options: ResolvedEventBusOptions) {
+    this.#options = options;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  subscribe(pattern: TopicPattern, handler: EventHandler, maxQueue: number, name: string): number {
+    const id = this.#nextId++;
+    this.#subscribers.set(id, {
+      id, name, pattern, handler, queue: new DropOldestQueue(maxQueue),
+      active: true, scheduled: false, running: false, dropped: 0, delivered: 0, failed: 0,
+    });
+    this.#invalidate();
+    return id;
+  }
+
+  unsubscribe(id: number): boolean {
+    const sub = this.#subscribers.get(id);
+    if (sub === undefined) return false;
+    sub.active = false;
+    // Events still queued for it will never be delivered: they count as dropped.
+    const lost = sub.queue.clear();
+    if (lost > 0) sub.dropped += lost;
+    this.#subscribers.delete(id);
+    this.#invalidate();
+    this.#checkIdle();
+    return true;
+  }
+
+  addSink(sink: EventSink): void {
+    this.#sinks.add(sink);
+  }
+
+  removeSink(sink: EventSink): void {
+    this.#sinks.delete(sink);
+  }
+
+  onError(listener: (error: SluiceError) => void): void {
+    this.#errorListeners.add(listener);
+  }
+
+  offError(listener: (error: SluiceError) => void): void {
+    this.#errorListeners.delete(listener);
+  }
+
+  hasSubscribers(topic: string): boolean {
+    return this.#sinks.size > 0 || this.#matching(this.#entry(topic)).length > 0;
+  }
+
+  lastSeq(runId: string): number {
+    return this.#seq.get(runId) ?? 0;
+  }
+
+  resumeSequence(runId: string, lastSeq: number): number {
+    const next = Math.max(this.lastSeq(runId), lastSeq);
+    this.#seq.set(runId, next);
+    return next;
+  }
+
+  publish(topic: string, payload: unknown, runId: string): BusEvent | undefined {
+    const entry = this.#entry(topic);
+    const subscribers = this.#matching(entry);
+    // Hot paths pay nothing when no one listens: no seq, no timestamp, no allocation.
+    if (subscribers.length === 0 && this.#sinks.size === 0) return undefined;
+    const seq = (this.#seq.get(runId) ?? 0) + 1;
+    this.#seq.set(runId, seq);
+    const event: BusEvent = { seq, time: new Date(this.#options.wallTime()).toISOString(), runId, topic, payload };
+    entry.stats.published++;
+    for (const sink of this.#sinks) {
+      try {
+        sink.onEvent(event);
+      } catch (cause) {
+        this.#report(new SluiceError(ErrorCode.BusSinkFailed, `A bus sink threw on event ${runId}#${seq} (\`${topic}\`)`, {
+          cause, details: { topic, runId, seq },
+        }));
+      }
+    }
+    for (const sub of subscribers) {
+      if (sub.queue.push(event)) {
+        sub.dropped++;
+        entry.stats.dropped++;
+      }
+      if (!sub.scheduled && !sub.running) {
+        sub.scheduled = true;
+        queueMicrotask(() => void this.#drain(sub));
+      }
+    }
+    return event;
+  }
+
+  topics(): string[] {
+    const names = new Set<string>();
+    for (const [topic, entry] of this.#topics) if (entry.stats.published > 0) names.add(topic);
+    for (const sub of this.#subscribers.values()) names.add(sub.pattern.source);
+    return [...names].sort();
+  }
+
+  stats(): Record<string, TopicStats> {
+    const out: Record<string, TopicStats> = {};
+    for (const [topic, entry] of this.#topics) {
+      const s = entry.stats;
+      if (s.published + s.delivered + s.failed + s.dropped > 0) out[topic] = { ...s };
+    }
+    return out;
+  }
+
+  subscribers(): SubscriberSnapshot[] {
+    return [...this.#subscribers.values()].map((s) => ({
+      id: s.id, name: s.name, pattern: s.pattern.source, size: s.queue.size, capacity: s.queue.capacity,
+      dropped: s.dropped, delivered: s.delivered, failed: s.failed,
+    }));
+  }
+
+  get sinkCount(): number {
+    return this.#sinks.size;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  pending(): number {
+    let n = this.#inFlight;
+    for (const sub of this.#subscribers.values()) n += sub.queue.size;
+    return n;
+  }
+
+  /** Closes to publishers and waits until queues are empty and handlers settled, or `timeout`. */
+  async shutdown(timeout: number): Promise<{ drained: boolean; pending: number }> {
+    this.#closed = true;
+    let timer: TimerHandle | undefined;
+    const drained = await new Promise<boolean>((resolve) => {
+      if (this.pending() === 0) return resolve(true);
+      const done = (): void => resolve(true);
+      this.#idleWaiters.add(done);
+      timer = this.#options.clock.setTimeout(() => {
+        this.#idleWaiters.delete(done);
+        resolve(false);
+      }, timeout);
+    });
+    timer?.cancel();
+    const pending = this.pending();
+    for (const id of [...this.#subscribers.keys()]) this.unsubscribe(id);
+    this.#sinks.clear();
+    return { drained, pending };
+  }
+
+  async #drain(sub: Subscriber): Promise<void> {
+    sub.scheduled = false;
+    sub.running = true;
+    // Deliver what is queued now; events published meanwhile wait for the next turn so that a
+    // handler publishing to its own topic cannot starve the event loop.
+    let budget = sub.queue.size;
+    while (sub.active && budget-- > 0) {
+      const event = sub.queue.shift();
+      if (event === undefined) break;
+      const stats = this.#entry(event.topic).stats;
+      this.#inFlight++;
+      try {
+        const result = sub.handler(event);
+        if (result !== undefined && typeof (result as Promise<void>).then === 'function') await result;
+        sub.delivered++;
+        stats.delivered++;
+      } catch (cause) {
+        sub.failed++;
+        stats.failed++;
+        this.#report(new SluiceError(
+          ErrorCode.BusHandlerFailed,
+          `Subscriber \`${sub.name}\` failed on event ${event.runId}#${event.seq} (\`${event.topic}\`)`,
+          { cause, details: { subscriber: sub.name, topic: event.topic, runId: event.runId, seq: event.seq } },
+        ));
+      } finally {
+        this.#inFlight--;
+      }
+    }
+    sub.running = false;
+    if (sub.active && sub.queue.size > 0) {
+      sub.scheduled = true;
+      setImmediate(() => void this.#drain(sub));
+    }
+    this.#checkIdle();
+  }
+
+  #report(error: SluiceError): void {
+    if (this.#errorListeners.size === 0) {
+      process.emitWarning(error.message, { code: error.code });
+      return;
+    }
+    for (const listener of this.#errorListeners) {
+      try {
+        listener(error);
+      } catch {
+        // A failing error listener must not take the bus down with it.
+      }
+    }
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.size === 0 || this.pending() > 0) return;
+    for (const resolve of this.#idleWaiters) resolve();
+    this.#idleWaiters.clear();
+  }
+
+  #entry(topic: string): TopicEntry {
+    let entry = this.#topics.get(topic);
+    if (entry === undefined) {
+      entry = { topic, stats: { published: 0, delivered: 0, failed: 0, dropped: 0 }, subscribers: undefined };
+      this.#topics.set(topic, entry);
+    }
+    return entry;
+  }
+
+  #matching(entry: TopicEntry): Subscriber[] {
+    if (entry.subscribers !== undefined) return entry.subscribers;
+    entry.subscribers = [...this.#subscribers.values()].filter((s) => s.pattern.matches(entry.topic));
+    return entry.subscribers;
+  }
+
+  #invalidate(): void {
+    for (const entry of this.#topics.values()) entry.subscribers = undefined;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Heartbeats: while a run is alive, a beat is published on {@link HeartbeatTopic} every
+ * `intervalMs`, even when nothing else happens. A consumer that keeps receiving beats knows the
+ * run is quiet; one that stops receiving them knows it stalled (see `LivenessMonitor`).
+ */
+import { type Clock, type TimerHandle, realClock } from '../core/clock.ts';
+import type { BusDisposable } from './bus-event.ts';
+import { checkInteger, checkRunId, failOption } from './bus-options.ts';
+import type { EventBus } from './event-bus.ts';
+
+/** The topic heartbeats are published on. */
+export const HeartbeatTopic = 'run.heartbeat';
+
+/** The payload of a heartbeat event. */
+export interface HeartbeatPayload {
+  /** The promised interval, so a consumer knows when the next beat is due. */
+  readonly intervalMs: number;
+  /** 1 for the first beat of this heartbeat, then 2, 3, … */
+  readonly beat: number;
+  /** The run's last seq before this beat, so a consumer can detect events it missed. */
+  readonly lastSeq: number;
+}
+
+/** Options of {@link Heartbeat}. */
+export interface HeartbeatOptions {
+  /** The run whose liveness the beats announce. */
+  runId: string;
+  /**
+   * Time between beats, in ms.
+   * @default 5000
+   */
+  intervalMs?: number;
+  /**
+   * Source of timers.
+   * @default realClock
+   */
+  clock?: Clock;
+}
+
+/**
+ * Publishes a beat for one run every `intervalMs` until stopped. Timers are unref'd (they do
+ * not keep the process alive). A bus that is shut down stops the heartbeat.
+ *
+ * @example
+ * ```ts
+ * const heartbeat = new Heartbeat(bus, { runId: 'run-1', intervalMs: 1000 });
+ * heartbeat.start();
+ * // …
+ * heartbeat.stop();
+ * ```
+ */
+export class Heartbeat implements BusDisposable {
+  readonly #bus: EventBus;
+  readonly #runId: string;
+  readonly #intervalMs: number;
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
+  #beat = 0;
+
+  constructor(bus: EventBus, options: HeartbeatOptions) {
+    if (typeof options !== 'object' || options === null) failOption('options', 'an object', options);
+    this.#bus = bus;
+    this.#runId = checkRunId('runId', options.runId);
+    this.#intervalMs = checkInteger('intervalMs', options.intervalMs ?? 5000, 1);
+    this.#clock = options.clock ?? realClock;
+  }
+
+  /** True between `start()` and `stop()`. */
+  get isRunning(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Beats published so far. */
+  get beats(): number {
+    return this.#beat;
+  }
+
+  /** Starts beating (the first beat after one interval); idempotent. */
+  start(): this {
+    if (this.#timer === undefined) this.#arm();
+    return this;
+  }
+
+  /** Stops beating; idempotent. */
+  stop(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  /** Same as `stop()`. */
+  dispose(): void {
+    this.stop();
+  }
+
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+
+  #arm(): void {
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), this.#intervalMs);
+  }
+
+  #tick(): void {
+    if (this.#timer === undefined) return;
+    if (this.#bus.isClosed) {
+      this.#timer = undefined;
+      return;
+    }
+    this.#beat++;
+    const payload: HeartbeatPayload = { intervalMs: this.#intervalMs, beat: this.#beat, lastSeq: this.#bus.lastSeq(this.#runId) };
+    this.#bus.publish(HeartbeatTopic, payload, { runId: this.#runId });
+    this.#arm();
+  }
+}
+
+/**
+ * Creates and starts a {@link Heartbeat}.
+ *
+ * @example
+ * ```ts
+ * using heartbeat = createHeartbeat(bus, { runId: 'run-1', intervalMs: 2000 });
+ * ```
+ */
+export function createHeartbeat(bus: EventBus, options: HeartbeatOptions): Heartbeat {
+  return new Heartbeat(bus, options).start();
+}
