@@ -49,4 +49,4 @@ export type { JobStatus, TraceEntry, JobSnapshot, WorkerStatus, WorkerCounters, 
 
 // The runtime
 export { Runtime } from './runtime/index.ts';
-export type { RuntimeOptions, RuntimeStatus, PostOptions, PostAsyncOptions, CloseReport, RuntimeStats, JobFilter } from './runtime/index.ts';
+export type { RuntimeOptions, RuntimeStatus, PostOptions, PostAsyncOptions, PostAllOptions, CloseReport, RuntimeStats, JobFilter } from './runtime/index.ts';

@@ -123,6 +123,7 @@ export class Slot<J = unknown> {
   lastEvicted: QueuedItem<J> | undefined;
   readonly #queue: SlotQueue<QueuedItem<J>>;
   readonly #waiters = new RingQueue<Waiter<J>>(4);
+  #roomWaiters: Array<() => void> | undefined;
 
   constructor(routineId: string, spec: SlotSpec, queue: SlotQueue<QueuedItem<J>> = new RingQueue(16)) {
     this.routineId = routineId;
@@ -186,7 +187,7 @@ export class Slot<J = unknown> {
     this.admitWaiters();
   }
 
-  /** Moves parked items into the queue while there is room. */
+  /** Moves parked items into the queue while there is room; then wakes `room()` waiters. */
   admitWaiters(): void {
     while (this.#waiters.length > 0 && this.#queue.length < this.spec.maxQueueLength) {
       const waiter = this.#waiters.shift() as Waiter<J>;
@@ -194,11 +195,24 @@ export class Slot<J = unknown> {
       this.counters.enqueued++;
       waiter.admit();
     }
+    if (this.#roomWaiters !== undefined && this.#queue.length < this.spec.maxQueueLength && this.#waiters.length === 0) {
+      const waiters = this.#roomWaiters;
+      this.#roomWaiters = undefined;
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  /** Resolves once the slot has room for one more item (at once if it has now). */
+  room(): Promise<void> {
+    if (this.#queue.length < this.spec.maxQueueLength && this.#waiters.length === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.#roomWaiters ??= []).push(resolve));
   }
 
   /** Removes every queued and parked item (parked producers are released, not admitted). */
   drain(): { queued: QueuedItem<J>[]; parked: Array<{ item: QueuedItem<J>; admit: () => void }> } {
-    return { queued: this.#queue.clear(), parked: this.#waiters.clear() };
+    const drained = { queued: this.#queue.clear(), parked: this.#waiters.clear() };
+    this.admitWaiters();
+    return drained;
   }
 
   /** Removes queued items matching `predicate`, keeping the order of the rest. */

@@ -19,12 +19,16 @@ export interface JobFilter {
 export class JobTable {
   readonly #active = new Map<string, JobContext>();
   readonly #finished = new Map<string, JobContext>();
+  /** Finished jobs in the order they ended, as a ring, so evicting the oldest is O(1). */
+  readonly #finishedOrder: (JobContext | undefined)[];
+  #finishedNext = 0;
   readonly #finishedLimit: number;
   #idleWaiters: Array<() => void> = [];
   #evicted = 0;
 
   constructor(finishedLimit: number) {
     this.#finishedLimit = finishedLimit;
+    this.#finishedOrder = new Array<JobContext | undefined>(finishedLimit);
   }
 
   /** Unfinished jobs. */
@@ -54,12 +58,15 @@ export class JobTable {
   settled(job: JobContext): void {
     if (!this.#active.delete(job.jobId)) return;
     if (this.#finishedLimit > 0) {
-      this.#finished.set(job.jobId, job);
-      if (this.#finished.size > this.#finishedLimit) {
-        const oldest = this.#finished.keys().next().value as string;
-        this.#finished.delete(oldest);
+      // Not `keys().next()` on the map: after many deletions V8 walks every deleted entry.
+      const oldest = this.#finishedOrder[this.#finishedNext];
+      if (oldest !== undefined) {
+        this.#finished.delete(oldest.jobId);
         this.#evicted++;
       }
+      this.#finishedOrder[this.#finishedNext] = job;
+      this.#finishedNext = (this.#finishedNext + 1) % this.#finishedLimit;
+      this.#finished.set(job.jobId, job);
     } else {
       this.#evicted++;
     }
@@ -86,8 +93,12 @@ export class JobTable {
       (filter.status === undefined || job.status === filter.status) &&
       (filter.flowId === undefined || job.flowId === filter.flowId) &&
       (filter.workerId === undefined || job.workerId === filter.workerId);
-    for (const source of [this.#active, this.#finished]) {
-      const jobs = [...source.values()];
+    const finished: JobContext[] = [];
+    for (let i = 0; i < this.#finishedLimit; i++) {
+      const job = this.#finishedOrder[(this.#finishedNext + i) % this.#finishedLimit];
+      if (job !== undefined) finished.push(job);
+    }
+    for (const jobs of [[...this.#active.values()], finished]) {
       for (let i = jobs.length - 1; i >= 0 && out.length < limit; i--) {
         const job = jobs[i] as JobContext;
         if (match(job)) out.push(job);

@@ -29,8 +29,8 @@ export interface RuntimeOptions {
   historyLimit?: number;
   /**
    * Finished jobs kept for `getJob()`/`listJobs()`; older ones are evicted (unfinished jobs are
-   * always kept).
-   * @default 10000
+   * always kept). Keeping many finished jobs costs memory and GC time on long runs.
+   * @default 1000
    */
   jobHistoryLimit?: number;
   /**
@@ -60,7 +60,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     clock: o.clock ?? realClock,
     traceLimit: o.traceLimit ?? 64,
     historyLimit: o.historyLimit ?? 100,
-    jobHistoryLimit: o.jobHistoryLimit ?? 10_000,
+    jobHistoryLimit: o.jobHistoryLimit ?? 1000,
     drainBudgetMs: o.drainBudgetMs ?? 10,
     random: o.random ?? Math.random,
   };

@@ -35,6 +35,18 @@ export interface PostAsyncOptions extends PostOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `runtime.postAll()`. */
+export interface PostAllOptions {
+  /** The worker to post to; by default the flow's default worker. */
+  workerId?: string;
+  /** Attached to every job as `job.metadata`. */
+  metadata?: Record<string, unknown>;
+  /** Stops posting; items not yet posted are not. */
+  signal?: AbortSignal;
+  /** Called every 1024 posted items and at the end with the count so far. */
+  onPosted?: (posted: number) => void;
+}
+
 /** What `close()` reports. */
 export interface CloseReport {
   /** True when every job finished before the timeout. */
@@ -232,6 +244,60 @@ export class Runtime {
       });
     });
     return [engine.worker, job];
+  }
+
+  /**
+   * Posts every item of `items` (an iterable or async iterable) into `routineId.slot`, one job
+   * each, waiting for room whenever the slot is full, whatever its overflow policy — nothing is
+   * refused or dropped at the entry. Resolves once everything is posted; await
+   * `waitUntilAllJobsFinished()` for the jobs to end.
+   *
+   * @example
+   * ```ts
+   * await runtime.postAll('pipeline', 'source', 'in', readings, { onPosted: (n) => bar.update(n) });
+   * await runtime.waitUntilAllJobsFinished();
+   * ```
+   */
+  async postAll(
+    flowId: string,
+    routineId: string,
+    slot: string,
+    items: Iterable<unknown> | AsyncIterable<unknown>,
+    options: PostAllOptions = {},
+  ): Promise<{ posted: number }> {
+    assertObject('postAll options', options);
+    assertKnownKeys('postAll options', options as Record<string, unknown>, ['workerId', 'metadata', 'signal', 'onPosted']);
+    const { signal, onPosted, ...postOptions } = options;
+    const { engine, runner, target } = this.#target('postAll', flowId, routineId, slot, null, postOptions);
+    let posted = 0;
+    const postOne = (data: unknown): void => {
+      this.#assertOpen('postAll');
+      if (engine.worker.status !== 'running') {
+        throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" stopped while postAll() was posting`, { details: { workerId: engine.worker.workerId } });
+      }
+      if (data === undefined) {
+        throw new SluiceError(ErrorCode.InvalidArgument, `Expected postAll() item ${posted} for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`);
+      }
+      RoutineRunner.offer(runner, target, { data, jobs: this.#newJob(engine, postOptions) });
+      posted++;
+      if (onPosted !== undefined && (posted & 1023) === 0) onPosted(posted);
+    };
+    // Await only when the slot is full: an await per item would cost more than the post itself.
+    if (Symbol.iterator in items) {
+      for (const data of items as Iterable<unknown>) {
+        signal?.throwIfAborted();
+        while (target.isFull || target.waiting > 0) await target.room();
+        postOne(data);
+      }
+    } else {
+      for await (const data of items as AsyncIterable<unknown>) {
+        signal?.throwIfAborted();
+        while (target.isFull || target.waiting > 0) await target.room();
+        postOne(data);
+      }
+    }
+    onPosted?.(posted);
+    return { posted };
   }
 
   /** The job with `jobId` (unfinished, or finished and still kept), or undefined. */
