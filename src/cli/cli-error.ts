@@ -1,0 +1,22 @@
+/**
+ * Errors the CLI reports as one line with an exit code (the stack only with `--verbose`).
+ */
+
+/** Exit codes of the `sluice` command. */
+export const ExitCode = {
+  /** Success. */
+  Ok: 0,
+  /** The command ran but work failed (jobs failed or were cancelled). */
+  JobsFailed: 1,
+  /** Bad usage: unknown command or option, missing argument. */
+  Usage: 2,
+  /** The flow module could not be loaded or is invalid. */
+  FlowInvalid: 3,
+  /** Interrupted by SIGINT/SIGTERM (after a graceful shutdown). */
+  Interrupted: 130,
+} as const;
+
+/** A usage error: printed with the command's help hint, exit code 2. */
+export class UsageError extends Error {
+  readonly exitCode = ExitCode.Usage;
+}

@@ -1,0 +1,100 @@
+/**
+ * `sluice inspect <flow-module>`: routines, slots, events, connections, placement and policies,
+ * warnings, and a diagram (Mermaid or DOT).
+ */
+import type { Flow } from '../../core/flow.ts';
+import { parseArgs } from 'node:util';
+import { loadModuleArg, parseParams } from '../flow-loader.ts';
+import { ExitCode, UsageError } from '../cli-error.ts';
+import type { CliIO } from '../output.ts';
+
+export const inspectHelp = `Usage: sluice inspect <flow-module> [options]
+
+Shows a flow: its routines (placement, activation policy, slots, events), connections,
+warnings from validate(), and a diagram.
+
+Options:
+  --param key=value   build parameter (repeatable; JSON values are parsed)
+  --format <f>        text (default), json, mermaid or dot
+  -h, --help          this help
+`;
+
+/** A Mermaid flowchart of the flow. */
+export function toMermaid(flow: Flow): string {
+  const lines = ['flowchart LR'];
+  for (const entry of flow.routines) {
+    const policy = entry.routine.activationPolicy.type;
+    lines.push(`  ${entry.id}["${entry.id}<br/>${entry.routine.kind} · ${entry.placement} · ${policy}"]`);
+  }
+  for (const c of flow.connections) lines.push(`  ${c.source} -- "${c.event} → ${c.slot}" --> ${c.target}`);
+  return lines.join('\n');
+}
+
+/** A Graphviz DOT digraph of the flow. */
+export function toDot(flow: Flow): string {
+  const lines = [`digraph "${flow.id}" {`, '  rankdir=LR;', '  node [shape=box];'];
+  for (const entry of flow.routines) {
+    lines.push(`  "${entry.id}" [label="${entry.id}\\n${entry.routine.kind} · ${entry.placement} · ${entry.routine.activationPolicy.type}"];`);
+  }
+  for (const c of flow.connections) lines.push(`  "${c.source}" -> "${c.target}" [label="${c.event} → ${c.slot}"];`);
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/** A plain description of the flow. */
+export function describeFlow(flow: Flow) {
+  return {
+    id: flow.id,
+    source: flow.source,
+    routines: flow.routines.map((e) => ({
+      id: e.id,
+      kind: e.routine.kind,
+      placement: e.placement,
+      concurrency: e.concurrency,
+      errorHandler: e.errorHandler.strategy,
+      policy: { type: e.routine.activationPolicy.type, config: e.routine.activationPolicy.config, description: e.routine.activationPolicy.description },
+      slots: e.routine.slots,
+      events: e.routine.events,
+      config: e.routine.getConfig(),
+    })),
+    connections: flow.connections,
+    warnings: flow.validate(),
+  };
+}
+
+export async function inspectCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { param: { type: 'string', multiple: true }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help === true) {
+    io.stdout.write(inspectHelp);
+    return ExitCode.Ok;
+  }
+  const format = values.format as string;
+  if (!['text', 'json', 'mermaid', 'dot'].includes(format)) throw new UsageError(`Expected --format to be text, json, mermaid or dot, got "${format}"`);
+  const mod = await loadModuleArg(positionals[0], 'inspect');
+  const flow = mod.build(parseParams(values.param ?? []));
+  if (format === 'json') io.stdout.write(`${JSON.stringify(describeFlow(flow), null, 2)}\n`);
+  else if (format === 'mermaid') io.stdout.write(`${toMermaid(flow)}\n`);
+  else if (format === 'dot') io.stdout.write(`${toDot(flow)}\n`);
+  else {
+    const d = describeFlow(flow);
+    const out: string[] = [`flow ${d.id}${mod.description === undefined ? '' : ` — ${mod.description}`}`, '', 'routines:'];
+    for (const r of d.routines) {
+      out.push(`  ${r.id} (${r.kind}) placement=${r.placement} policy=${r.policy.type} errors=${r.errorHandler}`);
+      out.push(`    policy: ${r.policy.description}`);
+      for (const s of r.slots) out.push(`    slot ${s.name}: max ${s.maxQueueLength}, watermark ${s.watermark}, overflow ${s.overflow}`);
+      for (const e of r.events) out.push(`    event ${e.name}${e.fields.length > 0 ? ` (${e.fields.join(', ')})` : ''}`);
+    }
+    out.push('', 'connections:');
+    for (const c of d.connections) out.push(`  ${c.source}.${c.event} -> ${c.target}.${c.slot}`);
+    if (mod.input !== undefined) out.push('', `input: ${mod.input.routine}.${mod.input.slot}`);
+    out.push('', d.warnings.length === 0 ? 'warnings: none' : 'warnings:');
+    for (const w of d.warnings) out.push(`  ${w.kind}: ${w.message}`);
+    out.push('', 'diagram (mermaid):', toMermaid(flow));
+    io.stdout.write(`${out.join('\n')}\n`);
+  }
+  return ExitCode.Ok;
+}
