@@ -84,6 +84,8 @@ export class Runtime {
   readonly #flows = new Map<string, Flow>();
   readonly #workers = new Map<string, WorkerEngine>();
   readonly #defaultWorkers = new Map<string, string>();
+  /** Batch caps set with `setBatchLimit()`, by flow then routine, so later workers get them too. */
+  readonly #batchLimits = new Map<string, Map<string, number>>();
   readonly #jobs: JobTable;
   readonly #scheduler: Scheduler;
   readonly #jobPrefix = `job-${nanoid(8)}-`;
@@ -172,6 +174,7 @@ export class Runtime {
       historyLimit: this.#options.historyLimit,
       scheduler: this.#scheduler,
     });
+    for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? []) (engine.runners.get(routineId) as RoutineRunner).batchLimit = limit;
     this.#workers.set(workerId, engine);
     return engine.worker;
   }
@@ -342,6 +345,10 @@ export class Runtime {
       throw new SluiceError(ErrorCode.RoutineNotFound, `Flow "${flowId}" has no routine "${routineId}"`, { details: { flowId, routineId } });
     }
     if (limit !== undefined) assertInteger(`batch limit of ${flowId}.${routineId}`, limit, 1);
+    const limits = this.#batchLimits.get(flowId) ?? new Map<string, number>();
+    if (limit === undefined) limits.delete(routineId);
+    else limits.set(routineId, limit);
+    this.#batchLimits.set(flowId, limits);
     for (const engine of this.#workers.values()) {
       if (engine.flow === flow) (engine.runners.get(routineId) as RoutineRunner).batchLimit = limit;
     }
