@@ -1,0 +1,95 @@
+/**
+ * The durable log of bus events: one interface, two real implementations
+ * (`MemoryEventLog`, `SqliteEventLog`). Events are keyed by `(runId, seq)`; a run is a stream.
+ */
+import type { BusEvent } from '../bus/index.ts';
+
+/** What the log knows of one run: a snapshot. */
+export interface RunInfo {
+  readonly runId: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** Events stored (equals `lastSeq - firstSeq + 1` when the run has no holes). */
+  readonly count: number;
+  /** ISO time of the first and last stored event. */
+  readonly firstTime: string;
+  readonly lastTime: string;
+}
+
+/** The outcome of {@link EventLog.append}. */
+export interface AppendResult {
+  /** Events written. */
+  readonly inserted: number;
+  /** Events not written because their `(runId, seq)` was already stored (a replayed batch). */
+  readonly ignored: number;
+}
+
+/** Options of {@link EventLog.since}. */
+export interface SinceOptions {
+  /**
+   * The most events returned; page with the last returned `seq` as the next cursor.
+   * @default unlimited
+   */
+  limit?: number;
+}
+
+/** Options of {@link EventLog.replay}. */
+export interface ReplayOptions {
+  /**
+   * Start after this seq.
+   * @default 0 (from the first event)
+   */
+  since?: number;
+  /**
+   * Events read per page; the iterator yields to the event loop between pages.
+   * @default 1000
+   */
+  pageSize?: number;
+}
+
+/** Options of {@link EventLog.prune}; at least one must be given. */
+export interface PruneOptions {
+  /** Removes runs whose last event is older than this (a Date, ISO text, or ms since the epoch). */
+  olderThan?: Date | string | number;
+  /** Keeps only this many runs, the most recent by last event time. */
+  keepRuns?: number;
+}
+
+/** The outcome of {@link EventLog.prune}. */
+export interface PruneResult {
+  readonly runs: number;
+  readonly events: number;
+}
+
+/**
+ * A durable, ordered store of bus events.
+ *
+ * Guarantees of every implementation: `append` is atomic per call (all or nothing) and
+ * idempotent per `(runId, seq)`; reads return events in `seq` order; `prune` removes whole
+ * runs, never part of one.
+ *
+ * @example
+ * ```ts
+ * const log: EventLog = await SqliteEventLog.open({ path: 'events.sqlite' });
+ * for await (const event of log.replay('run-1')) console.log(event.seq, event.topic);
+ * const missed = await log.since('run-1', lastSeen);
+ * ```
+ */
+export interface EventLog {
+  /** Stores `events` atomically; an event whose `(runId, seq)` exists is ignored and counted. */
+  append(events: readonly BusEvent[]): Promise<AppendResult>;
+  /** Events of `runId` with `seq > afterSeq`, ascending (the cursor backfill). */
+  since(runId: string, afterSeq: number, options?: SinceOptions): Promise<BusEvent[]>;
+  /** The highest stored seq of `runId` (0 when none), so a restart resumes the sequence. */
+  lastSeq(runId: string): Promise<number>;
+  /** Every stored run, most recent last event first. */
+  runs(): Promise<RunInfo[]>;
+  /** Every event of `runId` in seq order, read page by page. */
+  replay(runId: string, options?: ReplayOptions): AsyncIterableIterator<BusEvent>;
+  /** Removes old runs (retention). */
+  prune(options: PruneOptions): Promise<PruneResult>;
+  /** Releases the log; idempotent. Later calls reject with `SLUICE_ERR_STORE_CLOSED`. */
+  close(): Promise<void>;
+  /** True after `close()`. */
+  readonly isClosed: boolean;
+}

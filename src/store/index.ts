@@ -1,0 +1,10 @@
+/** The durable path: the event log (memory, SQLite) and the batching sink that feeds it. */
+export type { EventLog, RunInfo, AppendResult, SinceOptions, ReplayOptions, PruneOptions, PruneResult } from './event-log.ts';
+export { MemoryEventLog } from './memory-event-log.ts';
+export { SqliteEventLog } from './sqlite-event-log.ts';
+export type { SqliteEventLogOptions } from './sqlite-event-log.ts';
+export { kSchemaVersion, migrate, configureConnection } from './sqlite-schema.ts';
+export type { SqliteWriter } from './sqlite-writer.ts';
+export { InlineSqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
+export { encodeEvents, decodeRow } from './sqlite-codec.ts';
+export type { EventColumns, UnserializablePayload } from './sqlite-codec.ts';

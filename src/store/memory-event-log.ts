@@ -1,0 +1,136 @@
+/**
+ * An {@link EventLog} in memory: for tests, short scripts, and as the reference the SQLite log
+ * is checked against (both run the same conformance suite).
+ */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { BusEvent } from '../bus/index.ts';
+import type { AppendResult, EventLog, PruneOptions, PruneResult, ReplayOptions, RunInfo, SinceOptions } from './event-log.ts';
+import { checkInteger, checkPruneOptions, checkRunId, storeClosedError } from './store-checks.ts';
+
+interface MemoryRun {
+  /** Events by seq, kept sorted. */
+  readonly events: BusEvent[];
+  readonly seqs: Set<number>;
+}
+
+/**
+ * Keeps events in memory, copied on the way in (later mutation of a payload does not change
+ * history) and on the way out.
+ *
+ * @example
+ * ```ts
+ * const log = new MemoryEventLog();
+ * await log.append([{ seq: 1, time: new Date().toISOString(), runId: 'r', topic: 't', payload: 1 }]);
+ * await log.since('r', 0); // [that event]
+ * ```
+ */
+export class MemoryEventLog implements EventLog {
+  readonly #runs = new Map<string, MemoryRun>();
+  #closed = false;
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  async append(events: readonly BusEvent[]): Promise<AppendResult> {
+    this.#assertOpen();
+    const copies = structuredClone(events);
+    let inserted = 0;
+    let ignored = 0;
+    const seen = new Set<string>();
+    for (const event of copies) {
+      let run = this.#runs.get(event.runId);
+      const key = `${event.runId}\u0000${event.seq}`;
+      if (run?.seqs.has(event.seq) || seen.has(key)) {
+        ignored++;
+        continue;
+      }
+      seen.add(key);
+      if (run === undefined) {
+        run = { events: [], seqs: new Set() };
+        this.#runs.set(event.runId, run);
+      }
+      run.seqs.add(event.seq);
+      const last = run.events.at(-1);
+      run.events.push(event);
+      if (last !== undefined && last.seq > event.seq) run.events.sort((a, b) => a.seq - b.seq);
+      inserted++;
+    }
+    return { inserted, ignored };
+  }
+
+  async since(runId: string, afterSeq: number, options: SinceOptions = {}): Promise<BusEvent[]> {
+    this.#assertOpen();
+    checkRunId(runId);
+    checkInteger('afterSeq', afterSeq, 0);
+    const limit = options.limit === undefined ? Number.MAX_SAFE_INTEGER : checkInteger('limit', options.limit, 1);
+    const events = this.#runs.get(runId)?.events ?? [];
+    // Binary search for the first seq > afterSeq.
+    let lo = 0;
+    let hi = events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (events[mid]!.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return structuredClone(events.slice(lo, lo + limit));
+  }
+
+  async lastSeq(runId: string): Promise<number> {
+    this.#assertOpen();
+    return this.#runs.get(checkRunId(runId))?.events.at(-1)?.seq ?? 0;
+  }
+
+  async runs(): Promise<RunInfo[]> {
+    this.#assertOpen();
+    const out: RunInfo[] = [];
+    for (const [runId, run] of this.#runs) {
+      const first = run.events[0];
+      const last = run.events.at(-1);
+      if (first === undefined || last === undefined) continue;
+      let firstTime = first.time;
+      let lastTime = first.time;
+      for (const e of run.events) {
+        if (e.time < firstTime) firstTime = e.time;
+        if (e.time > lastTime) lastTime = e.time;
+      }
+      out.push({ runId, firstSeq: first.seq, lastSeq: last.seq, count: run.events.length, firstTime, lastTime });
+    }
+    return out.sort((a, b) => (a.lastTime < b.lastTime ? 1 : a.lastTime > b.lastTime ? -1 : a.runId < b.runId ? -1 : 1));
+  }
+
+  async *replay(runId: string, options: ReplayOptions = {}): AsyncIterableIterator<BusEvent> {
+    let cursor = checkInteger('since', options.since ?? 0, 0);
+    const pageSize = checkInteger('pageSize', options.pageSize ?? 1000, 1);
+    for (;;) {
+      const page = await this.since(runId, cursor, { limit: pageSize });
+      for (const event of page) yield event;
+      if (page.length < pageSize) return;
+      cursor = page.at(-1)!.seq;
+      await yieldToLoop();
+    }
+  }
+
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    this.#assertOpen();
+    const { olderThan, keepRuns } = checkPruneOptions(options);
+    const runs = await this.runs();
+    const doomed = new Set<string>();
+    if (olderThan !== undefined) for (const r of runs) if (r.lastTime < olderThan) doomed.add(r.runId);
+    if (keepRuns !== undefined) for (const r of runs.slice(keepRuns)) doomed.add(r.runId);
+    let events = 0;
+    for (const runId of doomed) {
+      events += this.#runs.get(runId)?.events.length ?? 0;
+      this.#runs.delete(runId);
+    }
+    return { runs: doomed.size, events };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw storeClosedError('memory event log');
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The SQLite {@link EventLog} (better-sqlite3, WAL, `synchronous=NORMAL`). Reads run on the
+ * caller's thread over their own connection (WAL readers never wait for the writer); writes and
+ * prunes go to a {@link SqliteWriter}, by default a worker thread owning the write connection.
+ */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import type { BusEvent } from '../bus/index.ts';
+import { ErrorCode, SluiceError } from '../core/errors.ts';
+import type { AppendResult, EventLog, PruneOptions, PruneResult, ReplayOptions, RunInfo, SinceOptions } from './event-log.ts';
+import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
+import { configureConnection, migrate } from './sqlite-schema.ts';
+import { InlineSqliteWriter, type SqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
+import { checkInteger, checkPruneOptions, checkRunId, failOption, storeClosedError } from './store-checks.ts';
+
+/** Options of {@link SqliteEventLog.open}. */
+export interface SqliteEventLogOptions {
+  /** The database file; created (with its schema) when missing. `':memory:'` needs `writer: 'inline'`. */
+  path: string;
+  /**
+   * Where writes run: `'thread'` (a worker thread; a stalled disk cannot block the event loop)
+   * or `'inline'` (synchronously on this thread).
+   * @default 'thread'
+   */
+  writer?: 'thread' | 'inline';
+  /**
+   * How long a connection waits for a lock held by another connection before failing, in ms.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+}
+
+interface RunRow {
+  run_id: string;
+  first_seq: number;
+  last_seq: number;
+  count: number;
+  first_time: string;
+  last_time: string;
+}
+
+/**
+ * Opens (creating and migrating as needed) an event log in a SQLite file.
+ *
+ * @example
+ * ```ts
+ * const log = await SqliteEventLog.open({ path: '.sluice/events.sqlite' });
+ * await log.append(events);
+ * for await (const event of log.replay('run-1')) console.log(event.seq);
+ * await log.close();
+ * ```
+ */
+export class SqliteEventLog implements EventLog {
+  readonly #path: string;
+  readonly #db: Database.Database;
+  readonly #writer: SqliteWriter;
+  readonly #since: Database.Statement;
+  readonly #sinceLimit: Database.Statement;
+  readonly #lastSeq: Database.Statement;
+  readonly #runs: Database.Statement;
+  #closed = false;
+
+  private constructor(path: string, db: Database.Database, writer: SqliteWriter) {
+    this.#path = path;
+    this.#db = db;
+    this.#writer = writer;
+    this.#since = db.prepare('SELECT run_id, seq, time, topic, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq');
+    this.#sinceLimit = db.prepare('SELECT run_id, seq, time, topic, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?');
+    this.#lastSeq = db.prepare('SELECT max(seq) FROM events WHERE run_id = ?').pluck();
+    this.#runs = db.prepare('SELECT run_id, first_seq, last_seq, count, first_time, last_time FROM runs ORDER BY last_time DESC, run_id ASC');
+  }
+
+  /** Opens the log; rejects with a coded error when the file cannot be opened or migrated. */
+  static async open(options: SqliteEventLogOptions): Promise<SqliteEventLog> {
+    if (typeof options !== 'object' || options === null) failOption('options', 'an object', options);
+    const { path } = options;
+    if (typeof path !== 'string' || path.length === 0) failOption('path', 'a non-empty file path', path);
+    const mode = options.writer ?? 'thread';
+    if (mode !== 'thread' && mode !== 'inline') failOption('writer', '"thread" or "inline"', mode);
+    if (mode === 'thread' && path === ':memory:') failOption('path', "a file path (`:memory:` needs `writer: 'inline'`)", path);
+    const busyTimeoutMs = checkInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5000, 0);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path);
+      configureConnection(db, busyTimeoutMs);
+      migrate(db);
+    } catch (err) {
+      db?.close();
+      if (err instanceof SluiceError) throw err;
+      throw new SluiceError(ErrorCode.StoreFailed, `Opening the event log \`${path}\` failed: ${(err as Error).message}`, {
+        cause: err,
+        details: { path, sqliteCode: (err as { code?: string }).code },
+      });
+    }
+    if (mode === 'inline') return new SqliteEventLog(path, db, new InlineSqliteWriter(db));
+    const writer = new ThreadSqliteWriter({ path, busyTimeoutMs });
+    try {
+      await writer.start();
+    } catch (err) {
+      db.close();
+      await writer.destroy();
+      throw err;
+    }
+    return new SqliteEventLog(path, db, writer);
+  }
+
+  /** The database file. */
+  get path(): string {
+    return this.#path;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  async append(events: readonly BusEvent[]): Promise<AppendResult> {
+    this.#assertOpen();
+    if (events.length === 0) return { inserted: 0, ignored: 0 };
+    return this.#writer.write(encodeEvents(events).columns);
+  }
+
+  async since(runId: string, afterSeq: number, options: SinceOptions = {}): Promise<BusEvent[]> {
+    this.#assertOpen();
+    checkRunId(runId);
+    checkInteger('afterSeq', afterSeq, 0);
+    const rows = (options.limit === undefined
+      ? this.#since.all(runId, afterSeq)
+      : this.#sinceLimit.all(runId, afterSeq, checkInteger('limit', options.limit, 1))) as EventRow[];
+    return rows.map(decodeRow);
+  }
+
+  async lastSeq(runId: string): Promise<number> {
+    this.#assertOpen();
+    return (this.#lastSeq.get(checkRunId(runId)) as number | null) ?? 0;
+  }
+
+  async runs(): Promise<RunInfo[]> {
+    this.#assertOpen();
+    return (this.#runs.all() as RunRow[]).map((r) => ({
+      runId: r.run_id, firstSeq: r.first_seq, lastSeq: r.last_seq, count: r.count, firstTime: r.first_time, lastTime: r.last_time,
+    }));
+  }
+
+  async *replay(runId: string, options: ReplayOptions = {}): AsyncIterableIterator<BusEvent> {
+    let cursor = checkInteger('since', options.since ?? 0, 0);
+    const pageSize = checkInteger('pageSize', options.pageSize ?? 1000, 1);
+    for (;;) {
+      const page = await this.since(runId, cursor, { limit: pageSize });
+      for (const event of page) yield event;
+      if (page.length < pageSize) return;
+      cursor = page.at(-1)!.seq;
+      await yieldToLoop();
+    }
+  }
+
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    this.#assertOpen();
+    const { olderThan, keepRuns } = checkPruneOptions(options);
+    return this.#writer.prune(olderThan, keepRuns);
+  }
+
+  /** Finishes queued writes, then closes both connections; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#writer.close();
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  /**
+   * Closes at once, abandoning writes not yet committed: what a crash does. Committed batches
+   * stay; for tests and emergency exits.
+   */
+  async destroy(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writer.destroy();
+    this.#db.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw storeClosedError(`event log \`${this.#path}\``);
+  }
+}
