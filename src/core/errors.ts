@@ -44,6 +44,11 @@ export const ErrorCode = {
   StoreSchemaUnsupported: 'SLUICE_ERR_STORE_SCHEMA_UNSUPPORTED',
   StoreDuplicateEvent: 'SLUICE_ERR_STORE_DUPLICATE_EVENT',
   ProbeFailed: 'SLUICE_ERR_PROBE_FAILED',
+  UnknownKnob: 'SLUICE_ERR_UNKNOWN_KNOB',
+  UnknownAction: 'SLUICE_ERR_UNKNOWN_ACTION',
+  InvalidKnob: 'SLUICE_ERR_INVALID_KNOB',
+  Throttled: 'SLUICE_ERR_THROTTLED',
+  LoadShed: 'SLUICE_ERR_LOAD_SHED',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
