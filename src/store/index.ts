@@ -8,3 +8,7 @@ export type { SqliteWriter } from './sqlite-writer.ts';
 export { InlineSqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
 export { encodeEvents, decodeRow } from './sqlite-codec.ts';
 export type { EventColumns, UnserializablePayload } from './sqlite-codec.ts';
+export { DurableSink } from './durable-sink.ts';
+export type { SinkCloseResult, SinkListener, SinkHealth, SinkHealthStatus, SinkStats } from './durable-sink.ts';
+export type { DurableSinkOptions, ResolvedDurableSinkOptions } from './sink-options.ts';
+export { resolveDurableSinkOptions } from './sink-options.ts';

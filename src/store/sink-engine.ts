@@ -1,0 +1,275 @@
+/**
+ * The engine behind {@link DurableSink}: the intake buffer, batching, the one commit in flight,
+ * retries with backoff, pressure and health. Inputs are trusted (the facade validates).
+ */
+import type { BusEvent } from '../bus/index.ts';
+import type { TimerHandle } from '../core/clock.ts';
+import { ErrorCode, SluiceError, isSluiceError } from '../core/errors.ts';
+import type { ResolvedDurableSinkOptions } from './sink-options.ts';
+import { storeClosedError } from './store-checks.ts';
+
+/** `healthy`: keeping up. `degraded`: behind, stalled or failing. `unhealthy`: failing repeatedly. */
+export type SinkHealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/** The sink's health: a snapshot. */
+export interface SinkHealth {
+  readonly status: SinkHealthStatus;
+  /** Why it is not healthy, in words. */
+  readonly reason: string | undefined;
+  /** The last commit failure (coded `SLUICE_ERR_STORE_FAILED` or the log's own code). */
+  readonly lastError: SluiceError | undefined;
+  readonly consecutiveFailures: number;
+}
+
+/** The sink's counters: a snapshot. */
+export interface SinkStats {
+  /** Events taken in (from the bus tap or `write()`). */
+  readonly accepted: number;
+  /** Events whose batch committed. */
+  readonly committed: number;
+  /** `accepted - committed`: in memory, not yet durable. */
+  readonly pending: number;
+  /** The most events ever pending at once. */
+  readonly peakPending: number;
+  /** Events in the commit in flight now. */
+  readonly inFlight: number;
+  readonly highWaterMark: number;
+  /** True while pending is at or above the high-water mark (until it falls to half). */
+  readonly pressured: boolean;
+  /** Commits that succeeded, and the largest of them. */
+  readonly batches: number;
+  readonly largestBatch: number;
+  /** Commits that failed (each retried). */
+  readonly failures: number;
+  /** Events the log already held (same runId and seq), not written twice. */
+  readonly duplicates: number;
+}
+
+type Listener = (error: SluiceError) => void;
+
+/** @internal */
+export class SinkEngine {
+  readonly #o: ResolvedDurableSinkOptions;
+  readonly #errorListeners = new Set<Listener>();
+  #buffer: BusEvent[] = [];
+  #head = 0;
+  /** The batch that failed, committed first on the retry (keeps order). */
+  #retry: BusEvent[] | undefined;
+  #writing: BusEvent[] | undefined;
+  #writeStartedAt = 0;
+  #timer: TimerHandle | undefined;
+  #immediate = false;
+  #accepted = 0;
+  #committed = 0;
+  #peak = 0;
+  #batches = 0;
+  #largest = 0;
+  #failures = 0;
+  #consecutive = 0;
+  #duplicates = 0;
+  #lastError: SluiceError | undefined;
+  #pressured = false;
+  #readyWaiters: (() => void)[] = [];
+  #flushWaiters: { target: number; resolve: () => void }[] = [];
+  #closing = false;
+  #closed = false;
+
+  constructor(options: ResolvedDurableSinkOptions) {
+    this.#o = options;
+  }
+
+  get pending(): number {
+    return this.#accepted - this.#committed;
+  }
+
+  get isPressured(): boolean {
+    return this.#pressured;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed || this.#closing;
+  }
+
+  /** Takes one event; returns false when the caller should wait for `ready()`. Never drops. */
+  accept(event: BusEvent): boolean {
+    if (this.#closing) throw storeClosedError('durable sink');
+    this.#buffer.push(event);
+    this.#accepted++;
+    const pending = this.#accepted - this.#committed;
+    if (pending > this.#peak) this.#peak = pending;
+    if (pending >= this.#o.highWaterMark) this.#pressured = true;
+    this.#schedule();
+    return !this.#pressured;
+  }
+
+  ready(): Promise<void> {
+    if (!this.#pressured) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /** Resolves when everything accepted so far is committed. */
+  flushed(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    const target = this.#accepted;
+    const done = new Promise<void>((resolve) => this.#flushWaiters.push({ target, resolve }));
+    this.#flushSoon();
+    return done;
+  }
+
+  onError(listener: Listener): () => void {
+    this.#errorListeners.add(listener);
+    return () => this.#errorListeners.delete(listener);
+  }
+
+  health(): SinkHealth {
+    const base = { lastError: this.#lastError, consecutiveFailures: this.#consecutive };
+    if (this.#consecutive >= this.#o.unhealthyAfterFailures) {
+      return { status: 'unhealthy', reason: `${this.#consecutive} consecutive commits failed`, ...base };
+    }
+    if (this.#consecutive > 0) return { status: 'degraded', reason: 'the last commit failed; retrying', ...base };
+    if (this.#writing !== undefined && this.#o.clock.now() - this.#writeStartedAt > this.#o.stallAfterMs) {
+      return { status: 'degraded', reason: `a commit has been in flight for over ${this.#o.stallAfterMs} ms`, ...base };
+    }
+    if (this.#pressured) return { status: 'degraded', reason: `${this.pending} events pending (high-water mark ${this.#o.highWaterMark})`, ...base };
+    return { status: 'healthy', reason: undefined, ...base };
+  }
+
+  stats(): SinkStats {
+    return {
+      accepted: this.#accepted, committed: this.#committed, pending: this.pending, peakPending: this.#peak,
+      inFlight: this.#writing?.length ?? 0, highWaterMark: this.#o.highWaterMark, pressured: this.#pressured,
+      batches: this.#batches, largestBatch: this.#largest, failures: this.#failures, duplicates: this.#duplicates,
+    };
+  }
+
+  /** Stops intake, commits what it can within `timeout`, and reports what is left. */
+  async close(timeout: number): Promise<{ flushed: boolean; pending: number }> {
+    this.#closing = true;
+    let timer: TimerHandle | undefined;
+    const flushed = await Promise.race([
+      this.flushed().then(() => true),
+      new Promise<boolean>((resolve) => (timer = this.#o.clock.setTimeout(() => resolve(false), timeout))),
+    ]);
+    timer?.cancel();
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    return { flushed, pending: this.pending };
+  }
+
+  /** Events not committed (after close: to spill elsewhere rather than lose silently). */
+  uncommitted(): BusEvent[] {
+    return [...(this.#retry ?? []), ...(this.#writing ?? []), ...this.#buffer.slice(this.#head)];
+  }
+
+  #buffered(): number {
+    return this.#buffer.length - this.#head;
+  }
+
+  #schedule(): void {
+    if (this.#writing !== undefined || this.#retry !== undefined) return;
+    if (this.#buffered() >= this.#o.batchSize) this.#flushSoon();
+    else if (this.#timer === undefined) this.#timer = this.#o.clock.setTimeout(() => this.#flush(), this.#o.flushIntervalMs);
+  }
+
+  /** Commits on the next turn: serialization stays out of the publisher's call. */
+  #flushSoon(): void {
+    if (this.#immediate || this.#writing !== undefined || this.#retry !== undefined) return;
+    this.#immediate = true;
+    setImmediate(() => {
+      this.#immediate = false;
+      this.#flush();
+    });
+  }
+
+  #take(): BusEvent[] {
+    const n = Math.min(this.#buffered(), this.#o.maxBatchSize);
+    const batch = this.#buffer.slice(this.#head, this.#head + n);
+    this.#head += n;
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    } else if (this.#head >= 4096 && this.#head * 2 >= this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#head = 0;
+    }
+    return batch;
+  }
+
+  #flush(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    if (this.#writing !== undefined || this.#closed) return;
+    const batch = this.#retry ?? this.#take();
+    this.#retry = undefined;
+    if (batch.length === 0) return;
+    this.#writing = batch;
+    this.#writeStartedAt = this.#o.clock.now();
+    let outcome: Promise<{ inserted: number; ignored: number }>;
+    try {
+      outcome = this.#o.log.append(batch);
+    } catch (err) {
+      outcome = Promise.reject(err);
+    }
+    outcome.then(
+      (result) => this.#onCommitted(batch, result.ignored),
+      (err: unknown) => this.#onFailed(batch, err),
+    );
+  }
+
+  #onCommitted(batch: BusEvent[], ignored: number): void {
+    this.#writing = undefined;
+    this.#committed += batch.length;
+    this.#batches++;
+    if (batch.length > this.#largest) this.#largest = batch.length;
+    this.#consecutive = 0;
+    if (ignored > 0) {
+      this.#duplicates += ignored;
+      this.#report(new SluiceError(
+        ErrorCode.StoreDuplicateEvent,
+        `${ignored} of ${batch.length} events were already in the log (same runId and seq); was a run restarted without resumeSequence()?`,
+        { details: { ignored, runId: batch[0]?.runId } },
+      ));
+    }
+    if (this.#pressured && this.pending <= this.#o.highWaterMark / 2) {
+      this.#pressured = false;
+      const waiters = this.#readyWaiters;
+      this.#readyWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    if (this.#flushWaiters.length > 0) {
+      this.#flushWaiters = this.#flushWaiters.filter((w) => (w.target <= this.#committed ? (w.resolve(), false) : true));
+    }
+    const buffered = this.#buffered();
+    // A backlog, a waiting flush() or a closing sink commits at once; a partial batch waits.
+    if (buffered >= this.#o.batchSize || (buffered > 0 && (this.#flushWaiters.length > 0 || this.#closing))) this.#flush();
+    else if (buffered > 0) this.#schedule();
+  }
+
+  #onFailed(batch: BusEvent[], err: unknown): void {
+    this.#writing = undefined;
+    this.#retry = batch;
+    this.#failures++;
+    this.#consecutive++;
+    this.#lastError = isSluiceError(err)
+      ? err
+      : new SluiceError(ErrorCode.StoreFailed, `Committing ${batch.length} events failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    this.#report(this.#lastError);
+    const delay = Math.min(this.#o.retryMaxMs, this.#o.retryInitialMs * 2 ** (this.#consecutive - 1));
+    this.#timer = this.#o.clock.setTimeout(() => this.#flush(), delay);
+  }
+
+  #report(error: SluiceError): void {
+    if (this.#errorListeners.size === 0) {
+      process.emitWarning(error.message, { code: error.code });
+      return;
+    }
+    for (const listener of this.#errorListeners) {
+      try {
+        listener(error);
+      } catch {
+        // A failing listener must not stop the sink.
+      }
+    }
+  }
+}

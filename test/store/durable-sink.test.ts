@@ -1,0 +1,173 @@
+import { setImmediate as tick } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { BusEvent } from '../../src/bus/index.ts';
+import { ManualClock } from '../../src/core/clock.ts';
+import { ErrorCode, SluiceError } from '../../src/core/errors.ts';
+import { type AppendResult, DurableSink, type EventLog, MemoryEventLog } from '../../src/store/index.ts';
+
+function ev(seq: number, runId = 'r'): BusEvent {
+  return { seq, time: new Date(0).toISOString(), runId, topic: 't', payload: { seq } };
+}
+
+/** A memory log whose appends can be held, failed or counted. */
+class ControlledLog extends MemoryEventLog {
+  appends: number[] = [];
+  failNext = 0;
+  gate: Promise<void> | undefined;
+
+  override async append(events: readonly BusEvent[]): Promise<AppendResult> {
+    if (this.gate) await this.gate;
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new SluiceError(ErrorCode.StoreFailed, 'disk I/O error (injected)');
+    }
+    this.appends.push(events.length);
+    return super.append(events);
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('DurableSink', () => {
+  it('commits a full batch at batchSize without waiting for the interval', async () => {
+    const clock = new ManualClock();
+    const log = new ControlledLog();
+    const sink = new DurableSink({ log, batchSize: 4, clock });
+    for (let i = 1; i <= 4; i++) sink.onEvent(ev(i));
+    await tick();
+    await tick();
+    expect(log.appends).toEqual([4]);
+    expect(sink.stats()).toMatchObject({ accepted: 4, committed: 4, pending: 0, batches: 1 });
+  });
+
+  it('commits a partial batch after flushIntervalMs', async () => {
+    const clock = new ManualClock();
+    const log = new ControlledLog();
+    const sink = new DurableSink({ log, batchSize: 100, flushIntervalMs: 5, clock });
+    sink.onEvent(ev(1));
+    sink.onEvent(ev(2));
+    await tick();
+    expect(log.appends).toEqual([]);
+    clock.advance(5);
+    await tick();
+    expect(log.appends).toEqual([2]);
+    expect(await log.lastSeq('r')).toBe(2);
+  });
+
+  it('coalesces a backlog into batches of up to maxBatchSize while a commit is in flight', async () => {
+    const log = new ControlledLog();
+    const gate = deferred();
+    log.gate = gate.promise;
+    const sink = new DurableSink({ log, batchSize: 10, maxBatchSize: 50 });
+    for (let i = 1; i <= 10; i++) sink.onEvent(ev(i));
+    await tick();
+    for (let i = 11; i <= 130; i++) sink.onEvent(ev(i));
+    log.gate = undefined;
+    gate.resolve();
+    expect(await sink.flush({ timeout: 5000 })).toBe(true);
+    expect(log.appends).toEqual([10, 50, 50, 20]);
+    expect((await log.since('r', 0)).map((e) => e.seq)).toEqual(Array.from({ length: 130 }, (_, i) => i + 1));
+  });
+
+  it('retries a failed commit in order, reports it, degrades then turns unhealthy, and recovers without loss', async () => {
+    const clock = new ManualClock();
+    const log = new ControlledLog();
+    const sink = new DurableSink({ log, batchSize: 2, retryInitialMs: 10, retryMaxMs: 40, unhealthyAfterFailures: 3, clock });
+    const errors: string[] = [];
+    sink.onError((e) => void errors.push(e.code));
+    log.failNext = 3;
+    sink.onEvent(ev(1));
+    sink.onEvent(ev(2));
+    await tick();
+    await tick();
+    expect(sink.health()).toMatchObject({ status: 'degraded', consecutiveFailures: 1 });
+    sink.onEvent(ev(3));
+    clock.advance(10); // retry 1 fails
+    await tick();
+    clock.advance(20); // retry 2 fails
+    await tick();
+    expect(sink.health().status).toBe('unhealthy');
+    expect(sink.health().lastError?.code).toBe(ErrorCode.StoreFailed);
+    clock.advance(40); // retry 3 succeeds
+    await tick();
+    await tick();
+    expect(sink.health()).toMatchObject({ status: 'healthy', consecutiveFailures: 0 });
+    expect(errors).toEqual([ErrorCode.StoreFailed, ErrorCode.StoreFailed, ErrorCode.StoreFailed]);
+    clock.advance(5);
+    await sink.flush();
+    expect((await log.since('r', 0)).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(sink.stats()).toMatchObject({ failures: 3, committed: 3, pending: 0 });
+  });
+
+  it('applies backpressure on its own intake: write() returns false at the high-water mark, ready() waits', async () => {
+    const log = new ControlledLog();
+    const gate = deferred();
+    log.gate = gate.promise;
+    const sink = new DurableSink({ log, batchSize: 2, highWaterMark: 8 });
+    const results: boolean[] = [];
+    for (let i = 1; i <= 8; i++) results.push(sink.write(ev(i)));
+    expect(results).toEqual([true, true, true, true, true, true, true, false]);
+    expect(sink.isPressured).toBe(true);
+    expect(sink.health().status).toBe('degraded');
+    let ready = false;
+    void sink.ready().then(() => (ready = true));
+    await tick();
+    expect(ready).toBe(false);
+    log.gate = undefined;
+    gate.resolve();
+    await sink.flush();
+    expect(ready).toBe(true);
+    expect(sink.isPressured).toBe(false);
+    expect(sink.stats().committed).toBe(8); // pressure never drops anything
+  });
+
+  it('ready() honours an abort signal', async () => {
+    const log = new ControlledLog();
+    log.gate = new Promise(() => {});
+    const sink = new DurableSink({ log, highWaterMark: 2 });
+    sink.write(ev(1));
+    sink.write(ev(2));
+    await expect(sink.ready({ signal: AbortSignal.timeout(10) })).rejects.toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it('close() with a stuck log reports what it could not commit and hands it back', async () => {
+    const clock = new ManualClock();
+    const log = new ControlledLog();
+    log.gate = new Promise(() => {});
+    const sink = new DurableSink({ log, batchSize: 2, clock });
+    for (let i = 1; i <= 5; i++) sink.onEvent(ev(i));
+    await tick();
+    const closing = sink.close({ timeout: 100 });
+    expect(() => sink.onEvent(ev(6))).toThrow(expect.objectContaining({ code: ErrorCode.StoreClosed }));
+    clock.advance(100);
+    expect(await closing).toEqual({ flushed: false, pending: 5 });
+    expect(sink.uncommitted().map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(sink.close()).toBe(closing);
+  });
+
+  it('reports events the log already held as duplicates, without failing', async () => {
+    const log = new MemoryEventLog();
+    await log.append([ev(1)]);
+    const sink = new DurableSink({ log });
+    const errors: SluiceError[] = [];
+    sink.onError((e) => void errors.push(e));
+    sink.onEvent(ev(1));
+    sink.onEvent(ev(2));
+    await sink.flush();
+    expect(sink.stats().duplicates).toBe(1);
+    expect(errors[0]?.code).toBe(ErrorCode.StoreDuplicateEvent);
+    expect(sink.health().status).toBe('healthy');
+  });
+
+  it('validates options, with RangeError for cross-option rules', () => {
+    const log: EventLog = new MemoryEventLog();
+    expect(() => new DurableSink({ log, batchSize: 0 })).toThrow('Expected `batchSize` to be an integer >= 1, got `0` (number)');
+    expect(() => new DurableSink({ log, batchSize: 512, maxBatchSize: 256 })).toThrow(RangeError);
+    expect(() => new DurableSink({ log, retryInitialMs: 100, retryMaxMs: 10 })).toThrow(RangeError);
+    expect(() => new DurableSink({ log: {} as EventLog })).toThrow(/EventLog/);
+  });
+});
