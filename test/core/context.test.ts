@@ -43,7 +43,7 @@ class Probe extends Routine {
   }
 
   async logic({ in: items }: SlotItems): Promise<void> {
-    const item = items[0];
+    const item = items![0];
     this.look(item);
     await (this.gates?.get(item)?.promise ?? Promise.resolve());
     await new Promise((resolve) => setImmediate(resolve));

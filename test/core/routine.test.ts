@@ -123,7 +123,7 @@ describe('Routine emit inside logic', () => {
       }
 
       async logic({ in: items }: SlotItems, ctx: { emit(e: string, d: unknown): void }): Promise<void> {
-        const v = items[0];
+        const v = items![0];
         this.emit('out', { via: 'this', v });
         await new Promise((resolve) => setImmediate(resolve));
         ctx.emit('out', { via: 'ctx', v });
@@ -137,7 +137,7 @@ describe('Routine emit inside logic', () => {
     runtime.register(
       new Flow('emits')
         .addRoutine(new Emitter(), 'emitter')
-        .addRoutine(makeRoutine({ logic: ({ in: items }) => void seen.push(...items) }), 'sink')
+        .addRoutine(makeRoutine({ logic: ({ in: items }) => void seen.push(...items!) }), 'sink')
         .pipe('emitter', 'sink'),
     );
     const [, job] = runtime.post('emits', 'emitter', 'in', 7);

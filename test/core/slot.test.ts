@@ -150,7 +150,7 @@ describe.each(['ring', 'array'] as const)('Slot over a %s queue', (queue) => {
       overflow: 'reject',
       counters: { enqueued: 1, consumed: 0, rejected: 0, dropped: 0, blocked: 0, discarded: 0 },
     });
-    status.counters.enqueued = 99;
+    (status.counters as { enqueued: number }).enqueued = 99;
     expect(s.counters.enqueued).toBe(1);
   });
 });

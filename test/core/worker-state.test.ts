@@ -13,8 +13,8 @@ class Counter extends Routine {
   }
 
   logic({ in: items }: SlotItems, ctx: ActivationContext): void {
-    const count = ((ctx.state.count as number | undefined) ?? 0) + items.length;
-    const seen = [...((ctx.state.seen as unknown[] | undefined) ?? []), ...items];
+    const count = ((ctx.state.count as number | undefined) ?? 0) + items!.length;
+    const seen = [...((ctx.state.seen as unknown[] | undefined) ?? []), ...items!];
     ctx.setState({ count, seen });
   }
 }
@@ -84,7 +84,7 @@ describe('WorkerState', () => {
       new Flow('f').addRoutine(
         makeRoutine({
           logic: ({ in: items }) => {
-            if (items[0] === 'bad') throw new Error('bad');
+            if (items![0] === 'bad') throw new Error('bad');
           },
         }),
         'r',
@@ -142,7 +142,7 @@ describe('worker isolation', () => {
           makeRoutine({
             slots: [['in', { maxQueueLength: 2 }]],
             policy: batchSize(2, { timeoutMs: 100 }),
-            logic: ({ in: items }, ctx) => void batches.push({ worker: ctx.worker.workerId, items }),
+            logic: ({ in: items }, ctx) => void batches.push({ worker: ctx.worker.workerId, items: items! }),
           }),
           'batch',
         ),

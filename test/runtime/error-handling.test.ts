@@ -16,7 +16,7 @@ function setup(errorHandler: ErrorHandlerOptions, failTimes = Number.POSITIVE_IN
         makeRoutine({
           events: ['out'],
           logic: ({ in: items }, ctx) => {
-            const item = items[0];
+            const item = items![0];
             attempts.push({ item, attempt: ctx.attempt, at: clock.now() });
             const failures = attempts.filter((a) => a.item === item).length;
             if (String(item).startsWith('bad') && failures <= failTimes) {

@@ -148,7 +148,7 @@ describe('job.cancel()', () => {
               ctx.signal.addEventListener('abort', () => (signalAborted = true));
               await gate.promise;
               try {
-                ctx.emit('out', items[0]);
+                ctx.emit('out', items![0]);
                 emitAfterCancel = 'no throw';
               } catch (error) {
                 emitAfterCancel = error;
@@ -201,7 +201,7 @@ describe('job history', () => {
     const gate = deferred();
     const runtime = new Runtime({ jobHistoryLimit: 2 });
     runtime.register(
-      new Flow('h').addRoutine(makeRoutine({ logic: ({ in: items }) => (items[0] === 'slow' ? gate.promise : undefined) }), 'r', { concurrency: 2 }),
+      new Flow('h').addRoutine(makeRoutine({ logic: ({ in: items }) => (items![0] === 'slow' ? gate.promise : undefined) }), 'r', { concurrency: 2 }),
     );
     const [, slow] = runtime.post('h', 'r', 'in', 'slow', { jobId: 'slow' });
     const ids = ['j1', 'j2', 'j3', 'j4'];
@@ -223,7 +223,7 @@ describe('job history', () => {
 
   it('listJobs filters by status, flow, worker and limit', async () => {
     const runtime = new Runtime();
-    runtime.register(new Flow('a').addRoutine(makeRoutine({ logic: ({ in: items }) => void (items[0] === 'bad' && (() => { throw new Error('bad'); })()) }), 'r'));
+    runtime.register(new Flow('a').addRoutine(makeRoutine({ logic: ({ in: items }) => void (items![0] === 'bad' && (() => { throw new Error('bad'); })()) }), 'r'));
     runtime.register(new Flow('b').addRoutine(makeRoutine({ logic: () => {} }), 'r'));
     runtime.exec('a', { workerId: 'wa2' });
     runtime.post('a', 'r', 'in', 'ok', { jobId: 'a1' });

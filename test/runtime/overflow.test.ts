@@ -12,7 +12,7 @@ function gatedSink(options: SlotOptions, seen: unknown[], gates: Deferred[]) {
       const gate = deferred();
       gates.push(gate);
       await gate.promise;
-      seen.push(...items);
+      seen.push(...items!);
     },
   });
 }
@@ -199,7 +199,7 @@ describe("overflow 'block'", () => {
             events: ['out'],
             logic: ({ in: items }, ctx) => {
               srcRuns++;
-              for (const x of items) ctx.emit('out', x);
+              for (const x of items!) ctx.emit('out', x);
             },
           }),
           'src',
