@@ -4,7 +4,8 @@
  * applies changes through a validated setter; the governor never touches its fields.
  * @module
  */
-import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
+import { ErrorCode, SluiceError } from '../core/errors.ts';
+import { describeReceived } from './option-checks.ts';
 
 /**
  * What a knob controls; the built-in actuators pick knobs by kind. Custom kinds are allowed
@@ -102,7 +103,7 @@ export function resolveKnob(owner: string, knob: KnobDescriptor): ResolvedKnob {
   const bad = (what: string, value: unknown): never => {
     throw new SluiceError(
       ErrorCode.InvalidKnob,
-      `Knob \`${String(knob?.name)}\` of subsystem \`${owner}\`: expected ${what}, got ${describeValue(value)}`,
+      `Knob \`${String(knob?.name)}\` of subsystem \`${owner}\`: expected ${what}, got ${describeReceived(value)}`,
       { details: { subsystem: owner, knob: knob?.name } },
     );
   };

@@ -328,7 +328,13 @@ export class GovernorEngine {
       const changed: string[] = [];
       let attempted = false;
       for (const knob of targets) {
-        if (locked.has(`${subsystem}${kSep}${knob.name}`)) continue;
+        if (locked.has(`${subsystem}${kSep}${knob.name}`)) {
+          // Another rule already turned this knob this tick; the pressure is real all the same,
+          // so this rule claims the knob and holds it until its own pressure clears.
+          attempted = true;
+          changed.push(knob.name);
+          continue;
+        }
         const requested = settleKnobValue(knob, actuator.apply(knob, context));
         if (requested === knob.value) continue;
         attempted = true;

@@ -13,22 +13,28 @@ import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 
 /** Throws the coded error for `name` expected as `expected` but received as `value`. */
 export function failOption(name: string, expected: string, value: unknown): never {
-  throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${name}\` to be ${expected}, got ${describeValue(value)}`, {
+  throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${name}\` to be ${expected}, got ${describeReceived(value)}`, {
     details: { name, expected },
   });
 }
 
-/** Asserts `value` is a finite number in `[min, max]`. */
+/** {@link describeValue}, but `NaN` and `±Infinity` are shown as themselves (JSON would say `null`). */
+export function describeReceived(value: unknown): string {
+  return typeof value === 'number' && !Number.isFinite(value) ? `\`${value}\` (number)` : describeValue(value);
+}
+
+/** Asserts `value` is a finite number in `[min, max]`; a `min` of `Number.MIN_VALUE` reads "> 0". */
 export function checkNumber(name: string, value: unknown, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    const low = min === Number.MIN_VALUE ? '(0' : `[${min}`;
     const range =
       min === Number.NEGATIVE_INFINITY && max === Number.POSITIVE_INFINITY
         ? 'a finite number'
         : max === Number.POSITIVE_INFINITY
-          ? `a number >= ${min}`
+          ? min === Number.MIN_VALUE ? 'a number > 0' : `a number >= ${min}`
           : min === Number.NEGATIVE_INFINITY
             ? `a number <= ${max}`
-            : `a number in [${min}, ${max}]`;
+            : `a number in ${low}, ${max}]`;
     failOption(name, range, value);
   }
 }
