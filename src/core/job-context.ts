@@ -26,6 +26,28 @@ export interface TraceEntry {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+/**
+ * One activation as the engine logs it, shared by the trace of every job it served and the
+ * worker's execution history (one allocation per activation, not one per job and one more for
+ * the history). Internal: readers get {@link TraceEntry} and `ActivationRecord` copies.
+ */
+export class ActivationLog {
+  constructor(
+    readonly routineId: string,
+    readonly status: TraceEntry['status'],
+    /** Start on the runtime clock (ms). */
+    readonly startMono: number,
+    /** Start, epoch ms. */
+    readonly startedAt: number,
+    readonly durationMs: number,
+    readonly items: number,
+    readonly attempt: number,
+    /** The job ids, kept as ids so the history holds no job alive. */
+    readonly jobIds: string | readonly string[],
+    readonly error: TraceEntry['error'],
+  ) {}
+}
+
 /** What the engine supplies to a job so it can cancel its own work. */
 export interface JobHooks {
   /** Removes the job's queued items and aborts its activations. */
@@ -94,7 +116,7 @@ export class JobContext {
   #error: SluiceError | undefined;
   #finishedAt: number | undefined;
   #pending = 0;
-  #trace: TraceEntry[] = [];
+  #trace: ActivationLog[] = [];
   #traceDropped = 0;
   readonly #traceLimit: number;
   readonly #createdMono: number;
@@ -150,7 +172,10 @@ export class JobContext {
 
   /** A copy of the trace (capped at the runtime's `traceLimit`; see `traceDropped`). */
   get traceLog(): TraceEntry[] {
-    return this.#trace.slice();
+    return this.#trace.map((log) => {
+      const entry = { routineId: log.routineId, status: log.status, atMs: log.startMono - this.#createdMono, durationMs: log.durationMs, items: log.items, attempt: log.attempt };
+      return log.error === undefined ? entry : { ...entry, error: log.error };
+    });
   }
 
   /** Trace entries not kept because the cap was reached. */
@@ -198,7 +223,7 @@ export class JobContext {
       data: { ...this.data },
       error: this.#error === undefined ? undefined : { code: this.#error.code, message: this.#error.message },
       errors: this.errors.map((e) => ({ ...e })),
-      traceLog: this.#trace.slice(),
+      traceLog: this.traceLog,
       traceDropped: this.#traceDropped,
     };
   }
@@ -227,23 +252,9 @@ export class JobContext {
   }
 
   /** @internal */
-  [kTrace](
-    routineId: string,
-    status: TraceEntry['status'],
-    atMono: number,
-    durationMs: number,
-    items: number,
-    attempt: number,
-    error: TraceEntry['error'],
-  ): void {
-    if (this.#trace.length >= this.#traceLimit) {
-      this.#traceDropped++;
-      return;
-    }
-    const entry: TraceEntry = error === undefined
-      ? { routineId, status, atMs: atMono - this.#createdMono, durationMs, items, attempt }
-      : { routineId, status, atMs: atMono - this.#createdMono, durationMs, items, attempt, error };
-    this.#trace.push(entry);
+  [kTrace](log: ActivationLog): void {
+    if (this.#trace.length >= this.#traceLimit) this.#traceDropped++;
+    else this.#trace.push(log);
   }
 
   #finish(status: 'completed' | 'failed' | 'cancelled', error: SluiceError | undefined): void {

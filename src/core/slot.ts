@@ -176,15 +176,23 @@ export class Slot<J = unknown> {
     return this.#queue.peek(index);
   }
 
-  /** Removes up to `count` items from the head and admits waiting producers into the room made. */
-  take(count: number, into: QueuedItem<J>[]): void {
-    for (let i = 0; i < count; i++) {
-      const item = this.#queue.shift();
-      if (item === undefined) break;
-      into.push(item);
+  /**
+   * Removes up to `count` items from the head, appends them to `into` (or to a new array sized
+   * exactly, which is cheaper than growing one) and admits waiting producers into the room made.
+   */
+  take(count: number, into?: QueuedItem<J>[]): QueuedItem<J>[] {
+    const n = Math.min(count, this.#queue.length);
+    let out: QueuedItem<J>[];
+    if (into === undefined) {
+      out = new Array<QueuedItem<J>>(n);
+      for (let i = 0; i < n; i++) out[i] = this.#queue.shift() as QueuedItem<J>;
+    } else {
+      out = into;
+      for (let i = 0; i < n; i++) out.push(this.#queue.shift() as QueuedItem<J>);
     }
-    this.counters.consumed += count;
+    this.counters.consumed += n;
     this.admitWaiters();
+    return out;
   }
 
   /** Moves parked items into the queue while there is room; then wakes `room()` waiters. */

@@ -3,6 +3,7 @@
  * counters and a capped history of activations. The object handed to users is this facade;
  * the queues themselves live in the runtime's engine, reached through {@link WorkerHooks}.
  */
+import type { ActivationLog } from './job-context.ts';
 import type { SlotStatus } from './slot.ts';
 
 /** Where a worker is in its life. */
@@ -78,7 +79,7 @@ export class WorkerState {
   #updatedAt: number = this.createdAt;
   #status: WorkerStatus = 'running';
   readonly #states = new Map<string, Record<string, unknown>>();
-  readonly #history: ActivationRecord[] = [];
+  readonly #history: ActivationLog[] = [];
   #historyNext = 0;
   readonly #historyLimit: number;
   readonly #hooks: WorkerHooks;
@@ -129,8 +130,18 @@ export class WorkerState {
 
   /** The last activations, oldest first (capped at the runtime's `historyLimit`). */
   get executionHistory(): ActivationRecord[] {
-    if (this.#history.length < this.#historyLimit) return this.#history.slice();
-    return [...this.#history.slice(this.#historyNext), ...this.#history.slice(0, this.#historyNext)];
+    const logs = this.#history.length < this.#historyLimit ? this.#history : [...this.#history.slice(this.#historyNext), ...this.#history.slice(0, this.#historyNext)];
+    return logs.map((log) => {
+      const record = {
+        routineId: log.routineId,
+        status: log.status === 'dropped' || log.status === 'expired' ? ('failed' as const) : log.status,
+        startedAt: log.startedAt,
+        durationMs: log.durationMs,
+        items: log.items,
+        jobIds: typeof log.jobIds === 'string' ? [log.jobIds] : [...log.jobIds],
+      };
+      return log.error === undefined ? record : { ...record, error: log.error };
+    });
   }
 
   /** Snapshots of every slot queue of this worker. */
@@ -171,7 +182,7 @@ export class WorkerState {
   }
 
   /** @internal */
-  [kRecord](record: ActivationRecord): void {
+  [kRecord](record: ActivationLog): void {
     if (this.#historyLimit === 0) return;
     if (this.#history.length < this.#historyLimit) this.#history.push(record);
     else {

@@ -11,7 +11,7 @@ import { runInScope } from '../core/context.ts';
 import { retryDelay, type ErrorHandler } from '../core/error-handler.ts';
 import { ErrorCode, RoutineError, SlotQueueFullError, SluiceError, describeValue } from '../core/errors.ts';
 import type { RoutineEntry } from '../core/flow.ts';
-import { JobContext, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
+import { ActivationLog, JobContext, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
 import type { Logic, SlotItems } from '../core/routine.ts';
 import { OfferResult, Slot } from '../core/slot.ts';
 import { kCounters, kRecord, type WorkerState } from '../core/worker-state.ts';
@@ -216,32 +216,46 @@ export class RoutineRunner implements Schedulable {
   }
 
   #take(take: Readonly<Record<string, number>>, message: unknown): Activation | undefined {
-    const bySlot: Item[][] = [];
-    const items: Item[] = [];
-    for (let i = 0; i < this.slots.length; i++) bySlot.push([]);
-    for (const name in take) {
-      const count = take[name] as number;
-      const index = this.#slotIndex.get(name) as number;
-      if (count > 0) (this.slots[index] as Slot<Jobs>).take(count, bySlot[index] as Item[]);
+    const names = this.#view.names;
+    const slotCount = names.length;
+    const bySlot = new Array<Item[]>(slotCount);
+    let total = 0;
+    let discarded = false;
+    for (let i = 0; i < slotCount; i++) {
+      const count = take[names[i] as string] ?? 0;
+      const list = count > 0 ? (this.slots[i] as Slot<Jobs>).take(count) : kNoItems;
+      for (let k = 0; k < list.length; k++) if (allTerminal((list[k] as Item).jobs)) discarded = true;
+      bySlot[i] = list;
+      total += list.length;
     }
     // Items whose jobs already ended (failed, cancelled) are discarded here, not run.
+    if (discarded) total = this.#discardEnded(bySlot);
+    if (total === 0) return undefined;
+    let items: Item[];
+    if (slotCount === 1) items = bySlot[0] as Item[];
+    else {
+      items = new Array<Item>(total);
+      let k = 0;
+      for (const list of bySlot) for (const item of list) items[k++] = item;
+    }
+    return { items, bySlot, jobs: distinctJobs(items), message, attempt: 1, startMono: 0, startWall: 0 };
+  }
+
+  #discardEnded(bySlot: Item[][]): number {
+    let total = 0;
     for (let i = 0; i < bySlot.length; i++) {
-      const list = bySlot[i] as Item[];
-      let kept = 0;
-      for (const item of list) {
+      const kept: Item[] = [];
+      for (const item of bySlot[i] as Item[]) {
         if (allTerminal(item.jobs)) {
           (this.slots[i] as Slot<Jobs>).counters.discarded++;
           this.#host.worker[kCounters].itemsDiscarded++;
           releaseJobs(item.jobs);
-        } else {
-          list[kept++] = item;
-          items.push(item);
-        }
+        } else kept.push(item);
       }
-      list.length = kept;
+      bySlot[i] = kept;
+      total += kept.length;
     }
-    if (items.length === 0) return undefined;
-    return { items, bySlot, jobs: distinctJobs(items), message, attempt: 1, startMono: 0, startWall: 0 };
+    return total;
   }
 
   #start(activation: Activation, now: number): void {
@@ -371,19 +385,11 @@ export class RoutineRunner implements Schedulable {
     const errorInfo = failure === undefined ? undefined : { code: failure.code, message: failure.message };
     const items = activation.items.length;
     const jobs = activation.jobs;
-    if (jobs instanceof JobContext) jobs[kTrace](this.id, status, activation.startMono, durationMs, items, activation.attempt, errorInfo);
-    else for (const job of jobs) job[kTrace](this.id, status, activation.startMono, durationMs, items, activation.attempt, errorInfo);
-    if (host.worker.recordsHistory) {
-      host.worker[kRecord]({
-        routineId: this.id,
-        status: status === 'dropped' || status === 'expired' ? 'failed' : status,
-        startedAt: activation.startWall,
-        durationMs,
-        items,
-        jobIds: jobs instanceof JobContext ? [jobs.jobId] : jobs.map((j) => j.jobId),
-        error: errorInfo,
-      });
-    }
+    const single = jobs instanceof JobContext;
+    const log = new ActivationLog(this.id, status, activation.startMono, activation.startWall, durationMs, items, activation.attempt, single ? jobs.jobId : jobs.map((j) => j.jobId), errorInfo);
+    if (single) jobs[kTrace](log);
+    else for (const job of jobs) job[kTrace](log);
+    if (host.worker.recordsHistory) host.worker[kRecord](log);
     host.onActivation?.(this, { status, durationMs, items: activation.items.length });
     // A retrying activation keeps its items (and their jobs' holds) until it runs again.
     if (status !== 'retrying') for (const item of activation.items) releaseJobs(item.jobs);
@@ -442,7 +448,7 @@ export class RoutineRunner implements Schedulable {
     this.#host.worker[kCounters].itemsDropped++;
     const at = this.#host.clock.now();
     for (const job of jobList(item.jobs)) {
-      job[kTrace](this.id, 'dropped', at, 0, 1, 1, undefined);
+      job[kTrace](new ActivationLog(this.id, 'dropped', at, Date.now(), 0, 1, 1, job.jobId, undefined));
     }
     releaseJobs(item.jobs);
   }
@@ -451,14 +457,13 @@ export class RoutineRunner implements Schedulable {
     const at = this.#host.clock.now();
     for (const name in expire) {
       const slot = this.slot(name) as Slot<Jobs>;
-      const items: Item[] = [];
-      slot.take(expire[name] as number, items);
+      const items = slot.take(expire[name] as number);
       for (const item of items) {
         const error = new SluiceError(ErrorCode.JoinTimeout, `An item waiting in ${this.id}.${name} expired: ${reason}`, {
           details: { routineId: this.id, slot: name },
         });
         for (const job of jobList(item.jobs)) {
-          job[kTrace](this.id, 'expired', at, 0, 1, 1, { code: error.code, message: error.message });
+          job[kTrace](new ActivationLog(this.id, 'expired', at, Date.now(), 0, 1, 1, job.jobId, { code: error.code, message: error.message }));
           job[kEnd]('failed', error);
         }
         releaseJobs(item.jobs);
@@ -499,6 +504,8 @@ export class RoutineRunner implements Schedulable {
     }, wakeAfterMs);
   }
 }
+
+const kNoItems: Item[] = [];
 
 function distinctJobs(items: Item[]): Jobs {
   const first = (items[0] as Item).jobs;
