@@ -1,0 +1,253 @@
+/**
+ * Inline engine benchmarks (the core issue's targets), each beside a plain-JavaScript baseline
+ * doing the same work in the same process:
+ *
+ * - pipeline: items/s through source → transform → sink, one job per post, every job completed;
+ * - fan-out/fan-in: items/s through one source, three branches and a join;
+ * - latency: post→sink latency p50/p99 at a fixed rate of posts (1,000/s by default).
+ *
+ * Run standalone with `node --import tsx bench/inline.ts`, or through `npm run bench`.
+ */
+import { Runtime } from '../src/index.ts';
+import pipelineModule from '../flows/pipeline.ts';
+import fanoutModule from '../flows/fanout.ts';
+import { Flow, Routine, defineFlow, type SlotItems } from '../src/index.ts';
+import { percentile, settle, summarize } from './stats.ts';
+
+/** Options of {@link runInlineBench}. */
+export interface InlineBenchOptions {
+  /** Items per throughput run. */
+  items?: number;
+  /** Repetitions (median reported). */
+  runs?: number;
+  /** Posts per second for the latency scenario. */
+  rate?: number;
+  /** Duration of the latency scenario, ms. */
+  latencyMs?: number;
+}
+
+/** One row of the results. */
+export interface BenchRow {
+  scenario: string;
+  unit: string;
+  sluice: number;
+  baseline: number;
+  ratio: number;
+  spread: number;
+  note: string;
+}
+
+type Reading = { sensor: string; celsius: number };
+
+// The same work as flows/pipeline.ts, as plain functions.
+function baselinePipeline(items: number): number {
+  const gen = pipelineModule.input?.generate as (i: number) => Reading;
+  let count = 0;
+  let sum = 0;
+  const start = performance.now();
+  for (let i = 0; i < items; i++) {
+    const raw = gen(i);
+    if (typeof raw?.celsius !== 'number' || !Number.isFinite(raw.celsius)) throw new TypeError('bad reading');
+    const reading = { sensor: String(raw.sensor ?? 'unknown'), celsius: raw.celsius };
+    const converted = { sensor: reading.sensor, celsius: reading.celsius, fahrenheit: reading.celsius * 1.8 + 32 };
+    count++;
+    sum += converted.fahrenheit;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  if (count !== items || !Number.isFinite(sum)) throw new Error('baseline lost items');
+  return items / seconds;
+}
+
+async function sluicePipeline(items: number, options: ConstructorParameters<typeof Runtime>[0] = {}): Promise<number> {
+  const runtime = new Runtime(options);
+  runtime.register(pipelineModule);
+  const worker = runtime.exec('pipeline');
+  const gen = pipelineModule.input?.generate as (i: number) => Reading;
+  function* source(): Iterable<Reading> {
+    for (let i = 0; i < items; i++) yield gen(i);
+  }
+  const start = performance.now();
+  await runtime.postAll('pipeline', 'source', 'in', source(), { workerId: worker.workerId });
+  if (!(await runtime.waitUntilAllJobsFinished({ timeout: 120_000 }))) throw new Error('pipeline jobs did not finish');
+  const seconds = (performance.now() - start) / 1000;
+  const { jobsProcessed } = worker.counters;
+  await runtime.close();
+  if (jobsProcessed !== items) throw new Error(`pipeline completed ${jobsProcessed} of ${items} jobs`);
+  return items / seconds;
+}
+
+function baselineFanout(items: number): number {
+  const gen = fanoutModule.input?.generate as (i: number) => { id: number; text: string };
+  let documents = 0;
+  const start = performance.now();
+  for (let i = 0; i < items; i++) {
+    const doc = gen(i);
+    const words = doc.text.split(/\s+/).filter((w) => w.length > 0).length;
+    let vowels = 0;
+    for (const ch of doc.text) if ('aeiouAEIOU'.includes(ch)) vowels++;
+    let hash = 0x811c9dc5;
+    for (let k = 0; k < doc.text.length; k++) hash = Math.imul(hash ^ doc.text.charCodeAt(k), 0x01000193) >>> 0;
+    const merged = { id: doc.id, words, chars: doc.text.length, vowels, fnv1a: hash };
+    if (merged.id === i) documents++;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  if (documents !== items) throw new Error('baseline lost documents');
+  return items / seconds;
+}
+
+async function sluiceFanout(items: number): Promise<number> {
+  const runtime = new Runtime();
+  runtime.register(fanoutModule);
+  const worker = runtime.exec('fanout');
+  const gen = fanoutModule.input?.generate as (i: number) => unknown;
+  function* source(): Iterable<unknown> {
+    for (let i = 0; i < items; i++) yield gen(i);
+  }
+  const start = performance.now();
+  await runtime.postAll('fanout', 'split', 'in', source(), { workerId: worker.workerId });
+  if (!(await runtime.waitUntilAllJobsFinished({ timeout: 120_000 }))) throw new Error('fan-out jobs did not finish');
+  const seconds = (performance.now() - start) / 1000;
+  const { jobsProcessed } = worker.counters;
+  await runtime.close();
+  if (jobsProcessed !== items) throw new Error(`fan-out completed ${jobsProcessed} of ${items} jobs`);
+  return items / seconds;
+}
+
+// A pipeline whose sink records post→sink latency.
+class Stamp extends Routine {
+  constructor() {
+    super();
+    this.addSlot('in');
+    this.addEvent('out');
+  }
+  logic({ in: items }: SlotItems): void {
+    for (const x of items as Array<{ t: number; celsius: number }>) this.emit('out', { t: x.t, f: x.celsius * 1.8 + 32 });
+  }
+}
+class Pass extends Routine {
+  constructor() {
+    super();
+    this.addSlot('in');
+    this.addEvent('out');
+  }
+  logic({ in: items }: SlotItems): void {
+    for (const x of items) this.emit('out', x);
+  }
+}
+class Record extends Routine {
+  constructor() {
+    super();
+    this.addSlot('in');
+  }
+  logic({ in: items }: SlotItems): void {
+    const now = performance.now();
+    for (const x of items as Array<{ t: number }>) (globalThis as { __sluiceLatencies?: number[] }).__sluiceLatencies?.push(now - x.t);
+  }
+}
+const latencyModule = defineFlow(import.meta.url, () =>
+  new Flow('latency').addRoutine(new Stamp(), 'stamp').addRoutine(new Pass(), 'pass').addRoutine(new Record(), 'record').pipe('stamp', 'pass', 'record'),
+);
+
+async function atRate(rate: number, durationMs: number, post: (t: number) => void): Promise<void> {
+  // Posts on a fixed schedule: each timer tick posts the items that are due, stamped with their due time
+  // corrected to the actual post time, so timer lateness is not counted as engine latency.
+  const interval = 1000 / rate;
+  const start = performance.now();
+  let sent = 0;
+  const total = Math.floor((rate * durationMs) / 1000);
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1);
+      while (sent < due) {
+        post(performance.now());
+        sent++;
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
+    };
+    tick();
+  });
+}
+
+async function latency(rate: number, durationMs: number): Promise<{ sluice: number[]; baseline: number[] }> {
+  const store = globalThis as { __sluiceLatencies?: number[] };
+  store.__sluiceLatencies = [];
+  const runtime = new Runtime();
+  runtime.register(latencyModule);
+  const worker = runtime.exec('latency');
+  await atRate(rate, durationMs, (t) => {
+    runtime.post('latency', 'stamp', 'in', { t, celsius: 20 }, { workerId: worker.workerId });
+  });
+  await runtime.waitUntilAllJobsFinished({ timeout: 10_000 });
+  await runtime.close();
+  const sluice = store.__sluiceLatencies;
+  store.__sluiceLatencies = undefined;
+  // Baseline: the same three steps as plain calls, deferred by one microtask like a post.
+  const baseline: number[] = [];
+  await atRate(rate, durationMs, (t) => {
+    queueMicrotask(() => {
+      const a = { t, f: 20 * 1.8 + 32 };
+      const b = a;
+      baseline.push(performance.now() - b.t);
+    });
+  });
+  return { sluice, baseline };
+}
+
+/** Runs the inline scenarios and returns rows with ratios to the baselines. */
+export async function runInlineBench(options: InlineBenchOptions = {}, log: (line: string) => void = () => {}): Promise<BenchRow[]> {
+  const items = options.items ?? 300_000;
+  const runs = options.runs ?? 5;
+  const rate = options.rate ?? 1_000;
+  const latencyMs = options.latencyMs ?? 3_000;
+  const rows: BenchRow[] = [];
+
+  // Warm-up: JIT both paths before measuring.
+  await sluicePipeline(Math.min(items, 50_000));
+  baselinePipeline(Math.min(items, 50_000));
+
+  const s: number[] = [];
+  const b: number[] = [];
+  const lean: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    log(`  pipeline run ${r + 1}/${runs}`);
+    s.push(await sluicePipeline(items));
+    await settle();
+    lean.push(await sluicePipeline(items, { traceLimit: 0, historyLimit: 0, jobHistoryLimit: 0 }));
+    await settle();
+    b.push(baselinePipeline(items));
+  }
+  const sp = summarize(s);
+  const bp = summarize(b);
+  const lp = summarize(lean);
+  rows.push({ scenario: 'pipeline, 3 stages, 1 job/post (defaults)', unit: 'items/s', sluice: sp.median, baseline: bp.median, ratio: sp.median / bp.median, spread: sp.spread, note: `${items} items, median of ${runs}` });
+  rows.push({ scenario: 'pipeline, 3 stages, 1 job/post (trace/history off)', unit: 'items/s', sluice: lp.median, baseline: bp.median, ratio: lp.median / bp.median, spread: lp.spread, note: 'traceLimit 0, historyLimit 0, jobHistoryLimit 0' });
+
+  const fs: number[] = [];
+  const fb: number[] = [];
+  const fanItems = Math.max(1, Math.floor(items / 3));
+  await sluiceFanout(Math.min(fanItems, 20_000));
+  for (let r = 0; r < runs; r++) {
+    log(`  fan-out run ${r + 1}/${runs}`);
+    fs.push(await sluiceFanout(fanItems));
+    await settle();
+    fb.push(baselineFanout(fanItems));
+  }
+  const fsum = summarize(fs);
+  const fbs = summarize(fb);
+  rows.push({ scenario: 'fan-out 3 branches + join', unit: 'items/s', sluice: fsum.median, baseline: fbs.median, ratio: fsum.median / fbs.median, spread: fsum.spread, note: `${fanItems} documents, median of ${runs}` });
+
+  log(`  latency at ${rate}/s for ${latencyMs} ms`);
+  const lat = await latency(rate, latencyMs);
+  const toUs = (ms: number): number => ms * 1000;
+  rows.push({ scenario: `latency p50 at ${rate} posts/s`, unit: 'µs', sluice: toUs(percentile(lat.sluice, 50)), baseline: toUs(percentile(lat.baseline, 50)), ratio: percentile(lat.sluice, 50) / percentile(lat.baseline, 50), spread: 0, note: `${lat.sluice.length} posts` });
+  rows.push({ scenario: `latency p99 at ${rate} posts/s`, unit: 'µs', sluice: toUs(percentile(lat.sluice, 99)), baseline: toUs(percentile(lat.baseline, 99)), ratio: percentile(lat.sluice, 99) / percentile(lat.baseline, 99), spread: 0, note: 'post → sink, same process' });
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { printRows, writeResults } = await import('./report.ts');
+  const rows = await runInlineBench({}, (l) => process.stderr.write(`${l}\n`));
+  printRows('inline engine', rows);
+  await writeResults('inline', rows);
+}
