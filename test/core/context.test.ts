@@ -1,6 +1,6 @@
 /** currentJob() & co. in every routine, at any depth, across await, with concurrent jobs interleaving. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, Routine, Runtime, currentJob, currentJobs, currentRoutine, currentWorker, emit, type SlotItems } from '../../src/index.ts';
+import { ErrorCode, Flow, Routine, Runtime, batchSize, currentJob, currentJobs, currentRoutine, currentWorker, emit, type SlotItems } from '../../src/index.ts';
 import { deferred, expectCode, tick, type Deferred } from '../fixtures/helpers.ts';
 
 interface Sighting {
@@ -99,6 +99,31 @@ describe('activation context', () => {
       expect(s.jobId).toBe(job?.jobId);
       expect(s.jobs).toEqual([job?.jobId]);
     }
+  });
+
+  it('in a batch, currentJob() is the first job and currentJobs() lists every job of the batch', async () => {
+    const seen: Array<{ first: string | undefined; all: string[] }> = [];
+    const runtime = new Runtime();
+    runtime.register(
+      new Flow('batch').addRoutine(
+        new (class extends Routine {
+          constructor() {
+            super();
+            this.addSlot('in');
+            this.setActivationPolicy(batchSize(3));
+          }
+
+          async logic(): Promise<void> {
+            await Promise.resolve();
+            seen.push({ first: currentJob()?.jobId, all: currentJobs().map((j) => j.jobId) });
+          }
+        })(),
+        'b',
+      ),
+    );
+    const jobs = [1, 2, 3].map((i) => runtime.post('batch', 'b', 'in', i)[1].jobId);
+    await runtime.waitUntilAllJobsFinished();
+    expect(seen).toEqual([{ first: jobs[0], all: jobs }]);
   });
 
   it('each worker sees itself', async () => {
