@@ -39,22 +39,41 @@ export interface BenchRow {
 
 type Reading = { sensor: string; celsius: number };
 
-// The same work as flows/pipeline.ts, as plain functions.
+/**
+ * The same work as flows/pipeline.ts in plain JavaScript: three stages joined by array queues,
+ * posted in chunks like `postAll()` does, with a job record per item marked done at the sink —
+ * the least machinery that gives the same guarantees (queued, routed, every item accounted for).
+ */
 function baselinePipeline(items: number): number {
   const gen = pipelineModule.input?.generate as (i: number) => Reading;
-  let count = 0;
+  type Job = { id: number; done: boolean };
+  const q1: Array<{ job: Job; data: Reading }> = [];
+  const q2: Array<{ job: Job; data: Reading }> = [];
+  const q3: Array<{ job: Job; data: { sensor: string; celsius: number; fahrenheit: number } }> = [];
+  let completed = 0;
   let sum = 0;
   const start = performance.now();
-  for (let i = 0; i < items; i++) {
-    const raw = gen(i);
-    if (typeof raw?.celsius !== 'number' || !Number.isFinite(raw.celsius)) throw new TypeError('bad reading');
-    const reading = { sensor: String(raw.sensor ?? 'unknown'), celsius: raw.celsius };
-    const converted = { sensor: reading.sensor, celsius: reading.celsius, fahrenheit: reading.celsius * 1.8 + 32 };
-    count++;
-    sum += converted.fahrenheit;
+  for (let base = 0; base < items; base += 1000) {
+    const end = Math.min(items, base + 1000);
+    for (let i = base; i < end; i++) q1.push({ job: { id: i, done: false }, data: gen(i) });
+    while (q1.length > 0) {
+      const { job, data: raw } = q1.shift() as { job: Job; data: Reading };
+      if (typeof raw?.celsius !== 'number' || !Number.isFinite(raw.celsius)) throw new TypeError('bad reading');
+      q2.push({ job, data: { sensor: String(raw.sensor ?? 'unknown'), celsius: raw.celsius } });
+      while (q2.length > 0) {
+        const { job: j2, data: r } = q2.shift() as { job: Job; data: Reading };
+        q3.push({ job: j2, data: { sensor: r.sensor, celsius: r.celsius, fahrenheit: r.celsius * 1.8 + 32 } });
+        while (q3.length > 0) {
+          const { job: j3, data: c } = q3.shift() as (typeof q3)[number];
+          sum += c.fahrenheit;
+          j3.done = true;
+          completed++;
+        }
+      }
+    }
   }
   const seconds = (performance.now() - start) / 1000;
-  if (count !== items || !Number.isFinite(sum)) throw new Error('baseline lost items');
+  if (completed !== items || !Number.isFinite(sum)) throw new Error('baseline lost items');
   return items / seconds;
 }
 
