@@ -150,7 +150,7 @@ class Pass extends Routine {
     this.addEvent('out');
   }
   logic({ in: items }: SlotItems): void {
-    for (const x of items) this.emit('out', x);
+    for (const x of items ?? []) this.emit('out', x);
   }
 }
 class Record extends Routine {

@@ -66,8 +66,6 @@ export const kStart = Symbol('sluice.job.start');
 export const kEnd = Symbol('sluice.job.end');
 /** Internal: append to the trace. */
 export const kTrace = Symbol('sluice.job.trace');
-/** Internal: per-routine retry attempts. */
-export const kAttempts = Symbol('sluice.job.attempts');
 /** Internal: abort controller shared by the job's activations. */
 export const kAbort = Symbol('sluice.job.abort');
 
@@ -123,7 +121,6 @@ export class JobContext {
   readonly #hooks: JobHooks;
   #done: Promise<JobContext> | undefined;
   #resolveDone: ((job: JobContext) => void) | undefined;
-  [kAttempts]: Map<string, number> | undefined;
   [kAbort]: AbortController | undefined;
 
   constructor(init: {

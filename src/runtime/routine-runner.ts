@@ -323,6 +323,13 @@ export class RoutineRunner implements Schedulable {
   }
 
   #emit(activation: Activation, event: string, data: unknown, options: EmitOptions | undefined): void {
+    let jobs: Jobs = activation.jobs;
+    if (options?.job !== undefined) {
+      if (!hasJob(activation.jobs, options.job)) {
+        throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.id}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`);
+      }
+      jobs = options.job;
+    }
     const targets = this.#targets.get(event);
     if (targets === undefined) {
       if (!this.entry.routine.hasEvent(event)) {
@@ -334,13 +341,6 @@ export class RoutineRunner implements Schedulable {
       }
       this.unrouted++;
       return;
-    }
-    let jobs: Jobs = activation.jobs;
-    if (options?.job !== undefined) {
-      if (!hasJob(activation.jobs, options.job)) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.id}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`);
-      }
-      jobs = options.job;
     }
     if (allTerminal(jobs)) {
       this.#host.worker[kCounters].itemsDiscarded++;

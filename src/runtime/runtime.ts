@@ -232,7 +232,9 @@ export class Runtime {
   async postAsync(flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions = {}): Promise<[WorkerState, JobContext]> {
     const { engine, runner, target } = this.#target('postAsync', flowId, routineId, slot, data, options);
     if (!(target.isFull || target.waiting > 0) || target.spec.overflow !== 'block') return this.post(flowId, routineId, slot, data, options);
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted === true) {
+      throw new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted before it could wait for room`, { cause: options.signal.reason });
+    }
     const job = this.#newJob(engine, options);
     await new Promise<void>((resolve, reject) => {
       const signal = options.signal;
@@ -458,6 +460,8 @@ export class Runtime {
     this.#jobs.settled(job);
     const engine = this.#workers.get(job.workerId);
     if (engine === undefined) return;
+    // A failed job's items still queued elsewhere (another branch, a join) go now, not when reached.
+    if (job.status === 'failed') queueMicrotask(() => engine.purgeEnded());
     const counters = engine.worker[kCounters];
     if (job.status === 'completed') counters.jobsProcessed++;
     else if (job.status === 'failed') counters.jobsFailed++;
