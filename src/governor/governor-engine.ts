@@ -14,6 +14,7 @@ import { copyReport, GovernorMonitor } from './governor-monitor.ts';
 import { MetricProfiler, type MetricProfile } from './metric-profiler.ts';
 import { conditionHolds, readInput, type PolicyRule } from './policy-rule.ts';
 import { RuleEngagement } from './rule-engagement.ts';
+import { applyKnobChange } from './knob-change.ts';
 import { cleanReadings } from './sensor-source.ts';
 import type { GovernorStats, SubsystemSnapshot, TelemetryPayload, TickReport } from './tick-report.ts';
 
@@ -314,7 +315,9 @@ export class GovernorEngine {
     };
     const shown = `\`${metricKey}\` ${rule.use} ${round(input)}`;
     const record = (knob: ResolvedKnob, requested: number, phase: 'apply' | 'restore', reason: string): Decision => {
-      const decision = this.#setKnob(governable, knob, requested, { at, tick, rule: rule.name, action: rule.action, phase, subsystem, metrics: used, reason });
+      const decision = applyKnobChange(governable, knob, requested, { at, tick, rule: rule.name, action: rule.action, phase, subsystem, metrics: used, reason });
+      this.#decisions += 1;
+      if (decision.outcome === 'rejected') this.#rejected += 1;
       decisions.push(decision);
       locked.add(`${subsystem}${kSep}${knob.name}`);
       // Later rules this tick see the knob where it now is.
@@ -375,36 +378,6 @@ export class GovernorEngine {
     return false;
   }
 
-  #setKnob(
-    governable: Governable,
-    knob: ResolvedKnob,
-    requested: number,
-    base: Pick<Decision, 'at' | 'tick' | 'rule' | 'action' | 'phase' | 'subsystem' | 'metrics' | 'reason'>,
-  ): Decision {
-    let after = knob.value;
-    let error: Decision['error'];
-    try {
-      const applied = governable.setKnob(knob.name, requested);
-      if (typeof applied === 'number' && Number.isFinite(applied)) after = applied;
-      else error = { message: `setKnob returned ${String(applied)} instead of the value in effect` };
-    } catch (thrown) {
-      const code = (thrown as { code?: unknown } | null)?.code;
-      error = { ...(typeof code === 'string' ? { code } : {}), message: messageOf(thrown) };
-    }
-    const outcome = error === undefined && after !== knob.value ? 'applied' : 'rejected';
-    this.#decisions += 1;
-    if (outcome === 'rejected') this.#rejected += 1;
-    return {
-      ...base,
-      knob: knob.name,
-      before: knob.value,
-      after,
-      requested,
-      metrics: { ...base.metrics },
-      outcome,
-      ...(error === undefined ? {} : { error }),
-    };
-  }
 }
 
 function messageOf(error: unknown): string {
