@@ -116,6 +116,7 @@ export function describeValue(value: unknown): string {
   else if (typeof value === 'bigint') text = `${value}n`;
   else if (typeof value === 'symbol') text = value.toString();
   else if (value === undefined) text = 'undefined';
+  else if (typeof value === 'number' && !Number.isFinite(value)) text = String(value);
   else {
     try {
       text = JSON.stringify(value) ?? String(value);

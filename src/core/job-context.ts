@@ -64,6 +64,8 @@ export const kRelease = Symbol('sluice.job.release');
 export const kStart = Symbol('sluice.job.start');
 /** Internal: end the job as failed or cancelled. */
 export const kEnd = Symbol('sluice.job.end');
+/** Internal: record an error handled under CONTINUE. */
+export const kAddError = Symbol('sluice.job.addError');
 /** Internal: append to the trace. */
 export const kTrace = Symbol('sluice.job.trace');
 /** Internal: abort controller shared by the job's activations. */
@@ -104,17 +106,16 @@ export class JobContext {
   readonly workerId: string;
   /** Wall-clock creation time, epoch milliseconds. */
   readonly createdAt: number;
-  /** What the poster attached; not read by sluice. */
-  readonly metadata: Record<string, unknown>;
-  /** A scratch object routines may write results into. */
-  readonly data: Record<string, unknown> = {};
-  /** Errors recorded under the CONTINUE strategy; the job still completes. */
-  readonly errors: Array<{ routineId: string; code: string; message: string }> = [];
+  // Created on first use: most jobs never touch them, and every object a job holds is copied by
+  // each young-generation GC it survives.
+  #metadata: Record<string, unknown> | undefined;
+  #data: Record<string, unknown> | undefined;
+  #errors: Array<{ routineId: string; code: string; message: string }> | undefined;
   #status: JobStatus = 'pending';
   #error: SluiceError | undefined;
   #finishedAt: number | undefined;
   #pending = 0;
-  #trace: ActivationLog[] = [];
+  #trace: ActivationLog[] | undefined;
   #traceDropped = 0;
   readonly #traceLimit: number;
   readonly #createdMono: number;
@@ -123,23 +124,41 @@ export class JobContext {
   #resolveDone: ((job: JobContext) => void) | undefined;
   [kAbort]: AbortController | undefined;
 
-  constructor(init: {
-    jobId: string;
-    flowId: string;
-    workerId: string;
-    metadata: Record<string, unknown> | undefined;
-    traceLimit: number;
-    createdMono: number;
-    hooks: JobHooks;
-  }) {
-    this.jobId = init.jobId;
-    this.flowId = init.flowId;
-    this.workerId = init.workerId;
-    this.metadata = init.metadata ?? {};
+  /** Made by the runtime's `post()`; not for users. */
+  constructor(
+    jobId: string,
+    flowId: string,
+    workerId: string,
+    metadata: Record<string, unknown> | undefined,
+    traceLimit: number,
+    createdMono: number,
+    hooks: JobHooks,
+  ) {
+    this.jobId = jobId;
+    this.flowId = flowId;
+    this.workerId = workerId;
+    this.#metadata = metadata;
     this.createdAt = Date.now();
-    this.#traceLimit = init.traceLimit;
-    this.#createdMono = init.createdMono;
-    this.#hooks = init.hooks;
+    this.#traceLimit = traceLimit;
+    this.#createdMono = createdMono;
+    this.#hooks = hooks;
+  }
+
+  /** What the poster attached; not read by sluice. */
+  get metadata(): Record<string, unknown> {
+    this.#metadata ??= {};
+    return this.#metadata;
+  }
+
+  /** A scratch object routines may write results into. */
+  get data(): Record<string, unknown> {
+    this.#data ??= {};
+    return this.#data;
+  }
+
+  /** Errors recorded under the CONTINUE strategy (the job still completes), oldest first. */
+  get errors(): ReadonlyArray<{ readonly routineId: string; readonly code: string; readonly message: string }> {
+    return this.#errors ?? [];
   }
 
   /** Where the job is in its life. */
@@ -169,7 +188,7 @@ export class JobContext {
 
   /** A copy of the trace (capped at the runtime's `traceLimit`; see `traceDropped`). */
   get traceLog(): TraceEntry[] {
-    return this.#trace.map((log) => {
+    return (this.#trace ?? []).map((log) => {
       const entry = { routineId: log.routineId, status: log.status, atMs: log.startMono - this.#createdMono, durationMs: log.durationMs, items: log.items, attempt: log.attempt };
       return log.error === undefined ? entry : { ...entry, error: log.error };
     });
@@ -250,8 +269,16 @@ export class JobContext {
 
   /** @internal */
   [kTrace](log: ActivationLog): void {
-    if (this.#trace.length >= this.#traceLimit) this.#traceDropped++;
+    if (this.#trace === undefined) {
+      if (this.#traceLimit === 0) this.#traceDropped++;
+      else this.#trace = [log];
+    } else if (this.#trace.length >= this.#traceLimit) this.#traceDropped++;
     else this.#trace.push(log);
+  }
+
+  /** @internal Records an error handled under CONTINUE. */
+  [kAddError](error: { routineId: string; code: string; message: string }): void {
+    (this.#errors ??= []).push(error);
   }
 
   #finish(status: 'completed' | 'failed' | 'cancelled', error: SluiceError | undefined): void {

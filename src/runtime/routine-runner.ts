@@ -11,7 +11,7 @@ import { runInScope } from '../core/context.ts';
 import { retryDelay, type ErrorHandler } from '../core/error-handler.ts';
 import { ErrorCode, RoutineError, SlotQueueFullError, SluiceError, describeValue } from '../core/errors.ts';
 import type { RoutineEntry } from '../core/flow.ts';
-import { ActivationLog, JobContext, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
+import { ActivationLog, JobContext, kAddError, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
 import type { Logic, SlotItems } from '../core/routine.ts';
 import { OfferResult, Slot } from '../core/slot.ts';
 import { kCounters, kRecord, type WorkerState } from '../core/worker-state.ts';
@@ -43,6 +43,8 @@ export class RoutineRunner implements Schedulable {
   readonly #host: RunnerHost;
   readonly #policyState: Record<string, unknown> = {};
   readonly #trustPolicy: boolean;
+  readonly #immediate: boolean;
+  readonly #policyContext: { now: number; state: Record<string, unknown>; workerId: string; routineId: string; reason: EvaluationReason; batchLimit: number | undefined };
   readonly #errorHandler: ErrorHandler;
   readonly #retries: Activation[] = [];
   readonly #view: SlotsView;
@@ -64,6 +66,8 @@ export class RoutineRunner implements Schedulable {
     this.#host = host;
     this.#logic = entry.routine.resolveLogic() as Logic;
     this.#trustPolicy = isBuiltinPolicy(entry.routine.activationPolicy);
+    this.#immediate = this.#trustPolicy && entry.routine.activationPolicy.type === 'immediate';
+    this.#policyContext = { now: 0, state: this.#policyState, workerId: host.worker.workerId, routineId: entry.id, reason: 'data', batchLimit: undefined };
     this.#errorHandler = entry.errorHandler;
     this.#config = Object.freeze(entry.routine.getConfig());
     this.slots = entry.routine.slots.map((spec, i) => {
@@ -138,16 +142,27 @@ export class RoutineRunner implements Schedulable {
     }
     if (this.#view.total() === 0) return;
     const now = this.#host.clock.now();
+    if (this.#immediate) {
+      // The built-in immediate policy inline: one item from the first non-empty slot, without
+      // allocating a policy context and a decision per item.
+      for (let i = 0; i < this.slots.length; i++) {
+        if ((this.slots[i] as Slot<Jobs>).length > 0) {
+          const activation = this.#takeOne(i);
+          if (this.#view.total() > 0) this.wake('data');
+          if (activation !== undefined) this.#start(activation, now);
+          return;
+        }
+      }
+      return;
+    }
     let decision: ActivationDecision;
     try {
-      const raw = this.entry.routine.activationPolicy.evaluate(this.#view, {
-        now,
-        state: this.#policyState,
-        workerId: this.#host.worker.workerId,
-        routineId: this.id,
-        reason: this.#reason,
-        batchLimit: this.batchLimit,
-      });
+      // One context object per runner, updated in place: policies must not keep it.
+      const ctx = this.#policyContext;
+      ctx.now = now;
+      ctx.reason = this.#reason;
+      ctx.batchLimit = this.batchLimit;
+      const raw = this.entry.routine.activationPolicy.evaluate(this.#view, ctx);
       decision = this.#trustPolicy ? raw : checkDecision(this.id, raw, this.#view);
     } catch (error) {
       this.#policyFailed(error);
@@ -239,6 +254,24 @@ export class RoutineRunner implements Schedulable {
       for (const list of bySlot) for (const item of list) items[k++] = item;
     }
     return { items, bySlot, jobs: distinctJobs(items), message, attempt: 1, startMono: 0, startWall: 0 };
+  }
+
+  #takeOne(index: number): Activation | undefined {
+    const list = (this.slots[index] as Slot<Jobs>).take(1);
+    const item = list[0] as Item;
+    if (allTerminal(item.jobs)) {
+      (this.slots[index] as Slot<Jobs>).counters.discarded++;
+      this.#host.worker[kCounters].itemsDiscarded++;
+      releaseJobs(item.jobs);
+      return undefined;
+    }
+    let bySlot: Item[][];
+    if (this.slots.length === 1) bySlot = [list];
+    else {
+      bySlot = new Array<Item[]>(this.slots.length).fill(kNoItems);
+      bySlot[index] = list;
+    }
+    return { items: list, bySlot, jobs: item.jobs, message: undefined, attempt: 1, startMono: 0, startWall: 0 };
   }
 
   #discardEnded(bySlot: Item[][]): number {
@@ -406,7 +439,7 @@ export class RoutineRunner implements Schedulable {
     const handler = this.#errorHandler;
     switch (handler.strategy) {
       case 'continue':
-        for (const job of jobList(activation.jobs)) job.errors.push({ routineId: this.id, code: error.code, message: error.message });
+        for (const job of jobList(activation.jobs)) job[kAddError]({ routineId: this.id, code: error.code, message: error.message });
         return 'continued';
       case 'skip':
         return 'skipped';

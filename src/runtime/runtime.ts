@@ -441,15 +441,15 @@ export class Runtime {
   }
 
   #newJob(engine: WorkerEngine, options: PostOptions): JobContext {
-    const job = new JobContext({
-      jobId: options.jobId ?? this.#jobPrefix + ++this.#jobCounter,
-      flowId: engine.flow.id,
-      workerId: engine.worker.workerId,
-      metadata: options.metadata,
-      traceLimit: this.#options.traceLimit,
-      createdMono: this.#options.clock.now(),
-      hooks: this.#hooks,
-    });
+    const job = new JobContext(
+      options.jobId ?? this.#jobPrefix + ++this.#jobCounter,
+      engine.flow.id,
+      engine.worker.workerId,
+      options.metadata,
+      this.#options.traceLimit,
+      this.#options.clock.now(),
+      this.#hooks,
+    );
     this.#jobs.add(job, options.jobId === undefined);
     engine.jobStarted();
     engine.worker[kCounters].jobsPosted++;
