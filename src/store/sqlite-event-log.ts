@@ -82,8 +82,11 @@ export class SqliteEventLog implements EventLog {
     let db: Database.Database | undefined;
     try {
       db = new Database(path);
-      configureConnection(db, busyTimeoutMs);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      // Migrate (or refuse a newer schema) before switching the file to WAL, so a refused file
+      // is left exactly as found.
       migrate(db);
+      configureConnection(db, busyTimeoutMs);
     } catch (err) {
       db?.close();
       if (err instanceof SluiceError) throw err;
