@@ -4,18 +4,20 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BusEvent } from '../bus/index.ts';
+import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
 import type { AppendResult, EventLog, PruneOptions, PruneResult, ReplayOptions, RunInfo, SinceOptions } from './event-log.ts';
 import { checkInteger, checkPruneOptions, checkRunId, storeClosedError } from './store-checks.ts';
 
 interface MemoryRun {
-  /** Events by seq, kept sorted. */
-  readonly events: BusEvent[];
+  /** Rows by seq, kept sorted; payloads as JSON text, as SQLite keeps them. */
+  readonly events: EventRow[];
   readonly seqs: Set<number>;
 }
 
 /**
- * Keeps events in memory, copied on the way in (later mutation of a payload does not change
- * history) and on the way out.
+ * Keeps events in memory with the SQLite log's semantics: payloads are stored as JSON text (so
+ * later mutation does not change history, and what JSON cannot represent becomes the same
+ * `$unserializable` marker) and decoded on the way out.
  *
  * @example
  * ```ts
@@ -34,13 +36,16 @@ export class MemoryEventLog implements EventLog {
 
   async append(events: readonly BusEvent[]): Promise<AppendResult> {
     this.#assertOpen();
-    const copies = structuredClone(events);
+    const { columns } = encodeEvents(events);
     let inserted = 0;
     let ignored = 0;
     const seen = new Set<string>();
-    for (const event of copies) {
-      let run = this.#runs.get(event.runId);
-      const key = `${event.runId}\u0000${event.seq}`;
+    for (let i = 0; i < columns.seqs.length; i++) {
+      const event: EventRow = {
+        run_id: columns.runIds[i]!, seq: columns.seqs[i]!, time: columns.times[i]!, topic: columns.topics[i]!, payload: columns.payloads[i]!,
+      };
+      let run = this.#runs.get(event.run_id);
+      const key = `${event.run_id}\u0000${event.seq}`;
       if (run?.seqs.has(event.seq) || seen.has(key)) {
         ignored++;
         continue;
@@ -48,7 +53,7 @@ export class MemoryEventLog implements EventLog {
       seen.add(key);
       if (run === undefined) {
         run = { events: [], seqs: new Set() };
-        this.#runs.set(event.runId, run);
+        this.#runs.set(event.run_id, run);
       }
       run.seqs.add(event.seq);
       const last = run.events.at(-1);
@@ -73,7 +78,7 @@ export class MemoryEventLog implements EventLog {
       if (events[mid]!.seq <= afterSeq) lo = mid + 1;
       else hi = mid;
     }
-    return structuredClone(events.slice(lo, lo + limit));
+    return events.slice(lo, lo + limit).map(decodeRow);
   }
 
   async lastSeq(runId: string): Promise<number> {

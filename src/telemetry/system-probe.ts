@@ -65,7 +65,8 @@ export interface SystemSnapshot {
   readonly process: {
     readonly rssBytes: number;
     readonly heapUsedBytes: number;
-    readonly eventLoopDelay: EventLoopDelay;
+    /** Over the last interval; absent when the probe is not running (a manual `sampleNow()`). */
+    readonly eventLoopDelay?: EventLoopDelay;
   };
   readonly disk?: { readonly readBytesPerSec: number; readonly writeBytesPerSec: number };
   readonly network?: { readonly rxBytesPerSec: number; readonly txBytesPerSec: number };
@@ -171,8 +172,8 @@ export class SystemProbe {
     const mem = process.memoryUsage();
     const h = this.#histogram;
     const ns = (v: number | undefined): number => (v === undefined || Number.isNaN(v) ? 0 : v / 1e6);
-    const eventLoopDelay: EventLoopDelay = h === undefined || h.count === 0
-      ? { meanMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 }
+    const eventLoopDelay: EventLoopDelay | undefined = h === undefined || h.count === 0
+      ? undefined
       : { meanMs: ns(h.mean), p50Ms: ns(h.percentile(50)), p99Ms: ns(h.percentile(99)), maxMs: ns(h.max) };
     h?.reset();
     const fallbackMemory = this.#last?.memory;
@@ -183,7 +184,7 @@ export class SystemProbe {
       memory: memory === undefined
         ? fallbackMemory ?? { totalBytes: 0, usedBytes: 0, availableBytes: 0, usedRatio: 0 }
         : { ...memory, usedRatio: memory.totalBytes > 0 ? memory.usedBytes / memory.totalBytes : 0 },
-      process: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, eventLoopDelay },
+      process: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, ...(eventLoopDelay === undefined ? {} : { eventLoopDelay }) },
     };
     const diskRate = disk === undefined ? undefined : rate(this.#disk, (this.#disk = { a: disk.read, b: disk.written, at: now }));
     if (diskRate !== undefined) snapshot.disk = { readBytesPerSec: diskRate[0], writeBytesPerSec: diskRate[1] };

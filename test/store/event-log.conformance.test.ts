@@ -45,6 +45,20 @@ describe.each(implementations)('EventLog conformance: %s', (_name, create) => {
     expect((await log.since('r', 0)).map((e) => e.payload)).toEqual(payloads);
   });
 
+  it('stores a payload JSON cannot represent as a marker, keeping the event', async () => {
+    const payload = { big: 10n };
+    await log.append([ev('r', 1, undefined, payload)]);
+    const [stored] = await log.since('r', 0);
+    expect(stored).toMatchObject({ seq: 1, payload: { $unserializable: expect.stringMatching(/BigInt/) } });
+  });
+
+  it('keeps history immune to later mutation of a payload', async () => {
+    const payload = { n: 1 };
+    await log.append([ev('r', 1, undefined, payload)]);
+    payload.n = 2;
+    expect((await log.since('r', 0))[0]?.payload).toEqual({ n: 1 });
+  });
+
   it('is idempotent per (runId, seq): a replayed batch is ignored and counted', async () => {
     await log.append([ev('r', 1), ev('r', 2)]);
     expect(await log.append([ev('r', 2), ev('r', 3)])).toEqual({ inserted: 1, ignored: 1 });
