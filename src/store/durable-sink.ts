@@ -16,6 +16,8 @@
  *   backlog is under half the mark. The producer (the Runtime's admission) honours it; the
  *   sink does not enforce it by dropping, so memory stays bounded exactly as long as the
  *   producer waits. `stats().peakPending` shows whether it did.
+ * - **Ordered.** Batches go out in acceptance order (at most `maxInFlight` at once); a failed
+ *   batch is retried ahead of everything newer, and `flush()` waits for every earlier event.
  * - **Committed means durable.** A crash loses only events whose batch had not committed.
  */
 import type { BusEvent, EventSink } from '../bus/index.ts';

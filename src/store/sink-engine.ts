@@ -47,16 +47,30 @@ export interface SinkStats {
 
 type Listener = (error: SluiceError) => void;
 
+interface Batch {
+  readonly order: number;
+  /** Index (in acceptance order) of its first event. */
+  readonly start: number;
+  readonly events: BusEvent[];
+  startedAt: number;
+}
+
+const countEvents = (batches: readonly Batch[]): number => batches.reduce((n, b) => n + b.events.length, 0);
+
 /** @internal */
 export class SinkEngine {
   readonly #o: ResolvedDurableSinkOptions;
   readonly #errorListeners = new Set<Listener>();
   #buffer: BusEvent[] = [];
   #head = 0;
-  /** The batch that failed, committed first on the retry (keeps order). */
-  #retry: BusEvent[] | undefined;
-  #writing: BusEvent[] | undefined;
-  #writeStartedAt = 0;
+  /** Batches that failed, by acceptance order; committed first when the retry timer fires. */
+  #retry: Batch[] = [];
+  #retryTimer: TimerHandle | undefined;
+  /** Commits in flight (at most `maxInFlight`), oldest first. */
+  #writing: Batch[] = [];
+  #order = 0;
+  /** Events taken from the buffer into batches so far. */
+  #taken = 0;
   #timer: TimerHandle | undefined;
   #immediate = false;
   #accepted = 0;
@@ -127,7 +141,8 @@ export class SinkEngine {
       return { status: 'unhealthy', reason: `${this.#consecutive} consecutive commits failed`, ...base };
     }
     if (this.#consecutive > 0) return { status: 'degraded', reason: 'the last commit failed; retrying', ...base };
-    if (this.#writing !== undefined && this.#o.clock.now() - this.#writeStartedAt > this.#o.stallAfterMs) {
+    const oldest = this.#writing[0];
+    if (oldest !== undefined && this.#o.clock.now() - oldest.startedAt > this.#o.stallAfterMs) {
       return { status: 'degraded', reason: `a commit has been in flight for over ${this.#o.stallAfterMs} ms`, ...base };
     }
     if (this.#pressured) return { status: 'degraded', reason: `${this.pending} events pending (high-water mark ${this.#o.highWaterMark})`, ...base };
@@ -137,7 +152,7 @@ export class SinkEngine {
   stats(): SinkStats {
     return {
       accepted: this.#accepted, committed: this.#committed, pending: this.pending, peakPending: this.#peak,
-      inFlight: this.#writing?.length ?? 0, highWaterMark: this.#o.highWaterMark, pressured: this.#pressured,
+      inFlight: countEvents(this.#writing), highWaterMark: this.#o.highWaterMark, pressured: this.#pressured,
       batches: this.#batches, largestBatch: this.#largest, failures: this.#failures, duplicates: this.#duplicates,
     };
   }
@@ -154,27 +169,34 @@ export class SinkEngine {
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = undefined;
+    this.#retryTimer?.cancel();
+    this.#retryTimer = undefined;
     return { flushed, pending: this.pending };
   }
 
   /** Events not committed (after close: to spill elsewhere rather than lose silently). */
   uncommitted(): BusEvent[] {
-    return [...(this.#retry ?? []), ...(this.#writing ?? []), ...this.#buffer.slice(this.#head)];
+    const batches = [...this.#retry, ...this.#writing].sort((a, b) => a.order - b.order);
+    return [...batches.flatMap((b) => b.events), ...this.#buffer.slice(this.#head)];
   }
 
   #buffered(): number {
     return this.#buffer.length - this.#head;
   }
 
+  #canWrite(): boolean {
+    return this.#retryTimer === undefined && this.#writing.length < this.#o.maxInFlight;
+  }
+
   #schedule(): void {
-    if (this.#writing !== undefined || this.#retry !== undefined) return;
+    if (!this.#canWrite()) return;
     if (this.#buffered() >= this.#o.batchSize) this.#flushSoon();
     else if (this.#timer === undefined) this.#timer = this.#o.clock.setTimeout(() => this.#flush(), this.#o.flushIntervalMs);
   }
 
   /** Commits on the next turn: serialization stays out of the publisher's call. */
   #flushSoon(): void {
-    if (this.#immediate || this.#writing !== undefined || this.#retry !== undefined) return;
+    if (this.#immediate || !this.#canWrite()) return;
     this.#immediate = true;
     setImmediate(() => {
       this.#immediate = false;
@@ -186,6 +208,7 @@ export class SinkEngine {
     const n = Math.min(this.#buffered(), this.#o.maxBatchSize);
     const batch = this.#buffer.slice(this.#head, this.#head + n);
     this.#head += n;
+    this.#taken += n;
     if (this.#head === this.#buffer.length) {
       this.#buffer = [];
       this.#head = 0;
@@ -196,39 +219,56 @@ export class SinkEngine {
     return batch;
   }
 
+  /** Starts commits until `maxInFlight` are in flight: failed batches first, then the buffer. */
   #flush(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
-    if (this.#writing !== undefined || this.#closed) return;
-    const batch = this.#retry ?? this.#take();
-    this.#retry = undefined;
-    if (batch.length === 0) return;
-    this.#writing = batch;
-    this.#writeStartedAt = this.#o.clock.now();
-    let outcome: Promise<{ inserted: number; ignored: number }>;
-    try {
-      outcome = this.#o.log.append(batch);
-    } catch (err) {
-      outcome = Promise.reject(err);
+    while (!this.#closed && this.#canWrite()) {
+      const batch = this.#retry.shift() ?? (this.#buffered() > 0 ? { order: this.#order++, start: this.#taken, events: this.#take(), startedAt: 0 } : undefined);
+      if (batch === undefined) return;
+      batch.startedAt = this.#o.clock.now();
+      this.#writing.push(batch);
+      let outcome: Promise<{ inserted: number; ignored: number }>;
+      try {
+        outcome = this.#o.log.append(batch.events);
+      } catch (err) {
+        outcome = Promise.reject(err);
+      }
+      outcome.then(
+        (result) => this.#onCommitted(batch, result.ignored),
+        (err: unknown) => this.#onFailed(batch, err),
+      );
+      // A second commit only pays when a full batch is waiting; a partial one waits its turn.
+      if (this.#retry.length === 0 && this.#buffered() < this.#o.batchSize) return;
     }
-    outcome.then(
-      (result) => this.#onCommitted(batch, result.ignored),
-      (err: unknown) => this.#onFailed(batch, err),
-    );
   }
 
-  #onCommitted(batch: BusEvent[], ignored: number): void {
-    this.#writing = undefined;
-    this.#committed += batch.length;
+  /** True when every event accepted before index `target` has committed (batches may commit out of order after a failure). */
+  #isCommittedThrough(target: number): boolean {
+    if (this.#taken < target) return false;
+    for (const b of this.#writing) if (b.start < target) return false;
+    for (const b of this.#retry) if (b.start < target) return false;
+    return true;
+  }
+
+  #settle(batch: Batch): void {
+    const i = this.#writing.indexOf(batch);
+    if (i >= 0) this.#writing.splice(i, 1);
+  }
+
+  #onCommitted(batch: Batch, ignored: number): void {
+    this.#settle(batch);
+    const n = batch.events.length;
+    this.#committed += n;
     this.#batches++;
-    if (batch.length > this.#largest) this.#largest = batch.length;
+    if (n > this.#largest) this.#largest = n;
     this.#consecutive = 0;
     if (ignored > 0) {
       this.#duplicates += ignored;
       this.#report(new SluiceError(
         ErrorCode.StoreDuplicateEvent,
-        `${ignored} of ${batch.length} events were already in the log (same runId and seq); was a run restarted without resumeSequence()?`,
-        { details: { ignored, runId: batch[0]?.runId } },
+        `${ignored} of ${n} events were already in the log (same runId and seq); was a run restarted without resumeSequence()?`,
+        { details: { ignored, runId: batch.events[0]?.runId } },
       ));
     }
     if (this.#pressured && this.pending <= this.#o.highWaterMark / 2) {
@@ -238,7 +278,7 @@ export class SinkEngine {
       for (const resolve of waiters) resolve();
     }
     if (this.#flushWaiters.length > 0) {
-      this.#flushWaiters = this.#flushWaiters.filter((w) => (w.target <= this.#committed ? (w.resolve(), false) : true));
+      this.#flushWaiters = this.#flushWaiters.filter((w) => (this.#isCommittedThrough(w.target) ? (w.resolve(), false) : true));
     }
     const buffered = this.#buffered();
     // A backlog, a waiting flush() or a closing sink commits at once; a partial batch waits.
@@ -246,17 +286,22 @@ export class SinkEngine {
     else if (buffered > 0) this.#schedule();
   }
 
-  #onFailed(batch: BusEvent[], err: unknown): void {
-    this.#writing = undefined;
-    this.#retry = batch;
+  #onFailed(batch: Batch, err: unknown): void {
+    this.#settle(batch);
+    this.#retry.push(batch);
+    this.#retry.sort((a, b) => a.order - b.order);
     this.#failures++;
     this.#consecutive++;
     this.#lastError = isSluiceError(err)
       ? err
-      : new SluiceError(ErrorCode.StoreFailed, `Committing ${batch.length} events failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      : new SluiceError(ErrorCode.StoreFailed, `Committing ${batch.events.length} events failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     this.#report(this.#lastError);
+    if (this.#retryTimer !== undefined) return;
     const delay = Math.min(this.#o.retryMaxMs, this.#o.retryInitialMs * 2 ** (this.#consecutive - 1));
-    this.#timer = this.#o.clock.setTimeout(() => this.#flush(), delay);
+    this.#retryTimer = this.#o.clock.setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#flush();
+    }, delay);
   }
 
   #report(error: SluiceError): void {

@@ -26,6 +26,12 @@ export interface DurableSinkOptions {
    */
   maxBatchSize?: number;
   /**
+   * Commits in flight at once. Two keep a writer thread busy while the next batch is encoded;
+   * 1 makes commits strictly sequential (then what survives a crash is always a prefix).
+   * @default 2
+   */
+  maxInFlight?: number;
+  /**
    * Events accepted but not yet committed at which the sink reports pressure: `write()` returns
    * false and `ready()` waits until the backlog is back under half of it.
    * @default 65536
@@ -64,6 +70,7 @@ export interface ResolvedDurableSinkOptions {
   readonly batchSize: number;
   readonly flushIntervalMs: number;
   readonly maxBatchSize: number;
+  readonly maxInFlight: number;
   readonly highWaterMark: number;
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
@@ -89,6 +96,7 @@ export function resolveDurableSinkOptions(options: DurableSinkOptions): Resolved
     batchSize: checkInteger('batchSize', options.batchSize ?? 256, 1),
     flushIntervalMs: checkInteger('flushIntervalMs', options.flushIntervalMs ?? 5, 0),
     maxBatchSize: checkInteger('maxBatchSize', options.maxBatchSize ?? 4096, 1),
+    maxInFlight: checkInteger('maxInFlight', options.maxInFlight ?? 2, 1, 64),
     highWaterMark: checkInteger('highWaterMark', options.highWaterMark ?? 65_536, 2),
     retryInitialMs: checkInteger('retryInitialMs', options.retryInitialMs ?? 50, 0),
     retryMaxMs: checkInteger('retryMaxMs', options.retryMaxMs ?? 5000, 0),

@@ -62,7 +62,7 @@ describe('DurableSink', () => {
     const log = new ControlledLog();
     const gate = deferred();
     log.gate = gate.promise;
-    const sink = new DurableSink({ log, batchSize: 10, maxBatchSize: 50 });
+    const sink = new DurableSink({ log, batchSize: 10, maxBatchSize: 50, maxInFlight: 1 });
     for (let i = 1; i <= 10; i++) sink.onEvent(ev(i));
     await tick();
     for (let i = 11; i <= 130; i++) sink.onEvent(ev(i));
@@ -71,6 +71,59 @@ describe('DurableSink', () => {
     expect(await sink.flush({ timeout: 5000 })).toBe(true);
     expect(log.appends).toEqual([10, 50, 50, 20]);
     expect((await log.since('r', 0)).map((e) => e.seq)).toEqual(Array.from({ length: 130 }, (_, i) => i + 1));
+  });
+
+  it('keeps two commits in flight when full batches wait, never more', async () => {
+    const log = new ControlledLog();
+    const gate = deferred();
+    log.gate = gate.promise;
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const append = log.append.bind(log);
+    log.append = async (events) => {
+      concurrent++;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      try {
+        return await append(events);
+      } finally {
+        concurrent--;
+      }
+    };
+    const sink = new DurableSink({ log, batchSize: 10, maxBatchSize: 10 });
+    for (let i = 1; i <= 100; i++) sink.onEvent(ev(i));
+    await tick();
+    expect(sink.stats().inFlight).toBe(20);
+    log.gate = undefined;
+    gate.resolve();
+    await sink.flush();
+    expect(maxConcurrent).toBe(2);
+    expect((await log.since('r', 0)).map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('when one of two concurrent commits fails, flush() waits for its retry, and nothing is lost', async () => {
+    const clock = new ManualClock();
+    const log = new ControlledLog();
+    const gate = deferred();
+    log.gate = gate.promise;
+    const sink = new DurableSink({ log, batchSize: 2, maxBatchSize: 2, retryInitialMs: 10, clock });
+    sink.onError(() => {});
+    for (let i = 1; i <= 4; i++) sink.onEvent(ev(i));
+    await tick(); // batches [1,2] and [3,4] in flight
+    log.failNext = 1; // the first to reach the log fails
+    let flushed = false;
+    void sink.flush().then(() => (flushed = true));
+    log.gate = undefined;
+    gate.resolve();
+    await tick();
+    await tick();
+    expect(sink.stats()).toMatchObject({ committed: 2, pending: 2, failures: 1 });
+    expect(sink.uncommitted().map((e) => e.seq)).toEqual([1, 2]);
+    expect(flushed).toBe(false); // 3 and 4 committed, but 1 and 2 have not
+    clock.advance(10);
+    await tick();
+    await tick();
+    expect(flushed).toBe(true);
+    expect((await log.since('r', 0)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
   });
 
   it('retries a failed commit in order, reports it, degrades then turns unhealthy, and recovers without loss', async () => {
