@@ -58,7 +58,10 @@ export interface ActivationScope extends ActivationContext {
   readonly routine: object;
 }
 
-const kStorage = new AsyncLocalStorage<ActivationScope>();
+// One storage per thread, shared by every copy of this module in it (a pool thread may load the
+// worker entry and a flow module through different copies: src/ and dist/, or two loaders).
+const kStorageKey = Symbol.for('sluice.activationStorage');
+const kStorage: AsyncLocalStorage<ActivationScope> = ((globalThis as Record<symbol, unknown>)[kStorageKey] ??= new AsyncLocalStorage<ActivationScope>()) as AsyncLocalStorage<ActivationScope>;
 
 /** Runs `fn` inside `scope`. Engine use only. */
 export function runInScope<R>(scope: ActivationScope, fn: () => R): R {

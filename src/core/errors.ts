@@ -49,6 +49,11 @@ export const ErrorCode = {
   InvalidKnob: 'SLUICE_ERR_INVALID_KNOB',
   Throttled: 'SLUICE_ERR_THROTTLED',
   LoadShed: 'SLUICE_ERR_LOAD_SHED',
+  ActivationTimeout: 'SLUICE_ERR_ACTIVATION_TIMEOUT',
+  WorkerCrashed: 'SLUICE_ERR_WORKER_CRASHED',
+  NotClonable: 'SLUICE_ERR_NOT_CLONABLE',
+  PoolUnavailable: 'SLUICE_ERR_POOL_UNAVAILABLE',
+  PoolClosed: 'SLUICE_ERR_POOL_CLOSED',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

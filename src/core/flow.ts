@@ -6,7 +6,7 @@
 import { resolveErrorHandler, type ErrorHandler, type ErrorHandlerOptions } from './error-handler.ts';
 import { ErrorCode, SluiceError, describeValue } from './errors.ts';
 import type { Routine } from './routine.ts';
-import { assertInteger, assertKnownKeys, assertName, assertObject, assertOneOf } from './validate.ts';
+import { assertInteger, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf } from './validate.ts';
 
 /** Where a routine's logic runs: the main thread, the thread pool, or decided by measured cost. */
 export type Placement = 'inline' | 'pool' | 'auto';
@@ -26,6 +26,14 @@ export interface RoutineOptions {
    * @default 1
    */
   concurrency?: number;
+  /**
+   * For pool placement: longest one activation may run on a thread, in milliseconds. Past it
+   * the thread is terminated and replaced, and the activation fails with
+   * `SLUICE_ERR_ACTIVATION_TIMEOUT` into the routine's error handler. `0` means the pool's
+   * `activationTimeoutMs`.
+   * @default 0
+   */
+  timeoutMs?: number;
 }
 
 /** A routine in a flow, with its resolved options. */
@@ -35,6 +43,8 @@ export interface RoutineEntry {
   readonly placement: Placement;
   readonly errorHandler: ErrorHandler;
   readonly concurrency: number;
+  /** Pool activation timeout in ms; 0 = the pool's default. */
+  readonly timeoutMs: number;
 }
 
 /** An edge: `source.event` delivers to `target.slot`. */
@@ -116,13 +126,15 @@ export class Flow {
       throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${id}" (${routine.kind}) in flow "${this.id}" has no logic: define a logic(items, ctx) method or call setLogic()`);
     }
     assertObject(`Flow "${this.id}" addRoutine("${id}") options`, options);
-    assertKnownKeys(`Flow "${this.id}" addRoutine("${id}") options`, options as Record<string, unknown>, ['placement', 'errorHandler', 'concurrency']);
+    assertKnownKeys(`Flow "${this.id}" addRoutine("${id}") options`, options as Record<string, unknown>, ['placement', 'errorHandler', 'concurrency', 'timeoutMs']);
     const placement = options.placement ?? 'inline';
     assertOneOf(`routine "${id}" placement`, placement, ['inline', 'pool', 'auto'] as const);
     const concurrency = options.concurrency ?? 1;
     assertInteger(`routine "${id}" concurrency`, concurrency, 1);
+    const timeoutMs = options.timeoutMs ?? 0;
+    assertNumber(`routine "${id}" timeoutMs`, timeoutMs, 0);
     const errorHandler = resolveErrorHandler(`routine "${id}"`, options.errorHandler, this.#errorHandler);
-    this.#routines.set(id, Object.freeze({ id, routine, placement, errorHandler, concurrency }));
+    this.#routines.set(id, Object.freeze({ id, routine, placement, errorHandler, concurrency, timeoutMs }));
     return this;
   }
 
