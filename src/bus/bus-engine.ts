@@ -72,6 +72,8 @@ export class BusEngine {
   #nextId = 1;
   #inFlight = 0;
   #closed = false;
+  #isoMs = Number.NaN;
+  #iso = '';
 
   constructor(options: ResolvedEventBusOptions) {
     this.#options = options;
@@ -141,7 +143,7 @@ export class BusEngine {
     if (subscribers.length === 0 && this.#sinks.size === 0) return undefined;
     const seq = (this.#seq.get(runId) ?? 0) + 1;
     this.#seq.set(runId, seq);
-    const event: BusEvent = { seq, time: new Date(this.#options.wallTime()).toISOString(), runId, topic, payload };
+    const event: BusEvent = { seq, time: this.#isoNow(), runId, topic, payload };
     entry.stats.published++;
     for (const sink of this.#sinks) {
       try {
@@ -256,6 +258,16 @@ export class BusEngine {
       setImmediate(() => void this.#drain(sub));
     }
     this.#checkIdle();
+  }
+
+  /** ISO text of the wall time, formatted once per millisecond (formatting costs more than publishing). */
+  #isoNow(): string {
+    const ms = this.#options.wallTime();
+    if (ms !== this.#isoMs) {
+      this.#isoMs = ms;
+      this.#iso = new Date(ms).toISOString();
+    }
+    return this.#iso;
   }
 
   #report(error: SluiceError): void {

@@ -13,6 +13,8 @@ import {
 } from './bus-options.ts';
 import { assertTopic, compileTopicPattern } from './topic-pattern.ts';
 
+const kMaxRememberedTopics = 4096;
+
 /** A snapshot of the bus's counters. */
 export interface BusStats {
   /** Counters per topic (topics with any activity). */
@@ -83,6 +85,8 @@ export interface Subscription extends BusDisposable {
 export class EventBus {
   readonly #options: ResolvedEventBusOptions;
   readonly #engine: BusEngine;
+  readonly #validTopics = new Set<string>();
+  readonly #validRunIds = new Set<string>();
 
   constructor(options: EventBusOptions = {}) {
     this.#options = resolveEventBusOptions(options);
@@ -148,8 +152,17 @@ export class EventBus {
    */
   publish<T>(topic: string, payload: T, options?: PublishOptions): BusEvent<T> | undefined {
     this.#assertOpen();
-    assertTopic(topic);
-    const runId = options?.runId === undefined ? this.#options.defaultRunId : checkRunId('runId', options.runId);
+    // Topics are a small fixed set of constants: validate each once, not on every publish.
+    if (!this.#validTopics.has(topic)) {
+      assertTopic(topic);
+      if (this.#validTopics.size < kMaxRememberedTopics) this.#validTopics.add(topic);
+    }
+    let runId = options?.runId;
+    if (runId === undefined) runId = this.#options.defaultRunId;
+    else if (!this.#validRunIds.has(runId)) {
+      checkRunId('runId', runId);
+      if (this.#validRunIds.size < kMaxRememberedTopics) this.#validRunIds.add(runId);
+    }
     return this.#engine.publish(topic, payload, runId) as BusEvent<T> | undefined;
   }
 
