@@ -58,13 +58,15 @@ interface TopicEntry {
   readonly stats: TopicStats;
   /** Matching subscribers, or undefined when the cache was invalidated. */
   subscribers: Subscriber[] | undefined;
+  sinks: EventSink[] | undefined;
 }
 
 /** @internal */
 export class BusEngine {
   readonly #options: ResolvedEventBusOptions;
   readonly #subscribers = new Map<number, Subscriber>();
-  readonly #sinks = new Set<EventSink>();
+  /** Sinks with the topic patterns they take (undefined: every topic). */
+  readonly #sinks = new Map<EventSink, TopicPattern[] | undefined>();
   readonly #topics = new Map<string, TopicEntry>();
   readonly #seq = new Map<string, number>();
   readonly #errorListeners = new Set<(error: SluiceError) => void>();
@@ -106,12 +108,14 @@ export class BusEngine {
     return true;
   }
 
-  addSink(sink: EventSink): void {
-    this.#sinks.add(sink);
+  addSink(sink: EventSink, topics: TopicPattern[] | undefined): void {
+    this.#sinks.set(sink, topics);
+    this.#invalidate();
   }
 
   removeSink(sink: EventSink): void {
     this.#sinks.delete(sink);
+    this.#invalidate();
   }
 
   onError(listener: (error: SluiceError) => void): void {
@@ -123,7 +127,8 @@ export class BusEngine {
   }
 
   hasSubscribers(topic: string): boolean {
-    return this.#sinks.size > 0 || this.#matching(this.#entry(topic)).length > 0;
+    const entry = this.#entry(topic);
+    return this.#matching(entry).length > 0 || this.#matchingSinks(entry).length > 0;
   }
 
   lastSeq(runId: string): number {
@@ -139,13 +144,14 @@ export class BusEngine {
   publish(topic: string, payload: unknown, runId: string): BusEvent | undefined {
     const entry = this.#entry(topic);
     const subscribers = this.#matching(entry);
+    const sinks = this.#matchingSinks(entry);
     // Hot paths pay nothing when no one listens: no seq, no timestamp, no allocation.
-    if (subscribers.length === 0 && this.#sinks.size === 0) return undefined;
+    if (subscribers.length === 0 && sinks.length === 0) return undefined;
     const seq = (this.#seq.get(runId) ?? 0) + 1;
     this.#seq.set(runId, seq);
     const event: BusEvent = { seq, time: this.#isoNow(), runId, topic, payload };
     entry.stats.published++;
-    for (const sink of this.#sinks) {
+    for (const sink of sinks) {
       try {
         sink.onEvent(event);
       } catch (cause) {
@@ -293,7 +299,7 @@ export class BusEngine {
   #entry(topic: string): TopicEntry {
     let entry = this.#topics.get(topic);
     if (entry === undefined) {
-      entry = { topic, stats: { published: 0, delivered: 0, failed: 0, dropped: 0 }, subscribers: undefined };
+      entry = { topic, stats: { published: 0, delivered: 0, failed: 0, dropped: 0 }, subscribers: undefined, sinks: undefined };
       this.#topics.set(topic, entry);
     }
     return entry;
@@ -305,7 +311,17 @@ export class BusEngine {
     return entry.subscribers;
   }
 
+  #matchingSinks(entry: TopicEntry): EventSink[] {
+    if (entry.sinks !== undefined) return entry.sinks;
+    entry.sinks = [];
+    for (const [sink, topics] of this.#sinks) if (topics === undefined || topics.some((p) => p.matches(entry.topic))) entry.sinks.push(sink);
+    return entry.sinks;
+  }
+
   #invalidate(): void {
-    for (const entry of this.#topics.values()) entry.subscribers = undefined;
+    for (const entry of this.#topics.values()) {
+      entry.subscribers = undefined;
+      entry.sinks = undefined;
+    }
   }
 }

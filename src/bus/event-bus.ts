@@ -181,20 +181,23 @@ export class EventBus {
 
   /**
    * Attaches a sink that receives every event synchronously, losslessly (never drop-oldest).
-   * The sink owns its own bounded intake. Returns a handle that detaches it.
+   * The sink owns its own bounded intake. With `topics` (patterns, as for `subscribe`) it takes
+   * only matching events, and other topics stay free when nobody else listens. Returns a handle
+   * that detaches it.
    *
    * @example
    * ```ts
-   * const tap = bus.addSink(durableSink);
+   * const tap = bus.addSink(durableSink, { topics: ['job.*', 'run.*'] });
    * tap.dispose();
    * ```
    */
-  addSink(sink: EventSink): BusDisposable {
+  addSink(sink: EventSink, options: { topics?: readonly string[] } = {}): BusDisposable {
     this.#assertOpen();
     if (typeof sink !== 'object' || sink === null || typeof sink.onEvent !== 'function') {
       failOption('sink', 'an object with an onEvent(event) method', sink);
     }
-    this.#engine.addSink(sink);
+    if (options.topics !== undefined && !Array.isArray(options.topics)) failOption('addSink topics', 'an array of topic patterns', options.topics);
+    this.#engine.addSink(sink, options.topics?.map((t) => compileTopicPattern(t)));
     return createDisposable(() => this.#engine.removeSink(sink));
   }
 

@@ -172,6 +172,21 @@ describe('EventBus', () => {
     expect(seen).toHaveLength(1000);
   });
 
+  it('a sink with topic patterns takes only matching events and leaves other topics unobserved', () => {
+    const bus = new EventBus();
+    const seen: string[] = [];
+    const tap = bus.addSink({ onEvent: (e) => void seen.push(e.topic) }, { topics: ['job.*', 'run.started'] });
+    expect(bus.hasSubscribers('job.completed')).toBe(true);
+    expect(bus.hasSubscribers('activation.finished')).toBe(false);
+    expect(bus.publish('activation.finished', 1)).toBeUndefined();
+    bus.publish('job.completed', 1);
+    bus.publish('run.started', 1);
+    bus.publish('run.stopped', 1);
+    expect(seen).toEqual(['job.completed', 'run.started']);
+    tap.dispose();
+    expect(bus.hasSubscribers('job.completed')).toBe(false);
+  });
+
   it('a throwing sink is reported and does not stop the publish', async () => {
     const bus = new EventBus();
     const errors: string[] = [];
