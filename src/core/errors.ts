@@ -31,6 +31,7 @@ export const ErrorCode = {
   JobCancelled: 'SLUICE_ERR_JOB_CANCELLED',
   JoinTimeout: 'SLUICE_ERR_JOIN_TIMEOUT',
   RuntimeClosed: 'SLUICE_ERR_RUNTIME_CLOSED',
+  RuntimeNotStarted: 'SLUICE_ERR_RUNTIME_NOT_STARTED',
   NotInActivation: 'SLUICE_ERR_NOT_IN_ACTIVATION',
   InvalidPolicyDecision: 'SLUICE_ERR_INVALID_POLICY_DECISION',
   RoutineFailed: 'SLUICE_ERR_ROUTINE_FAILED',

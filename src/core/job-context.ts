@@ -256,8 +256,10 @@ export class JobContext {
   }
 
   /** @internal */
-  [kStart](): void {
-    if (this.#status === 'pending') this.#status = 'running';
+  [kStart](): boolean {
+    if (this.#status !== 'pending') return false;
+    this.#status = 'running';
+    return true;
   }
 
   /** @internal */

@@ -197,7 +197,7 @@ describe('close(), destroy() and await using', () => {
     expect(finishes.status).toBe('completed');
     clock.advance(100);
     const report = await closing;
-    expect(report).toEqual({ drained: false, cancelled: [stuck.jobId] });
+    expect(report).toEqual({ drained: false, cancelled: [stuck.jobId], flushed: true });
     expect(stuck.status).toBe('cancelled');
     expect(runtime.status).toBe('closed');
     expect(runtime.listWorkers().every((w) => w.status === 'stopped')).toBe(true);
@@ -212,7 +212,7 @@ describe('close(), destroy() and await using', () => {
     const runtime = new Runtime();
     runtime.register(new Flow('f').addRoutine(new Pass(), 'p'));
     const [, job] = runtime.post('f', 'p', 'in', 1);
-    expect(await runtime.close()).toEqual({ drained: true, cancelled: [] });
+    expect(await runtime.close()).toEqual({ drained: true, cancelled: [], flushed: true });
     expect(job.status).toBe('completed');
   });
 
@@ -227,7 +227,7 @@ describe('close(), destroy() and await using', () => {
     expect(runtime.status).toBe('closed');
     expect([job.status, queued.status]).toEqual(['cancelled', 'cancelled']);
     expect(worker.status).toBe('stopped');
-    expect(await runtime.close()).toEqual({ drained: false, cancelled: [] });
+    expect(await runtime.close()).toEqual({ drained: false, cancelled: [job.jobId, queued.jobId], flushed: true });
     openAll();
   });
 

@@ -1,0 +1,131 @@
+/**
+ * What the runtime publishes on its bus: its lifecycle, workers, jobs, activations, overflow,
+ * retries and errors. Every method checks first whether anyone listens to its topic, so the
+ * hot path pays a lookup and nothing else when nobody does.
+ */
+import type { EventBus } from '../bus/index.ts';
+import type { SluiceError } from '../core/errors.ts';
+import type { JobContext } from '../core/job-context.ts';
+
+/** The topics the runtime publishes. */
+export const RuntimeTopic = {
+  RunStarted: 'run.started',
+  RunStopped: 'run.stopped',
+  WorkerStarted: 'worker.started',
+  WorkerStopped: 'worker.stopped',
+  JobStarted: 'job.started',
+  JobCompleted: 'job.completed',
+  JobFailed: 'job.failed',
+  JobCancelled: 'job.cancelled',
+  ActivationStarted: 'activation.started',
+  ActivationFinished: 'activation.finished',
+  SlotOverflow: 'slot.overflow',
+  ActivationRetry: 'activation.retry',
+  ActivationError: 'activation.error',
+} as const;
+
+/** One of the values of {@link RuntimeTopic}. */
+export type RuntimeTopicName = (typeof RuntimeTopic)[keyof typeof RuntimeTopic];
+
+/**
+ * Topics the durable log records by default: everything but the per-activation stream (which
+ * a subscriber can still watch live, and which `record.topics` can add).
+ */
+export const kDefaultRecordedTopics: readonly string[] = [
+  'run.*',
+  'worker.*',
+  'job.completed',
+  'job.failed',
+  'job.cancelled',
+  'slot.overflow',
+  'activation.retry',
+  'activation.error',
+  'breaker.*',
+  'runtime.*',
+  'drg.**',
+];
+
+/** The payload of `activation.finished`. */
+export interface ActivationFinishedPayload {
+  workerId: string;
+  routineId: string;
+  status: string;
+  durationMs: number;
+  items: number;
+  attempt: number;
+  jobIds: readonly string[];
+  error?: { code: string; message: string };
+}
+
+/** What the engine reports; implemented over a bus by {@link RuntimeEvents}. */
+export interface EngineEvents {
+  activationStarted(workerId: string, routineId: string, items: number, attempt: number, jobs: () => readonly string[]): void;
+  activationFinished(payload: () => ActivationFinishedPayload): void;
+  jobStarted(job: JobContext): void;
+  overflow(workerId: string, routineId: string, slot: string, action: 'rejected' | 'dropped' | 'blocked', source: string | undefined): void;
+  retry(workerId: string, routineId: string, attempt: number, delayMs: number, jobs: () => readonly string[]): void;
+  error(workerId: string, routineId: string, strategy: string, error: SluiceError, jobs: () => readonly string[]): void;
+}
+
+/** Publishes runtime events on a bus under one run id. */
+export class RuntimeEvents implements EngineEvents {
+  readonly #bus: EventBus;
+  readonly #runId: string;
+
+  constructor(bus: EventBus, runId: string) {
+    this.#bus = bus;
+    this.#runId = runId;
+  }
+
+  /** True when someone listens to `topic`. */
+  listens(topic: string): boolean {
+    return this.#bus.hasSubscribers(topic);
+  }
+
+  /** Publishes `make()` on `topic` when someone listens. */
+  publish(topic: string, make: () => unknown): void {
+    if (this.#bus.isClosed || !this.#bus.hasSubscribers(topic)) return;
+    this.#bus.publish(topic, make(), { runId: this.#runId });
+  }
+
+  activationStarted(workerId: string, routineId: string, items: number, attempt: number, jobs: () => readonly string[]): void {
+    this.publish(RuntimeTopic.ActivationStarted, () => ({ workerId, routineId, items, attempt, jobIds: jobs() }));
+  }
+
+  activationFinished(payload: () => ActivationFinishedPayload): void {
+    this.publish(RuntimeTopic.ActivationFinished, payload);
+  }
+
+  jobStarted(job: JobContext): void {
+    this.publish(RuntimeTopic.JobStarted, () => ({ jobId: job.jobId, flowId: job.flowId, workerId: job.workerId }));
+  }
+
+  /** Publishes the end of a job on the topic of its status. */
+  jobEnded(job: JobContext): void {
+    const topic = job.status === 'completed' ? RuntimeTopic.JobCompleted : job.status === 'failed' ? RuntimeTopic.JobFailed : RuntimeTopic.JobCancelled;
+    this.publish(topic, () => {
+      const error = job.error;
+      return {
+        jobId: job.jobId,
+        flowId: job.flowId,
+        workerId: job.workerId,
+        status: job.status,
+        durationMs: (job.finishedAt ?? job.createdAt) - job.createdAt,
+        ...(error === undefined ? {} : { error: { code: error.code, message: error.message } }),
+        ...(job.errors.length === 0 ? {} : { errors: job.errors.map((e) => ({ ...e })) }),
+      };
+    });
+  }
+
+  overflow(workerId: string, routineId: string, slot: string, action: 'rejected' | 'dropped' | 'blocked', source: string | undefined): void {
+    this.publish(RuntimeTopic.SlotOverflow, () => ({ workerId, routineId, slot, action, ...(source === undefined ? {} : { source }) }));
+  }
+
+  retry(workerId: string, routineId: string, attempt: number, delayMs: number, jobs: () => readonly string[]): void {
+    this.publish(RuntimeTopic.ActivationRetry, () => ({ workerId, routineId, attempt, delayMs, jobIds: jobs() }));
+  }
+
+  error(workerId: string, routineId: string, strategy: string, error: SluiceError, jobs: () => readonly string[]): void {
+    this.publish(RuntimeTopic.ActivationError, () => ({ workerId, routineId, strategy, code: error.code, message: error.message, jobIds: jobs() }));
+  }
+}
