@@ -1,0 +1,100 @@
+/**
+ * Checks that a value can cross threads (structured clone) before it is sent, so a function, a
+ * symbol or a promise in an item is a coded error naming where it was — never a crashed thread
+ * or a hang. Also finds typed arrays worth transferring.
+ */
+
+/** Where a non-clonable value sits and what it is. */
+export interface Unclonable {
+  /** A path like `data.user.callback` (relative to the checked value). */
+  readonly path: string;
+  /** `function`, `symbol`, `Promise`, `WeakMap`, … */
+  readonly type: string;
+}
+
+const kNotClonable = new Set(['Promise', 'WeakMap', 'WeakSet', 'WeakRef', 'Generator', 'AsyncGenerator', 'FinalizationRegistry']);
+
+/**
+ * Returns the first value inside `value` that structured clone refuses, or undefined. Walks
+ * plain data (objects, arrays, maps, sets); typed arrays, dates, regexps and errors are leaves.
+ */
+export function findUnclonable(value: unknown, path = 'value'): Unclonable | undefined {
+  const type = typeof value;
+  if (type === 'function') return { path, type: `function ${(value as { name?: string }).name || 'anonymous'}` };
+  if (type === 'symbol') return { path, type: 'symbol' };
+  if (type !== 'object' || value === null) return undefined;
+  return walk(value as object, path, undefined);
+}
+
+function walk(value: object, path: string, seen: Set<object> | undefined): Unclonable | undefined {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp || value instanceof Error) return undefined;
+  if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
+  const tag = Object.prototype.toString.call(value).slice(8, -1);
+  if (kNotClonable.has(tag)) return { path, type: tag };
+  const visited = seen ?? new Set<object>();
+  if (visited.has(value)) return undefined;
+  visited.add(value);
+  const check = (child: unknown, at: string): Unclonable | undefined => {
+    const t = typeof child;
+    if (t === 'function') return { path: at, type: `function ${(child as { name?: string }).name || 'anonymous'}` };
+    if (t === 'symbol') return { path: at, type: 'symbol' };
+    if (t === 'object' && child !== null) return walk(child as object, at, visited);
+    return undefined;
+  };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = check(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      const found = check(k, `${path}.<key>`) ?? check(v, `${path}.get(${String(k)})`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value instanceof Set) {
+    for (const v of value) {
+      const found = check(v, `${path}.<entry>`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const found = check((value as Record<string, unknown>)[key], `${path}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Adds to `out` the buffers of typed arrays in `value` (the value itself, or its direct fields
+ * or elements) that own their whole buffer, so transferring them detaches nothing else. Shared
+ * buffers and slices of Node's buffer pool are left to be copied.
+ */
+export function collectTransferables(value: unknown, out: Set<ArrayBuffer>): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (ArrayBuffer.isView(value)) {
+    addView(value, out);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) if (ArrayBuffer.isView(v)) addView(v, out);
+    return;
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const key in value) {
+      const v = (value as Record<string, unknown>)[key];
+      if (ArrayBuffer.isView(v)) addView(v, out);
+    }
+  }
+}
+
+function addView(view: ArrayBufferView, out: Set<ArrayBuffer>): void {
+  const buffer = view.buffer;
+  if (!(buffer instanceof ArrayBuffer)) return;
+  if (view.byteOffset !== 0 || view.byteLength !== buffer.byteLength) return;
+  out.add(buffer);
+}

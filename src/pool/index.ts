@@ -1,0 +1,11 @@
+/** The thread pool: Piscina adapter, dispatch batching, control plane and the worker entry. */
+export { ThreadPool } from './thread-pool.ts';
+export type { ThreadPoolStats, ThreadPoolStatus, TimePercentiles } from './thread-pool.ts';
+export { resolveThreadPoolOptions } from './pool-options.ts';
+export type { ThreadPoolOptions, ResolvedThreadPoolOptions } from './pool-options.ts';
+export type { ThreadStats, ControlApi } from './control-plane.ts';
+export type { PoolTarget, DispatcherStats } from './dispatcher.ts';
+export { OpKind, serializeError, deserializeError } from './protocol.ts';
+export type { ActivationOutcome, ActivationPayload, JobPayload, Op, SerializedError, BatchTask, BatchResult } from './protocol.ts';
+export { findUnclonable, collectTransferables } from './clonable.ts';
+export type { Unclonable } from './clonable.ts';

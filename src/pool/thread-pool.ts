@@ -1,0 +1,358 @@
+/**
+ * The runtime's thread pool: a thin facade over Piscina (kept in `#piscina`) plus the
+ * dispatcher that packs activations into batches. The effective size is an in-flight limit
+ * (`resize(n)`, a validated setter); growing past the Piscina pool's `maxThreads` swaps in a
+ * larger pool and drains the old one. Readers get snapshots (`stats()`), never live internals.
+ */
+import { Piscina } from 'piscina';
+import type { TimerHandle } from '../core/clock.ts';
+import { ErrorCode, SluiceError } from '../core/errors.ts';
+import { assertInteger, assertNumber } from '../core/validate.ts';
+import { ControlPlane, isControlAnnouncement, type ThreadStats } from './control-plane.ts';
+import { Dispatcher, type PoolTarget } from './dispatcher.ts';
+import { resolveThreadPoolOptions, type ResolvedThreadPoolOptions, type ThreadPoolOptions } from './pool-options.ts';
+import type { ActivationOutcome, ActivationPayload, BatchResult, BatchTask } from './protocol.ts';
+
+/** Where a pool is in its life. */
+export type ThreadPoolStatus = 'created' | 'running' | 'closing' | 'closed';
+
+/** Percentiles of a Piscina histogram, in milliseconds. */
+export interface TimePercentiles {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** A snapshot of the pool. */
+export interface ThreadPoolStats {
+  readonly status: ThreadPoolStatus;
+  /** Effective size: batches that may run in parallel. */
+  readonly threads: number;
+  /** Ceiling of the current Piscina pool. */
+  readonly maxThreads: number;
+  /** Threads alive now (all Piscina pools, a draining one included). */
+  readonly threadsAlive: number;
+  /** Batches running now. */
+  readonly busy: number;
+  /** Activations waiting for a thread (in the dispatcher and in Piscina's queue). */
+  readonly queueDepth: number;
+  /** Piscina's utilisation of the current pool (0–1). */
+  readonly utilization: number;
+  /** Task run time on threads, ms. */
+  readonly runTime: TimePercentiles;
+  /** Task wait time in Piscina's queue, ms. */
+  readonly waitTime: TimePercentiles;
+  /** Activations per dispatch batch now (the knob). */
+  readonly dispatchBatch: number;
+  /** Mean activations per batch actually sent. */
+  readonly meanBatch: number;
+  readonly batchesSent: number;
+  readonly activationsSent: number;
+  /** Pools swapped out by `resize()` past `maxThreads` and still draining. */
+  readonly draining: number;
+  readonly injected: boolean;
+}
+
+/** The worker entry Piscina loads: compiled JS next to this file, or a bootstrap under tsx. */
+function workerFilename(): string {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('./worker-bootstrap.mjs', here).href : new URL('./worker-entry.js', here).href;
+}
+
+/**
+ * The pool routines run on.
+ *
+ * @example
+ * ```ts
+ * const runtime = new Runtime({ pool: { threads: 2, dispatchBatch: 64 } });
+ * runtime.pool.resize(4);            // four batches in parallel from now on
+ * runtime.pool.setDispatchBatch(16); // smaller batches, lower latency
+ * console.log(runtime.pool.stats());
+ * ```
+ */
+export class ThreadPool {
+  readonly #options: ResolvedThreadPoolOptions;
+  readonly #filename = workerFilename();
+  readonly #control = new ControlPlane();
+  readonly #dispatcher: Dispatcher;
+  readonly #retired = new Set<Piscina>();
+  readonly #flowKeys = new WeakMap<object, string>();
+  readonly #announceWaiters: Array<() => void> = [];
+  #flowCounter = 0;
+  #piscina: Piscina | undefined;
+  #maxThreads: number;
+  #status: ThreadPoolStatus = 'created';
+  #closing: Promise<void> | undefined;
+
+  constructor(options?: ThreadPoolOptions) {
+    this.#options = resolveThreadPoolOptions(options);
+    this.#maxThreads = this.#options.maxThreads;
+    this.#dispatcher = new Dispatcher((task, signal) => this.#runTask(task, signal), {
+      limit: this.#options.threads,
+      batch: this.#options.dispatchBatch,
+      flushMs: this.#options.flushMs,
+      // A flush timer keeps the process alive: a lone activation must still go out.
+      setTimer: (fn, ms) => {
+        const handle = setTimeout(fn, ms);
+        return { cancel: () => clearTimeout(handle) };
+      },
+    });
+  }
+
+  /** The resolved options this pool was created with. */
+  get options(): ResolvedThreadPoolOptions {
+    return this.#options;
+  }
+
+  get status(): ThreadPoolStatus {
+    return this.#status;
+  }
+
+  /** Effective size: dispatch batches that may run in parallel. */
+  get threads(): number {
+    return this.#dispatcher.limit;
+  }
+
+  /** Activations per dispatch batch. */
+  get dispatchBatch(): number {
+    return this.#dispatcher.batch;
+  }
+
+  /** Activations a pool routine of one worker may have in flight (enough to fill every thread twice). */
+  get window(): number {
+    return this.#dispatcher.limit * this.#dispatcher.batch * 2;
+  }
+
+  /** Starts the Piscina pool (threads begin loading the worker entry). Idempotent. */
+  start(): this {
+    if (this.#status !== 'created') return this;
+    this.#status = 'running';
+    this.#piscina = this.#options.piscina ?? this.#createPiscina(this.#maxThreads);
+    this.#piscina.on('message', this.#onMessage);
+    return this;
+  }
+
+  /**
+   * Sets how many dispatch batches run in parallel, at once. Past the Piscina pool's
+   * `maxThreads`, a pool with room for `n` threads is swapped in and the old one drains.
+   */
+  resize(n: number): void {
+    assertInteger('threads', n, 1);
+    this.#assertOpen('resize');
+    if (n > this.#maxThreads) {
+      if (this.#options.piscina !== undefined) {
+        throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`threads\` to be <= the injected Piscina's maxThreads (${this.#maxThreads}), got \`${n}\` (number)`, {
+          details: { threads: n, maxThreads: this.#maxThreads },
+        });
+      }
+      this.#maxThreads = n;
+      if (this.#piscina !== undefined) {
+        const old = this.#piscina;
+        this.#piscina = this.#createPiscina(n, n);
+        this.#piscina.on('message', this.#onMessage);
+        this.#retired.add(old);
+        // close() lets running tasks finish; their results still come back to the dispatcher.
+        void old.close().finally(() => {
+          this.#retired.delete(old);
+          old.off('message', this.#onMessage);
+        });
+      }
+    }
+    this.#dispatcher.limit = n;
+  }
+
+  /** Sets the activations packed into one pool task (the governor turns this knob). */
+  setDispatchBatch(n: number): void {
+    assertInteger('dispatchBatch', n, 1);
+    this.#dispatcher.batch = n;
+  }
+
+  /** @internal Queues one activation for a pool thread. */
+  submit(target: PoolTarget, payload: ActivationPayload): Promise<ActivationOutcome> {
+    if (this.#status === 'closing' || this.#status === 'closed') {
+      return Promise.reject(new SluiceError(ErrorCode.PoolClosed, `Routine "${target.routineId}" was dispatched to a pool that is ${this.#status}`, { details: { routineId: target.routineId } }));
+    }
+    this.start();
+    return this.#dispatcher.submit(target, payload);
+  }
+
+  /** @internal The thread cache key of a flow object (its module, params and identity). */
+  flowKey(flow: object, moduleUrl: string): string {
+    let key = this.#flowKeys.get(flow);
+    if (key === undefined) {
+      key = `${moduleUrl}#${++this.#flowCounter}`;
+      this.#flowKeys.set(flow, key);
+    }
+    return key;
+  }
+
+  /**
+   * Starts the pool and waits until every thread of the effective size has loaded the worker
+   * entry; with `flows`, builds those flows in every thread (through the control plane).
+   */
+  async warmUp(options: { flows?: ReadonlyArray<{ flow: object; moduleUrl: string; params: unknown }>; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ threads: number }> {
+    this.#assertOpen('warmUp');
+    this.start();
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    assertNumber('warmUp timeoutMs', timeoutMs, 0);
+    const deadline = Date.now() + timeoutMs;
+    const wanted = Math.min(this.threads, this.#maxThreads);
+    while (this.#aliveIds().size < wanted || this.#control.threadIds.length < wanted) {
+      options.signal?.throwIfAborted();
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const timer = unrefTimer(resolve, Math.min(left, 50));
+        this.#announceWaiters.push(() => {
+          timer.cancel();
+          resolve();
+        });
+      });
+    }
+    if (options.flows !== undefined) {
+      for (const f of options.flows) {
+        const key = this.flowKey(f.flow, f.moduleUrl);
+        await this.#control.each((remote) => remote.loadFlow(f.moduleUrl, f.params, key), { signal: options.signal, timeoutMs });
+      }
+    }
+    return { threads: this.#control.threadIds.length };
+  }
+
+  /** Per-thread counters, asked of every live thread through the control plane. */
+  async threadStats(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ThreadStats[]> {
+    this.#control.prune(this.#aliveIds());
+    return this.#control.each((remote) => remote.stats(), options);
+  }
+
+  /** @internal Aborts the signals of running activations of `jobIds` in every thread. */
+  cancelJobs(jobIds: readonly string[], reason: string): void {
+    if (this.#status !== 'running' || jobIds.length === 0 || this.#dispatcher.stats().inFlight === 0) return;
+    void this.#control.each((remote) => remote.cancelJobs(jobIds, reason));
+  }
+
+  /** A snapshot. */
+  stats(): ThreadPoolStats {
+    const d = this.#dispatcher.stats();
+    const p = this.#piscina;
+    const pick = (h: { p50: number; p90: number; p99: number; max: number } | undefined): TimePercentiles => ({ p50: h?.p50 ?? 0, p90: h?.p90 ?? 0, p99: h?.p99 ?? 0, max: h?.max ?? 0 });
+    let alive = p?.threads.length ?? 0;
+    let piscinaQueue = p?.queueSize ?? 0;
+    for (const old of this.#retired) {
+      alive += old.threads.length;
+      piscinaQueue += old.queueSize;
+    }
+    return {
+      status: this.#status,
+      threads: this.threads,
+      maxThreads: this.#maxThreads,
+      threadsAlive: alive,
+      busy: d.inFlight,
+      queueDepth: d.queued + piscinaQueue,
+      utilization: p?.utilization ?? 0,
+      runTime: pick(p?.histogram.runTime),
+      waitTime: pick(p?.histogram.waitTime),
+      dispatchBatch: this.dispatchBatch,
+      meanBatch: d.meanBatch,
+      batchesSent: d.batchesSent,
+      activationsSent: d.activationsSent,
+      draining: this.#retired.size,
+      injected: this.#options.piscina !== undefined,
+    };
+  }
+
+  /**
+   * Lets queued and running batches finish (at most `timeout` ms, then destroys), then closes
+   * the Piscina pool (an injected one is left open). Idempotent.
+   */
+  close(options: { timeout?: number } = {}): Promise<void> {
+    const timeout = options.timeout ?? 30_000;
+    assertNumber('pool close timeout', timeout, 0);
+    this.#closing ??= (async () => {
+      if (this.#status === 'created') {
+        this.#status = 'closed';
+        return;
+      }
+      this.#status = 'closing';
+      let timer: TimerHandle | undefined;
+      const drained = await Promise.race([
+        this.#dispatcher.idle().then(() => true),
+        new Promise<boolean>((resolve) => (timer = unrefTimer(() => resolve(false), timeout))),
+      ]);
+      timer?.cancel();
+      if (!drained) {
+        await this.#shutdown(true);
+        return;
+      }
+      await this.#shutdown(false);
+    })();
+    return this.#closing;
+  }
+
+  /** Rejects queued activations, terminates the threads (of an owned pool) at once. Idempotent. */
+  destroy(): Promise<void> {
+    if (this.#status === 'closed') return this.#closing ?? Promise.resolve();
+    this.#closing = this.#shutdown(true);
+    return this.#closing;
+  }
+
+  async #shutdown(abrupt: boolean): Promise<void> {
+    this.#status = 'closed';
+    this.#dispatcher.rejectQueued(new SluiceError(ErrorCode.PoolClosed, 'The thread pool was closed before these activations were dispatched'));
+    this.#control.close();
+    const pools = [...this.#retired];
+    if (this.#piscina !== undefined) {
+      this.#piscina.off('message', this.#onMessage);
+      if (this.#options.piscina === undefined) pools.push(this.#piscina);
+    }
+    await Promise.allSettled(pools.map((p) => (abrupt ? p.destroy() : p.close())));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  readonly #onMessage = (message: unknown): void => {
+    if (!isControlAnnouncement(message)) return;
+    this.#control.accept(message);
+    for (const wake of this.#announceWaiters.splice(0)) wake();
+  };
+
+  #aliveIds(): Set<number> {
+    const ids = new Set<number>();
+    for (const t of this.#piscina?.threads ?? []) ids.add(t.threadId);
+    for (const old of this.#retired) for (const t of old.threads) ids.add(t.threadId);
+    return ids;
+  }
+
+  #createPiscina(maxThreads: number, minThreads = Math.min(this.#options.threads, maxThreads)): Piscina {
+    return new Piscina({
+      filename: this.#filename,
+      minThreads,
+      maxThreads,
+      idleTimeout: this.#options.idleTimeout,
+      ...(this.#options.resourceLimits === undefined ? {} : { resourceLimits: this.#options.resourceLimits }),
+      // Threads wait for tasks on their event loop (not Atomics.wait), so control-plane calls
+      // and cancellations are answered between batches.
+      atomics: 'disabled',
+    });
+  }
+
+  #runTask(task: BatchTask, signal: AbortSignal | undefined): Promise<BatchResult> {
+    const piscina = this.#piscina as Piscina;
+    return piscina.run(task, { filename: this.#filename, ...(signal === undefined ? {} : { signal }) }) as Promise<BatchResult>;
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#status === 'closing' || this.#status === 'closed') {
+      throw new SluiceError(ErrorCode.PoolClosed, `pool.${method}() was called while the pool is ${this.#status}`, { details: { status: this.#status } });
+    }
+  }
+}
+
+function unrefTimer(fn: () => void, ms: number): TimerHandle {
+  const handle = setTimeout(fn, ms);
+  handle.unref();
+  return { cancel: () => clearTimeout(handle) };
+}
+
