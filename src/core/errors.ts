@@ -55,6 +55,9 @@ export const ErrorCode = {
   NotClonable: 'SLUICE_ERR_NOT_CLONABLE',
   PoolUnavailable: 'SLUICE_ERR_POOL_UNAVAILABLE',
   PoolClosed: 'SLUICE_ERR_POOL_CLOSED',
+  CircuitOpen: 'SLUICE_ERR_CIRCUIT_OPEN',
+  InvalidTransition: 'SLUICE_ERR_INVALID_TRANSITION',
+  HealthCheckFailed: 'SLUICE_ERR_HEALTH_CHECK_FAILED',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
