@@ -97,7 +97,7 @@ export class Heartbeat implements BusDisposable {
   }
 
   #arm(): void {
-    this.#timer = this.#clock.setTimeout(() => this.#tick(), this.#intervalMs);
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), this.#intervalMs, { ref: false });
   }
 
   #tick(): void {

@@ -5,7 +5,10 @@
 import { ErrorCode, isSluiceError } from '../core/errors.ts';
 import { ExitCode, UsageError } from './cli-error.ts';
 import { inspectCommand, inspectHelp } from './commands/inspect.ts';
+import { replayCommand, replayHelp } from './commands/replay.ts';
 import { runCommand, runHelp } from './commands/run.ts';
+import { runsCommand, runsHelp } from './commands/runs.ts';
+import { tailCommand, tailHelp } from './commands/tail.ts';
 import { processIO, type CliIO } from './output.ts';
 
 type Command = (argv: string[], io: CliIO) => Promise<number>;
@@ -13,6 +16,9 @@ type Command = (argv: string[], io: CliIO) => Promise<number>;
 const kCommands: Record<string, { run: Command; help: string; summary: string }> = {
   run: { run: runCommand, help: runHelp, summary: 'run a flow over generated or given items and print throughput' },
   inspect: { run: inspectCommand, help: inspectHelp, summary: 'show a flow: routines, slots, events, connections, diagram' },
+  runs: { run: runsCommand, help: runsHelp, summary: 'list the runs recorded in the durable event log' },
+  replay: { run: replayCommand, help: replayHelp, summary: "print a recorded run's events in order" },
+  tail: { run: tailCommand, help: tailHelp, summary: 'follow a run from the durable log while it is recorded' },
 };
 
 /** The top-level help. */

@@ -10,6 +10,7 @@ import { Runtime } from '../../runtime/runtime.ts';
 import { ExitCode, UsageError } from '../cli-error.ts';
 import { loadModuleArg, parseParams } from '../flow-loader.ts';
 import { createProgress, formatCount, type CliIO } from '../output.ts';
+import { dbPath } from '../store-args.ts';
 
 export const runHelp = `Usage: sluice run <flow-module> [options]
 
@@ -22,6 +23,9 @@ Options:
                                     for one item per line
   --param key=value                 build parameter (repeatable; JSON values are parsed)
   --timeout <ms>                    longest wait for the jobs to finish (default 600000)
+  --db <path>                       record the run's events to this SQLite file
+                                    (default .sluice/runs.sqlite; see sluice runs / replay / tail)
+  --no-record                       do not record the run
   --json                            print the summary as JSON
   -q, --quiet                       no progress output
   -h, --help                        this help
@@ -33,6 +37,9 @@ Exit codes: 0 all jobs completed, 1 some failed or were cancelled, 2 usage error
 /** The summary `run` prints. */
 export interface RunSummary {
   flow: string;
+  runId: string;
+  /** The SQLite file the run was recorded to, if recorded. */
+  recordedTo: string | undefined;
   items: number;
   seconds: number;
   itemsPerSecond: number;
@@ -104,6 +111,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       post: { type: 'string' },
       param: { type: 'string', multiple: true },
       timeout: { type: 'string', default: '600000' },
+      db: { type: 'string' },
+      'no-record': { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
@@ -120,8 +129,10 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const mod = await loadModuleArg(positionals[0], 'run');
   const target = await resolveTarget(mod, values.post, items);
 
-  const runtime = new Runtime();
+  const record = values['no-record'] === true ? undefined : dbPath(values.db, true);
+  const runtime = new Runtime(record === undefined ? {} : { record: { log: record } });
   const flow = runtime.register(mod, parseParams(values.param ?? []));
+  await runtime.start();
   const worker = runtime.exec(flow.id);
   let interrupted = false;
   const onSignal = (signal: string): void => {
@@ -154,18 +165,21 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const counters = worker.counters;
   const summary: RunSummary = {
     flow: flow.id,
+    runId: runtime.runId,
+    recordedTo: record,
     items: counters.jobsPosted,
     seconds,
     itemsPerSecond: seconds > 0 ? counters.jobsPosted / seconds : 0,
     completed: counters.jobsProcessed,
     failed: counters.jobsFailed,
     cancelled: counters.jobsCancelled,
-    drained: drained && report.cancelled.length === 0,
+    drained: drained && report.cancelled.length === 0 && report.flushed,
   };
   if (values.json === true) io.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     io.stdout.write(`flow ${summary.flow}: ${formatCount(summary.items)} items in ${summary.seconds.toFixed(2)} s = ${formatCount(summary.itemsPerSecond)} items/s\n`);
     io.stdout.write(`jobs: ${formatCount(summary.completed)} completed, ${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} cancelled\n`);
+    if (record !== undefined) io.stdout.write(`recorded as ${summary.runId} in ${record} (sluice replay ${summary.runId})\n`);
   }
   if (interrupted) return ExitCode.Interrupted;
   return summary.failed + summary.cancelled > 0 || !summary.drained ? ExitCode.JobsFailed : ExitCode.Ok;
