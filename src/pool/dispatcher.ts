@@ -173,6 +173,7 @@ export class Dispatcher {
     this.#inFlight++;
     this.#batchesSent++;
     this.#activationsSent += items.length;
+    const started = target.timeoutMs > 0 ? new SharedArrayBuffer(4) : undefined;
     const task: BatchTask = {
       kind: 'batch',
       moduleUrl: target.moduleUrl,
@@ -181,13 +182,21 @@ export class Dispatcher {
       flowId: target.flowId,
       routineId: target.routineId,
       activations: items.map((p) => p.payload),
+      ...(started === undefined ? {} : { started }),
     };
     let abort: AbortController | undefined;
     let timer: TimerHandle | undefined;
     if (target.timeoutMs > 0) {
       abort = new AbortController();
       const ms = target.timeoutMs * items.length;
-      timer = this.#setTimer(() => abort?.abort(new SluiceError(ErrorCode.ActivationTimeout, `timeout ${ms} ms`)), ms);
+      const flag = new Int32Array(started as SharedArrayBuffer);
+      // The clock runs from when a thread starts the batch: waiting for a thread (or for a
+      // replacement thread to boot) is not the routine's time.
+      const check = (): void => {
+        if (Atomics.load(flag, 0) === 0) timer = this.#setTimer(check, ms);
+        else abort?.abort(new SluiceError(ErrorCode.ActivationTimeout, `timeout ${ms} ms`));
+      };
+      timer = this.#setTimer(check, ms);
     }
     let result: Promise<BatchResult>;
     try {

@@ -50,7 +50,8 @@ export interface ThreadPoolOptions {
   flushMs?: number;
   /**
    * Timeout of one pool activation when its routine sets no `timeoutMs`, in ms; `0` for none.
-   * A batch of `n` activations gets `n` times its routine's timeout.
+   * A batch of `n` activations gets `n` times its routine's timeout, counted from when a thread
+   * starts running it (not while it waits for a thread or a thread starts).
    * @default 0
    */
   activationTimeoutMs?: number;
@@ -60,7 +61,7 @@ export interface ThreadPoolOptions {
    */
   autoSamples?: number;
   /**
-   * Placement `auto`: mean logic cost per activation (µs) above which a routine moves to the
+   * Placement `auto`: median logic cost per activation (µs) above which a routine moves to the
    * pool. Offloading pays above ~65–90 µs of work on the reference machine.
    * @default 100
    */

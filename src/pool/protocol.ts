@@ -41,6 +41,8 @@ export interface BatchTask {
   readonly flowId: string;
   readonly routineId: string;
   readonly activations: readonly ActivationPayload[];
+  /** With a timeout: the thread sets element 0 to 1 when it starts the batch. */
+  readonly started?: SharedArrayBuffer;
 }
 
 /** Effect kinds, in the order logic caused them. */

@@ -248,6 +248,8 @@ export default async function runBatch(task: BatchTask): Promise<unknown> {
     });
     return { threadId, outcomes: [], error: serializeError(error) } satisfies BatchResult;
   }
+  // The timeout clock starts now: importing and building the flow is not the routine's time.
+  if (task.started !== undefined) Atomics.store(new Int32Array(task.started), 0, 1);
   const outcomes: ActivationOutcome[] = new Array(task.activations.length);
   for (let i = 0; i < task.activations.length; i++) {
     outcomes[i] = await runActivation(task.routineId, built.flowId, routine, task.activations[i] as ActivationPayload);

@@ -1,7 +1,8 @@
 /**
  * Where a routine's logic runs, per routine per worker. `inline` and `pool` are fixed; `auto`
  * runs inline first and measures the logic's synchronous cost over the first `samples`
- * activations, then moves to the pool when the mean is above `thresholdUs` (the hop to a thread
+ * activations, then moves to the pool when the median is above `thresholdUs` (the median, so
+ * the first cold, unoptimised runs do not decide) (the hop to a thread
  * and back costs ~30–80 µs, so offloading pays above ~65–90 µs of work) and stays inline
  * otherwise. The decision is made once and shown in `runtime.stats().placements`.
  */
@@ -19,8 +20,8 @@ export interface PlacementStats {
   readonly decided: boolean;
   /** Activations measured inline (for `auto`). */
   readonly samples: number;
-  /** Mean measured cost per activation in µs (for `auto`; 0 before the first sample). */
-  readonly meanCostUs: number;
+  /** Median measured cost per activation in µs (for `auto`; 0 before the first sample). */
+  readonly costUs: number;
   /** Why `current` is what it is. */
   readonly reason: string;
 }
@@ -30,8 +31,7 @@ export class PlacementProbe {
   readonly requested: Placement;
   #onPool: boolean;
   #measuring: boolean;
-  #samples = 0;
-  #totalUs = 0;
+  readonly #costs: number[] = [];
   #reason: string;
   readonly #wanted: number;
   readonly #thresholdUs: number;
@@ -67,13 +67,18 @@ export class PlacementProbe {
   /** Records one inline activation's synchronous cost (µs); decides after enough samples. */
   record(costUs: number): void {
     if (!this.#measuring) return;
-    this.#samples++;
-    this.#totalUs += costUs;
-    if (this.#samples < this.#wanted) return;
+    this.#costs.push(costUs);
+    if (this.#costs.length < this.#wanted) return;
     this.#measuring = false;
-    const mean = this.#totalUs / this.#samples;
-    this.#onPool = this.#poolable && mean > this.#thresholdUs;
-    this.#reason = `mean cost ${mean.toFixed(1)} µs over ${this.#samples} activations ${this.#onPool ? '>' : '<='} ${this.#thresholdUs} µs threshold`;
+    const median = this.#median();
+    this.#onPool = this.#poolable && median > this.#thresholdUs;
+    this.#reason = `median cost ${median.toFixed(1)} µs over ${this.#costs.length} activations ${this.#onPool ? '>' : '<='} ${this.#thresholdUs} µs threshold`;
+  }
+
+  #median(): number {
+    if (this.#costs.length === 0) return 0;
+    const sorted = [...this.#costs].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] as number;
   }
 
   snapshot(workerId: string, routineId: string): PlacementStats {
@@ -83,8 +88,8 @@ export class PlacementProbe {
       requested: this.requested,
       current: this.#onPool ? 'pool' : 'inline',
       decided: !this.#measuring,
-      samples: this.#samples,
-      meanCostUs: this.#samples === 0 ? 0 : this.#totalUs / this.#samples,
+      samples: this.#costs.length,
+      costUs: this.#median(),
       reason: this.#reason,
     };
   }
