@@ -63,6 +63,14 @@ export interface SerializedError {
   readonly stack?: string;
 }
 
+/** A warm-up task: holds its thread until `wanted` warm tasks run at once (or `maxWaitMs`). */
+export interface WarmTask {
+  readonly kind: 'warm';
+  readonly arrived: SharedArrayBuffer;
+  readonly wanted: number;
+  readonly maxWaitMs: number;
+}
+
 /** What happened in one activation. */
 export interface ActivationOutcome {
   readonly ops: readonly Op[];

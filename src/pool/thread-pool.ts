@@ -11,7 +11,7 @@ import { assertInteger, assertNumber } from '../core/validate.ts';
 import { ControlPlane, isControlAnnouncement, type ThreadStats } from './control-plane.ts';
 import { Dispatcher, type PoolTarget } from './dispatcher.ts';
 import { resolveThreadPoolOptions, type ResolvedThreadPoolOptions, type ThreadPoolOptions } from './pool-options.ts';
-import type { ActivationOutcome, ActivationPayload, BatchResult, BatchTask } from './protocol.ts';
+import type { ActivationOutcome, ActivationPayload, BatchResult, BatchTask, WarmTask } from './protocol.ts';
 
 /** Where a pool is in its life. */
 export type ThreadPoolStatus = 'created' | 'running' | 'closing' | 'closed';
@@ -159,7 +159,10 @@ export class ThreadPool {
         });
       }
     }
+    const grew = n > this.#dispatcher.limit;
     this.#dispatcher.limit = n;
+    // Start the new threads now rather than when work first finds none idle.
+    if (grew && this.#status === 'running') void this.warmUp().catch(() => undefined);
   }
 
   /** Sets the activations packed into one pool task (the governor turns this knob). */
@@ -198,12 +201,16 @@ export class ThreadPool {
     assertNumber('warmUp timeoutMs', timeoutMs, 0);
     const deadline = Date.now() + timeoutMs;
     const wanted = Math.min(this.threads, this.#maxThreads);
-    while (this.#aliveIds().size < wanted || this.#control.threadIds.length < wanted) {
+    // Warm tasks hold their thread until `wanted` of them run at once, so Piscina starts every
+    // thread of the effective size (it starts threads only for tasks that find none idle).
+    const arrived = new SharedArrayBuffer(4);
+    const piscina = this.#piscina as Piscina;
+    const task: WarmTask = { kind: 'warm', arrived, wanted, maxWaitMs: timeoutMs };
+    await Promise.all(Array.from({ length: wanted }, () => piscina.run(task, { filename: this.#filename, ...(options.signal === undefined ? {} : { signal: options.signal }) })));
+    while (this.#control.threadIds.length < wanted && Date.now() < deadline) {
       options.signal?.throwIfAborted();
-      const left = deadline - Date.now();
-      if (left <= 0) break;
       await new Promise<void>((resolve) => {
-        const timer = unrefTimer(resolve, Math.min(left, 50));
+        const timer = unrefTimer(resolve, Math.min(deadline - Date.now(), 50));
         this.#announceWaiters.push(() => {
           timer.cancel();
           resolve();

@@ -18,7 +18,7 @@ import type { JobContext } from '../core/job-context.ts';
 import type { WorkerState } from '../core/worker-state.ts';
 import { collectTransferables, findUnclonable } from './clonable.ts';
 import { exposeControl, type ControlApi } from './control-plane.ts';
-import { OpKind, serializeError, type ActivationOutcome, type ActivationPayload, type BatchResult, type BatchTask, type JobPayload, type Op } from './protocol.ts';
+import { OpKind, serializeError, type ActivationOutcome, type ActivationPayload, type BatchResult, type BatchTask, type JobPayload, type Op, type WarmTask } from './protocol.ts';
 
 interface BuiltRoutine {
   readonly routine: { hasEvent(name: string): boolean; getConfig(): Record<string, unknown>; resolveLogic(): Logic | undefined; readonly kind: string };
@@ -230,8 +230,9 @@ async function runActivation(routineId: string, flowId: string, built: BuiltRout
   return error === undefined ? { ops: scope.ops } : { ops: scope.ops, error: serializeError(error) };
 }
 
-/** Runs one dispatch batch (the Piscina task handler). */
-export default async function runBatch(task: BatchTask): Promise<unknown> {
+/** Runs one dispatch batch (the Piscina task handler); a warm task only holds its thread. */
+export default async function runBatch(task: BatchTask | WarmTask): Promise<unknown> {
+  if (task.kind === 'warm') return warm(task);
   const started = performance.now();
   counters.batches++;
   // Failures to rebuild are returned, not thrown: a thrown error loses its code crossing threads.
@@ -261,6 +262,22 @@ export default async function runBatch(task: BatchTask): Promise<unknown> {
   for (const outcome of outcomes) for (const op of outcome.ops) if (op[0] === OpKind.Emit) collectTransferables(op[2], buffers);
   if (buffers.size === 0) return result;
   return Piscina.move({ [Piscina.transferableSymbol]: [...buffers], [Piscina.valueSymbol]: result } as never);
+}
+
+async function warm(task: WarmTask): Promise<{ threadId: number }> {
+  const arrived = new Int32Array(task.arrived);
+  Atomics.add(arrived, 0, 1);
+  Atomics.notify(arrived, 0);
+  const deadline = performance.now() + task.maxWaitMs;
+  for (;;) {
+    const seen = Atomics.load(arrived, 0);
+    const left = deadline - performance.now();
+    if (seen >= task.wanted || left <= 0) break;
+    // Atomics.waitAsync is in Node 20 but not in the ES2023 lib this project compiles against.
+    const waited = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown } }).waitAsync(arrived, 0, seen, left);
+    if (waited.async) await waited.value;
+  }
+  return { threadId };
 }
 
 const control: ControlApi = {
