@@ -50,3 +50,8 @@ export type { JobStatus, TraceEntry, JobSnapshot, WorkerStatus, WorkerCounters, 
 // The runtime
 export { Runtime } from './runtime/index.ts';
 export type { RuntimeOptions, RuntimeStatus, PostOptions, PostAsyncOptions, PostAllOptions, CloseReport, RuntimeStats, JobFilter } from './runtime/index.ts';
+
+// The thread pool
+export { ThreadPool } from './pool/index.ts';
+export type { ThreadPoolOptions, ThreadPoolStats, ThreadPoolStatus, TimePercentiles, ThreadStats } from './pool/index.ts';
+export type { PlacementStats } from './runtime/index.ts';

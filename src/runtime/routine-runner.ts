@@ -16,8 +16,10 @@ import type { Logic, SlotItems } from '../core/routine.ts';
 import { OfferResult, Slot } from '../core/slot.ts';
 import { kCounters, kRecord, type WorkerState } from '../core/worker-state.ts';
 import { allTerminal, hasJob, jobList, releaseJobs, retainJobs, type Jobs } from './jobs.ts';
+import type { EngineEvents } from './runtime-events.ts';
 import type { Schedulable } from './scheduler.ts';
 import { Scope, type Activation, type Item } from './activation-scope.ts';
+import { PlacementProbe } from './placement.ts';
 
 /** What a runner needs from its worker engine. */
 export interface RunnerHost {
@@ -26,8 +28,14 @@ export interface RunnerHost {
   readonly random: () => number;
   readonly workerSignal: AbortSignal;
   markReady(runner: RoutineRunner): void;
-  /** A hook for observers (bus events later); called after each activation settles. */
-  onActivation?(runner: RoutineRunner, record: { status: TraceEntry['status']; durationMs: number; items: number }): void;
+  /** The placement state of a routine (absent: always inline). */
+  placementFor?(entry: RoutineEntry): PlacementProbe | undefined;
+  /** Runs an activation on the thread pool; resolves with its error, if any. */
+  runOnPool?(runner: RoutineRunner, activation: Activation, slotItems: SlotItems): Promise<unknown>;
+  /** Activations a pool routine may keep in flight (the dispatcher batches them). */
+  poolWindow?(): number;
+  /** Where the runner reports what happens (published on the runtime's bus when anyone listens). */
+  readonly events: EngineEvents;
 }
 
 /** Runs one routine of one worker. */
@@ -59,6 +67,8 @@ export class RoutineRunner implements Schedulable {
   unrouted = 0;
   /** A cap on batch sizes set at run time; see `PolicyContext.batchLimit`. */
   batchLimit: number | undefined;
+  /** Where this routine's logic runs (inline, pool, or auto measuring). */
+  readonly placement: PlacementProbe;
 
   constructor(entry: RoutineEntry, host: RunnerHost) {
     this.id = entry.id;
@@ -70,6 +80,7 @@ export class RoutineRunner implements Schedulable {
     this.#policyContext = { now: 0, state: this.#policyState, workerId: host.worker.workerId, routineId: entry.id, reason: 'data', batchLimit: undefined };
     this.#errorHandler = entry.errorHandler;
     this.#config = Object.freeze(entry.routine.getConfig());
+    this.placement = host.placementFor?.(entry) ?? new PlacementProbe('inline', { samples: 1, thresholdUs: 0, poolable: false });
     this.slots = entry.routine.slots.map((spec, i) => {
       this.#slotIndex.set(spec.name, i);
       return new Slot<Jobs>(entry.id, spec);
@@ -133,7 +144,8 @@ export class RoutineRunner implements Schedulable {
 
   /** Evaluates the policy once and starts at most one activation. */
   evaluate(): void {
-    if (this.#running >= this.entry.concurrency || this.#parked > 0) return;
+    const limit = this.placement.onPool ? Math.max(this.entry.concurrency, this.#host.poolWindow?.() ?? 1) : this.entry.concurrency;
+    if (this.#running >= limit || this.#parked > 0) return;
     const retry = this.#retries.shift();
     if (retry !== undefined) {
       this.#start(retry, this.#host.clock.now());
@@ -184,7 +196,10 @@ export class RoutineRunner implements Schedulable {
     const result = slot.offer(item);
     if (result === OfferResult.Accepted || result === OfferResult.Evicted) {
       retainJobs(item.jobs);
-      if (result === OfferResult.Evicted) target.#dropped(slot.lastEvicted as Item);
+      if (result === OfferResult.Evicted) {
+        target.#dropped(slot.lastEvicted as Item);
+        target.#host.events.overflow(target.#host.worker.workerId, target.id, slot.spec.name, 'dropped', undefined);
+      }
       target.wake('data');
     }
     return result;
@@ -297,8 +312,10 @@ export class RoutineRunner implements Schedulable {
     host.worker[kCounters].activations++;
     const jobs = activation.jobs;
     const first = jobs instanceof JobContext ? jobs : (jobs[0] as JobContext);
-    if (jobs instanceof JobContext) jobs[kStart]();
-    else for (const job of jobs) job[kStart]();
+    if (jobs instanceof JobContext) {
+      if (jobs[kStart]()) host.events.jobStarted(jobs);
+    } else for (const job of jobs) if (job[kStart]()) host.events.jobStarted(job);
+    host.events.activationStarted(host.worker.workerId, this.id, activation.items.length, activation.attempt, () => jobIdsOf(jobs));
     const slotItems: SlotItems = {};
     const names = this.#view.names;
     for (let i = 0; i < names.length; i++) {
@@ -307,16 +324,26 @@ export class RoutineRunner implements Schedulable {
       for (let k = 0; k < list.length; k++) data[k] = (list[k] as Item).data;
       slotItems[names[i] as string] = data;
     }
-    const scope = new Scope(this, activation, first);
     activation.startMono = now;
     activation.startWall = Date.now();
+    if (this.placement.onPool && host.runOnPool !== undefined) {
+      host.runOnPool(this, activation, slotItems).then(
+        (error) => this.#settle(activation, error),
+        (error: unknown) => this.#settle(activation, error ?? new Error('pool activation failed with no reason')),
+      );
+      return;
+    }
+    const scope = new Scope(this, activation, first);
+    const probeStart = this.placement.measuring ? performance.now() : 0;
     let result: unknown;
     try {
       result = runInScope(scope, () => this.#logic(slotItems, scope));
     } catch (error) {
+      if (probeStart !== 0) this.placement.record((performance.now() - probeStart) * 1000);
       this.#settle(activation, error);
       return;
     }
+    if (probeStart !== 0) this.placement.record((performance.now() - probeStart) * 1000);
     if (result !== null && typeof result === 'object' && typeof (result as Promise<void>).then === 'function') {
       (result as Promise<void>).then(
         () => this.#settle(activation, undefined),
@@ -383,6 +410,7 @@ export class RoutineRunner implements Schedulable {
     for (const slot of targets) {
       if (slot.spec.overflow === 'reject' && (slot.isFull || slot.waiting > 0)) {
         slot.counters.rejected++;
+        this.#host.events.overflow(this.#host.worker.workerId, slot.routineId, slot.spec.name, 'rejected', this.id);
         throw new SlotQueueFullError(
           `Slot ${slot.routineId}.${slot.spec.name} is full (${slot.spec.maxQueueLength} items) and refused an item emitted by "${this.id}" on "${event}"`,
           { details: { routineId: slot.routineId, slot: slot.spec.name, source: this.id, event } },
@@ -395,6 +423,7 @@ export class RoutineRunner implements Schedulable {
       const result = RoutineRunner.offer(target, slot, item);
       if (result === OfferResult.MustWait) {
         this.#parked++;
+        this.#host.events.overflow(this.#host.worker.workerId, slot.routineId, slot.spec.name, 'blocked', this.id);
         RoutineRunner.park(target, slot, item, () => {
           this.#parked--;
           if (this.#parked === 0) this.wake('settled');
@@ -423,7 +452,17 @@ export class RoutineRunner implements Schedulable {
     if (single) jobs[kTrace](log);
     else for (const job of jobs) job[kTrace](log);
     if (host.worker.recordsHistory) host.worker[kRecord](log);
-    host.onActivation?.(this, { status, durationMs, items: activation.items.length });
+    host.events.activationFinished(() => ({
+      workerId: host.worker.workerId,
+      routineId: this.id,
+      status,
+      durationMs,
+      items,
+      attempt: activation.attempt,
+      jobIds: jobIdsOf(jobs),
+      ...(errorInfo === undefined ? {} : { error: errorInfo }),
+    }));
+    if (failure !== undefined) host.events.error(host.worker.workerId, this.id, this.#errorHandler.strategy, failure, () => jobIdsOf(jobs));
     // A retrying activation keeps its items (and their jobs' holds) until it runs again.
     if (status !== 'retrying') for (const item of activation.items) releaseJobs(item.jobs);
     if (this.#view.total() > 0 || this.#retries.length > 0) this.wake('settled');
@@ -464,6 +503,7 @@ export class RoutineRunner implements Schedulable {
 
   #scheduleRetry(activation: Activation): void {
     const delay = retryDelay(this.#errorHandler, activation.attempt, this.#host.random);
+    this.#host.events.retry(this.#host.worker.workerId, this.id, activation.attempt + 1, delay, () => jobIdsOf(activation.jobs));
     const next: Activation = { ...activation, attempt: activation.attempt + 1 };
     const timer = this.#host.clock.setTimeout(() => {
       this.#retryTimers.delete(timer);
@@ -539,6 +579,10 @@ export class RoutineRunner implements Schedulable {
 }
 
 const kNoItems: Item[] = [];
+
+function jobIdsOf(jobs: Jobs): readonly string[] {
+  return jobs instanceof JobContext ? [jobs.jobId] : jobs.map((j) => j.jobId);
+}
 
 function distinctJobs(items: Item[]): Jobs {
   const first = (items[0] as Item).jobs;

@@ -1,7 +1,11 @@
 /**
  * The Runtime's options, declared once, defaulted once and validated at the edge.
  */
+import { Piscina } from 'piscina';
+import { resolveThreadPoolOptions, type ThreadPoolOptions } from '../pool/index.ts';
+import { EventBus } from '../bus/index.ts';
 import { realClock, type Clock } from '../core/clock.ts';
+import type { DurableSinkOptions, EventLog } from '../store/index.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { assertFunction, assertInteger, assertKnownKeys, assertName, assertNumber, assertObject } from '../core/validate.ts';
 
@@ -43,12 +47,56 @@ export interface RuntimeOptions {
    * @default Math.random
    */
   random?: () => number;
+  /**
+   * The bus the runtime publishes its events on (see `RuntimeTopic`). Give one to share it with
+   * other components; by default the runtime makes its own.
+   */
+  bus?: EventBus;
+  /**
+   * The id of this run: the stream of every event this runtime publishes, and the key of its
+   * record in the durable log.
+   * @default `run-<time>-<random>`
+   */
+  runId?: string;
+  /**
+   * Records the run's events durably (see `RecordOptions`); requires `await runtime.start()`.
+   * @default undefined (not recorded)
+   */
+  record?: RecordOptions;
+  /**
+   * The thread pool of `pool` and `auto` routines: its options, or a Piscina instance the caller
+   * owns (sluice then never closes it). The pool starts only when a routine needs it.
+   * @default {} (see `ThreadPoolOptions`)
+   * @example
+   * ```ts
+   * new Runtime({ pool: { threads: 2, dispatchBatch: 64, resourceLimits: { maxOldGenerationSizeMb: 256 } } });
+   * ```
+   */
+  pool?: ThreadPoolOptions | Piscina;
+}
+
+/** Where and what the runtime records. */
+export interface RecordOptions {
+  /** An event log, or the path of a SQLite file to open (created when missing). */
+  log: EventLog | string;
+  /**
+   * Topic patterns to record.
+   * @default kDefaultRecordedTopics (everything but the per-activation stream)
+   */
+  topics?: readonly string[];
+  /** Options of the durable sink (batching, high-water mark). */
+  sink?: Omit<DurableSinkOptions, 'log' | 'clock'>;
 }
 
 /** Options with every default filled in. */
-export type ResolvedRuntimeOptions = Readonly<Required<RuntimeOptions>>;
+export type ResolvedRuntimeOptions = Readonly<Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool'>> & { bus: EventBus; record: RecordOptions | undefined; pool: ThreadPoolOptions }>;
 
-const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random'] as const;
+const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'pool'] as const;
+
+function defaultRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `run-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
+}
 
 /** Validates `options` and fills in defaults. */
 export function resolveRuntimeOptions(options: RuntimeOptions | undefined): ResolvedRuntimeOptions {
@@ -63,7 +111,13 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     jobHistoryLimit: o.jobHistoryLimit ?? 1000,
     drainBudgetMs: o.drainBudgetMs ?? 10,
     random: o.random ?? Math.random,
+    bus: o.bus ?? new EventBus({ clock: o.clock ?? realClock }),
+    runId: o.runId ?? defaultRunId(),
+    record: o.record,
+    pool: o.pool instanceof Piscina ? { piscina: o.pool } : (o.pool ?? {}),
   };
+  // Validated here, at the edge, though the pool itself is created on first use.
+  resolveThreadPoolOptions(resolved.pool);
   assertName('name', resolved.name);
   if (typeof resolved.clock !== 'object' || resolved.clock === null || typeof resolved.clock.now !== 'function' || typeof resolved.clock.setTimeout !== 'function') {
     throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`clock\` to be a Clock (with now() and setTimeout()), got ${describeValue(resolved.clock)}`);
@@ -73,5 +127,21 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
   assertInteger('jobHistoryLimit', resolved.jobHistoryLimit, 0);
   assertNumber('drainBudgetMs', resolved.drainBudgetMs, 0.1);
   assertFunction('random', resolved.random);
+  if (!(resolved.bus instanceof EventBus)) {
+    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`bus\` to be an EventBus, got ${describeValue(resolved.bus)}`);
+  }
+  assertName('runId', resolved.runId);
+  if (resolved.record !== undefined) {
+    assertObject('record', resolved.record);
+    assertKnownKeys('record', resolved.record as unknown as Record<string, unknown>, ['log', 'topics', 'sink']);
+    const log = resolved.record.log;
+    if (typeof log !== 'string' && (typeof log !== 'object' || log === null || typeof (log as EventLog).append !== 'function')) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`record.log\` to be an EventLog or a SQLite file path, got ${describeValue(log)}`);
+    }
+    if (typeof log === 'string') assertName('record.log', log);
+    if (resolved.record.topics !== undefined && (!Array.isArray(resolved.record.topics) || resolved.record.topics.some((t) => typeof t !== 'string'))) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`record.topics\` to be an array of topic patterns, got ${describeValue(resolved.record.topics)}`);
+    }
+  }
   return Object.freeze(resolved);
 }

@@ -14,7 +14,13 @@ import { RoutineRunner } from './routine-runner.ts';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.ts';
 import { Scheduler } from './scheduler.ts';
 import { WorkerEngine } from './worker-engine.ts';
+import { ThreadPool, resolveThreadPoolOptions, type ThreadPoolStats } from '../pool/index.ts';
+import { PoolBridge } from './pool-bridge.ts';
+import type { PlacementStats } from './placement.ts';
 import { nanoid } from 'nanoid';
+import type { EventBus } from '../bus/index.ts';
+import { DurableSink, SqliteEventLog, type EventLog } from '../store/index.ts';
+import { RuntimeEvents, RuntimeTopic, kDefaultRecordedTopics } from './runtime-events.ts';
 
 /** Where the runtime is in its life. */
 export type RuntimeStatus = 'running' | 'closing' | 'closed';
@@ -53,6 +59,16 @@ export interface CloseReport {
   drained: boolean;
   /** Jobs that had not finished and were cancelled. */
   cancelled: string[];
+  /** True when the durable log took every recorded event (also true when nothing is recorded). */
+  flushed: boolean;
+}
+
+/** The durable recording of a run, open between `start()` and `close()`. */
+interface Recording {
+  readonly log: EventLog;
+  readonly ownsLog: boolean;
+  readonly sink: DurableSink;
+  readonly tap: { dispose(): void };
 }
 
 /** A plain snapshot of the runtime. */
@@ -64,6 +80,10 @@ export interface RuntimeStats {
   activeJobs: number;
   jobsEvicted: number;
   queuedItems: number;
+  /** The thread pool, when one was created. */
+  pool: ThreadPoolStats | undefined;
+  /** Placement of every `pool` and `auto` routine, per worker (for `auto`: the measured cost and the decision). */
+  placements: PlacementStats[];
 }
 
 const kPostKeys = ['workerId', 'jobId', 'metadata', 'signal'] as const;
@@ -94,15 +114,24 @@ export class Runtime {
   #workerCounter = 0;
   #status: RuntimeStatus = 'running';
   #closing: Promise<CloseReport> | undefined;
+  readonly #events: RuntimeEvents;
+  #starting: Promise<void> | undefined;
+  #started = false;
+  #recording: Recording | undefined;
+  #pool: ThreadPool | undefined;
+  readonly #poolBridge: PoolBridge;
 
   constructor(options?: RuntimeOptions) {
     this.#options = resolveRuntimeOptions(options);
+    this.#poolBridge = new PoolBridge(() => this.pool, resolveThreadPoolOptions(this.#options.pool));
     this.#jobs = new JobTable(this.#options.jobHistoryLimit);
     this.#scheduler = new Scheduler(this.#options.drainBudgetMs);
+    this.#events = new RuntimeEvents(this.#options.bus, this.#options.runId);
     this.#hooks = {
-      cancel: (job) => {
+      cancel: (job, reason) => {
         // Ended jobs' items are purged on the next pass; end first so the purge sees it.
         queueMicrotask(() => this.#workers.get(job.workerId)?.purgeEnded());
+        this.#pool?.cancelJobs([job.jobId], reason.message);
       },
       settled: (job) => this.#jobSettled(job),
     };
@@ -116,6 +145,49 @@ export class Runtime {
   /** Where the runtime is in its life. */
   get status(): RuntimeStatus {
     return this.#status;
+  }
+
+  /** The bus the runtime publishes on (topics in `RuntimeTopic`). */
+  get bus(): EventBus {
+    return this.#options.bus;
+  }
+
+  /** The id of this run: the stream key of everything the runtime publishes and records. */
+  get runId(): string {
+    return this.#options.runId;
+  }
+
+  /** The durable sink recording this run, when `record` is set and the runtime started. */
+  get recorder(): DurableSink | undefined {
+    return this.#recording?.sink;
+  }
+
+  /**
+   * Starts what needs starting: opens the durable log (when `record` is set), resumes the run's
+   * sequence from it and attaches the recording sink, then publishes `run.started`. Idempotent.
+   * A runtime without `record` works without `start()` too.
+   */
+  start(): Promise<void> {
+    this.#starting ??= (async () => {
+      this.#assertOpen('start');
+      const record = this.#options.record;
+      if (record !== undefined) {
+        const ownsLog = typeof record.log === 'string';
+        const log = typeof record.log === 'string' ? await SqliteEventLog.open({ path: record.log }) : record.log;
+        try {
+          this.bus.resumeSequence(this.runId, await log.lastSeq(this.runId));
+          const sink = new DurableSink({ ...record.sink, log, clock: this.#options.clock });
+          const tap = this.bus.addSink(sink, { topics: record.topics ?? kDefaultRecordedTopics });
+          this.#recording = { log, ownsLog, sink, tap };
+        } catch (error) {
+          if (ownsLog) await log.close();
+          throw error;
+        }
+      }
+      this.#started = true;
+      this.#events.publish(RuntimeTopic.RunStarted, () => ({ runtime: this.name, runId: this.runId, flows: this.listFlows(), pid: process.pid, node: process.version }));
+    })();
+    return this.#starting;
   }
 
   /**
@@ -163,8 +235,18 @@ export class Runtime {
     const flow = this.getFlow(flowId);
     assertObject('exec options', options);
     assertKnownKeys('exec options', options as Record<string, unknown>, ['workerId']);
+    const pooled = flow.routines.filter((entry) => entry.placement === 'pool');
+    if (pooled.length > 0 && flow.source === undefined) {
+      const ids = pooled.map((entry) => `"${entry.id}"`).join(', ');
+      throw new SluiceError(
+        ErrorCode.PoolUnavailable,
+        `Flow "${flowId}" puts routine ${ids} on the pool, but the flow was not built from a module by defineFlow(), so pool threads cannot rebuild it`,
+        { details: { flowId, routineIds: pooled.map((entry) => entry.id) } },
+      );
+    }
     const workerId = options.workerId ?? `${flowId}-w${++this.#workerCounter}`;
     assertName('workerId', workerId);
+    if (pooled.length > 0) this.pool.start();
     if (this.#workers.has(workerId)) {
       throw new SluiceError(ErrorCode.WorkerExists, `A worker with id "${workerId}" already exists`, { details: { workerId } });
     }
@@ -173,9 +255,12 @@ export class Runtime {
       random: this.#options.random,
       historyLimit: this.#options.historyLimit,
       scheduler: this.#scheduler,
+      events: this.#events,
+      pool: this.#poolBridge,
     });
     for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? []) (engine.runners.get(routineId) as RoutineRunner).batchLimit = limit;
     this.#workers.set(workerId, engine);
+    this.#events.publish(RuntimeTopic.WorkerStarted, () => ({ workerId, flowId }));
     return engine.worker;
   }
 
@@ -203,6 +288,7 @@ export class Runtime {
     const cancelled = this.#jobs.active().filter((job) => job.workerId === workerId);
     for (const job of cancelled) job.cancel(`worker "${workerId}" stopped`);
     engine.stop();
+    this.#events.publish(RuntimeTopic.WorkerStopped, () => ({ workerId, flowId: engine.flow.id, cancelled: cancelled.length }));
     return cancelled.map((job) => job.jobId);
   }
 
@@ -215,6 +301,7 @@ export class Runtime {
     const { engine, runner, target } = this.#target('post', flowId, routineId, slot, data, options);
     if ((target.isFull || target.waiting > 0) && target.spec.overflow !== 'dropOldest') {
       target.counters.rejected++;
+      this.#events.overflow(engine.worker.workerId, routineId, slot, 'rejected', undefined);
       throw new SlotQueueFullError(
         `Slot ${routineId}.${slot} of worker "${engine.worker.workerId}" is full (${target.spec.maxQueueLength} items, overflow "${target.spec.overflow}")${target.spec.overflow === 'block' ? '; use postAsync() to wait for room' : ''}`,
         { details: { flowId, routineId, slot, workerId: engine.worker.workerId } },
@@ -356,11 +443,28 @@ export class Runtime {
     }
   }
 
+  /**
+   * The thread pool that `pool` and `auto` routines run on, created on first use (a flow with
+   * pool routines starts it at `exec`). Resize it with `runtime.pool.resize(n)`.
+   */
+  get pool(): ThreadPool {
+    this.#pool ??= new ThreadPool(this.#options.pool);
+    return this.#pool;
+  }
+
   /** A plain snapshot. */
   stats(): RuntimeStats {
     let queuedItems = 0;
-    for (const engine of this.#workers.values()) queuedItems += engine.queuedItems();
+    const placements: PlacementStats[] = [];
+    for (const engine of this.#workers.values()) {
+      queuedItems += engine.queuedItems();
+      for (const runner of engine.runners.values()) {
+        if (runner.placement.requested !== 'inline') placements.push(runner.placement.snapshot(engine.worker.workerId, runner.id));
+      }
+    }
     return {
+      pool: this.#pool?.stats(),
+      placements,
       name: this.name,
       status: this.#status,
       flows: this.listFlows(),
@@ -380,20 +484,40 @@ export class Runtime {
     assertNumber('close timeout', timeout, 0);
     this.#closing ??= (async () => {
       this.#status = 'closing';
+      await this.#starting?.catch(() => undefined);
       const drained = await this.#within(this.#jobs.idle(), timeout);
       const cancelled = this.#cancelAll('runtime closed before the job finished');
+      this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained, cancelled: cancelled.length }));
+      const flushed = await this.#stopRecording(Math.max(timeout, 5_000));
+      await this.#pool?.close({ timeout: Math.min(timeout, 5_000) });
       this.#status = 'closed';
-      return { drained, cancelled };
+      return { drained, cancelled, flushed };
     })();
     return this.#closing;
   }
 
-  /** Cancels every unfinished job and stops every worker at once. Idempotent. */
+  /**
+   * Cancels every unfinished job and stops every worker at once; what the recording sink holds
+   * is flushed in the background. Idempotent.
+   */
   destroy(): void {
     if (this.#status === 'closed') return;
     this.#status = 'closed';
-    this.#cancelAll('runtime destroyed');
-    this.#closing ??= Promise.resolve({ drained: false, cancelled: [] });
+    const cancelled = this.#cancelAll('runtime destroyed');
+    this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained: false, cancelled: cancelled.length, destroyed: true }));
+    void this.#pool?.destroy();
+    const flushing = this.#stopRecording(1_000);
+    this.#closing ??= flushing.then((flushed) => ({ drained: false, cancelled, flushed }));
+  }
+
+  async #stopRecording(timeout: number): Promise<boolean> {
+    const recording = this.#recording;
+    if (recording === undefined) return true;
+    this.#recording = undefined;
+    recording.tap.dispose();
+    const result = await recording.sink.close({ timeout });
+    if (recording.ownsLog) await recording.log.close();
+    return result.flushed;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -461,7 +585,11 @@ export class Runtime {
     const engine = this.#workers.get(job.workerId);
     if (engine === undefined) return;
     // A failed job's items still queued elsewhere (another branch, a join) go now, not when reached.
-    if (job.status === 'failed') queueMicrotask(() => engine.purgeEnded());
+    if (job.status === 'failed') {
+      queueMicrotask(() => engine.purgeEnded());
+      this.#pool?.cancelJobs([job.jobId], job.error?.message ?? 'job failed');
+    }
+    this.#events.jobEnded(job);
     const counters = engine.worker[kCounters];
     if (job.status === 'completed') counters.jobsProcessed++;
     else if (job.status === 'failed') counters.jobsFailed++;
@@ -488,6 +616,9 @@ export class Runtime {
   #assertOpen(method: string): void {
     if (this.#status !== 'running') {
       throw new SluiceError(ErrorCode.RuntimeClosed, `runtime.${method}() was called while runtime "${this.name}" is ${this.#status}`, { details: { status: this.#status } });
+    }
+    if (!this.#started && this.#options.record !== undefined && method !== 'start' && method !== 'register') {
+      throw new SluiceError(ErrorCode.RuntimeNotStarted, `runtime.${method}() was called before \`await runtime.start()\`; runtime "${this.name}" records its run and must open its log first`);
     }
   }
 

@@ -9,7 +9,13 @@ import type { Flow } from '../core/flow.ts';
 import type { SlotStatus } from '../core/slot.ts';
 import { WorkerState, kSetStatus } from '../core/worker-state.ts';
 import { RoutineRunner, type RunnerHost } from './routine-runner.ts';
+import type { EngineEvents } from './runtime-events.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { Activation } from './activation-scope.ts';
+import type { PoolBridge } from './pool-bridge.ts';
+import type { PlacementProbe } from './placement.ts';
+import type { RoutineEntry } from '../core/flow.ts';
+import type { SlotItems } from '../core/routine.ts';
 
 /** Settings a worker engine takes from its runtime. */
 export interface WorkerEngineOptions {
@@ -17,6 +23,9 @@ export interface WorkerEngineOptions {
   readonly random: () => number;
   readonly historyLimit: number;
   readonly scheduler: Scheduler;
+  /** Runs pool activations; without it every routine runs inline. */
+  readonly pool?: PoolBridge;
+  readonly events: EngineEvents;
 }
 
 /** Runs one worker of a flow. */
@@ -25,9 +34,11 @@ export class WorkerEngine implements RunnerHost {
   readonly flow: Flow;
   readonly clock: Clock;
   readonly random: () => number;
+  readonly events: EngineEvents;
   readonly runners = new Map<string, RoutineRunner>();
   readonly #abort = new AbortController();
   readonly #scheduler: Scheduler;
+  readonly #pool: PoolBridge | undefined;
   #activeJobs = 0;
   #idleWaiters: Array<() => void> = [];
 
@@ -35,7 +46,9 @@ export class WorkerEngine implements RunnerHost {
     this.flow = flow;
     this.clock = options.clock;
     this.random = options.random;
+    this.events = options.events;
     this.#scheduler = options.scheduler;
+    this.#pool = options.pool;
     this.worker = new WorkerState(workerId, flow.id, options.historyLimit, { queueStatus: () => this.queueStatus() });
     for (const entry of flow.routines) this.runners.set(entry.id, new RoutineRunner(entry, this));
     for (const c of flow.connections) {
@@ -54,6 +67,18 @@ export class WorkerEngine implements RunnerHost {
 
   markReady(runner: RoutineRunner): void {
     this.#scheduler.markReady(runner);
+  }
+
+  placementFor(entry: RoutineEntry): PlacementProbe | undefined {
+    return this.#pool?.placementFor(this.flow, entry);
+  }
+
+  runOnPool(runner: RoutineRunner, activation: Activation, slotItems: SlotItems): Promise<unknown> {
+    return (this.#pool as PoolBridge).run(this.flow, this.worker, runner, activation, slotItems);
+  }
+
+  poolWindow(): number {
+    return this.#pool?.window() ?? 1;
   }
 
   /** The runner of `routineId`, or a coded error naming the flow and routine. */

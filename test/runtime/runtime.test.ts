@@ -253,7 +253,7 @@ describe('stats()', () => {
     runtime.register(flow);
     runtime.post('g', 'r', 'in', 1);
     runtime.post('g', 'r', 'in', 2);
-    expect(runtime.stats()).toEqual({ name: 'stats', status: 'running', flows: ['g'], workers: 1, activeJobs: 2, jobsEvicted: 0, queuedItems: 2 });
+    expect(runtime.stats()).toEqual({ name: 'stats', status: 'running', flows: ['g'], workers: 1, activeJobs: 2, jobsEvicted: 0, queuedItems: 2, pool: undefined, placements: [] });
     await tick();
     expect(runtime.stats().queuedItems).toBe(0);
     openAll();
