@@ -55,7 +55,8 @@ export class BlockSource extends Routine {
 export class Hash extends Routine {
   constructor(size: number, rounds: number) {
     super();
-    this.addSlot('in');
+    // Blocks when full, so the inline source waits for the pool instead of failing its jobs.
+    this.addSlot('in', { overflow: 'block' });
     this.addEvent('digest', ['id', 'digest']);
     this.setConfig({ size, rounds });
   }

@@ -108,7 +108,7 @@ function bounded<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal 
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => finish(() => reject(new SluiceError(ErrorCode.Aborted, 'A pool control call was aborted', { cause: signal?.reason })));
     const timer = setTimeout(() => finish(() => reject(new SluiceError(ErrorCode.ActivationTimeout, `A pool thread did not answer a control call within ${timeoutMs} ms`))), timeoutMs);
-    timer.unref();
+    // Not unref'd: the ports are, so this timer is what keeps the process up while a call is out.
     const finish = (settle: () => void): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
