@@ -3,6 +3,7 @@ import { ErrorCode, ManualClock, SluiceError } from '../../src/core/index.ts';
 import {
   BreakerOpenError, type BreakerLease, type BreakerPermit, type BreakerTransition, SluiceBreaker, isBreakerOpenError,
 } from '../../src/resilience/index.ts';
+import { thrown } from './helpers.ts';
 
 function permit(lease: BreakerLease): BreakerPermit {
   if (!lease.allowed) throw new Error(`expected a permit, got ${lease.error.message}`);
@@ -369,15 +370,10 @@ describe('SluiceBreaker JSON', () => {
       [{ ...good, settings: { ...good.settings, kind: 'sampling', threshold: 0.5 } }, '`breakerState`'],
     ];
     for (const [json, field] of cases) {
-      let caught: unknown;
-      try {
-        SluiceBreaker.fromJSON(json);
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught, field).toBeInstanceOf(SluiceError);
-      expect((caught as SluiceError).code).toBe(ErrorCode.InvalidArgument);
-      expect((caught as SluiceError).message).toContain(field);
+      const error = thrown(() => SluiceBreaker.fromJSON(json));
+      expect(error, field).toBeInstanceOf(SluiceError);
+      expect(error.code).toBe(ErrorCode.InvalidArgument);
+      expect(error.message).toContain(field);
     }
   });
 });
@@ -399,12 +395,9 @@ describe('SluiceBreaker options', () => {
     [{ clock: {} }, '`clock`'],
     [{ treshold: 3 }, '`breaker.treshold`'],
   ])('rejects %j', (options, message) => {
-    expect(() => new SluiceBreaker('b', options as never)).toThrow(message);
-    try {
-      new SluiceBreaker('b', options as never);
-    } catch (error) {
-      expect((error as SluiceError).code).toBe(ErrorCode.InvalidArgument);
-    }
+    const error = thrown(() => new SluiceBreaker('b', options as never));
+    expect(error.code).toBe(ErrorCode.InvalidArgument);
+    expect(error.message).toContain(message);
   });
 
   it('rejects a blank name', () => {
