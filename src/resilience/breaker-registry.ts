@@ -184,6 +184,30 @@ export class BreakerRegistry {
   }
 
   /**
+   * Reports every breaker to `health` as its own subsystem, `breaker:<name>` (closed →
+   * healthy; open, half-open, isolated → degraded), now and on each transition, including
+   * breakers created later. The disposable stops reporting (the subsystems stay as last seen).
+   *
+   * @example
+   * ```ts
+   * const binding = breakers.bindHealth(health); // an open breaker makes the runtime degraded
+   * ```
+   */
+  bindHealth(health: { report(name: string, status: HealthStatus, detail?: string): void }): BusDisposable {
+    if (typeof health !== 'object' || health === null || typeof health.report !== 'function') {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`health\` to have report(name, status, detail), got ${describeValue(health)}`, {
+        details: { name: 'health' },
+      });
+    }
+    const report = (name: string, state: BreakerState, retryAfterMs?: number): void => {
+      const detail = state === 'closed' ? undefined : state === 'open' && retryAfterMs !== undefined ? `open; probes in ${Math.ceil(retryAfterMs)} ms` : state;
+      health.report(`breaker:${name}`, breakerHealth(state), detail);
+    };
+    for (const [name, { breaker }] of this.#breakers) report(name, breaker.state);
+    return this.#listeners.add((transition) => report(transition.name, transition.to, transition.retryAfterMs));
+  }
+
+  /**
    * Stops listening to every breaker (the breakers keep working; nothing more is published).
    *
    * @example

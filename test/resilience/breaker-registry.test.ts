@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ManualClock } from '../../src/core/index.ts';
-import { type BreakerTransition, BreakerRegistry, ResilienceTopic, breakerHealth } from '../../src/resilience/index.ts';
+import { type BreakerTransition, BreakerRegistry, HealthRegistry, ResilienceTopic, breakerHealth } from '../../src/resilience/index.ts';
 import { thrown } from './helpers.ts';
 
 class FakeBus {
@@ -120,5 +120,29 @@ describe('BreakerRegistry', () => {
     registry.dispose();
     failN(registry, 'f', 'r', 1);
     expect(bus.events).toEqual([]);
+  });
+});
+
+describe('BreakerRegistry.bindHealth', () => {
+  it('reports each breaker as a health subsystem, so an open breaker degrades and a closed one recovers', () => {
+    const clock = new ManualClock();
+    const health = new HealthRegistry({ clock });
+    const registry = new BreakerRegistry({ defaults: { threshold: 1, halfOpenAfterMs: 100, clock } });
+    registry.forDependency('db');
+    const binding = registry.bindHealth(health);
+    expect(health.snapshot().subsystems['breaker:dependency:db']?.status).toBe('healthy');
+    failN(registry, 'f', 'r', 1);
+    expect(health.snapshot().subsystems['breaker:routine:f/r']).toMatchObject({ status: 'degraded', detail: 'open; probes in 100 ms' });
+    expect(health.status).toBe('degraded');
+    clock.advance(100);
+    const probe = registry.forRoutine('f', 'r').tryAcquire();
+    if (!probe.allowed) throw probe.error;
+    expect(health.snapshot().subsystems['breaker:routine:f/r']?.detail).toBe('half-open');
+    probe.release(true);
+    expect(health.status).toBe('healthy');
+    binding.dispose();
+    failN(registry, 'f', 'r', 1);
+    expect(health.status).toBe('healthy');
+    expect(thrown(() => registry.bindHealth({} as never)).code).toBe(ErrorCode.InvalidArgument);
   });
 });
