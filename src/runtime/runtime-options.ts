@@ -5,6 +5,7 @@ import { Piscina } from 'piscina';
 import { resolveThreadPoolOptions, type ThreadPoolOptions } from '../pool/index.ts';
 import { EventBus } from '../bus/index.ts';
 import { realClock, type Clock } from '../core/clock.ts';
+import { Governor } from '../governor/index.ts';
 import type { DurableSinkOptions, EventLog } from '../store/index.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { assertFunction, assertInteger, assertKnownKeys, assertName, assertNumber, assertObject } from '../core/validate.ts';
@@ -59,6 +60,20 @@ export interface RuntimeOptions {
    */
   runId?: string;
   /**
+   * A governor to register with on `start()` (and leave on `close()`): the runtime offers its
+   * pool size, dispatch batch and per-routine batch sizes as knobs, its queue, latency,
+   * throughput and pool metrics, and an admission gate at `post()` (`throttle`, `shed_load`).
+   * Requires `await runtime.start()`. The governor's own `start()`/`stop()` stay the caller's.
+   * @default undefined (not governed)
+   */
+  governor?: Governor;
+  /**
+   * Interval of `run.heartbeat` events between `start()` and `close()`, so a watcher can tell a
+   * stalled run from a quiet one; 0 turns them off.
+   * @default 5000
+   */
+  heartbeatMs?: number;
+  /**
    * Records the run's events durably (see `RecordOptions`); requires `await runtime.start()`.
    * @default undefined (not recorded)
    */
@@ -89,9 +104,9 @@ export interface RecordOptions {
 }
 
 /** Options with every default filled in. */
-export type ResolvedRuntimeOptions = Readonly<Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool'>> & { bus: EventBus; record: RecordOptions | undefined; pool: ThreadPoolOptions }>;
+export type ResolvedRuntimeOptions = Readonly<Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor'>> & { bus: EventBus; record: RecordOptions | undefined; pool: ThreadPoolOptions; governor: Governor | undefined }>;
 
-const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'pool'] as const;
+const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'governor', 'heartbeatMs', 'pool'] as const;
 
 function defaultRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -114,6 +129,8 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     bus: o.bus ?? new EventBus({ clock: o.clock ?? realClock }),
     runId: o.runId ?? defaultRunId(),
     record: o.record,
+    governor: o.governor,
+    heartbeatMs: o.heartbeatMs ?? 5_000,
     pool: o.pool instanceof Piscina ? { piscina: o.pool } : (o.pool ?? {}),
   };
   // Validated here, at the edge, though the pool itself is created on first use.
@@ -131,6 +148,10 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`bus\` to be an EventBus, got ${describeValue(resolved.bus)}`);
   }
   assertName('runId', resolved.runId);
+  assertNumber('heartbeatMs', resolved.heartbeatMs, 0);
+  if (resolved.governor !== undefined && !(resolved.governor instanceof Governor)) {
+    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`governor\` to be a Governor, got ${describeValue(resolved.governor)}`);
+  }
   if (resolved.record !== undefined) {
     assertObject('record', resolved.record);
     assertKnownKeys('record', resolved.record as unknown as Record<string, unknown>, ['log', 'topics', 'sink']);

@@ -19,8 +19,11 @@ import { PoolBridge } from './pool-bridge.ts';
 import type { PlacementStats } from './placement.ts';
 import { nanoid } from 'nanoid';
 import type { EventBus } from '../bus/index.ts';
-import { DurableSink, SqliteEventLog, type EventLog } from '../store/index.ts';
-import { RuntimeEvents, RuntimeTopic, kDefaultRecordedTopics } from './runtime-events.ts';
+import { createHeartbeat, type Heartbeat } from '../bus/index.ts';
+import type { DurableSink } from '../store/index.ts';
+import { RunRecording } from './run-recording.ts';
+import { RuntimeGovernance, type GovernedRuntime } from './runtime-governable.ts';
+import { RuntimeEvents, RuntimeTopic } from './runtime-events.ts';
 
 /** Where the runtime is in its life. */
 export type RuntimeStatus = 'running' | 'closing' | 'closed';
@@ -33,6 +36,12 @@ export interface PostOptions {
   jobId?: string;
   /** Attached to the job as `job.metadata`. */
   metadata?: Record<string, unknown>;
+  /**
+   * The post's priority for load shedding: under a governor, posts whose priority is below the
+   * current shed level are refused with `SLUICE_ERR_LOAD_SHED` (counted, never silent).
+   * @default 0
+   */
+  priority?: number;
 }
 
 /** Options of `runtime.postAsync()`. */
@@ -51,6 +60,12 @@ export interface PostAllOptions {
   signal?: AbortSignal;
   /** Called every 1024 posted items and at the end with the count so far. */
   onPosted?: (posted: number) => void;
+  /**
+   * Priority of every post (see `PostOptions.priority`); items shed under load are counted in
+   * the result's `shed`, throttled posts wait.
+   * @default 0
+   */
+  priority?: number;
 }
 
 /** What `close()` reports. */
@@ -63,13 +78,6 @@ export interface CloseReport {
   flushed: boolean;
 }
 
-/** The durable recording of a run, open between `start()` and `close()`. */
-interface Recording {
-  readonly log: EventLog;
-  readonly ownsLog: boolean;
-  readonly sink: DurableSink;
-  readonly tap: { dispose(): void };
-}
 
 /** A plain snapshot of the runtime. */
 export interface RuntimeStats {
@@ -86,7 +94,9 @@ export interface RuntimeStats {
   placements: PlacementStats[];
 }
 
-const kPostKeys = ['workerId', 'jobId', 'metadata', 'signal'] as const;
+const kAdmitted = { admitted: true } as const;
+
+const kPostKeys = ['workerId', 'jobId', 'metadata', 'signal', 'priority'] as const;
 
 /**
  * Runs flows.
@@ -117,7 +127,9 @@ export class Runtime {
   readonly #events: RuntimeEvents;
   #starting: Promise<void> | undefined;
   #started = false;
-  #recording: Recording | undefined;
+  #recording: RunRecording | undefined;
+  #governance: RuntimeGovernance | undefined;
+  #heartbeat: Heartbeat | undefined;
   #pool: ThreadPool | undefined;
   readonly #poolBridge: PoolBridge;
 
@@ -170,20 +182,13 @@ export class Runtime {
   start(): Promise<void> {
     this.#starting ??= (async () => {
       this.#assertOpen('start');
-      const record = this.#options.record;
-      if (record !== undefined) {
-        const ownsLog = typeof record.log === 'string';
-        const log = typeof record.log === 'string' ? await SqliteEventLog.open({ path: record.log }) : record.log;
-        try {
-          this.bus.resumeSequence(this.runId, await log.lastSeq(this.runId));
-          const sink = new DurableSink({ ...record.sink, log, clock: this.#options.clock });
-          const tap = this.bus.addSink(sink, { topics: record.topics ?? kDefaultRecordedTopics });
-          this.#recording = { log, ownsLog, sink, tap };
-        } catch (error) {
-          if (ownsLog) await log.close();
-          throw error;
-        }
+      const { record, governor, clock } = this.#options;
+      if (record !== undefined) this.#recording = await RunRecording.open(this.bus, this.runId, record, clock);
+      if (governor !== undefined) {
+        const ceiling = Math.max(this.#options.pool.maxThreads ?? 1, this.#options.pool.threads ?? 1);
+        this.#governance = new RuntimeGovernance(governor, this.#governedView(), clock, ceiling);
       }
+      if (this.#options.heartbeatMs > 0) this.#heartbeat = createHeartbeat(this.bus, { runId: this.runId, intervalMs: this.#options.heartbeatMs, clock }).start();
       this.#started = true;
       this.#events.publish(RuntimeTopic.RunStarted, () => ({ runtime: this.name, runId: this.runId, flows: this.listFlows(), pid: process.pid, node: process.version }));
     })();
@@ -307,6 +312,7 @@ export class Runtime {
         { details: { flowId, routineId, slot, workerId: engine.worker.workerId } },
       );
     }
+    this.#governance?.gate.admit(options.priority ?? 0);
     const job = this.#newJob(engine, options);
     RoutineRunner.offer(runner, target, { data, jobs: job });
     return [engine.worker, job];
@@ -322,6 +328,7 @@ export class Runtime {
     if (options.signal?.aborted === true) {
       throw new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted before it could wait for room`, { cause: options.signal.reason });
     }
+    this.#governance?.gate.admit(options.priority ?? 0);
     const job = this.#newJob(engine, options);
     await new Promise<void>((resolve, reject) => {
       const signal = options.signal;
@@ -356,12 +363,27 @@ export class Runtime {
     slot: string,
     items: Iterable<unknown> | AsyncIterable<unknown>,
     options: PostAllOptions = {},
-  ): Promise<{ posted: number }> {
+  ): Promise<{ posted: number; shed: number }> {
     assertObject('postAll options', options);
-    assertKnownKeys('postAll options', options as Record<string, unknown>, ['workerId', 'metadata', 'signal', 'onPosted']);
+    assertKnownKeys('postAll options', options as Record<string, unknown>, ['workerId', 'metadata', 'signal', 'onPosted', 'priority']);
     const { signal, onPosted, ...postOptions } = options;
     const { engine, runner, target } = this.#target('postAll', flowId, routineId, slot, null, postOptions);
     let posted = 0;
+    let shed = 0;
+    const gate = this.#governance?.gate;
+    const priority = options.priority ?? 0;
+    // Under a governor: wait out a throttle, count what is shed (reported in the result).
+    const admitted = async (): Promise<boolean> => {
+      for (;;) {
+        const verdict = gate?.tryAdmit(priority) ?? kAdmitted;
+        if (verdict.admitted) return true;
+        if (verdict.reason === 'shed') {
+          shed++;
+          return false;
+        }
+        await new Promise<void>((resolve) => this.#options.clock.setTimeout(resolve, Math.max(1, verdict.retryAfterMs)));
+      }
+    };
     const postOne = (data: unknown): void => {
       this.#assertOpen('postAll');
       if (engine.worker.status !== 'running') {
@@ -379,17 +401,17 @@ export class Runtime {
       for (const data of items as Iterable<unknown>) {
         signal?.throwIfAborted();
         while (target.isFull || target.waiting > 0) await target.room();
-        postOne(data);
+        if (gate === undefined || (await admitted())) postOne(data);
       }
     } else {
       for await (const data of items as AsyncIterable<unknown>) {
         signal?.throwIfAborted();
         while (target.isFull || target.waiting > 0) await target.room();
-        postOne(data);
+        if (gate === undefined || (await admitted())) postOne(data);
       }
     }
     onPosted?.(posted);
-    return { posted };
+    return { posted, shed };
   }
 
   /** The job with `jobId` (unfinished, or finished and still kept), or undefined. */
@@ -511,13 +533,26 @@ export class Runtime {
   }
 
   async #stopRecording(timeout: number): Promise<boolean> {
+    this.#governance?.dispose();
+    this.#governance = undefined;
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
     const recording = this.#recording;
     if (recording === undefined) return true;
     this.#recording = undefined;
-    recording.tap.dispose();
-    const result = await recording.sink.close({ timeout });
-    if (recording.ownsLog) await recording.log.close();
-    return result.flushed;
+    return recording.close(timeout);
+  }
+
+  /** What the governor sees of this runtime. */
+  #governedView(): GovernedRuntime {
+    return {
+      name: this.name,
+      flows: () => [...this.#flows.values()],
+      queues: () => [...this.#workers.values()].flatMap((engine) => (engine.worker.status === 'running' ? engine.queueStatus() : [])),
+      existingPool: () => this.#pool,
+      batchLimit: (flowId, routineId) => this.#batchLimits.get(flowId)?.get(routineId),
+      setBatchLimit: (flowId, routineId, limit) => this.setBatchLimit(flowId, routineId, limit),
+    };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -535,6 +570,7 @@ export class Runtime {
     this.#assertOpen(method);
     assertObject(`${method} options`, options);
     assertKnownKeys(`${method} options`, options as Record<string, unknown>, kPostKeys);
+    if (options.priority !== undefined) assertInteger(`${method} priority`, options.priority, Number.MIN_SAFE_INTEGER);
     if (data === undefined) {
       throw new SluiceError(ErrorCode.InvalidArgument, `Expected ${method}() data for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`);
     }
@@ -582,6 +618,7 @@ export class Runtime {
 
   #jobSettled(job: JobContext): void {
     this.#jobs.settled(job);
+    this.#governance?.governable.jobEnded((job.finishedAt ?? job.createdAt) - job.createdAt);
     const engine = this.#workers.get(job.workerId);
     if (engine === undefined) return;
     // A failed job's items still queued elsewhere (another branch, a join) go now, not when reached.
@@ -617,8 +654,11 @@ export class Runtime {
     if (this.#status !== 'running') {
       throw new SluiceError(ErrorCode.RuntimeClosed, `runtime.${method}() was called while runtime "${this.name}" is ${this.#status}`, { details: { status: this.#status } });
     }
-    if (!this.#started && this.#options.record !== undefined && method !== 'start' && method !== 'register') {
-      throw new SluiceError(ErrorCode.RuntimeNotStarted, `runtime.${method}() was called before \`await runtime.start()\`; runtime "${this.name}" records its run and must open its log first`);
+    if (!this.#started && (this.#options.record !== undefined || this.#options.governor !== undefined) && method !== 'start' && method !== 'register') {
+      throw new SluiceError(
+        ErrorCode.RuntimeNotStarted,
+        `runtime.${method}() was called before \`await runtime.start()\`; runtime "${this.name}" ${this.#options.record !== undefined ? 'records its run and must open its log' : 'is governed and must register with its governor'} first`,
+      );
     }
   }
 

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, Flow, ManualClock, Runtime, batchSize } from '../../src/index.ts';
+import { EventBus, type BusEvent } from '../../src/bus/index.ts';
+import { Governor, PolicyRule } from '../../src/governor/index.ts';
+import probe from '../fixtures/flows/pool-probe.ts';
+import { expectCode, tick } from '../fixtures/helpers.ts';
+import { makeRoutine } from '../fixtures/routines.ts';
+
+function batchFlow(sizes: number[][]): Flow {
+  const batcher = makeRoutine({ logic: (items) => void sizes.push([(items.in ?? []).length]), policy: batchSize(8, { timeoutMs: 10 }) });
+  return new Flow('batched').addRoutine(batcher, 'batch');
+}
+
+/** A governor on a manual clock whose sensor returns what the test sets. */
+function scripted(clock: ManualClock, bus?: EventBus, rules?: PolicyRule[]) {
+  const readings: Record<string, number | undefined> = {};
+  const governor = new Governor({ clock, sensor: () => ({ ...readings }), bus, ...(rules === undefined ? {} : { rules }) });
+  return { governor, readings };
+}
+
+describe('the Runtime under a governor', () => {
+  it('registers itself and its admission gate on start and unregisters on close', async () => {
+    const clock = new ManualClock();
+    const { governor } = scripted(clock);
+    const runtime = new Runtime({ name: 'rt', clock, governor });
+    runtime.register(batchFlow([]));
+    expectCode(() => runtime.exec('batched'), ErrorCode.RuntimeNotStarted);
+    await runtime.start();
+    const names = governor.subsystems().map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['rt', 'rt.admission']));
+    const knobs = governor.subsystems().find((s) => s.name === 'rt')?.knobs ?? [];
+    expect(knobs).toEqual([expect.objectContaining({ name: 'batch:batched/batch', kind: 'batch_size', value: 8, min: 1, max: 8, baseline: 8 })]);
+    await runtime.close();
+    expect(governor.subsystems().map((s) => s.name)).not.toContain('rt');
+    expect(governor.subsystems().map((s) => s.name)).not.toContain('rt.admission');
+  });
+
+  it('reduce_batch under memory pressure reaches the routine, and the batch is given back when pressure passes', async () => {
+    const clock = new ManualClock();
+    const bus = new EventBus({ clock });
+    const { governor, readings } = scripted(clock, bus, [
+      new PolicyRule({ name: 'mem', metric: 'mem_util', use: 'value', threshold: 0.9, clearThreshold: 0.8, action: 'reduce_batch', factor: 0.5, cooldownMs: 0, clearAfter: 1 }),
+    ]);
+    const signals: BusEvent[] = [];
+    bus.subscribe('drg.signal.*', (e) => void signals.push(e));
+    const sizes: number[][] = [];
+    const runtime = new Runtime({ clock, governor, bus });
+    runtime.register(batchFlow(sizes));
+    await runtime.start();
+    const post = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) runtime.post('batched', 'batch', 'in', i);
+      await tick();
+    };
+    await post(8);
+    readings.mem_util = 0.95;
+    await governor.tick();
+    await post(8);
+    await governor.tick();
+    await post(8);
+    readings.mem_util = 0.5;
+    await governor.tick();
+    await post(8);
+    await governor.tick();
+    await post(8);
+    await tick();
+    expect(sizes.flat()).toEqual([8, 4, 4, 2, 2, 2, 2, 4, 4, 8]);
+    const knob = (): number | undefined => governor.subsystems().find((s) => s.name === runtime.name)?.knobs.find((k) => k.name === 'batch:batched/batch')?.value;
+    expect(knob()).toBe(8);
+    expect(signals.map((e) => [e.topic, (e.payload as { before: number; after: number }).before, (e.payload as { after: number }).after])).toEqual([
+      ['drg.signal.reduce_batch', 8, 4],
+      ['drg.signal.reduce_batch', 4, 2],
+      ['drg.signal.restore', 2, 4],
+      ['drg.signal.restore', 4, 8],
+    ]);
+    await runtime.close();
+  });
+
+  it('scale_up and reduce_batch reach the thread pool (resize and dispatch batch)', async () => {
+    const clock = new ManualClock();
+    const { governor, readings } = scripted(clock, undefined, [
+      new PolicyRule({ name: 'up', metric: 'test_pressure', use: 'value', threshold: 0.5, clearThreshold: 0.2, action: 'scale_up', factor: 1, cooldownMs: 0, restore: false }),
+      new PolicyRule({ name: 'shrink', metric: 'mem_util', use: 'value', threshold: 0.9, clearThreshold: 0.8, action: 'reduce_batch', factor: 0.5, cooldownMs: 0, restore: false }),
+    ]);
+    const runtime = new Runtime({ clock, governor, pool: { threads: 1, maxThreads: 2, dispatchBatch: 16 } });
+    runtime.register(probe, { id: 'gov-probe', mode: 'echo', placement: 'pool' });
+    await runtime.start();
+    runtime.exec('gov-probe');
+    expect(runtime.pool.threads).toBe(1);
+    readings.test_pressure = 0.9;
+    readings.mem_util = 0.95;
+    await governor.tick();
+    expect(runtime.pool.threads).toBe(2);
+    expect(runtime.pool.dispatchBatch).toBe(8);
+    await runtime.close();
+  });
+
+  it('shed_load refuses low-priority posts with a coded error, counted; postAll reports what it shed', async () => {
+    const clock = new ManualClock();
+    const { governor, readings } = scripted(clock, undefined, [
+      new PolicyRule({ name: 'slo', metric: 'latency_ms', use: 'value', threshold: 500, clearThreshold: 250, action: 'shed_load', factor: 1, cooldownMs: 0 }),
+    ]);
+    const runtime = new Runtime({ name: 'shedder', clock, governor });
+    const seen: unknown[] = [];
+    runtime.register(new Flow('f').addRoutine(makeRoutine({ logic: (items) => void seen.push(...(items.in ?? [])) }), 'r'));
+    await runtime.start();
+    readings.latency_ms = 900;
+    await governor.tick();
+    expectCode(() => runtime.post('f', 'r', 'in', 'low'), ErrorCode.LoadShed);
+    runtime.post('f', 'r', 'in', 'high', { priority: 1 });
+    const result = await runtime.postAll('f', 'r', 'in', ['a', 'b', 'c'], { priority: 0 });
+    expect(result).toEqual({ posted: 0, shed: 3 });
+    await tick();
+    expect(seen).toEqual(['high']);
+    const gate = governor.subsystems().find((s) => s.name === 'shedder.admission');
+    expect(gate?.knobs.find((k) => k.kind === 'shed_level')?.value).toBe(1);
+    await runtime.close();
+  });
+
+  it('reports its queue, latency and throughput metrics to the governor', async () => {
+    const clock = new ManualClock();
+    const { governor } = scripted(clock);
+    const runtime = new Runtime({ name: 'metered', clock, governor });
+    runtime.register(new Flow('f').addRoutine(makeRoutine({ logic: () => {} }), 'r'));
+    await runtime.start();
+    for (let i = 0; i < 10; i++) runtime.post('f', 'r', 'in', i);
+    await runtime.waitUntilAllJobsFinished();
+    const report = await governor.tick();
+    expect(report.metrics).toMatchObject({ 'metered.queue_depth': 0, 'metered.queue_pressure': 0 });
+    expect(report.metrics['metered.latency_ms']).toBeGreaterThanOrEqual(0);
+    await runtime.close();
+  });
+});
