@@ -98,7 +98,8 @@ describe('post()', () => {
     expect(expectCode(() => runtime.post('f', 'p', 'in', 1, { workerId: 'ghost' }), ErrorCode.WorkerNotFound).message).toContain('"ghost"');
     expect(expectCode(() => runtime.post('f', 'p', 'in', 1, { workerId: 'ow' }), ErrorCode.InvalidArgument).message).toContain('"other"');
     expectCode(() => runtime.post('f', 'p', 'in', undefined), ErrorCode.InvalidArgument);
-    expectCode(() => runtime.post('f', 'p', 'in', 1, { priority: 1 } as never), ErrorCode.InvalidArgument);
+    expectCode(() => runtime.post('f', 'p', 'in', 1, { prio: 1 } as never), ErrorCode.InvalidArgument);
+    expectCode(() => runtime.post('f', 'p', 'in', 1, { priority: 1.5 }), ErrorCode.InvalidArgument);
     runtime.post('f', 'p', 'in', 1, { jobId: 'same' });
     expect(expectCode(() => runtime.post('f', 'p', 'in', 1, { jobId: 'same' }), ErrorCode.JobExists).message).toContain('"same"');
     expect(runtime.stats().activeJobs).toBe(1);
