@@ -146,6 +146,36 @@ function describeError(error: unknown): { code?: string; message: string } | und
   return { message: String(error) };
 }
 
+const kSettle = Symbol('settle');
+const kCancel = Symbol('cancel');
+
+/** One permit: a single small object on the hot path (no closures). */
+class Permit implements BreakerPermit {
+  readonly allowed = true as const;
+  readonly probe: boolean;
+  readonly #engine: BreakerEngine;
+  readonly #epoch: number;
+  #done = false;
+
+  constructor(engine: BreakerEngine, epoch: number, probe: boolean) {
+    this.#engine = engine;
+    this.#epoch = epoch;
+    this.probe = probe;
+  }
+
+  release(success: boolean, error?: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#engine[kSettle](this.#epoch, this.probe, success, error);
+  }
+
+  cancel(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#engine[kCancel](this.#epoch, this.probe);
+  }
+}
+
 /** Restores what {@link BreakerEngine.toJSON} wrote; the facade validated it. */
 export interface BreakerRestore {
   readonly state: 'closed' | 'open' | 'isolated';
@@ -285,23 +315,18 @@ export class BreakerEngine {
   }
 
   #permit(probe: boolean): BreakerPermit {
-    const epoch = this.#epoch;
-    let done = false;
-    return {
-      allowed: true,
-      probe,
-      release: (success: boolean, error?: unknown) => {
-        if (done) return;
-        done = true;
-        this.#release(epoch, probe, success, error);
-      },
-      cancel: () => {
-        if (done) return;
-        done = true;
-        this.#counters.calls--;
-        if (probe && this.#epoch === epoch && this.#state === 'half-open') this.#probeOut = false;
-      },
-    };
+    return new Permit(this, this.#epoch, probe);
+  }
+
+  /** @internal Called by a {@link Permit} once, with its call's result. */
+  [kSettle](epoch: number, probe: boolean, success: boolean, error: unknown): void {
+    this.#release(epoch, probe, success, error);
+  }
+
+  /** @internal Called by a {@link Permit} whose call never ran. */
+  [kCancel](epoch: number, probe: boolean): void {
+    this.#counters.calls--;
+    if (probe && this.#epoch === epoch && this.#state === 'half-open') this.#probeOut = false;
   }
 
   #release(epoch: number, probe: boolean, success: boolean, error: unknown): void {

@@ -6,49 +6,14 @@
  */
 import type { BusDisposable } from '../bus/index.ts';
 import { createDisposable } from '../bus/index.ts';
-import { type Clock, type TimerHandle, realClock } from '../core/clock.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError, describeValue, isSluiceError } from '../core/errors.ts';
 import { assertFunction, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf } from '../core/validate.ts';
 import {
   type HealthChange, type HealthReport, type HealthSnapshot, type HealthStatus, type SubsystemHealth, kHealthStatuses, worstStatus,
 } from './health-report.ts';
+import { type HealthCheck, type HealthCheckOptions, type HealthRegistryOptions, resolveHealthOptions } from './health-options.ts';
 import { ListenerSet } from './listener-set.ts';
-
-/** A health check: returns (or resolves to) the subsystem's status. A throw counts as unhealthy. */
-export type HealthCheck = () => HealthReport | PromiseLike<HealthReport>;
-
-/** Options of one registered check. */
-export interface HealthCheckOptions {
-  /**
-   * Time between the end of one check and the start of the next, in ms (checks never overlap).
-   * @default the registry's `intervalMs`
-   */
-  intervalMs?: number;
-  /**
-   * A check that has not settled after this long counts as unhealthy, in ms.
-   * @default the registry's `timeoutMs`
-   */
-  timeoutMs?: number;
-}
-
-/** Options of {@link HealthRegistry}. */
-export interface HealthRegistryOptions {
-  /**
-   * Source of time and timers (timers are unref'd: health checks never keep a process alive).
-   * @default realClock
-   */
-  clock?: Clock;
-  /**
-   * Default time between checks, in ms.
-   * @default 5000
-   */
-  intervalMs?: number;
-  /**
-   * Default check timeout, in ms.
-   * @default 2000
-   */
-  timeoutMs?: number;
-}
 
 /** Anything that exposes health the way {@link HealthRegistry} does (what `bindHealth` needs). */
 export interface HealthSource {
@@ -115,13 +80,10 @@ export class HealthRegistry implements HealthSource {
   #epoch = 0;
 
   constructor(options: HealthRegistryOptions = {}) {
-    assertObject('health options', options);
-    assertKnownKeys('health', options as Record<string, unknown>, ['clock', 'intervalMs', 'timeoutMs']);
-    this.#intervalMs = options.intervalMs ?? 5_000;
-    assertNumber('intervalMs', this.#intervalMs, 1, Number.MAX_SAFE_INTEGER);
-    this.#timeoutMs = options.timeoutMs ?? 2_000;
-    assertNumber('timeoutMs', this.#timeoutMs, 1, Number.MAX_SAFE_INTEGER);
-    this.#clock = options.clock ?? realClock;
+    const resolved = resolveHealthOptions(options);
+    this.#intervalMs = resolved.intervalMs;
+    this.#timeoutMs = resolved.timeoutMs;
+    this.#clock = resolved.clock;
     this.#createdAt = this.#clock.now();
   }
 
