@@ -181,6 +181,11 @@ export class JobContext {
     return this.#finishedAt;
   }
 
+  /** @internal Creation time on the runtime's clock (ms), for latencies measured on that clock. */
+  get createdMono(): number {
+    return this.#createdMono;
+  }
+
   /** Items and activations of this job still in flight. */
   get inFlight(): number {
     return this.#pending;

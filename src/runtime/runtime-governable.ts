@@ -29,9 +29,15 @@ const kPoolKnob = 'pool';
 const kDispatchKnob = 'dispatch';
 const kBatchPrefix = 'batch:';
 
-/** The knobs and metrics of one runtime. */
+/**
+ * The knobs and metrics of one runtime, with its admission gate's knobs (`admission_rate`,
+ * `shed_level`) among them: rules acting on the runtime read the runtime's own metrics (its job
+ * latency, its queues), so they must find every knob on the same subsystem.
+ */
 export class RuntimeGovernable implements Governable {
   readonly name: string;
+  /** Admission at `post()`: a token bucket (`throttle`) and a shed level (`shed_load`). */
+  readonly gate: AdmissionGate;
   readonly #runtime: GovernedRuntime;
   readonly #latency = new LatencyTracker({ window: 512 });
   readonly #throughput: ThroughputCounter;
@@ -44,6 +50,7 @@ export class RuntimeGovernable implements Governable {
     this.#runtime = runtime;
     this.#throughput = new ThroughputCounter({ clock });
     this.#poolCeiling = poolCeiling;
+    this.gate = new AdmissionGate({ name: `${runtime.name}.admission`, clock });
   }
 
   /** Feeds the metrics with one finished job's end-to-end latency. */
@@ -53,7 +60,7 @@ export class RuntimeGovernable implements Governable {
   }
 
   knobs(): readonly KnobDescriptor[] {
-    const knobs: KnobDescriptor[] = [];
+    const knobs: KnobDescriptor[] = [...this.gate.knobs()];
     const pool = this.#runtime.existingPool();
     if (pool !== undefined) {
       this.#poolBaseline ??= pool.threads;
@@ -83,6 +90,7 @@ export class RuntimeGovernable implements Governable {
       pool.setDispatchBatch(value);
       return pool.dispatchBatch;
     }
+    if (name === 'admission_rate' || name === 'shed_level') return this.gate.setKnob(name, value);
     if (name.startsWith(kBatchPrefix)) {
       const [flowId, routineId] = name.slice(kBatchPrefix.length).split('/') as [string, string];
       const max = this.knobs().find((k) => k.name === name)?.max;
@@ -112,16 +120,19 @@ export class RuntimeGovernable implements Governable {
   }
 }
 
-/** The runtime's registration with a governor: its knobs and its admission gate. */
+/** The runtime's registration with a governor. */
 export class RuntimeGovernance {
   readonly governable: RuntimeGovernable;
-  readonly gate: AdmissionGate;
   readonly #registrations: GovernorDisposable[];
 
   constructor(governor: Governor, runtime: GovernedRuntime, clock: Clock, poolCeiling: number) {
     this.governable = new RuntimeGovernable(runtime, clock, poolCeiling);
-    this.gate = new AdmissionGate({ name: `${runtime.name}.admission`, clock });
-    this.#registrations = [governor.register(this.governable), governor.register(this.gate)];
+    this.#registrations = [governor.register(this.governable)];
+  }
+
+  /** The admission gate of `post()`. */
+  get gate(): AdmissionGate {
+    return this.governable.gate;
   }
 
   /** Unregisters from the governor. Idempotent. */

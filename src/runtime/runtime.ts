@@ -618,7 +618,7 @@ export class Runtime {
 
   #jobSettled(job: JobContext): void {
     this.#jobs.settled(job);
-    this.#governance?.governable.jobEnded((job.finishedAt ?? job.createdAt) - job.createdAt);
+    this.#governance?.governable.jobEnded(this.#options.clock.now() - job.createdMono);
     const engine = this.#workers.get(job.workerId);
     if (engine === undefined) return;
     // A failed job's items still queued elsewhere (another branch, a join) go now, not when reached.

@@ -3,7 +3,7 @@ import { ErrorCode, Flow, ManualClock, Runtime, batchSize } from '../../src/inde
 import { EventBus, type BusEvent } from '../../src/bus/index.ts';
 import { Governor, PolicyRule } from '../../src/governor/index.ts';
 import probe from '../fixtures/flows/pool-probe.ts';
-import { expectCode, tick } from '../fixtures/helpers.ts';
+import { deferred, expectCode, tick } from '../fixtures/helpers.ts';
 import { makeRoutine } from '../fixtures/routines.ts';
 
 function batchFlow(sizes: number[][]): Flow {
@@ -19,20 +19,23 @@ function scripted(clock: ManualClock, bus?: EventBus, rules?: PolicyRule[]) {
 }
 
 describe('the Runtime under a governor', () => {
-  it('registers itself and its admission gate on start and unregisters on close', async () => {
+  it('registers itself (with its admission knobs) on start and unregisters on close', async () => {
     const clock = new ManualClock();
     const { governor } = scripted(clock);
     const runtime = new Runtime({ name: 'rt', clock, governor });
     runtime.register(batchFlow([]));
     expectCode(() => runtime.exec('batched'), ErrorCode.RuntimeNotStarted);
     await runtime.start();
-    const names = governor.subsystems().map((s) => s.name);
-    expect(names).toEqual(expect.arrayContaining(['rt', 'rt.admission']));
+    expect(governor.subsystems().map((s) => s.name)).toEqual(['rt']);
     const knobs = governor.subsystems().find((s) => s.name === 'rt')?.knobs ?? [];
-    expect(knobs).toEqual([expect.objectContaining({ name: 'batch:batched/batch', kind: 'batch_size', value: 8, min: 1, max: 8, baseline: 8 })]);
+    expect(knobs.map((k) => [k.name, k.kind])).toEqual([
+      ['admission_rate', 'admission_rate'],
+      ['shed_level', 'shed_level'],
+      ['batch:batched/batch', 'batch_size'],
+    ]);
+    expect(knobs[2]).toEqual(expect.objectContaining({ value: 8, min: 1, max: 8, baseline: 8 }));
     await runtime.close();
-    expect(governor.subsystems().map((s) => s.name)).not.toContain('rt');
-    expect(governor.subsystems().map((s) => s.name)).not.toContain('rt.admission');
+    expect(governor.subsystems()).toEqual([]);
   });
 
   it('reduce_batch under memory pressure reaches the routine, and the batch is given back when pressure passes', async () => {
@@ -96,23 +99,42 @@ describe('the Runtime under a governor', () => {
 
   it('shed_load refuses low-priority posts with a coded error, counted; postAll reports what it shed', async () => {
     const clock = new ManualClock();
-    const { governor, readings } = scripted(clock, undefined, [
+    const { governor } = scripted(clock, undefined, [
       new PolicyRule({ name: 'slo', metric: 'latency_ms', use: 'value', threshold: 500, clearThreshold: 250, action: 'shed_load', factor: 1, cooldownMs: 0 }),
     ]);
     const runtime = new Runtime({ name: 'shedder', clock, governor });
     const seen: unknown[] = [];
-    runtime.register(new Flow('f').addRoutine(makeRoutine({ logic: (items) => void seen.push(...(items.in ?? [])) }), 'r'));
+    let gate = deferred();
+    runtime.register(
+      new Flow('f').addRoutine(
+        makeRoutine({
+          logic: async (items) => {
+            if (items.in?.[0] === 'slow') await gate.promise;
+            seen.push(...(items.in ?? []));
+          },
+        }),
+        'r',
+        { concurrency: 4 },
+      ),
+    );
     await runtime.start();
-    readings.latency_ms = 900;
+    // The rule reads the runtime's own job latency (p95, on the runtime's clock): make jobs slow.
+    const [, slow] = runtime.post('f', 'r', 'in', 'slow', { priority: 9 });
+    await tick();
+    clock.advance(900);
+    gate.resolve();
+    await slow.done();
     await governor.tick();
+    seen.length = 0;
+    gate = deferred();
     expectCode(() => runtime.post('f', 'r', 'in', 'low'), ErrorCode.LoadShed);
     runtime.post('f', 'r', 'in', 'high', { priority: 1 });
     const result = await runtime.postAll('f', 'r', 'in', ['a', 'b', 'c'], { priority: 0 });
     expect(result).toEqual({ posted: 0, shed: 3 });
     await tick();
     expect(seen).toEqual(['high']);
-    const gate = governor.subsystems().find((s) => s.name === 'shedder.admission');
-    expect(gate?.knobs.find((k) => k.kind === 'shed_level')?.value).toBe(1);
+    const knobs = governor.subsystems().find((s) => s.name === 'shedder')?.knobs;
+    expect(knobs?.find((k) => k.kind === 'shed_level')?.value).toBe(1);
     await runtime.close();
   });
 
