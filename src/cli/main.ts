@@ -4,6 +4,7 @@
  */
 import { ErrorCode, isSluiceError } from '../core/errors.ts';
 import { ExitCode, UsageError } from './cli-error.ts';
+import { benchCommand, benchHelp } from './commands/bench.ts';
 import { inspectCommand, inspectHelp } from './commands/inspect.ts';
 import { replayCommand, replayHelp } from './commands/replay.ts';
 import { runCommand, runHelp } from './commands/run.ts';
@@ -15,6 +16,7 @@ type Command = (argv: string[], io: CliIO) => Promise<number>;
 
 const kCommands: Record<string, { run: Command; help: string; summary: string }> = {
   run: { run: runCommand, help: runHelp, summary: 'run a flow over generated or given items and print throughput' },
+  bench: { run: benchCommand, help: benchHelp, summary: 'measure a flow over pool sizes and batches; table, JSON and HTML report' },
   inspect: { run: inspectCommand, help: inspectHelp, summary: 'show a flow: routines, slots, events, connections, diagram' },
   runs: { run: runsCommand, help: runsHelp, summary: 'list the runs recorded in the durable event log' },
   replay: { run: replayCommand, help: replayHelp, summary: "print a recorded run's events in order" },
