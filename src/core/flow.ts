@@ -5,6 +5,7 @@
  */
 import { resolveErrorHandler, type ErrorHandler, type ErrorHandlerOptions } from './error-handler.ts';
 import { ErrorCode, SluiceError, describeValue } from './errors.ts';
+import type { BreakerOptions } from '../resilience/index.ts';
 import type { Routine } from './routine.ts';
 import { assertInteger, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf } from './validate.ts';
 
@@ -31,10 +32,35 @@ export interface RoutineOptions {
    * the thread is terminated and replaced, and the activation fails with
    * `SLUICE_ERR_ACTIVATION_TIMEOUT` into the routine's error handler. `0` means the pool's
    * `activationTimeoutMs`.
+   * Inline: for async logic, the activation fails with `SLUICE_ERR_ACTIVATION_TIMEOUT` after
+   * this long and its `ctx.signal` aborts (synchronous logic cannot be interrupted on the main
+   * thread: put it on the pool).
    * @default 0
    */
   timeoutMs?: number;
+  /**
+   * A circuit breaker for this routine (`true` for the runtime's defaults, or breaker options).
+   * While it is open, activations fail fast with `SLUICE_ERR_CIRCUIT_OPEN` into the error
+   * handler, or go to the `fallback` when one is declared.
+   * @default undefined (no breaker)
+   */
+  breaker?: boolean | BreakerOptions;
+  /**
+   * Names of external dependencies this routine calls; each has one breaker shared by every
+   * routine that declares it (options per name in the runtime's `breakers.dependencies`).
+   * @default []
+   */
+  dependencies?: readonly string[];
+  /**
+   * Where the items go while a breaker of this routine is open, instead of failing: another
+   * routine's slot of the same flow, or one of this routine's events (routed like an emit).
+   * @default undefined (fail fast into the error handler)
+   */
+  fallback?: Fallback;
 }
+
+/** A routine's fallback: another routine's slot, or one of its own events. */
+export type Fallback = { readonly routine: string; readonly slot: string } | { readonly event: string };
 
 /** A routine in a flow, with its resolved options. */
 export interface RoutineEntry {
@@ -43,8 +69,14 @@ export interface RoutineEntry {
   readonly placement: Placement;
   readonly errorHandler: ErrorHandler;
   readonly concurrency: number;
-  /** Pool activation timeout in ms; 0 = the pool's default. */
+  /** Activation timeout in ms; 0 = none inline, the pool's default on the pool. */
   readonly timeoutMs: number;
+  /** Breaker options, when the routine has a breaker of its own. */
+  readonly breaker: BreakerOptions | undefined;
+  /** External dependencies, each with a shared breaker. */
+  readonly dependencies: readonly string[];
+  /** Where items go while a breaker is open. */
+  readonly fallback: Fallback | undefined;
 }
 
 /** An edge: `source.event` delivers to `target.slot`. */
@@ -126,7 +158,7 @@ export class Flow {
       throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${id}" (${routine.kind}) in flow "${this.id}" has no logic: define a logic(items, ctx) method or call setLogic()`);
     }
     assertObject(`Flow "${this.id}" addRoutine("${id}") options`, options);
-    assertKnownKeys(`Flow "${this.id}" addRoutine("${id}") options`, options as Record<string, unknown>, ['placement', 'errorHandler', 'concurrency', 'timeoutMs']);
+    assertKnownKeys(`Flow "${this.id}" addRoutine("${id}") options`, options as Record<string, unknown>, ['placement', 'errorHandler', 'concurrency', 'timeoutMs', 'breaker', 'dependencies', 'fallback']);
     const placement = options.placement ?? 'inline';
     assertOneOf(`routine "${id}" placement`, placement, ['inline', 'pool', 'auto'] as const);
     const concurrency = options.concurrency ?? 1;
@@ -134,7 +166,21 @@ export class Flow {
     const timeoutMs = options.timeoutMs ?? 0;
     assertNumber(`routine "${id}" timeoutMs`, timeoutMs, 0);
     const errorHandler = resolveErrorHandler(`routine "${id}"`, options.errorHandler, this.#errorHandler);
-    this.#routines.set(id, Object.freeze({ id, routine, placement, errorHandler, concurrency, timeoutMs }));
+    const breaker = options.breaker === true ? {} : options.breaker === false ? undefined : options.breaker;
+    if (breaker !== undefined) assertObject(`routine "${id}" breaker`, breaker);
+    const dependencies = options.dependencies ?? [];
+    if (!Array.isArray(dependencies)) assertObject(`routine "${id}" dependencies`, dependencies);
+    for (const name of dependencies) assertName(`routine "${id}" dependency`, name);
+    const fallback = options.fallback;
+    if (fallback !== undefined) {
+      assertObject(`routine "${id}" fallback`, fallback);
+      if ('event' in fallback) assertName(`routine "${id}" fallback.event`, fallback.event);
+      else {
+        assertName(`routine "${id}" fallback.routine`, (fallback as { routine: unknown }).routine);
+        assertName(`routine "${id}" fallback.slot`, (fallback as { slot: unknown }).slot);
+      }
+    }
+    this.#routines.set(id, Object.freeze({ id, routine, placement, errorHandler, concurrency, timeoutMs, breaker, dependencies: Object.freeze([...dependencies]), fallback }));
     return this;
   }
 
@@ -248,9 +294,32 @@ export class Flow {
   /** Freezes the flow and its routines; `runtime.register()` calls it. */
   freeze(): this {
     if (this.#frozen) return this;
+    this.#checkFallbacks();
     this.#frozen = true;
     for (const entry of this.#routines.values()) entry.routine.freeze();
     return this;
+  }
+
+  /** Fallbacks name routines and events that must exist once the flow is complete. */
+  #checkFallbacks(): void {
+    for (const entry of this.#routines.values()) {
+      const fallback = entry.fallback;
+      if (fallback === undefined) continue;
+      if ('event' in fallback) {
+        if (!entry.routine.hasEvent(fallback.event)) {
+          throw new SluiceError(ErrorCode.UnknownEvent, `Routine "${entry.id}" in flow "${this.id}" falls back to event "${fallback.event}", which it does not declare`, {
+            details: { flowId: this.id, routineId: entry.id, event: fallback.event },
+          });
+        }
+      } else {
+        const target = this.#require(fallback.routine);
+        if (target.routine.getSlot(fallback.slot) === undefined) {
+          throw new SluiceError(ErrorCode.UnknownSlot, `Routine "${entry.id}" in flow "${this.id}" falls back to ${fallback.routine}.${fallback.slot}, which is not a slot`, {
+            details: { flowId: this.id, routineId: entry.id, slot: fallback.slot },
+          });
+        }
+      }
+    }
   }
 
   #assertMutable(method: string): void {

@@ -8,6 +8,7 @@ import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import type { JobContext } from '../core/job-context.ts';
 import type { QueuedItem } from '../core/slot.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
+import type { BreakerPermit } from '../resilience/index.ts';
 import { jobList, type Jobs } from './jobs.ts';
 
 /** A queued item with its job set. */
@@ -33,6 +34,10 @@ export interface Activation {
   readonly attempt: number;
   startMono: number;
   startWall: number;
+  /** Breaker permits held while the logic runs; released when the activation settles. */
+  permits?: readonly BreakerPermit[];
+  /** True when the items went to the routine's fallback instead of its logic. */
+  fellBack?: boolean;
 }
 
 /**
@@ -50,6 +55,7 @@ export class Scope implements ActivationScope {
   readonly #runner: ScopeOwner;
   readonly #activation: Activation;
   #signal: AbortSignal | undefined;
+  #abort: AbortController | undefined;
 
   constructor(runner: ScopeOwner, activation: Activation, first: JobContext) {
     this.routineId = runner.id;
@@ -68,8 +74,15 @@ export class Scope implements ActivationScope {
   }
 
   get signal(): AbortSignal {
-    this.#signal ??= AbortSignal.any([this.#runner.host.workerSignal, ...jobList(this.#activation.jobs).map((j) => j.signal)]);
+    this.#abort ??= new AbortController();
+    this.#signal ??= AbortSignal.any([this.#runner.host.workerSignal, this.#abort.signal, ...jobList(this.#activation.jobs).map((j) => j.signal)]);
     return this.#signal;
+  }
+
+  /** Aborts this activation's signal (its timeout passed). */
+  abort(reason: unknown): void {
+    this.#abort ??= new AbortController();
+    this.#abort.abort(reason);
   }
 
   get state(): Readonly<Record<string, unknown>> {

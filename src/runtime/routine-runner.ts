@@ -18,6 +18,7 @@ import { kCounters, kRecord, type WorkerState } from '../core/worker-state.ts';
 import { allTerminal, hasJob, jobList, releaseJobs, retainJobs, type Jobs } from './jobs.ts';
 import type { EngineEvents } from './runtime-events.ts';
 import type { Schedulable } from './scheduler.ts';
+import { withTimeout, type BreakerPermit, type SluiceBreaker } from '../resilience/index.ts';
 import { Scope, type Activation, type Item } from './activation-scope.ts';
 import { PlacementProbe } from './placement.ts';
 
@@ -36,6 +37,10 @@ export interface RunnerHost {
   poolWindow?(): number;
   /** Where the runner reports what happens (published on the runtime's bus when anyone listens). */
   readonly events: EngineEvents;
+  /** The breakers guarding a routine: its own and its dependencies' (empty: none). */
+  breakersFor?(entry: RoutineEntry): readonly SluiceBreaker[];
+  /** Another routine of the same worker (for fallbacks). */
+  runnerOf?(routineId: string): RoutineRunner;
 }
 
 /** Runs one routine of one worker. */
@@ -57,6 +62,7 @@ export class RoutineRunner implements Schedulable {
   readonly #retries: Activation[] = [];
   readonly #view: SlotsView;
   readonly #config: Readonly<Record<string, unknown>>;
+  readonly #breakers: readonly SluiceBreaker[];
   #reason: EvaluationReason = 'data';
   #timer: TimerHandle | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
@@ -80,6 +86,7 @@ export class RoutineRunner implements Schedulable {
     this.#policyContext = { now: 0, state: this.#policyState, workerId: host.worker.workerId, routineId: entry.id, reason: 'data', batchLimit: undefined };
     this.#errorHandler = entry.errorHandler;
     this.#config = Object.freeze(entry.routine.getConfig());
+    this.#breakers = host.breakersFor?.(entry) ?? [];
     this.placement = host.placementFor?.(entry) ?? new PlacementProbe('inline', { samples: 1, thresholdUs: 0, poolable: false });
     this.slots = entry.routine.slots.map((spec, i) => {
       this.#slotIndex.set(spec.name, i);
@@ -326,6 +333,7 @@ export class RoutineRunner implements Schedulable {
     }
     activation.startMono = now;
     activation.startWall = Date.now();
+    if (this.#breakers.length > 0 && !this.#acquire(activation)) return;
     if (this.placement.onPool && host.runOnPool !== undefined) {
       host.runOnPool(this, activation, slotItems).then(
         (error) => this.#settle(activation, error),
@@ -345,7 +353,12 @@ export class RoutineRunner implements Schedulable {
     }
     if (probeStart !== 0) this.placement.record((performance.now() - probeStart) * 1000);
     if (result !== null && typeof result === 'object' && typeof (result as Promise<void>).then === 'function') {
-      (result as Promise<void>).then(
+      const timeoutMs = this.entry.timeoutMs;
+      const pending =
+        timeoutMs > 0
+          ? withTimeout(result as Promise<void>, timeoutMs, { name: `routine "${this.id}"`, clock: host.clock, onTimeout: (e: unknown) => scope.abort(e) })
+          : (result as Promise<void>);
+      pending.then(
         () => this.#settle(activation, undefined),
         (error: unknown) => this.#settle(activation, error ?? new Error('logic rejected with no reason')),
       );
@@ -432,13 +445,63 @@ export class RoutineRunner implements Schedulable {
     }
   }
 
+  /**
+   * Takes a permit from every breaker of the routine. When one refuses, the permits taken are
+   * handed back and the activation goes to the fallback, or settles with the breaker's error.
+   */
+  #acquire(activation: Activation): boolean {
+    const permits: BreakerPermit[] = [];
+    for (const breaker of this.#breakers) {
+      const lease = breaker.tryAcquire();
+      if (lease.allowed) {
+        permits.push(lease);
+        continue;
+      }
+      for (const permit of permits) permit.cancel();
+      if (this.entry.fallback === undefined) this.#settle(activation, lease.error);
+      else {
+        let error: unknown;
+        try {
+          this.#fallBack(activation);
+        } catch (failure) {
+          error = failure;
+        }
+        this.#settle(activation, error);
+      }
+      return false;
+    }
+    activation.permits = permits;
+    return true;
+  }
+
+  #fallBack(activation: Activation): void {
+    const fallback = this.entry.fallback;
+    if (fallback === undefined) return;
+    activation.fellBack = true;
+    if ('event' in fallback) {
+      for (const item of activation.items) this.#emit(activation, fallback.event, item.data, item.jobs instanceof JobContext ? { job: item.jobs } : undefined);
+      return;
+    }
+    const target = this.#host.runnerOf?.(fallback.routine) as RoutineRunner;
+    const slot = target.slot(fallback.slot) as Slot<Jobs>;
+    for (const item of activation.items) {
+      const result = RoutineRunner.offer(target, slot, { data: item.data, jobs: item.jobs });
+      if (result === OfferResult.Rejected || result === OfferResult.MustWait) {
+        throw new SlotQueueFullError(`Fallback slot ${fallback.routine}.${fallback.slot} of routine "${this.id}" is full`, {
+          details: { routineId: this.id, fallback: `${fallback.routine}.${fallback.slot}` },
+        });
+      }
+    }
+  }
+
   #settle(activation: Activation, error: unknown): void {
     const host = this.#host;
     this.#running--;
     const now = host.clock.now();
     const durationMs = now - activation.startMono;
-    let status: TraceEntry['status'] = 'ok';
+    let status: TraceEntry['status'] = activation.fellBack === true ? 'fallback' : 'ok';
     let failure: SluiceError | undefined;
+    if (activation.permits !== undefined) for (const permit of activation.permits) permit.release(error === undefined, error);
     if (error !== undefined) {
       host.worker[kCounters].activationErrors++;
       failure = this.#wrap(error);

@@ -6,6 +6,7 @@ import { resolveThreadPoolOptions, type ThreadPoolOptions } from '../pool/index.
 import { EventBus } from '../bus/index.ts';
 import { realClock, type Clock } from '../core/clock.ts';
 import { Governor } from '../governor/index.ts';
+import type { BreakerOptions } from '../resilience/index.ts';
 import type { DurableSinkOptions, EventLog } from '../store/index.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { assertFunction, assertInteger, assertKnownKeys, assertName, assertNumber, assertObject } from '../core/validate.ts';
@@ -68,6 +69,17 @@ export interface RuntimeOptions {
    */
   governor?: Governor;
   /**
+   * Circuit breakers: options every breaker starts from, and per dependency name (routines
+   * declare `breaker` and `dependencies` in `addRoutine`).
+   * @default { defaults: {}, dependencies: {} }
+   */
+  breakers?: { defaults?: BreakerOptions; dependencies?: Readonly<Record<string, BreakerOptions>> };
+  /**
+   * How often health checks run (store, pool, bus, governor), in ms.
+   * @default 5000
+   */
+  healthIntervalMs?: number;
+  /**
    * Interval of `run.heartbeat` events between `start()` and `close()`, so a watcher can tell a
    * stalled run from a quiet one; 0 turns them off.
    * @default 5000
@@ -104,9 +116,9 @@ export interface RecordOptions {
 }
 
 /** Options with every default filled in. */
-export type ResolvedRuntimeOptions = Readonly<Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor'>> & { bus: EventBus; record: RecordOptions | undefined; pool: ThreadPoolOptions; governor: Governor | undefined }>;
+export type ResolvedRuntimeOptions = Readonly<Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers'>> & { bus: EventBus; record: RecordOptions | undefined; pool: ThreadPoolOptions; governor: Governor | undefined; breakers: { defaults: BreakerOptions; dependencies: Readonly<Record<string, BreakerOptions>> } }>;
 
-const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'governor', 'heartbeatMs', 'pool'] as const;
+const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'governor', 'heartbeatMs', 'breakers', 'healthIntervalMs', 'pool'] as const;
 
 function defaultRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -131,6 +143,8 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     record: o.record,
     governor: o.governor,
     heartbeatMs: o.heartbeatMs ?? 5_000,
+    breakers: { defaults: o.breakers?.defaults ?? {}, dependencies: o.breakers?.dependencies ?? {} },
+    healthIntervalMs: o.healthIntervalMs ?? 5_000,
     pool: o.pool instanceof Piscina ? { piscina: o.pool } : (o.pool ?? {}),
   };
   // Validated here, at the edge, though the pool itself is created on first use.
@@ -149,6 +163,11 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
   }
   assertName('runId', resolved.runId);
   assertNumber('heartbeatMs', resolved.heartbeatMs, 0);
+  assertNumber('healthIntervalMs', resolved.healthIntervalMs, 1);
+  assertObject('breakers', o.breakers, true);
+  if (o.breakers !== undefined) assertKnownKeys('breakers', o.breakers as Record<string, unknown>, ['defaults', 'dependencies']);
+  assertObject('breakers.defaults', resolved.breakers.defaults);
+  assertObject('breakers.dependencies', resolved.breakers.dependencies);
   if (resolved.governor !== undefined && !(resolved.governor instanceof Governor)) {
     throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`governor\` to be a Governor, got ${describeValue(resolved.governor)}`);
   }

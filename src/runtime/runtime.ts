@@ -19,14 +19,17 @@ import { PoolBridge } from './pool-bridge.ts';
 import type { PlacementStats } from './placement.ts';
 import { nanoid } from 'nanoid';
 import type { EventBus } from '../bus/index.ts';
-import { createHeartbeat, type Heartbeat } from '../bus/index.ts';
 import type { DurableSink } from '../store/index.ts';
-import { RunRecording } from './run-recording.ts';
-import { RuntimeGovernance, type GovernedRuntime } from './runtime-governable.ts';
+import type { BreakerRegistry, HealthSnapshot, RuntimeState } from '../resilience/index.ts';
+import type { GovernedRuntime } from './runtime-governable.ts';
+import { RuntimeServices } from './runtime-services.ts';
 import { RuntimeEvents, RuntimeTopic } from './runtime-events.ts';
 
-/** Where the runtime is in its life. */
-export type RuntimeStatus = 'running' | 'closing' | 'closed';
+/**
+ * Where the runtime is in its life: `created → starting → running ⇄ degraded → stopping →
+ * stopped`, or `error` when `start()` failed.
+ */
+export type RuntimeStatus = RuntimeState;
 
 /** Options of `runtime.post()`. */
 export interface PostOptions {
@@ -122,14 +125,11 @@ export class Runtime {
   readonly #hooks: JobHooks;
   #jobCounter = 0;
   #workerCounter = 0;
-  #status: RuntimeStatus = 'running';
   #closing: Promise<CloseReport> | undefined;
   readonly #events: RuntimeEvents;
   #starting: Promise<void> | undefined;
-  #started = false;
-  #recording: RunRecording | undefined;
-  #governance: RuntimeGovernance | undefined;
-  #heartbeat: Heartbeat | undefined;
+  readonly #services: RuntimeServices;
+  #destroyed = false;
   #pool: ThreadPool | undefined;
   readonly #poolBridge: PoolBridge;
 
@@ -139,6 +139,7 @@ export class Runtime {
     this.#jobs = new JobTable(this.#options.jobHistoryLimit);
     this.#scheduler = new Scheduler(this.#options.drainBudgetMs);
     this.#events = new RuntimeEvents(this.#options.bus, this.#options.runId);
+    this.#services = new RuntimeServices(this.#options, () => this.#pool);
     this.#hooks = {
       cancel: (job, reason) => {
         // Ended jobs' items are purged on the next pass; end first so the purge sees it.
@@ -156,7 +157,17 @@ export class Runtime {
 
   /** Where the runtime is in its life. */
   get status(): RuntimeStatus {
-    return this.#status;
+    return this.#services.state;
+  }
+
+  /** Health of every subsystem (store, pool, bus, governor, each breaker) and the worst of them. */
+  health(): HealthSnapshot {
+    return this.#services.health.snapshot();
+  }
+
+  /** The circuit breakers of the routines and dependencies of this runtime. */
+  get breakers(): BreakerRegistry {
+    return this.#services.breakers;
   }
 
   /** The bus the runtime publishes on (topics in `RuntimeTopic`). */
@@ -171,7 +182,7 @@ export class Runtime {
 
   /** The durable sink recording this run, when `record` is set and the runtime started. */
   get recorder(): DurableSink | undefined {
-    return this.#recording?.sink;
+    return this.#services.recording?.sink;
   }
 
   /**
@@ -180,20 +191,20 @@ export class Runtime {
    * A runtime without `record` works without `start()` too.
    */
   start(): Promise<void> {
-    this.#starting ??= (async () => {
-      this.#assertOpen('start');
-      const { record, governor, clock } = this.#options;
-      if (record !== undefined) this.#recording = await RunRecording.open(this.bus, this.runId, record, clock);
-      if (governor !== undefined) {
-        const ceiling = Math.max(this.#options.pool.maxThreads ?? 1, this.#options.pool.threads ?? 1);
-        this.#governance = new RuntimeGovernance(governor, this.#governedView(), clock, ceiling);
+    if (this.#starting === undefined) {
+      if (this.#services.state !== 'created') {
+        this.#assertOpen('start');
+        return Promise.resolve();
       }
-      if (this.#options.heartbeatMs > 0) this.#heartbeat = createHeartbeat(this.bus, { runId: this.runId, intervalMs: this.#options.heartbeatMs, clock }).start();
-      this.#started = true;
-      this.#events.publish(RuntimeTopic.RunStarted, () => ({ runtime: this.name, runId: this.runId, flows: this.listFlows(), pid: process.pid, node: process.version }));
-    })();
+      this.#starting = this.#services.start(this.#governedView()).then(() => this.#published());
+    }
     return this.#starting;
   }
+
+  #published(): void {
+    this.#events.publish(RuntimeTopic.RunStarted, () => ({ runtime: this.name, runId: this.runId, flows: this.listFlows(), pid: process.pid, node: process.version }));
+  }
+
 
   /**
    * Registers a flow (or builds one from a flow module with `params`) and freezes it. Returns
@@ -262,6 +273,7 @@ export class Runtime {
       scheduler: this.#scheduler,
       events: this.#events,
       pool: this.#poolBridge,
+      breakersFor: (entry) => this.#services.breakersFor(flowId, entry),
     });
     for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? []) (engine.runners.get(routineId) as RoutineRunner).batchLimit = limit;
     this.#workers.set(workerId, engine);
@@ -312,7 +324,7 @@ export class Runtime {
         { details: { flowId, routineId, slot, workerId: engine.worker.workerId } },
       );
     }
-    this.#governance?.gate.admit(options.priority ?? 0);
+    this.#services.governance?.gate.admit(options.priority ?? 0);
     const job = this.#newJob(engine, options);
     RoutineRunner.offer(runner, target, { data, jobs: job });
     return [engine.worker, job];
@@ -328,7 +340,7 @@ export class Runtime {
     if (options.signal?.aborted === true) {
       throw new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted before it could wait for room`, { cause: options.signal.reason });
     }
-    this.#governance?.gate.admit(options.priority ?? 0);
+    this.#services.governance?.gate.admit(options.priority ?? 0);
     const job = this.#newJob(engine, options);
     await new Promise<void>((resolve, reject) => {
       const signal = options.signal;
@@ -370,7 +382,7 @@ export class Runtime {
     const { engine, runner, target } = this.#target('postAll', flowId, routineId, slot, null, postOptions);
     let posted = 0;
     let shed = 0;
-    const gate = this.#governance?.gate;
+    const gate = this.#services.governance?.gate;
     const priority = options.priority ?? 0;
     // Under a governor: wait out a throttle, count what is shed (reported in the result).
     const admitted = async (): Promise<boolean> => {
@@ -488,7 +500,7 @@ export class Runtime {
       pool: this.#pool?.stats(),
       placements,
       name: this.name,
-      status: this.#status,
+      status: this.#services.state,
       flows: this.listFlows(),
       workers: this.#workers.size,
       activeJobs: this.#jobs.activeCount,
@@ -504,44 +516,41 @@ export class Runtime {
   close(options: { timeout?: number } = {}): Promise<CloseReport> {
     const timeout = options.timeout ?? 30_000;
     assertNumber('close timeout', timeout, 0);
+    // Admission stops now, synchronously, unless a start is still opening its log.
+    if (this.#closing === undefined && this.#services.state !== 'starting') this.#services.beginStop();
     this.#closing ??= (async () => {
-      this.#status = 'closing';
       await this.#starting?.catch(() => undefined);
+      this.#services.beginStop();
       const drained = await this.#within(this.#jobs.idle(), timeout);
       const cancelled = this.#cancelAll('runtime closed before the job finished');
       this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained, cancelled: cancelled.length }));
-      const flushed = await this.#stopRecording(Math.max(timeout, 5_000));
       await this.#pool?.close({ timeout: Math.min(timeout, 5_000) });
-      this.#status = 'closed';
+      const flushed = await this.#services.stop(Math.max(timeout, 5_000));
+      this.#services.finishStop();
       return { drained, cancelled, flushed };
     })();
     return this.#closing;
   }
+
 
   /**
    * Cancels every unfinished job and stops every worker at once; what the recording sink holds
    * is flushed in the background. Idempotent.
    */
   destroy(): void {
-    if (this.#status === 'closed') return;
-    this.#status = 'closed';
+    if (this.#services.state === 'stopped' || this.#destroyed) return;
+    this.#destroyed = true;
+    this.#services.beginStop();
+    this.#services.finishStop();
     const cancelled = this.#cancelAll('runtime destroyed');
     this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained: false, cancelled: cancelled.length, destroyed: true }));
     void this.#pool?.destroy();
-    const flushing = this.#stopRecording(1_000);
+    const flushing = this.#services.stop(1_000);
     this.#closing ??= flushing.then((flushed) => ({ drained: false, cancelled, flushed }));
   }
 
-  async #stopRecording(timeout: number): Promise<boolean> {
-    this.#governance?.dispose();
-    this.#governance = undefined;
-    this.#heartbeat?.stop();
-    this.#heartbeat = undefined;
-    const recording = this.#recording;
-    if (recording === undefined) return true;
-    this.#recording = undefined;
-    return recording.close(timeout);
-  }
+
+
 
   /** What the governor sees of this runtime. */
   #governedView(): GovernedRuntime {
@@ -618,7 +627,7 @@ export class Runtime {
 
   #jobSettled(job: JobContext): void {
     this.#jobs.settled(job);
-    this.#governance?.governable.jobEnded(this.#options.clock.now() - job.createdMono);
+    this.#services.governance?.governable.jobEnded(this.#options.clock.now() - job.createdMono);
     const engine = this.#workers.get(job.workerId);
     if (engine === undefined) return;
     // A failed job's items still queued elsewhere (another branch, a join) go now, not when reached.
@@ -651,16 +660,29 @@ export class Runtime {
   }
 
   #assertOpen(method: string): void {
-    if (this.#status !== 'running') {
-      throw new SluiceError(ErrorCode.RuntimeClosed, `runtime.${method}() was called while runtime "${this.name}" is ${this.#status}`, { details: { status: this.#status } });
+    const state = this.#services.state;
+    if (state === 'created') {
+      if (this.#services.needsStart) {
+        if (method === 'register') return;
+        throw new SluiceError(
+          ErrorCode.RuntimeNotStarted,
+          `runtime.${method}() was called before \`await runtime.start()\`; runtime "${this.name}" ${this.#options.record !== undefined ? 'records its run and must open its log' : 'is governed and must register with its governor'} first`,
+        );
+      }
+      // Nothing to wait for: start on first use.
+      this.#services.startNow();
+      this.#published();
+      return;
     }
-    if (!this.#started && (this.#options.record !== undefined || this.#options.governor !== undefined) && method !== 'start' && method !== 'register') {
-      throw new SluiceError(
-        ErrorCode.RuntimeNotStarted,
-        `runtime.${method}() was called before \`await runtime.start()\`; runtime "${this.name}" ${this.#options.record !== undefined ? 'records its run and must open its log' : 'is governed and must register with its governor'} first`,
-      );
+    if (state === 'starting') {
+      if (method === 'register') return;
+      throw new SluiceError(ErrorCode.RuntimeNotStarted, `runtime.${method}() was called while runtime "${this.name}" is still starting; await runtime.start() first`);
+    }
+    if (!this.#services.isServing || this.#destroyed || this.#closing !== undefined) {
+      throw new SluiceError(ErrorCode.RuntimeClosed, `runtime.${method}() was called while runtime "${this.name}" is ${state}`, { details: { status: state } });
     }
   }
+
 
   /** Resolves true when `promise` settles within `timeout` ms, false otherwise. */
   async #within(promise: Promise<unknown>, timeout: number): Promise<boolean> {

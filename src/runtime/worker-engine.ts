@@ -11,6 +11,7 @@ import { WorkerState, kSetStatus } from '../core/worker-state.ts';
 import { RoutineRunner, type RunnerHost } from './routine-runner.ts';
 import type { EngineEvents } from './runtime-events.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { SluiceBreaker } from '../resilience/index.ts';
 import type { Activation } from './activation-scope.ts';
 import type { PoolBridge } from './pool-bridge.ts';
 import type { PlacementProbe } from './placement.ts';
@@ -26,6 +27,8 @@ export interface WorkerEngineOptions {
   /** Runs pool activations; without it every routine runs inline. */
   readonly pool?: PoolBridge;
   readonly events: EngineEvents;
+  /** The breakers guarding a routine (absent: no breakers). */
+  readonly breakersFor?: (entry: RoutineEntry) => readonly SluiceBreaker[];
 }
 
 /** Runs one worker of a flow. */
@@ -39,6 +42,7 @@ export class WorkerEngine implements RunnerHost {
   readonly #abort = new AbortController();
   readonly #scheduler: Scheduler;
   readonly #pool: PoolBridge | undefined;
+  readonly #breakersFor: ((entry: RoutineEntry) => readonly SluiceBreaker[]) | undefined;
   #activeJobs = 0;
   #idleWaiters: Array<() => void> = [];
 
@@ -49,6 +53,7 @@ export class WorkerEngine implements RunnerHost {
     this.events = options.events;
     this.#scheduler = options.scheduler;
     this.#pool = options.pool;
+    this.#breakersFor = options.breakersFor;
     this.worker = new WorkerState(workerId, flow.id, options.historyLimit, { queueStatus: () => this.queueStatus() });
     for (const entry of flow.routines) this.runners.set(entry.id, new RoutineRunner(entry, this));
     for (const c of flow.connections) {
@@ -67,6 +72,14 @@ export class WorkerEngine implements RunnerHost {
 
   markReady(runner: RoutineRunner): void {
     this.#scheduler.markReady(runner);
+  }
+
+  breakersFor(entry: RoutineEntry): readonly SluiceBreaker[] {
+    return this.#breakersFor?.(entry) ?? [];
+  }
+
+  runnerOf(routineId: string): RoutineRunner {
+    return this.runner(routineId);
   }
 
   placementFor(entry: RoutineEntry): PlacementProbe | undefined {

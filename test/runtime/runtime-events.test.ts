@@ -33,8 +33,11 @@ describe('runtime events on the bus', () => {
     const [worker, job] = runtime.post('chain', 'a', 'in', 1);
     await job.done();
     await tick();
-    const topics = seen.map((e) => e.topic);
+    const topics = seen.map((e) => (e.topic === 'runtime.state' ? `state:${(e.payload as { to: string }).to}` : e.topic));
     expect(topics).toEqual([
+      'state:starting',
+      'state:running',
+      RuntimeTopic.RunStarted,
       RuntimeTopic.WorkerStarted,
       RuntimeTopic.JobStarted,
       ...Array(3).fill([RuntimeTopic.ActivationStarted, RuntimeTopic.ActivationFinished]).flat(),
@@ -131,9 +134,9 @@ describe('recording a run to the durable log', () => {
     let lastSeq = 0;
     try {
       const events = await log.since('recorded', 0);
-      const topics = events.map((e) => e.topic);
-      expect(topics[0]).toBe(RuntimeTopic.RunStarted);
-      expect(topics.at(-1)).toBe(RuntimeTopic.RunStopped);
+      const topics = events.map((e) => (e.topic === 'runtime.state' ? `state:${(e.payload as { to: string }).to}` : e.topic));
+      expect(topics.slice(0, 3)).toEqual(['state:running', RuntimeTopic.RunStarted, RuntimeTopic.WorkerStarted]);
+      expect(topics.slice(-2)).toEqual(['state:stopping', RuntimeTopic.RunStopped]);
       expect(topics.filter((t) => t === RuntimeTopic.JobCompleted)).toHaveLength(500);
       // The per-activation stream is not recorded by default.
       expect(topics).not.toContain(RuntimeTopic.ActivationFinished);
@@ -143,7 +146,7 @@ describe('recording a run to the durable log', () => {
       expect(replayed).toEqual(events.map((e) => e.seq));
       expect((await log.runs()).map((r) => r.runId)).toEqual(['recorded']);
       lastSeq = events.at(-1)?.seq ?? 0;
-      expect(lastSeq).toBe(503); // run.started, worker.started, 500 jobs, run.stopped
+      expect(lastSeq).toBe(505); // state running, run.started, worker.started, 500 jobs, state stopping, run.stopped
     } finally {
       await log.close();
     }
@@ -155,8 +158,10 @@ describe('recording a run to the durable log', () => {
     try {
       const tail = await reopened.since('recorded', lastSeq);
       expect(tail.map((e) => [e.seq, e.topic])).toEqual([
-        [lastSeq + 1, RuntimeTopic.RunStarted],
-        [lastSeq + 2, RuntimeTopic.RunStopped],
+        [lastSeq + 1, 'runtime.state'],
+        [lastSeq + 2, RuntimeTopic.RunStarted],
+        [lastSeq + 3, 'runtime.state'],
+        [lastSeq + 4, RuntimeTopic.RunStopped],
       ]);
     } finally {
       await reopened.close();

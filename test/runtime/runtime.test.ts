@@ -36,7 +36,11 @@ describe('Runtime options', () => {
     expectCode(() => new Runtime(5 as RuntimeOptions), ErrorCode.InvalidArgument);
     const runtime = new Runtime();
     expect(runtime.name).toBe('sluice');
+    // Nothing heavy in the constructor: a runtime starts on first use (or at start()).
+    expect(runtime.status).toBe('created');
+    runtime.register(new Flow('f').addRoutine(new Pass(), 'p'));
     expect(runtime.status).toBe('running');
+    runtime.destroy();
     expect(new Runtime({ name: 'mine' }).name).toBe('mine');
   });
 });
@@ -163,6 +167,7 @@ describe('waiting', () => {
     const runtime = new Runtime({ clock });
     const { flow, openAll } = gatedFlow();
     runtime.register(flow);
+    const runtimeTimers = clock.pendingTimers; // heartbeats and health checks
     expect(await runtime.waitUntilAllJobsFinished({ timeout: 10 })).toBe(true);
     runtime.post('g', 'r', 'in', 1);
     runtime.post('g', 'r', 'in', 2);
@@ -174,7 +179,7 @@ describe('waiting', () => {
     expect(await isSettled(untimed)).toBe(false);
     openAll();
     expect(await untimed).toBe(true);
-    expect(clock.pendingTimers).toBe(0);
+    expect(clock.pendingTimers).toBe(runtimeTimers);
   });
 });
 
@@ -190,9 +195,9 @@ describe('close(), destroy() and await using', () => {
     const [, finishes] = runtime.post('q', 'r', 'in', 1);
     await tick();
     const closing = runtime.close({ timeout: 100 });
-    expect(runtime.status).toBe('closing');
+    expect(runtime.status).toBe('stopping');
     expect(runtime.close()).toBe(closing);
-    expect(expectCode(() => runtime.post('q', 'r', 'in', 2), ErrorCode.RuntimeClosed).message).toContain('closing');
+    expect(expectCode(() => runtime.post('q', 'r', 'in', 2), ErrorCode.RuntimeClosed).message).toContain('stopping');
     quick.resolve();
     await tick();
     expect(finishes.status).toBe('completed');
@@ -200,7 +205,7 @@ describe('close(), destroy() and await using', () => {
     const report = await closing;
     expect(report).toEqual({ drained: false, cancelled: [stuck.jobId], flushed: true });
     expect(stuck.status).toBe('cancelled');
-    expect(runtime.status).toBe('closed');
+    expect(runtime.status).toBe('stopped');
     expect(runtime.listWorkers().every((w) => w.status === 'stopped')).toBe(true);
     expectCode(() => runtime.post('q', 'r', 'in', 3), ErrorCode.RuntimeClosed);
     expectCode(() => runtime.exec('q'), ErrorCode.RuntimeClosed);
@@ -225,7 +230,7 @@ describe('close(), destroy() and await using', () => {
     const [, queued] = runtime.post('g', 'r', 'in', 2);
     runtime.destroy();
     runtime.destroy();
-    expect(runtime.status).toBe('closed');
+    expect(runtime.status).toBe('stopped');
     expect([job.status, queued.status]).toEqual(['cancelled', 'cancelled']);
     expect(worker.status).toBe('stopped');
     expect(await runtime.close()).toEqual({ drained: false, cancelled: [job.jobId, queued.jobId], flushed: true });
@@ -241,7 +246,7 @@ describe('close(), destroy() and await using', () => {
       runtime.register(new Flow('f').addRoutine(new Pass(), 'p'));
       [, job] = runtime.post('f', 'p', 'in', 1);
     }
-    expect(outer.status).toBe('closed');
+    expect(outer.status).toBe('stopped');
     expect(job.status).toBe('completed');
     expect(typeof outer[Symbol.asyncDispose]).toBe('function');
   });
