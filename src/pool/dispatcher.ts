@@ -173,7 +173,7 @@ export class Dispatcher {
     this.#inFlight++;
     this.#batchesSent++;
     this.#activationsSent += items.length;
-    const started = target.timeoutMs > 0 ? new SharedArrayBuffer(4) : undefined;
+    const started = target.timeoutMs > 0 ? new SharedArrayBuffer(8) : undefined;
     const task: BatchTask = {
       kind: 'batch',
       moduleUrl: target.moduleUrl,
@@ -189,11 +189,13 @@ export class Dispatcher {
     if (target.timeoutMs > 0) {
       abort = new AbortController();
       const ms = target.timeoutMs * items.length;
-      const flag = new Int32Array(started as SharedArrayBuffer);
+      const startedAt = new BigInt64Array(started as SharedArrayBuffer);
       // The clock runs from when a thread starts the batch: waiting for a thread (or for a
-      // replacement thread to boot) is not the routine's time.
+      // replacement thread to boot and build the flow) is not the routine's time.
       const check = (): void => {
-        if (Atomics.load(flag, 0) === 0) timer = this.#setTimer(check, ms);
+        const at = Number(Atomics.load(startedAt, 0));
+        const left = at === 0 ? ms : at + ms - Date.now();
+        if (left > 0) timer = this.#setTimer(check, left);
         else abort?.abort(new SluiceError(ErrorCode.ActivationTimeout, `timeout ${ms} ms`));
       };
       timer = this.#setTimer(check, ms);

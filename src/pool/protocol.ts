@@ -41,7 +41,7 @@ export interface BatchTask {
   readonly flowId: string;
   readonly routineId: string;
   readonly activations: readonly ActivationPayload[];
-  /** With a timeout: the thread sets element 0 to 1 when it starts the batch. */
+  /** With a timeout: the thread stores the epoch ms it started the batch at (BigInt64 slot 0). */
   readonly started?: SharedArrayBuffer;
 }
 

@@ -78,6 +78,8 @@ export class ThreadPool {
   readonly #dispatcher: Dispatcher;
   readonly #retired = new Set<Piscina>();
   readonly #flowKeys = new WeakMap<object, string>();
+  /** Flows dispatched so far, so a warm-up can build them in new threads before work arrives. */
+  readonly #knownFlows = new Map<string, { moduleUrl: string; params: unknown }>();
   readonly #announceWaiters: Array<() => void> = [];
   #flowCounter = 0;
   #piscina: Piscina | undefined;
@@ -186,13 +188,15 @@ export class ThreadPool {
     if (key === undefined) {
       key = `${moduleUrl}#${++this.#flowCounter}`;
       this.#flowKeys.set(flow, key);
+      this.#knownFlows.set(key, { moduleUrl, params: (flow as { source?: { params?: unknown } }).source?.params });
     }
     return key;
   }
 
   /**
    * Starts the pool and waits until every thread of the effective size has loaded the worker
-   * entry; with `flows`, builds those flows in every thread (through the control plane).
+   * entry, then builds every flow dispatched so far (and `flows`) in every thread, through the
+   * control plane. `resize()` up runs it in the background.
    */
   async warmUp(options: { flows?: ReadonlyArray<{ flow: object; moduleUrl: string; params: unknown }>; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ threads: number }> {
     this.#assertOpen('warmUp');
@@ -217,11 +221,11 @@ export class ThreadPool {
         });
       });
     }
-    if (options.flows !== undefined) {
-      for (const f of options.flows) {
-        const key = this.flowKey(f.flow, f.moduleUrl);
-        await this.#control.each((remote) => remote.loadFlow(f.moduleUrl, f.params, key), { signal: options.signal, timeoutMs });
-      }
+    for (const f of options.flows ?? []) this.#knownFlows.set(this.flowKey(f.flow, f.moduleUrl), { moduleUrl: f.moduleUrl, params: f.params });
+    // A fresh thread imports and builds each flow once (under tsx that is the slow part): do it
+    // now for every flow seen so far, not when the first batch arrives.
+    for (const [key, f] of this.#knownFlows) {
+      await this.#control.each((remote) => remote.loadFlow(f.moduleUrl, f.params, key), { signal: options.signal, timeoutMs });
     }
     return { threads: this.#control.threadIds.length };
   }

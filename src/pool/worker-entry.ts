@@ -250,7 +250,7 @@ export default async function runBatch(task: BatchTask | WarmTask): Promise<unkn
     return { threadId, outcomes: [], error: serializeError(error) } satisfies BatchResult;
   }
   // The timeout clock starts now: importing and building the flow is not the routine's time.
-  if (task.started !== undefined) Atomics.store(new Int32Array(task.started), 0, 1);
+  if (task.started !== undefined) Atomics.store(new BigInt64Array(task.started), 0, BigInt(Date.now()));
   const outcomes: ActivationOutcome[] = new Array(task.activations.length);
   for (let i = 0; i < task.activations.length; i++) {
     outcomes[i] = await runActivation(task.routineId, built.flowId, routine, task.activations[i] as ActivationPayload);
