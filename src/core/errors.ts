@@ -58,6 +58,9 @@ export const ErrorCode = {
   CircuitOpen: 'SLUICE_ERR_CIRCUIT_OPEN',
   InvalidTransition: 'SLUICE_ERR_INVALID_TRANSITION',
   HealthCheckFailed: 'SLUICE_ERR_HEALTH_CHECK_FAILED',
+  BackendUnavailable: 'SLUICE_ERR_BACKEND_UNAVAILABLE',
+  ModelLoadFailed: 'SLUICE_ERR_MODEL_LOAD_FAILED',
+  InvalidInput: 'SLUICE_ERR_INVALID_INPUT',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
