@@ -25,5 +25,5 @@ class Count extends Routine {
 export default defineFlow<{ id: string }>(
   import.meta.url,
   (p) => new Flow(p.id).addRoutine(new Pass(), 'source').addRoutine(new Pass(), 'noop', { placement: 'pool' }).addRoutine(new Count(), 'sink').pipe('source', 'noop', 'sink'),
-  { defaults: { id: 'noop' } },
+  { defaults: { id: 'noop' }, input: { routine: 'source', slot: 'in', generate: (i) => i } },
 );

@@ -1,43 +1,88 @@
 /**
- * `npm run bench`: runs every built-in scenario, prints a table per scenario (each figure beside
- * its baseline measured in the same run, as a ratio) and writes JSON to bench/results/.
+ * `npm run bench`: runs every built-in scenario — inline pipeline, fan-out/fan-in, CPU-bound
+ * scaling by threads, the dispatch-batch sweep, latency at fixed rates, durable-log throughput
+ * and the governor ramp — each beside a baseline measured in the same process; prints a table
+ * per scenario and writes bench/results/<scenario>.json, report.html (self-contained, with
+ * charts) and report.md.
  *
- * Usage: npm run bench [-- --only inline,store,pool] [--quick]
+ * Usage: npm run bench [-- --only inline,sweeps,pool,store,governor] [--quick]
  */
-import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { runInlineBench } from './inline.ts';
+import { renderHtmlReport, renderMarkdownReport } from '../src/harness/index.ts';
+import type { BenchRow } from './inline.ts';
 import { printRows, writeResults } from './report.ts';
+import { suiteReport, type SuiteResults } from './suite-report.ts';
+import type { StoreBenchResult } from './store.ts';
 
+const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'governor'] as const;
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' } } });
 const only = values.only?.split(',');
+for (const name of only ?? []) {
+  if (!(kScenarios as readonly string[]).includes(name)) {
+    process.stderr.write(`bench: unknown scenario "${name}" (scenarios: ${kScenarios.join(', ')})\n`);
+    process.exit(2);
+  }
+}
 const quick = values.quick === true;
-const wanted = (name: string): boolean => only === undefined || only.includes(name);
+const wanted = (name: (typeof kScenarios)[number]): boolean => only === undefined || only.includes(name);
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
+const started = performance.now();
+const suite: SuiteResults = { quick, seconds: 0 };
+
+function storeRows(r: StoreBenchResult): BenchRow[] {
+  return [
+    { scenario: 'durable log: DurableSink, thread writer vs raw better-sqlite3 batched', unit: 'rows/s', sluice: r.throughput.sinkRowsPerSec, baseline: r.throughput.rawRowsPerSec, ratio: r.throughput.ratio, spread: 0, note: `${r.events} events, batch ${r.batchSize}, median of ${r.throughput.runs.sink.length}` },
+    { scenario: 'durable log: DurableSink, inline writer vs raw', unit: 'rows/s', sluice: r.throughput.sinkInlineRowsPerSec, baseline: r.throughput.rawRowsPerSec, ratio: r.throughput.sinkInlineRowsPerSec / r.throughput.rawRowsPerSec, spread: 0, note: 'the writer on the main thread' },
+    { scenario: 'live path p99 publish → deliver, stalled database vs healthy', unit: 'µs', sluice: r.latency.stalled.p99Us, baseline: r.latency.healthy.p99Us, ratio: r.latency.p99Ratio, spread: 0, note: `${r.latency.stalled.committedDuringWindow} rows committed while stalled` },
+  ];
+}
 
 if (wanted('inline')) {
   log('inline engine…');
-  const rows = await runInlineBench(quick ? { items: 50_000, runs: 2, latencyMs: 1_000 } : {}, log);
-  printRows('inline engine (core)', rows);
-  log(`  → ${await writeResults('inline', rows)}`);
+  const { runInlineBench } = await import('./inline.ts');
+  suite.inline = await runInlineBench(quick ? { items: 50_000, runs: 2, latencyMs: 1_000 } : { items: 200_000, runs: 3, latencyMs: 2_000 }, log);
+  printRows('inline engine (core)', suite.inline);
+  log(`  → ${await writeResults('inline', suite.inline)}`);
+}
+if (wanted('sweeps')) {
+  log('harness sweeps (cpu by threads, dispatch batch, latency at fixed rates)…');
+  const { runSweepBench } = await import('./sweeps.ts');
+  suite.sweeps = await runSweepBench({ quick, log });
+  printRows('harness sweeps', suite.sweeps.rows);
+  log(`  → ${await writeResults('sweeps', suite.sweeps)}`);
+}
+if (wanted('pool')) {
+  log('pool…');
+  const { runPoolBench } = await import('./pool.ts');
+  suite.pool = await runPoolBench({ quick: true, runs: quick ? 1 : 2 }, log);
+  printRows('pool', suite.pool);
+  log(`  → ${await writeResults('pool', suite.pool)}`);
+}
+if (wanted('store')) {
+  log('store…');
+  const { runStoreBench } = await import('./store.ts');
+  const result = await runStoreBench(quick ? { events: 50_000, repeats: 1, latencyWindowMs: 500 } : { events: 150_000, repeats: 2, latencyWindowMs: 1_000 });
+  suite.store = storeRows(result);
+  printRows('durable log', suite.store);
+  log(`  → ${await writeResults('store', result)}`);
+}
+if (wanted('governor')) {
+  log('governor ramp…');
+  const { runGovernorBench } = await import('./governor.ts');
+  const result = await runGovernorBench({ quick }, log);
+  suite.governor = result;
+  printRows('governor ramp', result.rows);
+  log(`  → ${await writeResults('governor', result)}`);
 }
 
-// Scenarios of other subsystems, each in its own module exporting run<Name>Bench(options).
-const optional: Array<{ name: string; file: string; exportName: string }> = [
-  { name: 'store', file: './store.ts', exportName: 'runStoreBench' },
-  { name: 'pool', file: './pool.ts', exportName: 'runPoolBench' },
-];
-for (const scenario of optional) {
-  if (!wanted(scenario.name) || !existsSync(new URL(scenario.file, import.meta.url))) continue;
-  log(`${scenario.name}…`);
-  const mod = (await import(scenario.file)) as Record<string, (options: { quick?: boolean }) => Promise<unknown>>;
-  const runBench = mod[scenario.exportName];
-  if (typeof runBench !== 'function') throw new Error(`bench/${scenario.file} does not export ${scenario.exportName}`);
-  const result = await runBench({ quick });
-  const rows = (result as { rows?: unknown }).rows ?? result;
-  if (Array.isArray(rows) && rows.every((r) => typeof r === 'object' && r !== null && 'scenario' in r && 'ratio' in r)) printRows(scenario.name, rows);
-  else process.stdout.write(`\n### ${scenario.name}\n\n\`\`\`json\n${JSON.stringify(result, null, 2)}\n\`\`\`\n`);
-  log(`  → ${await writeResults(scenario.name, result)}`);
-}
+suite.seconds = (performance.now() - started) / 1000;
+const model = suiteReport(suite);
+const dir = new URL('./results/', import.meta.url);
+await mkdir(dir, { recursive: true });
+await writeFile(new URL('report.html', dir), renderHtmlReport(model));
+await writeFile(new URL('report.md', dir), renderMarkdownReport(model));
+process.stdout.write(`\n### headline ratios\n\n${model.headlines.map((h) => `- ${h.label}: ${h.value}`).join('\n')}\n`);
+log(`report: bench/results/report.html (summary bench/results/report.md), ${Math.round(suite.seconds)} s`);

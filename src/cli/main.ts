@@ -56,7 +56,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     const err = error as Error & { code?: string };
     const usage = error instanceof UsageError || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
     const prefix = isSluiceError(error) ? `${error.code}: ` : '';
-    io.stderr.write(`sluice ${name}: ${prefix}${err.message ?? String(error)}${usage ? ` (see sluice ${name} --help)` : ''}\n`);
+    // One line: node's own messages (parseArgs) may span several.
+    const message = String(err.message ?? error).replace(/\s*\n\s*/g, ' ');
+    io.stderr.write(`sluice ${name}: ${prefix}${message}${usage ? ` (see sluice ${name} --help)` : ''}\n`);
     if (verbose && err.stack !== undefined) io.stderr.write(`${err.stack}\n`);
     if (usage) return ExitCode.Usage;
     if (isSluiceError(error) && error.code === ErrorCode.FlowModuleInvalid) return ExitCode.FlowInvalid;
