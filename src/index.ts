@@ -51,8 +51,76 @@ export type { JobStatus, TraceEntry, JobSnapshot, WorkerStatus, WorkerCounters, 
 export { Runtime } from './runtime/index.ts';
 export type { RuntimeOptions, RuntimeStatus, PostOptions, PostAsyncOptions, PostAllOptions, CloseReport, RuntimeStats, JobFilter } from './runtime/index.ts';
 
+// Runtime events and the recording of a run
+export { RuntimeTopic, kDefaultRecordedTopics } from './runtime/index.ts';
+export type { RuntimeTopicName, ActivationFinishedPayload, RecordOptions } from './runtime/index.ts';
+
+// The event bus (live path)
+export { EventBus, getBus, resetBus, Heartbeat, HeartbeatTopic, createHeartbeat, LivenessMonitor, DropOldestQueue, compileTopicPattern } from './bus/index.ts';
+export type {
+  BusEvent,
+  EventSink,
+  BusDisposable,
+  EventBusOptions,
+  SubscribeOptions,
+  PublishOptions,
+  ShutdownOptions,
+  TopicPattern,
+  HeartbeatOptions,
+  HeartbeatPayload,
+  Liveness,
+  LivenessMonitorOptions,
+  RunLiveness,
+} from './bus/index.ts';
+
+// The event log (durable path)
+export { MemoryEventLog, SqliteEventLog, DurableSink, kSchemaVersion } from './store/index.ts';
+export type { EventLog, RunInfo, AppendResult, SinceOptions, ReplayOptions, PruneOptions, PruneResult, SqliteEventLogOptions, DurableSinkOptions, SinkHealth, SinkHealthStatus, SinkStats, SinkCloseResult } from './store/index.ts';
+
+// Telemetry
+export { LatencyTracker, ThroughputCounter, DriftMonitor, SystemProbe, Telemetry, TelemetryTopic, createSystemInformationSource, createOsProbeSource } from './telemetry/index.ts';
+export type { LatencyTrackerOptions, LatencySnapshot, ThroughputCounterOptions, ThroughputSnapshot, DriftMonitorOptions, DriftResult, DriftDirection, SystemProbeOptions, SystemSnapshot, TelemetryOptions, TelemetrySnapshot } from './telemetry/index.ts';
+
+// The Dynamic Resource Governor
+export { Governor, PolicyRule, createDefaultRules, createGovernable, AdmissionGate, createSystemSensor, combineSensors, Action, Metric, KnobKinds, GovernorTopic, signalTopic, Ema, MetricProfiler, createKalmanFilter } from './governor/index.ts';
+export type { GovernorOptions, GovernorBus, Governable, KnobDescriptor, KnobKind, Decision, TickReport, PolicyRuleOptions, SensorSource, SensorReadings, MetricProfile, AdmissionGateOptions, AdmissionStats } from './governor/index.ts';
+
+// Resilience: breakers, health, lifecycle, timeouts
+export { SluiceBreaker, BreakerRegistry, BreakerOpenError, isBreakerOpenError, HealthRegistry, RuntimeStateMachine, withTimeout, ResilienceTopic } from './resilience/index.ts';
+export type { BreakerOptions, BreakerState, BreakerSnapshot, HealthStatus, HealthReport, HealthSnapshot, SubsystemHealth, RuntimeState, RuntimeTransition, WithTimeoutOptions } from './resilience/index.ts';
+export type { Fallback } from './core/index.ts';
+
 // The thread pool
 export { ThreadPool } from './pool/index.ts';
 export type { ThreadPoolOptions, ThreadPoolStats, ThreadPoolStatus, TimePercentiles, ThreadStats } from './pool/index.ts';
 export type { PlacementStats } from './runtime/index.ts';
 export { InferenceRoutine, ModelSession, loadTensorFlow, selectBackend, resetTensorFlowCache, detectNvidiaGpu, defaultWasmPath, kBackendKinds, kBackendPackages, fileSystemSaver, fileSystemLoader, loadModel, readInferenceStats, createInferenceGovernable, createInferenceRules, InferenceMetric, kInferenceSlot, kPredictionEvent, kInferenceStateKey, type TensorFlow, type BackendKind, type BackendInfo, type BackendAttempt, type TensorFlowOptions, type LoadedTensorFlow, type ModuleImporter, type ModelSource, type ModelSessionOptions, type Prediction, type InferenceRoutineOptions, type InferenceItem, type InferenceResult, type InferenceLog, type InferenceStats, type InferenceGovernableOptions, type InferenceRulesOptions, type InferenceReading } from './inference/index.ts';
+
+// The benchmark harness (what `sluice bench` and `npm run bench` use)
+export { runBench, summarize, benchResultToJson, resolveBenchOptions, parseDuration, kBenchResultSchema, validateBenchResult } from './harness/index.ts';
+export { LatencyRecorder, percentileOfSorted, ResourceSampler } from './harness/index.ts';
+export { renderChart, formatTick, renderHtmlReport, renderMarkdownReport, markdownTable, benchResultToReport, benchSummaryTable, sweepCharts, timelineCharts, formatNumber } from './harness/index.ts';
+export type {
+  BenchOptions,
+  ResolvedBenchOptions,
+  BenchBaseline,
+  BenchProgress,
+  BenchResult,
+  ConfigurationResult,
+  RepetitionResult,
+  Summary,
+  JobCounts,
+  TimelinePoint,
+  DecisionPoint,
+  LatencyPercentiles,
+  IntervalStats,
+  ResourceSample,
+  ResourceReport,
+  ChartSpec,
+  ChartSeries,
+  ChartMarker,
+  ReportModel,
+  ReportSection,
+  ReportTable,
+  ReportHeadline,
+} from './harness/index.ts';

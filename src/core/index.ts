@@ -23,7 +23,7 @@ export type {
 export { Routine } from './routine.ts';
 export type { Logic, SlotItems, EventSpec } from './routine.ts';
 export { Flow } from './flow.ts';
-export type { FlowOptions, RoutineOptions, RoutineEntry, Connection, FlowWarning, FlowSource, Placement, PipeStep } from './flow.ts';
+export type { FlowOptions, RoutineOptions, RoutineEntry, Connection, FlowWarning, FlowSource, Placement, PipeStep, Fallback } from './flow.ts';
 export { defineFlow, isFlowModule, loadFlowModule, toModuleUrl } from './flow-module.ts';
 export type { FlowModule, FlowModuleMeta, FlowInput } from './flow-module.ts';
 export { ErrorStrategy, resolveErrorHandler, retryDelay, kDefaultErrorHandler } from './error-handler.ts';

@@ -4,3 +4,6 @@ export type { RuntimeStatus, PostOptions, PostAsyncOptions, PostAllOptions, Clos
 export type { RuntimeOptions, ResolvedRuntimeOptions } from './runtime-options.ts';
 export type { JobFilter } from './job-table.ts';
 export type { PlacementStats } from './placement.ts';
+export { RuntimeTopic, kDefaultRecordedTopics } from './runtime-events.ts';
+export type { RuntimeTopicName, ActivationFinishedPayload } from './runtime-events.ts';
+export type { RecordOptions } from './runtime-options.ts';
