@@ -72,6 +72,7 @@ export class BusEngine {
   readonly #errorListeners = new Set<(error: SluiceError) => void>();
   readonly #idleWaiters = new Set<() => void>();
   #nextId = 1;
+  #version = 0;
   #inFlight = 0;
   #closed = false;
   #isoMs = Number.NaN;
@@ -318,7 +319,13 @@ export class BusEngine {
     return entry.sinks;
   }
 
+  /** Changes whenever the set of subscribers or sinks changes (for callers caching `hasSubscribers`). */
+  get version(): number {
+    return this.#version;
+  }
+
   #invalidate(): void {
+    this.#version++;
     for (const entry of this.#topics.values()) {
       entry.subscribers = undefined;
       entry.sinks = undefined;

@@ -180,6 +180,19 @@ export class EventBus {
   }
 
   /**
+   * A number that changes whenever subscribers or sinks come or go, so a hot path can cache
+   * `hasSubscribers(topic)` and ask again only when it changed.
+   *
+   * @example
+   * ```ts
+   * if (bus.subscriptionVersion !== seen) { seen = bus.subscriptionVersion; listening = bus.hasSubscribers('job.completed'); }
+   * ```
+   */
+  get subscriptionVersion(): number {
+    return this.#engine.version;
+  }
+
+  /**
    * Attaches a sink that receives every event synchronously, losslessly (never drop-oldest).
    * The sink owns its own bounded intake. With `topics` (patterns, as for `subscribe`) it takes
    * only matching events, and other topics stay free when nobody else listens. Returns a handle

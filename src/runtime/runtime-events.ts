@@ -71,20 +71,33 @@ export interface EngineEvents {
 export class RuntimeEvents implements EngineEvents {
   readonly #bus: EventBus;
   readonly #runId: string;
+  /** `hasSubscribers` per topic, valid while the bus's subscription version is `#version`. */
+  readonly #listening = new Map<string, boolean>();
+  #version = -1;
 
   constructor(bus: EventBus, runId: string) {
     this.#bus = bus;
     this.#runId = runId;
   }
 
-  /** True when someone listens to `topic`. */
+  /** True when someone listens to `topic` (cached until subscriptions change). */
   listens(topic: string): boolean {
-    return this.#bus.hasSubscribers(topic);
+    const bus = this.#bus;
+    if (bus.subscriptionVersion !== this.#version) {
+      this.#version = bus.subscriptionVersion;
+      this.#listening.clear();
+    }
+    let listening = this.#listening.get(topic);
+    if (listening === undefined) {
+      listening = !bus.isClosed && bus.hasSubscribers(topic);
+      this.#listening.set(topic, listening);
+    }
+    return listening;
   }
 
   /** Publishes `make()` on `topic` when someone listens. */
   publish(topic: string, make: () => unknown): void {
-    if (this.#bus.isClosed || !this.#bus.hasSubscribers(topic)) return;
+    if (!this.listens(topic) || this.#bus.isClosed) return;
     this.#bus.publish(topic, make(), { runId: this.#runId });
   }
 
