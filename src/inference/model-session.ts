@@ -119,7 +119,10 @@ export class ModelSession {
       // Weights, the batch's input and its outputs are alive now: what the batch holds.
       this.#batchBytes = tf.memory().numBytes;
       const tensors = Array.isArray(y) ? y : [y];
-      data = (await Promise.all(tensors.map((t) => t.data()))).map((d) => (d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>)));
+      // wasm and cpu compute synchronously: reading back synchronously keeps the event loop out
+      // of the batch. Native backends read asynchronously so the thread is not held meanwhile.
+      const read = this.info.kind === 'wasm' || this.info.kind === 'cpu' ? tensors.map((t) => t.dataSync()) : await Promise.all(tensors.map((t) => t.data()));
+      data = read.map((d) => (d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>)));
     } finally {
       tf.dispose(x);
       tf.dispose(y);
