@@ -41,7 +41,7 @@ export type { FlowOptions, RoutineOptions, RoutineEntry, Connection, FlowWarning
 
 // Error handling
 export { ErrorStrategy } from './core/index.ts';
-export type { ErrorHandlerOptions, ErrorStrategyValue } from './core/index.ts';
+export type { ErrorHandler, ErrorHandlerOptions, ErrorStrategyValue } from './core/index.ts';
 
 // Jobs, workers and the activation context
 export { JobContext, WorkerState, currentJob, currentJobs, currentWorker, currentRoutine, emit } from './core/index.ts';
@@ -92,9 +92,16 @@ export type { Fallback } from './core/index.ts';
 
 // The thread pool
 export { ThreadPool } from './pool/index.ts';
-export type { ThreadPoolOptions, ThreadPoolStats, ThreadPoolStatus, TimePercentiles, ThreadStats } from './pool/index.ts';
+export type { ThreadPoolOptions, ResolvedThreadPoolOptions, ThreadPoolStats, ThreadPoolStatus, TimePercentiles, ThreadStats } from './pool/index.ts';
 export type { PlacementStats } from './runtime/index.ts';
 export { InferenceRoutine, ModelSession, loadTensorFlow, selectBackend, resetTensorFlowCache, detectNvidiaGpu, defaultWasmPath, kBackendKinds, kBackendPackages, fileSystemSaver, fileSystemLoader, loadModel, readInferenceStats, createInferenceGovernable, createInferenceRules, InferenceMetric, kInferenceSlot, kPredictionEvent, kInferenceStateKey, type TensorFlow, type BackendKind, type BackendInfo, type BackendAttempt, type TensorFlowOptions, type LoadedTensorFlow, type ModuleImporter, type ModelSource, type ModelSessionOptions, type Prediction, type InferenceRoutineOptions, type InferenceItem, type InferenceResult, type InferenceLog, type InferenceStats, type InferenceGovernableOptions, type InferenceRulesOptions, type InferenceReading } from './inference/index.ts';
+
+// Types the exports above refer to (so the API reference is complete)
+export type { TopicStats, BusStats, EventHandler, OverflowStats, QueueSize, ShutdownResult, SubscriberSnapshot, Subscription } from './bus/index.ts';
+export type { KnobSpec, KalmanModel, ResolvedKnob, ActuatorContext, Actuator, AdmissionVerdict, CreateGovernableOptions, Forecaster, GovernorDisposable, GovernorStats, GovernorTopicName, KalmanOptions, ManagedSensor, ProfilerOptions, RegisterOptions, RuleCondition, RuleDirection, RuleInput, SubsystemSnapshot, SystemSensorOptions } from './governor/index.ts';
+export type { BreakerPermit, BreakerRefusal, ResilienceBus, BreakerTransitionReason, BreakerCounters, BreakerJSON, BreakerKind, BreakerLease, BreakerRegistryOptions, BreakerSettings, BreakerTransition, HealthChange, HealthCheck, HealthCheckOptions, HealthRegistryOptions, HealthSource, ResolvedBreakerOptions, RuntimeStateMachineOptions, TimedWork } from './resilience/index.ts';
+export type { SinkListener } from './store/index.ts';
+export type { EventLoopDelay, GpuSnapshot, MemoryReading, ProbeSource } from './telemetry/index.ts';
 
 // The benchmark harness (what `sluice bench` and `npm run bench` use)
 export { runBench, summarize, benchResultToJson, resolveBenchOptions, parseDuration, kBenchResultSchema, validateBenchResult } from './harness/index.ts';
