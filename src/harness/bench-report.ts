@@ -7,7 +7,15 @@ import type { BenchResult, ConfigurationResult } from './bench-result.ts';
 import type { ReportModel, ReportSection, ReportTable } from './report-model.ts';
 import type { ChartSpec } from './svg-chart.ts';
 
-/** A number for a table: thousands separators above 100, else 3 significant digits; `—` when absent. */
+/**
+ * A number for a table: thousands separators above 100, else 3 significant digits; `—` when absent.
+ *
+ * @example
+ * ```ts
+ * formatNumber(12345.6); // '12,346'
+ * formatNumber(0.012345); // '0.0123'
+ * ```
+ */
 export function formatNumber(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
   if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US');
@@ -52,7 +60,14 @@ function distinct(values: ReadonlyArray<number | null>): number[] {
   return [...new Set(values.filter((v): v is number => v !== null))].sort((a, b) => a - b);
 }
 
-/** Throughput by threads (a line per batch) and by batch (a line per thread count), where swept. */
+/**
+ * Throughput by threads (a line per batch) and by batch (a line per thread count), where swept.
+ *
+ * @example
+ * ```ts
+ * const svgs = sweepCharts(result).map(renderChart);
+ * ```
+ */
 export function sweepCharts(result: BenchResult): ChartSpec[] {
   const charts: ChartSpec[] = [];
   const threads = distinct(result.configurations.map((c) => c.threads));
@@ -75,6 +90,11 @@ export function sweepCharts(result: BenchResult): ChartSpec[] {
  * The timelines of one configuration: latency percentiles over time (with the governor's
  * decisions as markers), throughput over time, and the knobs the governor turned, all on one
  * time axis.
+ *
+ * @example
+ * ```ts
+ * const charts = timelineCharts(result.flow, result.configurations[0]);
+ * ```
  */
 export function timelineCharts(flow: string, c: ConfigurationResult): ChartSpec[] {
   if (c.timeline.length === 0) return [];

@@ -22,7 +22,14 @@ export interface IntervalStats {
   readonly latency: LatencyPercentiles;
 }
 
-/** The `p`-th percentile (0–100) of sorted values (nearest rank); NaN when empty. */
+/**
+ * The `p`-th percentile (0–100) of sorted values (nearest rank); NaN when empty.
+ *
+ * @example
+ * ```ts
+ * percentileOfSorted([1, 2, 3, 4], 50); // 2
+ * ```
+ */
 export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

@@ -45,7 +45,14 @@ function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-/** A short number: 1.2k, 3.4M, 0.012. */
+/**
+ * A short number for an axis: 1.2k, 3.4M, 0.012.
+ *
+ * @example
+ * ```ts
+ * formatTick(12_345); // '12.3k'
+ * ```
+ */
 export function formatTick(n: number): string {
   const a = Math.abs(n);
   if (a >= 1e9) return `${+(n / 1e9).toFixed(2)}G`;
