@@ -33,7 +33,6 @@ export interface Activation {
   readonly message: unknown;
   readonly attempt: number;
   startMono: number;
-  startWall: number;
   /** Breaker permits held while the logic runs; released when the activation settles. */
   permits?: readonly BreakerPermit[];
   /** True when the items went to the routine's fallback instead of its logic. */

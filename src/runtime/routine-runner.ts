@@ -16,7 +16,7 @@ import type { Logic, SlotItems } from '../core/routine.ts';
 import { OfferResult, Slot } from '../core/slot.ts';
 import { kCounters, kRecord, type WorkerState } from '../core/worker-state.ts';
 import { allTerminal, hasJob, jobList, releaseJobs, retainJobs, type Jobs } from './jobs.ts';
-import type { EngineEvents } from './runtime-events.ts';
+import { RuntimeTopic, type EngineEvents } from './runtime-events.ts';
 import type { Schedulable } from './scheduler.ts';
 import { withTimeout, type BreakerPermit, type SluiceBreaker } from '../resilience/index.ts';
 import { Scope, type Activation, type Item } from './activation-scope.ts';
@@ -28,6 +28,8 @@ export interface RunnerHost {
   readonly clock: { now(): number; setTimeout(fn: () => void, ms: number): TimerHandle };
   readonly random: () => number;
   readonly workerSignal: AbortSignal;
+  /** Epoch milliseconds of a time on the clock. */
+  wallTime(mono: number): number;
   markReady(runner: RoutineRunner): void;
   /** The placement state of a routine (absent: always inline). */
   placementFor?(entry: RoutineEntry): PlacementProbe | undefined;
@@ -275,7 +277,7 @@ export class RoutineRunner implements Schedulable {
       let k = 0;
       for (const list of bySlot) for (const item of list) items[k++] = item;
     }
-    return { items, bySlot, jobs: distinctJobs(items), message, attempt: 1, startMono: 0, startWall: 0 };
+    return { items, bySlot, jobs: distinctJobs(items), message, attempt: 1, startMono: 0 };
   }
 
   #takeOne(index: number): Activation | undefined {
@@ -293,7 +295,7 @@ export class RoutineRunner implements Schedulable {
       bySlot = new Array<Item[]>(this.slots.length).fill(kNoItems);
       bySlot[index] = list;
     }
-    return { items: list, bySlot, jobs: item.jobs, message: undefined, attempt: 1, startMono: 0, startWall: 0 };
+    return { items: list, bySlot, jobs: item.jobs, message: undefined, attempt: 1, startMono: 0 };
   }
 
   #discardEnded(bySlot: Item[][]): number {
@@ -322,7 +324,9 @@ export class RoutineRunner implements Schedulable {
     if (jobs instanceof JobContext) {
       if (jobs[kStart]()) host.events.jobStarted(jobs);
     } else for (const job of jobs) if (job[kStart]()) host.events.jobStarted(job);
-    host.events.activationStarted(host.worker.workerId, this.id, activation.items.length, activation.attempt, () => jobIdsOf(jobs));
+    if (host.events.listens(RuntimeTopic.ActivationStarted)) {
+      host.events.activationStarted(host.worker.workerId, this.id, activation.items.length, activation.attempt, () => jobIdsOf(jobs));
+    }
     const slotItems: SlotItems = {};
     const names = this.#view.names;
     for (let i = 0; i < names.length; i++) {
@@ -332,7 +336,6 @@ export class RoutineRunner implements Schedulable {
       slotItems[names[i] as string] = data;
     }
     activation.startMono = now;
-    activation.startWall = Date.now();
     if (this.#breakers.length > 0 && !this.#acquire(activation)) return;
     if (this.placement.onPool && host.runOnPool !== undefined) {
       host.runOnPool(this, activation, slotItems).then(
@@ -511,11 +514,13 @@ export class RoutineRunner implements Schedulable {
     const items = activation.items.length;
     const jobs = activation.jobs;
     const single = jobs instanceof JobContext;
-    const log = new ActivationLog(this.id, status, activation.startMono, activation.startWall, durationMs, items, activation.attempt, single ? jobs.jobId : jobs.map((j) => j.jobId), errorInfo);
+    // Wall time only matters for the worker's history; derived from the clock, not read per activation.
+    const startedAt = host.worker.recordsHistory ? host.wallTime(activation.startMono) : 0;
+    const log = new ActivationLog(this.id, status, activation.startMono, startedAt, durationMs, items, activation.attempt, single ? jobs.jobId : jobs.map((j) => j.jobId), errorInfo);
     if (single) jobs[kTrace](log);
     else for (const job of jobs) job[kTrace](log);
     if (host.worker.recordsHistory) host.worker[kRecord](log);
-    host.events.activationFinished(() => ({
+    if (host.events.listens(RuntimeTopic.ActivationFinished)) host.events.activationFinished(() => ({
       workerId: host.worker.workerId,
       routineId: this.id,
       status,

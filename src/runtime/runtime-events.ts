@@ -59,6 +59,8 @@ export interface ActivationFinishedPayload {
 
 /** What the engine reports; implemented over a bus by {@link RuntimeEvents}. */
 export interface EngineEvents {
+  /** True when someone listens to `topic` (callers skip building payloads otherwise). */
+  listens(topic: string): boolean;
   activationStarted(workerId: string, routineId: string, items: number, attempt: number, jobs: () => readonly string[]): void;
   activationFinished(payload: () => ActivationFinishedPayload): void;
   jobStarted(job: JobContext): void;

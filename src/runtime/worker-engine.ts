@@ -3,7 +3,7 @@
  * connections wired between them, and the count of this worker's unfinished jobs (so a worker
  * can be drained and stopped).
  */
-import type { Clock } from '../core/clock.ts';
+import { RealClock, type Clock } from '../core/clock.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow } from '../core/flow.ts';
 import type { SlotStatus } from '../core/slot.ts';
@@ -59,6 +59,10 @@ export class WorkerEngine implements RunnerHost {
     for (const c of flow.connections) {
       (this.runners.get(c.source) as RoutineRunner).connect(c.event, this.runners.get(c.target) as RoutineRunner, c.slot);
     }
+  }
+
+  wallTime(mono: number): number {
+    return this.clock instanceof RealClock ? performance.timeOrigin + mono : Date.now() - (this.clock.now() - mono);
   }
 
   get workerSignal(): AbortSignal {
