@@ -30,7 +30,21 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 const started = performance.now();
-const suite: SuiteResults = { quick, seconds: 0 };
+const suite: SuiteResults = { quick, seconds: 0, failures: [] };
+
+/** Runs one scenario; a failure is reported (and sets the exit code) but the others still run. */
+async function scenario(name: (typeof kScenarios)[number], body: () => Promise<void>): Promise<void> {
+  if (!wanted(name)) return;
+  log(`${name}…`);
+  try {
+    await body();
+  } catch (error) {
+    const message = (error as Error)?.message ?? String(error);
+    log(`  ✗ ${name} failed: ${message}`);
+    suite.failures.push(`${name}: ${message}`);
+    process.exitCode = 1;
+  }
+}
 
 function storeRows(r: StoreBenchResult): BenchRow[] {
   return [
@@ -40,43 +54,38 @@ function storeRows(r: StoreBenchResult): BenchRow[] {
   ];
 }
 
-if (wanted('inline')) {
-  log('inline engine…');
+await scenario('inline', async () => {
   const { runInlineBench } = await import('./inline.ts');
   suite.inline = await runInlineBench(quick ? { items: 50_000, runs: 2, latencyMs: 1_000 } : { items: 200_000, runs: 3, latencyMs: 2_000 }, log);
   printRows('inline engine (core)', suite.inline);
   log(`  → ${await writeResults('inline', suite.inline)}`);
-}
-if (wanted('sweeps')) {
-  log('harness sweeps (cpu by threads, dispatch batch, latency at fixed rates)…');
+});
+await scenario('sweeps', async () => {
   const { runSweepBench } = await import('./sweeps.ts');
   suite.sweeps = await runSweepBench({ quick, log });
   printRows('harness sweeps', suite.sweeps.rows);
   log(`  → ${await writeResults('sweeps', suite.sweeps)}`);
-}
-if (wanted('pool')) {
-  log('pool…');
+});
+await scenario('pool', async () => {
   const { runPoolBench } = await import('./pool.ts');
   suite.pool = await runPoolBench({ quick: true, runs: quick ? 1 : 2 }, log);
   printRows('pool', suite.pool);
   log(`  → ${await writeResults('pool', suite.pool)}`);
-}
-if (wanted('store')) {
-  log('store…');
+});
+await scenario('store', async () => {
   const { runStoreBench } = await import('./store.ts');
   const result = await runStoreBench(quick ? { events: 50_000, repeats: 1, latencyWindowMs: 500 } : { events: 150_000, repeats: 2, latencyWindowMs: 1_000 });
   suite.store = storeRows(result);
   printRows('durable log', suite.store);
   log(`  → ${await writeResults('store', result)}`);
-}
-if (wanted('governor')) {
-  log('governor ramp…');
+});
+await scenario('governor', async () => {
   const { runGovernorBench } = await import('./governor.ts');
   const result = await runGovernorBench({ quick }, log);
   suite.governor = result;
   printRows('governor ramp', result.rows);
   log(`  → ${await writeResults('governor', result)}`);
-}
+});
 
 suite.seconds = (performance.now() - started) / 1000;
 const model = suiteReport(suite);

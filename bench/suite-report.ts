@@ -18,6 +18,8 @@ export interface SuiteResults {
   governor?: { rows: BenchRow[]; runs: RampResult[]; targetMs: number };
   quick: boolean;
   seconds: number;
+  /** Scenarios that failed, with their error. */
+  failures: string[];
 }
 
 /** The rows of a table of BenchRows. */
@@ -74,7 +76,7 @@ export function headlines(s: SuiteResults): ReportHeadline[] {
   add('cpu flow 2 threads vs 1 thread', find(s.pool, /2 threads vs 1 thread/));
   add('cpu flow 2 threads vs raw Piscina', find(s.pool, /vs raw Piscina 2 threads/));
   add('no-op pool routine, batch 256 vs raw Piscina', find(s.pool, /dispatch batch 256/));
-  add('durable log: sink vs raw better-sqlite3 (rows/s)', find(s.store, /sink, thread writer/));
+  add('durable log: sink vs raw better-sqlite3 (rows/s)', find(s.store, /sink, thread writer/i));
   add('governor ramp: p99-over-target windows, governed / ungoverned', find(s.governor?.rows, /windows with p99/));
   return out;
 }
@@ -82,6 +84,7 @@ export function headlines(s: SuiteResults): ReportHeadline[] {
 /** The whole report. */
 export function suiteReport(s: SuiteResults): ReportModel {
   const sections: ReportSection[] = [];
+  if (s.failures.length > 0) sections.push({ title: 'Scenarios that failed', text: s.failures });
   if (s.inline !== undefined) sections.push({ title: 'Inline engine: pipeline, fan-out/fan-in, latency (vs plain JavaScript)', table: rowsTable(s.inline) });
   if (s.sweeps !== undefined) {
     const { cpu, batch, latency } = s.sweeps;
