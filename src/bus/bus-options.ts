@@ -2,7 +2,7 @@
  * Options of the bus, declared once, defaulted once, validated at the edge.
  */
 import { type Clock, realClock } from '../core/clock.ts';
-import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
+import { assertName, checkInteger, failOption } from '../core/validate.ts';
 
 /** Options of {@link EventBus}. */
 export interface EventBusOptions {
@@ -71,26 +71,11 @@ export interface ResolvedEventBusOptions {
   readonly wallTime: () => number;
 }
 
-/** @internal Throws the one coded form of a bad option. */
-export function failOption(name: string, expected: string, value: unknown): never {
-  throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${name}\` to be ${expected}, got ${describeValue(value)}`, {
-    details: { name, expected },
-  });
-}
-
-/** @internal Checks an integer option in `[min, max]`. */
-export function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    failOption(name, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`, value);
-  }
-  return value;
-}
+export { checkInteger, failOption };
 
 /** @internal Checks a run id: a non-empty string without surrounding spaces. */
 export function checkRunId(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.trim() !== value) {
-    failOption(name, 'a non-empty string without surrounding spaces', value);
-  }
+  assertName(name, value);
   return value;
 }
 

@@ -5,7 +5,8 @@
  */
 import { ErrorCode, SluiceError, describeValue } from './errors.ts';
 
-function fail(name: string, expected: string, value: unknown): never {
+/** Throws the coded error for `name` expected as `expected` but received as `value`. */
+export function failOption(name: string, expected: string, value: unknown): never {
   throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${name}\` to be ${expected}, got ${describeValue(value)}`, {
     details: { name, expected },
   });
@@ -14,44 +15,44 @@ function fail(name: string, expected: string, value: unknown): never {
 /** Asserts `value` is an integer within `[min, max]`. */
 export function assertInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(name, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`, value);
+    failOption(name, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`, value);
   }
 }
 
 /** Asserts `value` is a finite number within `[min, max]`. */
 export function assertNumber(name: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY): asserts value is number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
-    fail(name, max === Number.POSITIVE_INFINITY ? `a number >= ${min}` : `a number in [${min}, ${max}]`, value);
+    failOption(name, max === Number.POSITIVE_INFINITY ? `a number >= ${min}` : `a number in [${min}, ${max}]`, value);
   }
 }
 
 /** Asserts `value` is a non-empty string without surrounding spaces. */
 export function assertName(name: string, value: unknown): asserts value is string {
   if (typeof value !== 'string' || value.length === 0 || value.trim() !== value) {
-    fail(name, 'a non-empty string without surrounding spaces', value);
+    failOption(name, 'a non-empty string without surrounding spaces', value);
   }
 }
 
 /** Asserts `value` is a function. */
 export function assertFunction(name: string, value: unknown): asserts value is (...args: never[]) => unknown {
-  if (typeof value !== 'function') fail(name, 'a function', value);
+  if (typeof value !== 'function') failOption(name, 'a function', value);
 }
 
 /** Asserts `value` is one of `choices`. */
 export function assertOneOf<T extends string>(name: string, value: unknown, choices: readonly T[]): asserts value is T {
   if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
-    fail(name, `one of ${choices.map((c) => `"${c}"`).join(', ')}`, value);
+    failOption(name, `one of ${choices.map((c) => `"${c}"`).join(', ')}`, value);
   }
 }
 
 /** Asserts `value` is a plain object (or undefined when `optional`). */
 export function assertObject(name: string, value: unknown, optional = false): void {
   if (optional && value === undefined) return;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(name, 'an object', value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) failOption(name, 'an object', value);
 }
 
 /** Asserts that `value` has no keys besides `known` (catches misspelt options). */
-export function assertKnownKeys(name: string, value: Record<string, unknown>, known: readonly string[]): void {
+export function assertKnownKeys(name: string, value: object, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
       throw new SluiceError(
@@ -61,4 +62,19 @@ export function assertKnownKeys(name: string, value: Record<string, unknown>, kn
       );
     }
   }
+}
+
+/** Checks `value` is an integer within `[min, max]` and returns it. */
+export function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  assertInteger(name, value, min, max);
+  return value;
+}
+
+/** Checks `value` is a finite number within `[min, max]` (`exclusiveMin` excludes `min`) and returns it. */
+export function checkNumber(name: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY, exclusiveMin = false): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (exclusiveMin && value === min)) {
+    const low = exclusiveMin ? `> ${min}` : `>= ${min}`;
+    failOption(name, max === Number.POSITIVE_INFINITY ? `a finite number ${low}` : `a number ${low} and <= ${max}`, value);
+  }
+  return value;
 }

@@ -6,7 +6,7 @@
  */
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { resolveKnob, type Governable, type KnobKind, type KnobDescriptor } from './governable.ts';
-import { checkFunction, checkName, checkObject, describeReceived } from './option-checks.ts';
+import { checkFunction, checkName, checkObject } from './option-checks.ts';
 
 /** One knob of {@link createGovernable}. */
 export interface KnobSpec {
@@ -86,7 +86,7 @@ export function createGovernable(options: CreateGovernableOptions): Governable {
         });
       }
       if (typeof value !== 'number' || Number.isNaN(value)) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Expected the value of knob \`${name}.${knobName}\` to be a number, got ${describeReceived(value)}`, {
+        throw new SluiceError(ErrorCode.InvalidArgument, `Expected the value of knob \`${name}.${knobName}\` to be a number, got ${describeValue(value)}`, {
           details: { subsystem: name, knob: knobName },
         });
       }

@@ -5,7 +5,7 @@
  * @module
  */
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import { describeReceived } from './option-checks.ts';
+import { describeValue } from '../core/errors.ts';
 
 /**
  * What a knob controls; the built-in actuators pick knobs by kind. Custom kinds are allowed
@@ -103,7 +103,7 @@ export function resolveKnob(owner: string, knob: KnobDescriptor): ResolvedKnob {
   const bad = (what: string, value: unknown): never => {
     throw new SluiceError(
       ErrorCode.InvalidKnob,
-      `Knob \`${String(knob?.name)}\` of subsystem \`${owner}\`: expected ${what}, got ${describeReceived(value)}`,
+      `Knob \`${String(knob?.name)}\` of subsystem \`${owner}\`: expected ${what}, got ${describeValue(value)}`,
       { details: { subsystem: owner, knob: knob?.name } },
     );
   };

@@ -2,22 +2,10 @@
  * Checks for values received at the store's public edge, in the project's one message form:
  * ``Expected `limit` to be an integer >= 1, got `0` (number)``.
  */
-import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
+import { ErrorCode, SluiceError } from '../core/errors.ts';
+import { checkInteger, failOption } from '../core/validate.ts';
 
-/** @internal */
-export function failOption(name: string, expected: string, value: unknown): never {
-  throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${name}\` to be ${expected}, got ${describeValue(value)}`, {
-    details: { name, expected },
-  });
-}
-
-/** @internal Checks an integer in `[min, max]`. */
-export function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    failOption(name, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`, value);
-  }
-  return value;
-}
+export { checkInteger, failOption };
 
 /** @internal Checks a run id. */
 export function checkRunId(value: unknown, name = 'runId'): string {

@@ -8,7 +8,7 @@
  * `delta` (δ) is the change too small to care about; `threshold` (λ) trades detection delay for
  * false alarms. Both are in the series' units.
  */
-import { checkInteger, checkNumber } from './telemetry-checks.ts';
+import { checkInteger, checkNumber } from '../core/validate.ts';
 
 /** Options of {@link DriftMonitor}. */
 export interface DriftMonitorOptions {

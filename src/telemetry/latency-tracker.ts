@@ -2,7 +2,7 @@
  * Latency: an exponential moving average for control loops (cheap, smooth) plus percentiles
  * over a window of the latest samples for reports (p99 is what users feel).
  */
-import { checkInteger, checkNumber } from './telemetry-checks.ts';
+import { checkInteger, checkNumber } from '../core/validate.ts';
 
 /** Options of {@link LatencyTracker}. */
 export interface LatencyTrackerOptions {

@@ -10,7 +10,7 @@ import { type Clock, type TimerHandle, realClock } from '../core/clock.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { GpuSnapshot, MemoryReading, ProbeSource } from './probe-source.ts';
 import { createSystemInformationSource } from './system-information-source.ts';
-import { checkInteger, failOption } from './telemetry-checks.ts';
+import { checkInteger, failOption } from '../core/validate.ts';
 
 /** Options of {@link SystemProbe}. */
 export interface SystemProbeOptions {

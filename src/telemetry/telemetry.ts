@@ -8,7 +8,7 @@ import { type Clock, type TimerHandle, realClock } from '../core/clock.ts';
 import { DriftMonitor, type DriftMonitorOptions, type DriftResult } from './drift-monitor.ts';
 import { LatencyTracker, type LatencySnapshot, type LatencyTrackerOptions } from './latency-tracker.ts';
 import type { SystemProbe, SystemSnapshot } from './system-probe.ts';
-import { checkInteger, failOption } from './telemetry-checks.ts';
+import { checkInteger, failOption } from '../core/validate.ts';
 import { ThroughputCounter, type ThroughputCounterOptions, type ThroughputSnapshot } from './throughput-counter.ts';
 
 /** The topic telemetry snapshots are published on. */

@@ -2,7 +2,7 @@
  * Throughput over a sliding window, kept in buckets so `add()` is O(1) and memory is fixed.
  */
 import { type Clock, realClock } from '../core/clock.ts';
-import { checkInteger, checkNumber, failOption } from './telemetry-checks.ts';
+import { checkInteger, checkNumber, failOption } from '../core/validate.ts';
 
 /** Options of {@link ThroughputCounter}. */
 export interface ThroughputCounterOptions {
