@@ -27,7 +27,7 @@ function burn(us: number): number {
 class Score extends Routine {
   constructor(costUs: number) {
     super();
-    this.addSlot('in', { maxQueueLength: 1_000_000 });
+    this.addSlot('in', { maxQueueLength: 100_000 });
     this.addEvent('scored', ['id', 'score']);
     this.setConfig({ costUs });
   }
@@ -40,7 +40,7 @@ class Score extends Routine {
 class Respond extends Routine {
   constructor() {
     super();
-    this.addSlot('in', { maxQueueLength: 1_000_000 });
+    this.addSlot('in', { maxQueueLength: 100_000 });
   }
 
   logic({ in: scored }: SlotItems, ctx: ActivationContext): void {

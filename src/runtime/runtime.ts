@@ -408,17 +408,23 @@ export class Runtime {
       posted++;
       if (onPosted !== undefined && (posted & 1023) === 0) onPosted(posted);
     };
-    // Await only when the slot is full: an await per item would cost more than the post itself.
+    // Await only when the slot is full (an await per item would cost more than the post
+    // itself), and give the event loop a turn every 1024 posts so signals, timers and I/O are
+    // served even when the slot is large enough to take everything.
+    const room = async (): Promise<void> => {
+      while (target.isFull || target.waiting > 0) await target.room();
+      if ((posted & 1023) === 1023) await new Promise<void>((resolve) => setImmediate(resolve));
+    };
     if (Symbol.iterator in items) {
       for (const data of items as Iterable<unknown>) {
         signal?.throwIfAborted();
-        while (target.isFull || target.waiting > 0) await target.room();
+        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023) await room();
         if (gate === undefined || (await admitted())) postOne(data);
       }
     } else {
       for await (const data of items as AsyncIterable<unknown>) {
         signal?.throwIfAborted();
-        while (target.isFull || target.waiting > 0) await target.room();
+        await room();
         if (gate === undefined || (await admitted())) postOne(data);
       }
     }
