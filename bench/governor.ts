@@ -54,7 +54,7 @@ async function measureCapacity(costUs: number): Promise<number> {
   return perSecond;
 }
 
-async function ramp(isGoverned: boolean, capacity: number, options: Required<Omit<GovernorBenchOptions, 'quick'>>): Promise<RampResult> {
+async function ramp(isGoverned: boolean, capacity: number, options: Required<Omit<GovernorBenchOptions, 'quick' | 'repeats'>>): Promise<RampResult> {
   const { targetMs, costUs, rampMs } = options;
   const governor = isGoverned
     ? new Governor({
