@@ -23,7 +23,29 @@ export function findUnclonable(value: unknown, path = 'value'): Unclonable | und
   if (type === 'function') return { path, type: `function ${(value as { name?: string }).name || 'anonymous'}` };
   if (type === 'symbol') return { path, type: 'symbol' };
   if (type !== 'object' || value === null) return undefined;
+  // Plain data (the common case) is cleared without building paths or a visited set; anything
+  // else, or anything deeper than the fast check goes, takes the full walk.
+  if (isPlainData(value, 0)) return undefined;
   return walk(value as object, path, undefined);
+}
+
+const kFastDepth = 8;
+
+/** True when `value` is primitives, plain objects, arrays and typed arrays only, at most `kFastDepth` deep. */
+function isPlainData(value: unknown, depth: number): boolean {
+  const type = typeof value;
+  if (type !== 'object') return type !== 'function' && type !== 'symbol';
+  if (value === null) return true;
+  if (depth >= kFastDepth) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainData(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (ArrayBuffer.isView(value)) return true;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value as Record<string, unknown>) if (!isPlainData((value as Record<string, unknown>)[key], depth + 1)) return false;
+  return true;
 }
 
 function walk(value: object, path: string, seen: Set<object> | undefined): Unclonable | undefined {

@@ -1,39 +1,42 @@
 /**
  * Packs pool activations into dispatch batches and keeps at most `limit` batches in flight
  * (the pool's effective size: one batch per thread). Activations of one routine of one worker
- * share a queue; a queue is sent as soon as it holds a full batch, and a partial batch waits at
- * most `flushMs` for company. When a batch returns and work waits, the oldest queue goes at once,
- * full or not: the pool never idles while activations wait.
+ * share a queue; a queue is sent as soon as it holds a full batch. A partial batch goes at the
+ * end of the current turn of the event loop when a thread is free (so what one burst of posts
+ * produced travels together, and a lone activation never waits for a timer), or after `flushMs`
+ * when that is set. When a batch returns and work waits, the oldest queue goes at once, full or
+ * not: the pool never idles while activations wait.
+ *
+ * The dispatcher knows nothing of what it carries: a target encodes a whole batch into one task
+ * and settles a whole batch from its result, in one pass each (no promise per activation).
  */
 import type { TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import { deserializeError, type ActivationOutcome, type ActivationPayload, type BatchResult, type BatchTask } from './protocol.ts';
+import type { BatchResult, BatchTask } from './protocol.ts';
 
-/** What one pool activation needs besides its payload. */
-export interface PoolTarget {
+/** Where pool activations of one routine of one worker go, and how their batches are built and settled. */
+export interface PoolTarget<T = unknown> {
   /** Activations with the same key share dispatch batches (one routine of one worker). */
   readonly key: object;
-  readonly moduleUrl: string;
-  readonly params: unknown;
-  readonly flowKey: string;
   readonly flowId: string;
   readonly routineId: string;
   /** Per-activation timeout in ms (0 = none). */
   readonly timeoutMs: number;
+  /** Builds the task of a batch (called once per batch, when it is sent). */
+  encode(items: readonly T[], started: SharedArrayBuffer | undefined): BatchTask;
+  /**
+   * Settles every activation of a batch: from `result`, or with `error` (a coded error: crash,
+   * timeout, non-clonable data, pool closed) when the batch did not run.
+   */
+  settle(items: readonly T[], result: BatchResult | undefined, error: SluiceError | undefined): void;
 }
 
 /** Runs one task on the pool; rejects when the thread dies or the signal aborts. */
 export type RunTask = (task: BatchTask, signal: AbortSignal | undefined) => Promise<BatchResult>;
 
-interface Pending {
-  readonly payload: ActivationPayload;
-  resolve(outcome: ActivationOutcome): void;
-  reject(error: Error): void;
-}
-
 interface Queue {
   readonly target: PoolTarget;
-  items: Pending[];
+  items: unknown[];
   listed: boolean;
 }
 
@@ -61,6 +64,7 @@ export class Dispatcher {
   #inFlight = 0;
   #queued = 0;
   #timer: TimerHandle | undefined;
+  #flushQueued = false;
   #batchesSent = 0;
   #activationsSent = 0;
   #idleWaiters: Array<() => void> = [];
@@ -71,6 +75,10 @@ export class Dispatcher {
     this.#batch = options.batch;
     this.#flushMs = options.flushMs;
     this.#setTimer = options.setTimer;
+  }
+
+  get flushMs(): number {
+    return this.#flushMs;
   }
 
   get limit(): number {
@@ -92,29 +100,28 @@ export class Dispatcher {
     this.#pump(false);
   }
 
-  /** Queues one activation; resolves with its outcome or rejects with a coded error. */
-  submit(target: PoolTarget, payload: ActivationPayload): Promise<ActivationOutcome> {
-    return new Promise<ActivationOutcome>((resolve, reject) => {
-      let queue = this.#queues.get(target.key);
-      if (queue === undefined) {
-        queue = { target, items: [], listed: false };
-        this.#queues.set(target.key, queue);
-      }
-      queue.items.push({ payload, resolve, reject });
-      this.#queued++;
-      if (!queue.listed) {
-        queue.listed = true;
-        this.#order.push(queue);
-      }
-      if (this.#inFlight < this.#limit) this.#pump(false);
-    });
+  /** Queues one activation; its target settles it when its batch returns or fails. */
+  submit<T>(target: PoolTarget<T>, item: T): void {
+    let queue = this.#queues.get(target.key);
+    if (queue === undefined) {
+      queue = { target: target as PoolTarget, items: [], listed: false };
+      this.#queues.set(target.key, queue);
+    }
+    queue.items.push(item);
+    this.#queued++;
+    if (!queue.listed) {
+      queue.listed = true;
+      this.#order.push(queue);
+    }
+    if (this.#inFlight < this.#limit) this.#pump(false);
   }
 
-  /** Rejects everything queued (pool destroyed); in-flight batches reject through their tasks. */
-  rejectQueued(error: Error): void {
+  /** Settles everything queued with `error` (pool destroyed); in-flight batches settle through their tasks. */
+  rejectQueued(error: SluiceError): void {
     for (const queue of this.#order.splice(0)) {
       queue.listed = false;
-      for (const item of queue.items.splice(0)) item.reject(error);
+      const items = queue.items.splice(0);
+      if (items.length > 0) settleSafely(queue.target, items, undefined, error);
     }
     this.#queues.clear();
     this.#queued = 0;
@@ -147,7 +154,13 @@ export class Dispatcher {
 
   #pump(partialOk: boolean): void {
     while (this.#inFlight < this.#limit && this.#order.length > 0) {
-      let index = this.#order.findIndex((q) => q.items.length >= this.#batch);
+      let index = -1;
+      for (let i = 0; i < this.#order.length; i++) {
+        if ((this.#order[i] as Queue).items.length >= this.#batch) {
+          index = i;
+          break;
+        }
+      }
       if (index < 0) {
         if (!partialOk) break;
         index = 0;
@@ -160,7 +173,15 @@ export class Dispatcher {
       }
       this.#send(queue.target, items);
     }
-    if (this.#order.length > 0 && this.#inFlight < this.#limit && this.#timer === undefined) {
+    if (this.#order.length === 0 || this.#inFlight >= this.#limit) return;
+    // A partial batch and a free thread: send it at the end of this turn (with everything the
+    // same burst adds), or after flushMs when asked to wait for company.
+    if (this.#flushMs <= 0) {
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(this.#flush);
+      }
+    } else if (this.#timer === undefined) {
       this.#timer = this.#setTimer(() => {
         this.#timer = undefined;
         this.#pump(true);
@@ -168,28 +189,23 @@ export class Dispatcher {
     }
   }
 
-  #send(target: PoolTarget, items: Pending[]): void {
+  readonly #flush = (): void => {
+    this.#flushQueued = false;
+    this.#pump(true);
+  };
+
+  #send(target: PoolTarget, items: unknown[]): void {
     this.#queued -= items.length;
     this.#inFlight++;
     this.#batchesSent++;
     this.#activationsSent += items.length;
     const started = target.timeoutMs > 0 ? new SharedArrayBuffer(8) : undefined;
-    const task: BatchTask = {
-      kind: 'batch',
-      moduleUrl: target.moduleUrl,
-      params: target.params,
-      flowKey: target.flowKey,
-      flowId: target.flowId,
-      routineId: target.routineId,
-      activations: items.map((p) => p.payload),
-      ...(started === undefined ? {} : { started }),
-    };
     let abort: AbortController | undefined;
     let timer: TimerHandle | undefined;
-    if (target.timeoutMs > 0) {
+    if (started !== undefined) {
       abort = new AbortController();
       const ms = target.timeoutMs * items.length;
-      const startedAt = new BigInt64Array(started as SharedArrayBuffer);
+      const startedAt = new BigInt64Array(started);
       // The clock runs from when a thread starts the batch: waiting for a thread (or for a
       // replacement thread to boot and build the flow) is not the routine's time.
       const check = (): void => {
@@ -202,32 +218,27 @@ export class Dispatcher {
     }
     let result: Promise<BatchResult>;
     try {
-      result = this.#run(task, abort?.signal);
+      result = this.#run(target.encode(items, started), abort?.signal);
     } catch (error) {
       result = Promise.reject(error);
     }
     result.then(
       (batch) => {
         timer?.cancel();
-        this.#done();
-        if (batch.error !== undefined) {
-          const error = deserializeError(batch.error);
-          for (const item of items) item.reject(error);
-          return;
-        }
-        for (let i = 0; i < items.length; i++) (items[i] as Pending).resolve(batch.outcomes[i] as ActivationOutcome);
+        this.#inFlight--;
+        settleSafely(target, items, batch, undefined);
+        this.#afterBatch();
       },
       (error: unknown) => {
         timer?.cancel();
-        this.#done();
-        const failure = classify(error, target, items.length, abort?.signal.aborted === true);
-        for (const item of items) item.reject(failure);
+        this.#inFlight--;
+        settleSafely(target, items, undefined, classify(error, target, items.length, abort?.signal.aborted === true));
+        this.#afterBatch();
       },
     );
   }
 
-  #done(): void {
-    this.#inFlight--;
+  #afterBatch(): void {
     this.#pump(true);
     this.#notifyIdle();
   }
@@ -238,6 +249,17 @@ export class Dispatcher {
       this.#idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
+  }
+}
+
+/** Settles a batch; a target that throws must not leave the dispatcher's counters wrong. */
+function settleSafely(target: PoolTarget, items: unknown[], result: BatchResult | undefined, error: SluiceError | undefined): void {
+  try {
+    target.settle(items, result, error);
+  } catch (failure) {
+    queueMicrotask(() => {
+      throw failure;
+    });
   }
 }
 
@@ -254,7 +276,7 @@ function classify(error: unknown, target: PoolTarget, count: number, timedOut: b
     );
   }
   if (error instanceof Error && error.name === 'DataCloneError') {
-    return new SluiceError(ErrorCode.NotClonable, `A value of routine "${target.routineId}" could not cross threads: ${message}`, { cause: error, details });
+    return new SluiceError(ErrorCode.NotClonable, `A value of routine "${target.routineId}" could not cross threads: ${message}`, { cause: error, details: { ...details, dataClone: true } });
   }
   return new SluiceError(ErrorCode.WorkerCrashed, `A pool thread died while running ${count} activation(s) of routine "${target.routineId}": ${message}`, {
     cause: error,

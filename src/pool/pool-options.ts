@@ -44,8 +44,10 @@ export interface ThreadPoolOptions {
    */
   dispatchBatch?: number;
   /**
-   * Longest a partial dispatch batch waits for more activations before it is sent, in ms.
-   * @default 1
+   * Longest a partial dispatch batch waits for more activations while a thread is free, in ms.
+   * `0` sends it at the end of the current turn of the event loop: everything one burst of
+   * posts produced travels together, and a lone activation is not held back by a timer.
+   * @default 0
    */
   flushMs?: number;
   /**
@@ -108,7 +110,7 @@ export function resolveThreadPoolOptions(options: ThreadPoolOptions | undefined)
     idleTimeout: o.idleTimeout ?? 30_000,
     resourceLimits: o.resourceLimits,
     dispatchBatch: o.dispatchBatch ?? 64,
-    flushMs: o.flushMs ?? 1,
+    flushMs: o.flushMs ?? 0,
     activationTimeoutMs: o.activationTimeoutMs ?? 0,
     autoSamples: o.autoSamples ?? 16,
     autoThresholdUs: o.autoThresholdUs ?? 100,

@@ -6,31 +6,12 @@
  */
 import { ErrorCode, RoutineError, SluiceError, type ErrorCodeValue } from '../core/errors.ts';
 
-/** A job as a pool thread sees it. */
-export interface JobPayload {
-  readonly jobId: string;
-  readonly flowId: string;
-  readonly workerId: string;
-  readonly metadata: Record<string, unknown>;
-  readonly data: Record<string, unknown>;
-}
-
-/** One activation shipped to a thread. */
-export interface ActivationPayload {
-  /** Items by slot name. */
-  readonly slots: Record<string, unknown[]>;
-  /** The jobs of the activation; emits and data writes refer to them by index. */
-  readonly jobs: readonly JobPayload[];
-  /** The routine's state in its worker when the activation started (a snapshot). */
-  readonly state: Record<string, unknown>;
-  readonly message: unknown;
-  readonly attempt: number;
-  readonly workerId: string;
-  /** Per slot, per item, the indexes of its jobs; only when the activation spans several jobs. */
-  readonly itemJobs?: Record<string, number[][]>;
-}
-
-/** One Piscina task: a batch of activations of one routine of one flow. */
+/**
+ * One Piscina task: a dispatch batch of `count` activations of one routine of one worker, in
+ * columns (one array per field, not one object per activation): structured clone writes every
+ * property name of every object it copies, so columns of plain values are what keeps the copy
+ * cheap. Optional columns are left out when every activation has the common value.
+ */
 export interface BatchTask {
   readonly kind: 'batch';
   /** The flow module and params to rebuild the flow from. */
@@ -40,7 +21,38 @@ export interface BatchTask {
   readonly flowKey: string;
   readonly flowId: string;
   readonly routineId: string;
-  readonly activations: readonly ActivationPayload[];
+  /** The worker (flow instance) every activation and job of the batch belongs to. */
+  readonly workerId: string;
+  /** Activations in the batch. */
+  readonly count: number;
+  /** The routine's slot names, in declaration order. */
+  readonly slots: readonly string[];
+  /** The items of every activation: activation after activation, slot after slot. */
+  readonly items: readonly unknown[];
+  /**
+   * Per activation and slot (`count × slots.length`), how many of `items` it holds. Absent when
+   * the routine has one slot and every activation holds one item.
+   */
+  readonly itemCounts?: readonly number[];
+  /** The job ids of every activation, activation after activation. */
+  readonly jobIds: readonly string[];
+  /** Per activation, how many of `jobIds` are its jobs. Absent when every activation has one job. */
+  readonly jobCounts?: readonly number[];
+  /** Per entry of `jobIds`, `[metadata, data]` of the job. Absent when every job has neither. */
+  readonly jobExtras?: ReadonlyArray<readonly [Record<string, unknown>, Record<string, unknown>]>;
+  /** Routine states as of dispatch (distinct snapshots); `stateAt` picks one per activation. */
+  readonly states: readonly Record<string, unknown>[];
+  /** Per activation, an index into `states`. Absent when every activation uses `states[0]`. */
+  readonly stateAt?: readonly number[];
+  /** Per activation, the policy's message. Absent when none has one. */
+  readonly messages?: readonly unknown[];
+  /** Per activation, the attempt (1 = first run). Absent when every activation is a first run. */
+  readonly attempts?: readonly number[];
+  /**
+   * Per activation spanning several jobs, per slot, per item, the indexes of its jobs (among the
+   * activation's jobs); `0` for an activation of one job. Absent when no activation spans several.
+   */
+  readonly itemJobs?: ReadonlyArray<Record<string, number[][]> | 0>;
   /** With a timeout: the thread stores the epoch ms it started the batch at (BigInt64 slot 0). */
   readonly started?: SharedArrayBuffer;
 }
@@ -48,11 +60,12 @@ export interface BatchTask {
 /** Effect kinds, in the order logic caused them. */
 export const OpKind = { Emit: 0, State: 1, JobData: 2 } as const;
 
-/** One effect of an activation. `job` is an index into the activation's jobs. */
-export type Op =
-  | readonly [typeof OpKind.Emit, string, unknown, number]
-  | readonly [typeof OpKind.State, Record<string, unknown>]
-  | readonly [typeof OpKind.JobData, number, Record<string, unknown>];
+/**
+ * Effects of a batch, flat, activation after activation, each in the order logic caused it:
+ * `Emit, event, data, job` (job: an index into the activation's jobs, -1 for all of them),
+ * `State, patch`, `JobData, job, data`.
+ */
+export type OpStream = unknown[];
 
 /** An error as it crosses threads. */
 export interface SerializedError {
@@ -71,16 +84,16 @@ export interface WarmTask {
   readonly maxWaitMs: number;
 }
 
-/** What happened in one activation. */
-export interface ActivationOutcome {
-  readonly ops: readonly Op[];
-  readonly error?: SerializedError | undefined;
-}
-
 /** The result of a batch task. */
 export interface BatchResult {
   readonly threadId: number;
-  readonly outcomes: readonly ActivationOutcome[];
+  /** The effects of every activation (see {@link OpStream}). */
+  readonly ops: OpStream;
+  /** Per activation, the index in `ops` where its effects end. */
+  readonly ends: readonly number[];
+  /** The activations that failed (indexes), with `errors` beside them. */
+  readonly failed?: readonly number[];
+  readonly errors?: readonly SerializedError[];
   /** Set when the batch could not run at all (the flow could not be rebuilt). */
   readonly error?: SerializedError;
 }

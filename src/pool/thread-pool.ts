@@ -11,7 +11,7 @@ import { assertInteger, assertNumber } from '../core/validate.ts';
 import { ControlPlane, isControlAnnouncement, type ThreadStats } from './control-plane.ts';
 import { Dispatcher, type PoolTarget } from './dispatcher.ts';
 import { resolveThreadPoolOptions, type ResolvedThreadPoolOptions, type ThreadPoolOptions } from './pool-options.ts';
-import type { ActivationOutcome, ActivationPayload, BatchResult, BatchTask, WarmTask } from './protocol.ts';
+import type { BatchResult, BatchTask, WarmTask } from './protocol.ts';
 
 /** Where a pool is in its life. */
 export type ThreadPoolStatus = 'created' | 'running' | 'closing' | 'closed';
@@ -173,13 +173,16 @@ export class ThreadPool {
     this.#dispatcher.batch = n;
   }
 
-  /** @internal Queues one activation for a pool thread. */
-  submit(target: PoolTarget, payload: ActivationPayload): Promise<ActivationOutcome> {
+  /**
+   * @internal Queues one activation for a pool thread; its target encodes and settles its batch.
+   * Throws `SLUICE_ERR_POOL_CLOSED` when the pool is closing or closed.
+   */
+  submit<T>(target: PoolTarget<T>, item: T): void {
     if (this.#status === 'closing' || this.#status === 'closed') {
-      return Promise.reject(new SluiceError(ErrorCode.PoolClosed, `Routine "${target.routineId}" was dispatched to a pool that is ${this.#status}`, { details: { routineId: target.routineId } }));
+      throw new SluiceError(ErrorCode.PoolClosed, `Routine "${target.routineId}" was dispatched to a pool that is ${this.#status}`, { details: { routineId: target.routineId } });
     }
-    this.start();
-    return this.#dispatcher.submit(target, payload);
+    if (this.#status === 'created') this.start();
+    this.#dispatcher.submit(target, item);
   }
 
   /** @internal The thread cache key of a flow object (its module, params and identity). */

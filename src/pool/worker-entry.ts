@@ -18,7 +18,7 @@ import type { JobContext } from '../core/job-context.ts';
 import type { WorkerState } from '../core/worker-state.ts';
 import { collectTransferables, findUnclonable } from './clonable.ts';
 import { exposeControl, type ControlApi } from './control-plane.ts';
-import { OpKind, serializeError, type ActivationOutcome, type ActivationPayload, type BatchResult, type BatchTask, type JobPayload, type Op, type WarmTask } from './protocol.ts';
+import { OpKind, serializeError, type BatchResult, type BatchTask, type SerializedError, type WarmTask } from './protocol.ts';
 
 interface BuiltRoutine {
   readonly routine: { hasEvent(name: string): boolean; getConfig(): Record<string, unknown>; resolveLogic(): Logic | undefined; readonly kind: string };
@@ -33,6 +33,8 @@ interface BuiltFlow {
 
 const kTsLoader = Symbol.for('sluice.tsLoaderRegistered');
 const flows = new Map<string, Promise<BuiltFlow>>();
+/** Flows built and ready, by key: a batch of a built flow runs without waiting for a promise. */
+const readyFlows = new Map<string, BuiltFlow>();
 const running = new Set<PoolScope>();
 const counters = { batches: 0, activations: 0, busyMs: 0 };
 
@@ -49,6 +51,7 @@ function loadFlow(moduleUrl: string, params: unknown, flowKey: string): Promise<
   if (built === undefined) {
     built = buildFlow(moduleUrl, params);
     flows.set(flowKey, built);
+    built.then((flow) => readyFlows.set(flowKey, flow), () => undefined);
     // A failed load is not cached: the next batch tries again (and fails with the same error).
     built.catch(() => flows.delete(flowKey));
   }
@@ -78,84 +81,140 @@ async function buildFlow(moduleUrl: string, params: unknown): Promise<BuiltFlow>
   return { flowId: flow.id, routines };
 }
 
+const kNoData: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 /** A job as logic in a pool thread sees it: ids, metadata, `data` (writes go back), signal. */
 class PoolJob {
   readonly jobId: string;
   readonly flowId: string;
   readonly workerId: string;
-  readonly metadata: Record<string, unknown>;
   readonly status = 'running';
   readonly isTerminal = false;
-  readonly #data: Record<string, unknown>;
-  readonly #signal: AbortSignal;
+  readonly #scope: PoolScope;
+  #metadata: Record<string, unknown> | undefined;
+  #data: Record<string, unknown> | undefined;
   touched = false;
 
-  constructor(payload: JobPayload, signal: AbortSignal) {
-    this.jobId = payload.jobId;
-    this.flowId = payload.flowId;
-    this.workerId = payload.workerId;
-    this.metadata = payload.metadata;
-    this.#data = payload.data;
-    this.#signal = signal;
+  constructor(jobId: string, scope: PoolScope, metadata: Record<string, unknown> | undefined, data: Record<string, unknown> | undefined) {
+    this.jobId = jobId;
+    this.flowId = scope.flowId;
+    this.workerId = scope.workerId;
+    this.#scope = scope;
+    this.#metadata = metadata;
+    this.#data = data;
+  }
+
+  get metadata(): Record<string, unknown> {
+    return (this.#metadata ??= {});
   }
 
   get data(): Record<string, unknown> {
     this.touched = true;
-    return this.#data;
+    return (this.#data ??= {});
   }
 
   get signal(): AbortSignal {
-    return this.#signal;
+    return this.#scope.signal;
   }
 
   /** @internal */
   rawData(): Record<string, unknown> {
-    return this.#data;
+    return this.#data ?? kNoData;
   }
+}
+
+/** The effects of a batch as they are recorded: flat, in order (see `OpStream`). */
+interface Recorder {
+  readonly ops: unknown[];
+  readonly buffers: Set<ArrayBuffer>;
 }
 
 /** The context of one activation in a pool thread; records effects in order. */
 class PoolScope implements ActivationScope {
   readonly routineId: string;
+  readonly flowId: string;
+  readonly workerId: string;
   readonly routine: object;
-  readonly worker: WorkerState;
-  readonly job: JobContext;
-  readonly jobs: readonly JobContext[];
   readonly message: unknown;
   readonly attempt: number;
   readonly config: Readonly<Record<string, unknown>>;
-  readonly ops: Op[] = [];
-  readonly abort = new AbortController();
-  readonly poolJobs: PoolJob[];
+  readonly poolJobs: PoolJob[] = [];
   readonly #built: BuiltRoutine;
-  readonly #payload: ActivationPayload;
+  /** Items by slot name (what logic receives). */
+  readonly slots: Record<string, unknown[]>;
+  readonly #itemJobs: Record<string, number[][]> | undefined;
+  readonly #recorder: Recorder;
   #state: Record<string, unknown>;
+  #abort: AbortController | undefined;
+  #abortReason: unknown;
+  #aborted = false;
+  #worker: WorkerState | undefined;
 
-  constructor(routineId: string, flowId: string, built: BuiltRoutine, payload: ActivationPayload) {
+  constructor(
+    routineId: string,
+    flowId: string,
+    workerId: string,
+    built: BuiltRoutine,
+    slots: Record<string, unknown[]>,
+    state: Record<string, unknown>,
+    message: unknown,
+    attempt: number,
+    itemJobs: Record<string, number[][]> | undefined,
+    recorder: Recorder,
+  ) {
     this.routineId = routineId;
+    this.flowId = flowId;
+    this.workerId = workerId;
     this.routine = built.routine;
     this.config = built.config;
-    this.message = payload.message;
-    this.attempt = payload.attempt;
+    this.message = message;
+    this.attempt = attempt;
     this.#built = built;
-    this.#payload = payload;
-    this.#state = payload.state;
-    this.poolJobs = payload.jobs.map((j) => new PoolJob(j, this.abort.signal));
-    this.jobs = this.poolJobs as unknown as JobContext[];
-    this.job = this.jobs[0] as JobContext;
-    const scope = this;
-    this.worker = {
-      workerId: payload.workerId,
-      flowId,
-      status: 'running',
-      getRoutineState(id: string): Record<string, unknown> | undefined {
-        return id === routineId ? { ...scope.#state } : undefined;
-      },
-    } as unknown as WorkerState;
+    this.slots = slots;
+    this.#state = state;
+    this.#itemJobs = itemJobs;
+    this.#recorder = recorder;
   }
 
+  get jobs(): readonly JobContext[] {
+    return this.poolJobs as unknown as JobContext[];
+  }
+
+  get job(): JobContext {
+    return this.poolJobs[0] as unknown as JobContext;
+  }
+
+  get worker(): WorkerState {
+    if (this.#worker === undefined) {
+      const scope = this;
+      const routineId = this.routineId;
+      this.#worker = {
+        workerId: this.workerId,
+        flowId: this.flowId,
+        status: 'running',
+        getRoutineState(id: string): Record<string, unknown> | undefined {
+          return id === routineId ? { ...scope.#state } : undefined;
+        },
+      } as unknown as WorkerState;
+    }
+    return this.#worker;
+  }
+
+  /** The activation's signal, made on first use (most logic never asks). */
   get signal(): AbortSignal {
-    return this.abort.signal;
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#aborted) this.#abort.abort(this.#abortReason);
+    }
+    return this.#abort.signal;
+  }
+
+  /** Aborts the signal (now, or as it is made). */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#abort?.abort(reason);
   }
 
   get state(): Readonly<Record<string, unknown>> {
@@ -163,11 +222,11 @@ class PoolScope implements ActivationScope {
   }
 
   entries(slot: string): readonly ItemEntry[] {
-    const items = this.#payload.slots[slot];
+    const items = this.slots[slot];
     if (items === undefined) {
-      throw new SluiceError(ErrorCode.UnknownSlot, `Routine "${this.routineId}" has no slot "${slot}" (declared: ${Object.keys(this.#payload.slots).join(', ')})`);
+      throw new SluiceError(ErrorCode.UnknownSlot, `Routine "${this.routineId}" has no slot "${slot}" (declared: ${Object.keys(this.slots).join(', ')})`);
     }
-    const itemJobs = this.#payload.itemJobs?.[slot];
+    const itemJobs = this.#itemJobs?.[slot];
     const out: ItemEntry[] = [];
     items.forEach((data, i) => {
       for (const j of itemJobs?.[i] ?? [0]) out.push({ data, job: this.jobs[j] as JobContext });
@@ -182,7 +241,7 @@ class PoolScope implements ActivationScope {
     const bad = findUnclonable(patch, 'patch');
     if (bad !== undefined) throw notClonable(this.routineId, `state ${bad.path}`, bad.type);
     this.#state = { ...this.#state, ...patch };
-    this.ops.push([OpKind.State, { ...patch }]);
+    this.#recorder.ops.push(OpKind.State, { ...patch });
   }
 
   emit(event: string, data: unknown, options?: EmitOptions): void {
@@ -196,9 +255,15 @@ class PoolScope implements ActivationScope {
         throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.routineId}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`);
       }
     }
-    const bad = findUnclonable(data, 'data');
-    if (bad !== undefined) throw notClonable(this.routineId, `event "${event}" ${bad.path}`, bad.type);
-    this.ops.push([OpKind.Emit, event, data, job]);
+    if (typeof data === 'object' && data !== null) {
+      const bad = findUnclonable(data, 'data');
+      if (bad !== undefined) throw notClonable(this.routineId, `event "${event}" ${bad.path}`, bad.type);
+      collectTransferables(data, this.#recorder.buffers);
+    } else if (typeof data === 'function' || typeof data === 'symbol') {
+      const bad = findUnclonable(data, 'data') as { path: string; type: string };
+      throw notClonable(this.routineId, `event "${event}" ${bad.path}`, bad.type);
+    }
+    this.#recorder.ops.push(OpKind.Emit, event, data, job);
   }
 }
 
@@ -208,60 +273,152 @@ function notClonable(routineId: string, where: string, type: string): SluiceErro
   });
 }
 
-async function runActivation(routineId: string, flowId: string, built: BuiltRoutine, payload: ActivationPayload): Promise<ActivationOutcome> {
-  const scope = new PoolScope(routineId, flowId, built, payload);
-  running.add(scope);
-  let error: unknown;
-  try {
-    const result = runInScope(scope, () => built.logic(payload.slots, scope));
-    if (result !== null && typeof result === 'object' && typeof (result as Promise<void>).then === 'function') await result;
-  } catch (thrown) {
-    error = thrown ?? new Error('logic rejected with no reason');
-  } finally {
-    running.delete(scope);
-  }
-  scope.poolJobs.forEach((job, index) => {
-    if (!job.touched) return;
+function isThenable(value: unknown): value is PromiseLike<void> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<void>).then === 'function';
+}
+
+/** Records the job data writes of an activation after its logic ran; returns a non-clonable error, if any. */
+function recordJobData(scope: PoolScope, recorder: Recorder): SluiceError | undefined {
+  let error: SluiceError | undefined;
+  const jobs = scope.poolJobs;
+  for (let index = 0; index < jobs.length; index++) {
+    const job = jobs[index] as PoolJob;
+    if (!job.touched) continue;
     const data = job.rawData();
     const bad = findUnclonable(data, 'data');
-    if (bad !== undefined) error ??= notClonable(routineId, `job "${job.jobId}" ${bad.path}`, bad.type);
-    else scope.ops.push([OpKind.JobData, index, data]);
-  });
-  return error === undefined ? { ops: scope.ops } : { ops: scope.ops, error: serializeError(error) };
+    if (bad !== undefined) error ??= notClonable(scope.routineId, `job "${job.jobId}" ${bad.path}`, bad.type);
+    else recorder.ops.push(OpKind.JobData, index, data);
+  }
+  return error;
+}
+
+/** Reads the columns of a batch task back into activations, one at a time. */
+class BatchReader {
+  readonly #task: BatchTask;
+  #item = 0;
+  #job = 0;
+
+  constructor(task: BatchTask) {
+    this.#task = task;
+  }
+
+  /** The scope of activation `i` (call in order). */
+  next(i: number, built: BuiltRoutine, flowId: string, recorder: Recorder): PoolScope {
+    const task = this.#task;
+    const names = task.slots;
+    const slots: Record<string, unknown[]> = {};
+    if (task.itemCounts === undefined) {
+      slots[names[0] as string] = [task.items[this.#item++]];
+    } else {
+      for (let s = 0; s < names.length; s++) {
+        const n = task.itemCounts[i * names.length + s] as number;
+        slots[names[s] as string] = task.items.slice(this.#item, this.#item + n) as unknown[];
+        this.#item += n;
+      }
+    }
+    const state = task.states[task.stateAt === undefined ? 0 : (task.stateAt[i] as number)] as Record<string, unknown>;
+    const itemJobs = task.itemJobs?.[i];
+    const scope = new PoolScope(
+      task.routineId,
+      flowId,
+      task.workerId,
+      built,
+      slots,
+      state,
+      task.messages?.[i],
+      task.attempts?.[i] ?? 1,
+      itemJobs === 0 ? undefined : itemJobs,
+      recorder,
+    );
+    const jobs = task.jobCounts === undefined ? 1 : (task.jobCounts[i] as number);
+    for (let j = 0; j < jobs; j++) {
+      const extra = task.jobExtras?.[this.#job];
+      scope.poolJobs.push(new PoolJob(task.jobIds[this.#job] as string, scope, extra?.[0], extra?.[1]));
+      this.#job++;
+    }
+    return scope;
+  }
 }
 
 /** Runs one dispatch batch (the Piscina task handler); a warm task only holds its thread. */
-export default async function runBatch(task: BatchTask | WarmTask): Promise<unknown> {
+export default function runBatch(task: BatchTask | WarmTask): unknown {
   if (task.kind === 'warm') return warm(task);
   const started = performance.now();
   counters.batches++;
-  // Failures to rebuild are returned, not thrown: a thrown error loses its code crossing threads.
-  let built: BuiltFlow;
-  try {
-    built = await loadFlow(task.moduleUrl, task.params, task.flowKey);
-  } catch (error) {
-    return { threadId, outcomes: [], error: serializeError(error) } satisfies BatchResult;
-  }
+  // Most batches find their flow built: run them without a single await (sync logic stays sync).
+  const built = readyFlows.get(task.flowKey);
+  if (built !== undefined) return runBuilt(task, built, started);
+  return loadFlow(task.moduleUrl, task.params, task.flowKey).then(
+    (flow) => runBuilt(task, flow, started),
+    // Failures to rebuild are returned, not thrown: a thrown error loses its code crossing threads.
+    (error: unknown) => ({ threadId, ops: [], ends: [], error: serializeError(error) }) satisfies BatchResult,
+  );
+}
+
+function runBuilt(task: BatchTask, built: BuiltFlow, started: number): BatchResult | Promise<unknown> {
   const routine = built.routines.get(task.routineId);
   if (routine === undefined) {
     const error = new SluiceError(ErrorCode.RoutineNotFound, `Flow "${built.flowId}" rebuilt in a pool thread from ${task.moduleUrl} has no routine "${task.routineId}"`, {
       details: { flowId: built.flowId, routineId: task.routineId },
     });
-    return { threadId, outcomes: [], error: serializeError(error) } satisfies BatchResult;
+    return { threadId, ops: [], ends: [], error: serializeError(error) } satisfies BatchResult;
   }
   // The timeout clock starts now: importing and building the flow is not the routine's time.
   if (task.started !== undefined) Atomics.store(new BigInt64Array(task.started), 0, BigInt(Date.now()));
-  const outcomes: ActivationOutcome[] = new Array(task.activations.length);
-  for (let i = 0; i < task.activations.length; i++) {
-    outcomes[i] = await runActivation(task.routineId, built.flowId, routine, task.activations[i] as ActivationPayload);
-  }
-  counters.activations += task.activations.length;
-  counters.busyMs += performance.now() - started;
-  const result: BatchResult = { threadId, outcomes };
-  const buffers = new Set<ArrayBuffer>();
-  for (const outcome of outcomes) for (const op of outcome.ops) if (op[0] === OpKind.Emit) collectTransferables(op[2], buffers);
-  if (buffers.size === 0) return result;
-  return Piscina.move({ [Piscina.transferableSymbol]: [...buffers], [Piscina.valueSymbol]: result } as never);
+  const recorder: Recorder = { ops: [], buffers: new Set() };
+  const ends: number[] = new Array(task.count);
+  const failed: number[] = [];
+  const errors: SerializedError[] = [];
+  const reader = new BatchReader(task);
+  const finish = (): unknown => {
+    counters.activations += task.count;
+    counters.busyMs += performance.now() - started;
+    const result: BatchResult = failed.length === 0 ? { threadId, ops: recorder.ops, ends } : { threadId, ops: recorder.ops, ends, failed, errors };
+    if (recorder.buffers.size === 0) return result;
+    return Piscina.move({ [Piscina.transferableSymbol]: [...recorder.buffers], [Piscina.valueSymbol]: result } as never);
+  };
+  const settle = (i: number, scope: PoolScope, thrown: unknown): void => {
+    let error = thrown;
+    const dataError = recordJobData(scope, recorder);
+    error ??= dataError;
+    ends[i] = recorder.ops.length;
+    if (error !== undefined) {
+      failed.push(i);
+      errors.push(serializeError(error));
+    }
+  };
+  const run = (from: number): unknown => {
+    for (let i = from; i < task.count; i++) {
+      const scope = reader.next(i, routine, built.flowId, recorder);
+      let result: unknown;
+      try {
+        result = runInScope(scope, () => routine.logic(scope.slots, scope));
+      } catch (thrown) {
+        settle(i, scope, thrown ?? new Error('logic threw with no reason'));
+        continue;
+      }
+      if (!isThenable(result)) {
+        settle(i, scope, undefined);
+        continue;
+      }
+      // Async logic: the rest of the batch waits for it (activations of a batch run in order).
+      running.add(scope);
+      return Promise.resolve(result).then(
+        () => {
+          running.delete(scope);
+          settle(i, scope, undefined);
+          return run(i + 1);
+        },
+        (thrown: unknown) => {
+          running.delete(scope);
+          settle(i, scope, thrown ?? new Error('logic rejected with no reason'));
+          return run(i + 1);
+        },
+      );
+    }
+    return finish();
+  };
+  return run(0) as BatchResult | Promise<unknown>;
 }
 
 async function warm(task: WarmTask): Promise<{ threadId: number }> {
@@ -292,7 +449,7 @@ const control: ControlApi = {
     let aborted = 0;
     for (const scope of running) {
       if (scope.poolJobs.some((job) => ids.has(job.jobId))) {
-        scope.abort.abort(new SluiceError(ErrorCode.JobCancelled, reason));
+        scope.abort(new SluiceError(ErrorCode.JobCancelled, reason));
         aborted++;
       }
     }

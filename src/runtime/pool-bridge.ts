@@ -1,15 +1,22 @@
 /**
- * The runtime's side of pool activations: turns an activation into a clonable payload, sends it
- * through the thread pool, and applies what the logic did in the thread — state patches, job
- * data writes and emits, in the order they happened — through the same paths inline logic uses
- * (`emitFrom` for routing, overflow rules and job accounting; the worker's state merge).
+ * The runtime's side of pool activations: packs a batch of activations of one routine into one
+ * columnar task, sends it through the thread pool, and applies what the logic did in the thread
+ * — state patches, job data writes and emits, in the order they happened — through the same
+ * paths inline logic uses (`emitFrom` for routing, overflow rules and job accounting; the
+ * worker's state merge). A whole batch is encoded in one pass and settled in one pass: no
+ * promise, closure or payload object per activation.
+ *
+ * Items are not checked for structured-clonability before they are sent: `postMessage` checks
+ * them anyway. When it refuses a batch (`DataCloneError`), the activations of that batch are
+ * checked one by one; those holding a value that cannot cross threads fail with
+ * `SLUICE_ERR_NOT_CLONABLE` naming the routine, the slot, the path and the type, and the others
+ * are sent again.
  */
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow, RoutineEntry } from '../core/flow.ts';
-import type { JobContext } from '../core/job-context.ts';
-import type { SlotItems } from '../core/routine.ts';
+import { JobContext } from '../core/job-context.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
-import { OpKind, deserializeError, findUnclonable, type ActivationPayload, type JobPayload, type ResolvedThreadPoolOptions, type ThreadPool } from '../pool/index.ts';
+import { OpKind, deserializeError, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type ResolvedThreadPoolOptions, type ThreadPool } from '../pool/index.ts';
 import type { Activation, Item } from './activation-scope.ts';
 import { jobList } from './jobs.ts';
 import { PlacementProbe } from './placement.ts';
@@ -21,10 +28,293 @@ export interface PoolRunner {
   emitFrom(activation: Activation, event: string, data: unknown, options: { job: JobContext } | undefined): void;
 }
 
+/** Called once per pool activation, with the error it failed with (logic error, crash, timeout, non-clonable data), or undefined. */
+export type PoolSettled = (activation: Activation, error: unknown) => void;
+
+/** One activation waiting in a dispatch queue: the routine's state is captured when it is submitted. */
+interface Pending {
+  readonly activation: Activation;
+  readonly state: Record<string, unknown>;
+}
+
+const kNoState: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** The dispatch target of one routine of one worker: encodes and settles its batches. */
+class RunnerTarget implements PoolTarget<Pending> {
+  readonly key: object;
+  readonly flowId: string;
+  readonly routineId: string;
+  readonly timeoutMs: number;
+  readonly #flow: Flow;
+  readonly #worker: WorkerState;
+  readonly #runner: PoolRunner;
+  readonly #done: PoolSettled;
+  readonly #pool: () => ThreadPool;
+  readonly #slots: readonly string[];
+  readonly #moduleUrl: string;
+  readonly #params: unknown;
+  /** The last state snapshot sent, reused while the routine's state has not changed. */
+  #state: Record<string, unknown> = kNoState;
+
+  constructor(flow: Flow, worker: WorkerState, runner: PoolRunner, done: PoolSettled, pool: () => ThreadPool, defaultTimeoutMs: number) {
+    const source = flow.source as { moduleUrl: string; params: unknown };
+    this.key = runner;
+    this.flowId = flow.id;
+    this.routineId = runner.id;
+    this.timeoutMs = runner.entry.timeoutMs > 0 ? runner.entry.timeoutMs : defaultTimeoutMs;
+    this.#flow = flow;
+    this.#worker = worker;
+    this.#runner = runner;
+    this.#done = done;
+    this.#pool = pool;
+    this.#slots = runner.entry.routine.slots.map((s) => s.name);
+    this.#moduleUrl = source.moduleUrl;
+    this.#params = source.params;
+  }
+
+  /** Queues `activation` for a thread. */
+  submit(activation: Activation): void {
+    this.#pool().submit(this, { activation, state: this.#snapshot() });
+  }
+
+  /** The routine's state as of now, as a snapshot shared with earlier activations while it is unchanged. */
+  #snapshot(): Record<string, unknown> {
+    const live = this.#worker.liveState(this.routineId);
+    const last = this.#state;
+    if (live === undefined) return last === kNoState ? last : (this.#state = kNoState);
+    let n = 0;
+    let same = true;
+    for (const key in live) {
+      n++;
+      if (live[key] !== last[key] || !(key in last)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      let m = 0;
+      for (const _ in last) m++;
+      if (m === n) return last;
+    }
+    this.#state = { ...live };
+    return this.#state;
+  }
+
+  encode(items: readonly Pending[], started: SharedArrayBuffer | undefined): BatchTask {
+    const names = this.#slots;
+    const slotCount = names.length;
+    const count = items.length;
+    const data: unknown[] = [];
+    const itemCounts: number[] = new Array(count * slotCount);
+    let oneItem = slotCount === 1;
+    const jobIds: string[] = [];
+    const jobCounts: number[] = new Array(count);
+    let oneJob = true;
+    let jobExtras: Array<readonly [Record<string, unknown>, Record<string, unknown>]> | undefined;
+    const states: Record<string, unknown>[] = [];
+    const stateAt: number[] = new Array(count);
+    let lastState: Record<string, unknown> | undefined;
+    let messages: unknown[] | undefined;
+    let attempts: number[] | undefined;
+    let itemJobs: Array<Record<string, number[][]> | 0> | undefined;
+    for (let i = 0; i < count; i++) {
+      const { activation, state } = items[i] as Pending;
+      for (let s = 0; s < slotCount; s++) {
+        const list = activation.bySlot[s] as Item[];
+        itemCounts[i * slotCount + s] = list.length;
+        if (list.length !== 1) oneItem = false;
+        for (let k = 0; k < list.length; k++) data.push((list[k] as Item).data);
+      }
+      const jobs = activation.jobs;
+      if (jobs instanceof JobContext) {
+        jobCounts[i] = 1;
+        jobExtras = addJob(jobs, jobIds, jobExtras);
+      } else {
+        jobCounts[i] = jobs.length;
+        oneJob = false;
+        for (const job of jobs) jobExtras = addJob(job, jobIds, jobExtras);
+        (itemJobs ??= new Array<Record<string, number[][]> | 0>(count).fill(0))[i] = itemJobsOf(activation, jobs, names);
+      }
+      if (state !== lastState) {
+        states.push(state);
+        lastState = state;
+      }
+      stateAt[i] = states.length - 1;
+      if (activation.message !== undefined) (messages ??= new Array(count))[i] = activation.message;
+      if (activation.attempt !== 1) (attempts ??= new Array<number>(count).fill(1))[i] = activation.attempt;
+    }
+    return {
+      kind: 'batch',
+      moduleUrl: this.#moduleUrl,
+      params: this.#params,
+      flowKey: this.#pool().flowKey(this.#flow, this.#moduleUrl),
+      flowId: this.flowId,
+      routineId: this.routineId,
+      workerId: this.#worker.workerId,
+      count,
+      slots: names,
+      items: data,
+      ...(oneItem ? {} : { itemCounts }),
+      jobIds,
+      ...(oneJob ? {} : { jobCounts }),
+      ...(jobExtras === undefined ? {} : { jobExtras }),
+      states,
+      ...(states.length === 1 ? {} : { stateAt }),
+      ...(messages === undefined ? {} : { messages }),
+      ...(attempts === undefined ? {} : { attempts }),
+      ...(itemJobs === undefined ? {} : { itemJobs }),
+      ...(started === undefined ? {} : { started }),
+    };
+  }
+
+  settle(items: readonly Pending[], result: BatchResult | undefined, error: SluiceError | undefined): void {
+    const done = this.#done;
+    if (error !== undefined) {
+      if (error.code === ErrorCode.NotClonable && error.details.dataClone === true) {
+        this.#isolateUnclonable(items, error);
+        return;
+      }
+      for (const item of items) done(item.activation, error);
+      return;
+    }
+    const batch = result as BatchResult;
+    if (batch.error !== undefined) {
+      const failure = deserializeError(batch.error);
+      for (const item of items) done(item.activation, failure);
+      return;
+    }
+    const ops = batch.ops;
+    const failed = batch.failed;
+    let nextFailed = failed === undefined || failed.length === 0 ? -1 : (failed[0] as number);
+    let failedAt = 0;
+    let k = 0;
+    for (let i = 0; i < items.length; i++) {
+      const activation = (items[i] as Pending).activation;
+      const end = batch.ends[i] as number;
+      let outcome: unknown;
+      try {
+        k = this.#apply(activation, ops, k, end);
+      } catch (refused) {
+        // As inline: an emit refused on the main thread (a full slot) fails the activation there.
+        outcome = refused;
+        k = end;
+      }
+      if (i === nextFailed) {
+        const thrown = deserializeError((batch.errors as NonNullable<BatchResult['errors']>)[failedAt] as NonNullable<BatchResult['error']>);
+        outcome ??= thrown;
+        failedAt++;
+        nextFailed = failedAt < (failed as readonly number[]).length ? ((failed as readonly number[])[failedAt] as number) : -1;
+      }
+      done(activation, outcome);
+    }
+  }
+
+  /** Applies the effects `ops[k..end)` of one activation, in order; returns `end`. */
+  #apply(activation: Activation, ops: readonly unknown[], k: number, end: number): number {
+    const runner = this.#runner;
+    while (k < end) {
+      const kind = ops[k] as number;
+      if (kind === OpKind.Emit) {
+        const job = ops[k + 3] as number;
+        runner.emitFrom(activation, ops[k + 1] as string, ops[k + 2], job >= 0 ? { job: jobList(activation.jobs)[job] as JobContext } : undefined);
+        k += 4;
+      } else if (kind === OpKind.State) {
+        this.#worker[kMergeState](this.routineId, ops[k + 1] as Record<string, unknown>);
+        k += 2;
+      } else {
+        Object.assign((jobList(activation.jobs)[ops[k + 1] as number] as JobContext).data, ops[k + 2]);
+        k += 3;
+      }
+    }
+    return k;
+  }
+
+  /**
+   * postMessage refused a batch: finds the activations holding a value that cannot cross
+   * threads, fails them with a coded error naming the routine, the slot and the type, and sends
+   * the others again.
+   */
+  #isolateUnclonable(items: readonly Pending[], error: SluiceError): void {
+    const good: Pending[] = [];
+    for (const item of items) {
+      const bad = this.#findUnclonable(item);
+      if (bad === undefined) good.push(item);
+      else this.#done(item.activation, bad);
+    }
+    // Nothing found by the walk (a value only postMessage refuses): fail the batch as it is.
+    if (good.length === items.length) {
+      for (const item of items) this.#done(item.activation, error);
+      return;
+    }
+    for (const item of good) this.#pool().submit(this, item);
+  }
+
+  #findUnclonable(item: Pending): SluiceError | undefined {
+    const { activation, state } = item;
+    const routineId = this.routineId;
+    for (let s = 0; s < this.#slots.length; s++) {
+      const slot = this.#slots[s] as string;
+      const values = (activation.bySlot[s] as Item[]).map((entry) => entry.data);
+      const bad = findUnclonable(values, 'items');
+      if (bad !== undefined) {
+        return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" cannot run on the pool: slot "${slot}" holds a value that cannot cross threads (${bad.path} is a ${bad.type})`, {
+          details: { routineId, slot, where: bad.path, type: bad.type },
+        });
+      }
+    }
+    const others: Array<[string, unknown]> = [
+      ['state', state],
+      ['message', activation.message],
+      ...jobList(activation.jobs).flatMap((job): Array<[string, unknown]> => [
+        [`job "${job.jobId}" metadata`, job.metadata],
+        [`job "${job.jobId}" data`, job.data],
+      ]),
+    ];
+    for (const [what, value] of others) {
+      const bad = findUnclonable(value, what);
+      if (bad !== undefined) {
+        return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" cannot run on the pool: its ${what} holds a value that cannot cross threads (${bad.path} is a ${bad.type})`, {
+          details: { routineId, where: bad.path, type: bad.type },
+        });
+      }
+    }
+    return undefined;
+  }
+}
+
+function isEmpty(record: Record<string, unknown>): boolean {
+  for (const _ in record) return false;
+  return true;
+}
+
+function addJob(
+  job: JobContext,
+  ids: string[],
+  extras: Array<readonly [Record<string, unknown>, Record<string, unknown>]> | undefined,
+): Array<readonly [Record<string, unknown>, Record<string, unknown>]> | undefined {
+  const index = ids.length;
+  ids.push(job.jobId);
+  const metadata = job.metadata;
+  const data = job.data;
+  if (extras === undefined && isEmpty(metadata) && isEmpty(data)) return undefined;
+  const out = extras ?? new Array<readonly [Record<string, unknown>, Record<string, unknown>]>(index).fill([kNoState, kNoState]);
+  out.push([metadata, data]);
+  return out;
+}
+
+function itemJobsOf(activation: Activation, jobs: readonly JobContext[], names: readonly string[]): Record<string, number[][]> {
+  const out: Record<string, number[][]> = {};
+  names.forEach((name, i) => {
+    out[name] = (activation.bySlot[i] as Item[]).map((item) => jobList(item.jobs).map((job) => jobs.indexOf(job)));
+  });
+  return out;
+}
+
 /** Connects workers' runners to the runtime's thread pool. */
 export class PoolBridge {
   readonly #pool: () => ThreadPool;
   readonly #options: ResolvedThreadPoolOptions;
+  readonly #targets = new WeakMap<PoolRunner, RunnerTarget>();
 
   constructor(pool: () => ThreadPool, options: ResolvedThreadPoolOptions) {
     this.#pool = pool;
@@ -42,69 +332,29 @@ export class PoolBridge {
   }
 
   /**
-   * Runs `activation` on a pool thread and applies its effects; resolves with the error the
-   * activation failed with (logic error, crash, timeout, non-clonable data), or undefined.
+   * Runs `activation` on a pool thread and applies its effects; `done` is called once, with
+   * the error the activation failed with, or undefined (synchronously when it cannot be sent).
    */
-  async run(flow: Flow, worker: WorkerState, runner: PoolRunner, activation: Activation, slotItems: SlotItems): Promise<unknown> {
-    const source = flow.source;
-    if (source === undefined) {
-      return new SluiceError(ErrorCode.PoolUnavailable, `Routine "${runner.id}" of flow "${flow.id}" asks for the pool, but the flow was not built by defineFlow(), so threads cannot rebuild it`, {
-        details: { flowId: flow.id, routineId: runner.id },
-      });
-    }
-    const jobs = jobList(activation.jobs);
-    for (const slot in slotItems) {
-      const bad = findUnclonable(slotItems[slot], 'items');
-      if (bad !== undefined) {
-        return new SluiceError(ErrorCode.NotClonable, `Routine "${runner.id}" cannot run on the pool: slot "${slot}" holds a value that cannot cross threads (${bad.path} is a ${bad.type})`, {
-          details: { routineId: runner.id, slot, where: bad.path, type: bad.type },
-        });
+  run(flow: Flow, worker: WorkerState, runner: PoolRunner, activation: Activation, done: PoolSettled): void {
+    let target = this.#targets.get(runner);
+    if (target === undefined) {
+      if (flow.source === undefined) {
+        done(
+          activation,
+          new SluiceError(ErrorCode.PoolUnavailable, `Routine "${runner.id}" of flow "${flow.id}" asks for the pool, but the flow was not built by defineFlow(), so threads cannot rebuild it`, {
+            details: { flowId: flow.id, routineId: runner.id },
+          }),
+        );
+        return;
       }
+      target = new RunnerTarget(flow, worker, runner, done, this.#pool, this.#options.activationTimeoutMs);
+      this.#targets.set(runner, target);
     }
-    const payload: ActivationPayload = {
-      slots: slotItems,
-      jobs: jobs.map(toPayload),
-      state: { ...worker.liveState(runner.id) },
-      message: activation.message,
-      attempt: activation.attempt,
-      workerId: worker.workerId,
-      ...(jobs.length > 1 ? { itemJobs: itemJobs(activation, jobs, Object.keys(slotItems)) } : {}),
-    };
-    const pool = this.#pool();
-    const outcome = await pool.submit(
-      {
-        key: runner,
-        moduleUrl: source.moduleUrl,
-        params: source.params,
-        flowKey: pool.flowKey(flow, source.moduleUrl),
-        flowId: flow.id,
-        routineId: runner.id,
-        timeoutMs: runner.entry.timeoutMs > 0 ? runner.entry.timeoutMs : this.#options.activationTimeoutMs,
-      },
-      payload,
-    );
-    for (const op of outcome.ops) {
-      try {
-        if (op[0] === OpKind.Emit) runner.emitFrom(activation, op[1], op[2], op[3] >= 0 ? { job: jobs[op[3]] as JobContext } : undefined);
-        else if (op[0] === OpKind.State) worker[kMergeState](runner.id, op[1]);
-        else Object.assign((jobs[op[1]] as JobContext).data, op[2]);
-      } catch (error) {
-        // As inline: an emit refused on the main thread (a full slot) fails the activation there.
-        return error;
-      }
+    try {
+      target.submit(activation);
+    } catch (error) {
+      // The pool is closing or closed: the activation fails with its coded error.
+      done(activation, error);
     }
-    return outcome.error === undefined ? undefined : deserializeError(outcome.error);
   }
-}
-
-function toPayload(job: JobContext): JobPayload {
-  return { jobId: job.jobId, flowId: job.flowId, workerId: job.workerId, metadata: job.metadata, data: job.data };
-}
-
-function itemJobs(activation: Activation, jobs: readonly JobContext[], names: readonly string[]): Record<string, number[][]> {
-  const out: Record<string, number[][]> = {};
-  names.forEach((name, i) => {
-    out[name] = (activation.bySlot[i] as Item[]).map((item) => jobList(item.jobs).map((job) => jobs.indexOf(job)));
-  });
-  return out;
 }

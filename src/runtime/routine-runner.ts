@@ -33,8 +33,8 @@ export interface RunnerHost {
   markReady(runner: RoutineRunner): void;
   /** The placement state of a routine (absent: always inline). */
   placementFor?(entry: RoutineEntry): PlacementProbe | undefined;
-  /** Runs an activation on the thread pool; resolves with its error, if any. */
-  runOnPool?(runner: RoutineRunner, activation: Activation, slotItems: SlotItems): Promise<unknown>;
+  /** Runs an activation on the thread pool; `done` is called once with its error, if any. */
+  runOnPool?(runner: RoutineRunner, activation: Activation, done: (activation: Activation, error: unknown) => void): void;
   /** Activations a pool routine may keep in flight (the dispatcher batches them). */
   poolWindow?(): number;
   /** Where the runner reports what happens (published on the runtime's bus when anyone listens). */
@@ -327,6 +327,13 @@ export class RoutineRunner implements Schedulable {
     if (host.events.listens(RuntimeTopic.ActivationStarted)) {
       host.events.activationStarted(host.worker.workerId, this.id, activation.items.length, activation.attempt, () => jobIdsOf(jobs));
     }
+    activation.startMono = now;
+    if (this.#breakers.length > 0 && !this.#acquire(activation)) return;
+    if (this.placement.onPool && host.runOnPool !== undefined) {
+      // The pool bridge packs the items of whole batches itself, and settles them in one pass.
+      host.runOnPool(this, activation, this.#poolSettled);
+      return;
+    }
     const slotItems: SlotItems = {};
     const names = this.#view.names;
     for (let i = 0; i < names.length; i++) {
@@ -334,15 +341,6 @@ export class RoutineRunner implements Schedulable {
       const data = new Array<unknown>(list.length);
       for (let k = 0; k < list.length; k++) data[k] = (list[k] as Item).data;
       slotItems[names[i] as string] = data;
-    }
-    activation.startMono = now;
-    if (this.#breakers.length > 0 && !this.#acquire(activation)) return;
-    if (this.placement.onPool && host.runOnPool !== undefined) {
-      host.runOnPool(this, activation, slotItems).then(
-        (error) => this.#settle(activation, error),
-        (error: unknown) => this.#settle(activation, error ?? new Error('pool activation failed with no reason')),
-      );
-      return;
     }
     const scope = new Scope(this, activation, first);
     const probeStart = this.placement.measuring ? performance.now() : 0;
@@ -496,6 +494,8 @@ export class RoutineRunner implements Schedulable {
       }
     }
   }
+
+  readonly #poolSettled = (activation: Activation, error: unknown): void => this.#settle(activation, error);
 
   #settle(activation: Activation, error: unknown): void {
     const host = this.#host;

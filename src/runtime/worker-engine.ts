@@ -16,7 +16,6 @@ import type { Activation } from './activation-scope.ts';
 import type { PoolBridge } from './pool-bridge.ts';
 import type { PlacementProbe } from './placement.ts';
 import type { RoutineEntry } from '../core/flow.ts';
-import type { SlotItems } from '../core/routine.ts';
 
 /** Settings a worker engine takes from its runtime. */
 export interface WorkerEngineOptions {
@@ -90,8 +89,8 @@ export class WorkerEngine implements RunnerHost {
     return this.#pool?.placementFor(this.flow, entry);
   }
 
-  runOnPool(runner: RoutineRunner, activation: Activation, slotItems: SlotItems): Promise<unknown> {
-    return (this.#pool as PoolBridge).run(this.flow, this.worker, runner, activation, slotItems);
+  runOnPool(runner: RoutineRunner, activation: Activation, done: (activation: Activation, error: unknown) => void): void {
+    (this.#pool as PoolBridge).run(this.flow, this.worker, runner, activation, done);
   }
 
   poolWindow(): number {

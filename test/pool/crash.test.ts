@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, Flow, Routine, Runtime, type SlotItems } from '../../src/index.ts';
 import { range, runProbe } from './helpers.ts';
+import probe from '../fixtures/flows/pool-probe.ts';
 
 const N = 24;
 
@@ -71,6 +72,38 @@ describe('non-clonable data is a coded error, never a hang', () => {
     expect(error?.message).toContain('"work"');
     expect(error?.message).toContain('slot "in"');
     expect(error?.message).toContain('symbol');
+  });
+
+  it('a non-clonable item in a batch fails only its own activation; the rest of the batch is sent again and completes', async () => {
+    // No check before sending: postMessage refuses the batch, the bridge finds the culprit.
+    const items = [0, 1, { callback: () => 2 }, 3, 4, 5, new WeakMap(), 7];
+    const run = await runProbe({}, items, { pool: { threads: 1, dispatchBatch: 8 } });
+    expect(run.drained).toBe(true);
+    expect(run.byStatus).toEqual({ completed: 6, failed: 2 });
+    const fn = run.jobs[2]?.error;
+    expect(fn?.code).toBe(ErrorCode.NotClonable);
+    expect(fn?.message).toContain('"work"');
+    expect(fn?.message).toContain('slot "in"');
+    expect(fn?.message).toContain('function callback');
+    expect(fn?.details).toMatchObject({ routineId: 'work', slot: 'in', type: 'function callback' });
+    expect(run.jobs[6]?.error?.details).toMatchObject({ routineId: 'work', slot: 'in', type: 'WeakMap' });
+    expect(run.got.map((g) => (g as { value: number }).value).sort((a, b) => a - b)).toEqual([0, 1, 3, 4, 5, 7]);
+  });
+
+  it('a non-clonable value in job metadata fails naming the routine and the job', async () => {
+    const runtime = new Runtime({ pool: { threads: 1, dispatchBatch: 4 } });
+    runtime.register(probe, { id: 'meta' });
+    const worker = runtime.exec('meta');
+    const [, bad] = runtime.post('meta', 'source', 'in', 1, { workerId: worker.workerId, metadata: { onDone: Symbol('x') } });
+    const [, good] = runtime.post('meta', 'source', 'in', 2, { workerId: worker.workerId });
+    expect(await runtime.waitUntilAllJobsFinished({ timeout: 20_000 })).toBe(true);
+    expect(good.status).toBe('completed');
+    expect(bad.status).toBe('failed');
+    expect(bad.error?.code).toBe(ErrorCode.NotClonable);
+    expect(bad.error?.message).toContain('"work"');
+    expect(bad.error?.message).toContain(`job "${bad.jobId}" metadata`);
+    expect(bad.error?.message).toContain('symbol');
+    await runtime.close();
   });
 });
 
