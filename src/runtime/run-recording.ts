@@ -30,6 +30,11 @@ export class RunRecording {
     try {
       bus.resumeSequence(runId, await log.lastSeq(runId));
       const sink = new DurableSink({ ...record.sink, log, clock });
+      // Failed commits are retried by the sink and show in the store's health; they are reported
+      // on the live bus (`store.error`) rather than as process warnings.
+      sink.onError((error) => {
+        if (!bus.isClosed && bus.hasSubscribers('store.error')) bus.publish('store.error', { code: error.code, message: error.message }, { runId });
+      });
       const tap = bus.addSink(sink, { topics: record.topics ?? kDefaultRecordedTopics });
       return new RunRecording(log, ownsLog, sink, tap);
     } catch (error) {
