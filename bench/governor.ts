@@ -61,7 +61,7 @@ async function ramp(isGoverned: boolean, capacity: number, options: Required<Omi
         intervalMs: 250,
         sensor: () => ({}),
         rules: [
-          new PolicyRule({ name: 'latency-slo', metric: 'latency_ms', use: 'forecast', threshold: targetMs * 0.4, clearThreshold: targetMs * 0.1, action: 'shed_load', factor: 1, cooldownMs: 250, clearAfter: 8 }),
+          new PolicyRule({ name: 'latency-slo', metric: 'latency_ms', use: 'forecast', threshold: targetMs * 0.4, clearThreshold: targetMs * 0.2, action: 'shed_load', factor: 1, cooldownMs: 750, clearAfter: 6 }),
         ],
       })
     : undefined;
