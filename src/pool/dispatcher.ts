@@ -59,12 +59,14 @@ export class Dispatcher {
   readonly #queues = new Map<object, Queue>();
   readonly #order: Queue[] = [];
   #limit: number;
+  #depth = 1;
   #batch: number;
   #flushMs: number;
   #inFlight = 0;
   #queued = 0;
   #timer: TimerHandle | undefined;
   #flushQueued = false;
+  readonly #requeues = new WeakMap<object, number>();
   #batchesSent = 0;
   #activationsSent = 0;
   #idleWaiters: Array<() => void> = [];
@@ -91,6 +93,20 @@ export class Dispatcher {
     this.#pump(true);
   }
 
+  /**
+   * Batches each thread may hold at once: 2 keeps the next batch waiting inside the thread, so
+   * it never idles for a round trip to the main thread (the facade turns this on only when the
+   * pool cannot start threads beyond `limit`).
+   */
+  get depth(): number {
+    return this.#depth;
+  }
+
+  set depth(n: number) {
+    this.#depth = n;
+    this.#pump(true);
+  }
+
   get batch(): number {
     return this.#batch;
   }
@@ -113,7 +129,7 @@ export class Dispatcher {
       queue.listed = true;
       this.#order.push(queue);
     }
-    if (this.#inFlight < this.#limit) this.#pump(false);
+    if (this.#inFlight < this.#limit * this.#depth) this.#pump(false);
   }
 
   /** Settles everything queued with `error` (pool destroyed); in-flight batches settle through their tasks. */
@@ -153,7 +169,8 @@ export class Dispatcher {
   }
 
   #pump(partialOk: boolean): void {
-    while (this.#inFlight < this.#limit && this.#order.length > 0) {
+    const limit = this.#limit * this.#depth;
+    while (this.#inFlight < limit && this.#order.length > 0) {
       let index = -1;
       for (let i = 0; i < this.#order.length; i++) {
         if ((this.#order[i] as Queue).items.length >= this.#batch) {
@@ -173,7 +190,7 @@ export class Dispatcher {
       }
       this.#send(queue.target, items);
     }
-    if (this.#order.length === 0 || this.#inFlight >= this.#limit) return;
+    if (this.#order.length === 0 || this.#inFlight >= limit) return;
     // A partial batch and a free thread: send it at the end of this turn (with everything the
     // same burst adds), or after flushMs when asked to wait for company.
     if (this.#flushMs <= 0) {
@@ -199,11 +216,14 @@ export class Dispatcher {
     this.#inFlight++;
     this.#batchesSent++;
     this.#activationsSent += items.length;
-    const started = target.timeoutMs > 0 ? new SharedArrayBuffer(8) : undefined;
-    let abort: AbortController | undefined;
+    // The thread stamps the time it starts a batch: the timeout clock runs from it, and a
+    // batch that was still waiting inside a thread that crashed is known innocent.
+    const started = target.timeoutMs > 0 || this.#depth > 1 ? new SharedArrayBuffer(8) : undefined;
+    // A task with a signal is never given to a busy thread (Piscina's balancer): one batch per
+    // thread, as the effective size says, unless the extra batch per thread is allowed.
+    let abort: AbortController | undefined = target.timeoutMs > 0 || this.#depth === 1 ? new AbortController() : undefined;
     let timer: TimerHandle | undefined;
-    if (started !== undefined) {
-      abort = new AbortController();
+    if (target.timeoutMs > 0 && started !== undefined) {
       const ms = target.timeoutMs * items.length;
       const startedAt = new BigInt64Array(started);
       // The clock runs from when a thread starts the batch: waiting for a thread (or for a
@@ -226,16 +246,48 @@ export class Dispatcher {
       (batch) => {
         timer?.cancel();
         this.#inFlight--;
+        // The thread is free: give it the next batch before applying this one's results.
+        this.#pump(true);
         settleSafely(target, items, batch, undefined);
         this.#afterBatch();
       },
       (error: unknown) => {
         timer?.cancel();
         this.#inFlight--;
-        settleSafely(target, items, undefined, classify(error, target, items.length, abort?.signal.aborted === true));
+        const failure = classify(error, target, items.length, abort?.signal.aborted === true && target.timeoutMs > 0);
+        if (failure.code === ErrorCode.WorkerCrashed && started !== undefined && this.#requeueInnocent(target, items, started)) {
+          this.#afterBatch();
+          return;
+        }
+        settleSafely(target, items, undefined, failure);
         this.#afterBatch();
       },
     );
+  }
+
+  /**
+   * A thread died holding this batch, which it had not started (it waited behind the batch that
+   * crashed): the batch goes back to the front of its queue, a few times at most, instead of
+   * failing for another batch's crash.
+   */
+  #requeueInnocent(target: PoolTarget, items: unknown[], started: SharedArrayBuffer): boolean {
+    if (Atomics.load(new BigInt64Array(started), 0) !== 0n) return false;
+    const first = items[0];
+    const tries = typeof first === 'object' && first !== null ? (this.#requeues.get(first) ?? 0) : kMaxRequeues;
+    if (tries >= kMaxRequeues) return false;
+    this.#requeues.set(first as object, tries + 1);
+    let queue = this.#queues.get(target.key);
+    if (queue === undefined) {
+      queue = { target, items: [], listed: false };
+      this.#queues.set(target.key, queue);
+    }
+    queue.items.unshift(...items);
+    this.#queued += items.length;
+    if (!queue.listed) {
+      queue.listed = true;
+      this.#order.unshift(queue);
+    }
+    return true;
   }
 
   #afterBatch(): void {
@@ -251,6 +303,8 @@ export class Dispatcher {
     }
   }
 }
+
+const kMaxRequeues = 3;
 
 /** Settles a batch; a target that throws must not leave the dispatcher's counters wrong. */
 function settleSafely(target: PoolTarget, items: unknown[], result: BatchResult | undefined, error: SluiceError | undefined): void {

@@ -121,9 +121,12 @@ export class ThreadPool {
     return this.#dispatcher.batch;
   }
 
-  /** Activations a pool routine of one worker may have in flight (enough to fill every thread twice). */
+  /**
+   * Activations a pool routine of one worker may have in flight: every batch a thread may hold,
+   * plus one more batch per thread filling on the main thread.
+   */
   get window(): number {
-    return this.#dispatcher.limit * this.#dispatcher.batch * 2;
+    return this.#dispatcher.limit * this.#dispatcher.batch * (this.#dispatcher.depth + 1);
   }
 
   /** Starts the Piscina pool (threads begin loading the worker entry). Idempotent. */
@@ -132,6 +135,7 @@ export class ThreadPool {
     this.#status = 'running';
     this.#piscina = this.#options.piscina ?? this.#createPiscina(this.#maxThreads);
     this.#piscina.on('message', this.#onMessage);
+    this.#updateDepth();
     return this;
   }
 
@@ -163,6 +167,7 @@ export class ThreadPool {
     }
     const grew = n > this.#dispatcher.limit;
     this.#dispatcher.limit = n;
+    this.#updateDepth();
     // Start the new threads now rather than when work first finds none idle.
     if (grew && this.#status === 'running') void this.warmUp().catch(() => undefined);
   }
@@ -213,7 +218,10 @@ export class ThreadPool {
     const arrived = new SharedArrayBuffer(4);
     const piscina = this.#piscina as Piscina;
     const task: WarmTask = { kind: 'warm', arrived, wanted, maxWaitMs: timeoutMs };
-    await Promise.all(Array.from({ length: wanted }, () => piscina.run(task, { filename: this.#filename, ...(options.signal === undefined ? {} : { signal: options.signal }) })));
+    // A signal on every warm task: Piscina never gives a task with a signal to a busy thread,
+    // so each warm task starts (or finds) a thread of its own.
+    const signal = options.signal ?? new AbortController().signal;
+    await Promise.all(Array.from({ length: wanted }, () => piscina.run(task, { filename: this.#filename, signal })));
     while (this.#control.threadIds.length < wanted && Date.now() < deadline) {
       options.signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
@@ -349,7 +357,19 @@ export class ThreadPool {
       // Threads wait for tasks on their event loop (not Atomics.wait), so control-plane calls
       // and cancellations are answered between batches.
       atomics: 'disabled',
+      // Room for the extra batch per thread (see #updateDepth); a task with a signal never shares.
+      concurrentTasksPerWorker: 2,
     });
+  }
+
+  /**
+   * One extra batch per thread waits inside the thread (no idle round trip between batches)
+   * only where that cannot add parallelism: an owned pool whose ceiling is the effective size,
+   * so Piscina can start no thread beyond it.
+   */
+  #updateDepth(): void {
+    const pipelined = this.#options.piscina === undefined && this.#maxThreads === this.#dispatcher.limit;
+    this.#dispatcher.depth = pipelined ? 2 : 1;
   }
 
   #runTask(task: BatchTask, signal: AbortSignal | undefined): Promise<BatchResult> {

@@ -340,9 +340,33 @@ class BatchReader {
   }
 }
 
+/**
+ * The batch of async logic this thread is still running, if any. A thread may hold a second
+ * batch (so it never idles for a round trip); it starts only when the first has finished, so a
+ * thread runs one batch at a time, and a crash is the running batch's alone.
+ */
+let current: Promise<unknown> | undefined;
+
+function track(batch: Promise<unknown>): Promise<unknown> {
+  const tracked: Promise<unknown> = batch.finally(() => {
+    if (current === tracked) current = undefined;
+  });
+  current = tracked;
+  return tracked;
+}
+
 /** Runs one dispatch batch (the Piscina task handler); a warm task only holds its thread. */
 export default function runBatch(task: BatchTask | WarmTask): unknown {
   if (task.kind === 'warm') return warm(task);
+  if (current !== undefined) {
+    const start = (): unknown => startBatch(task);
+    return track(current.then(start, start));
+  }
+  const out = startBatch(task);
+  return isThenable(out) ? track(Promise.resolve(out)) : out;
+}
+
+function startBatch(task: BatchTask): unknown {
   const started = performance.now();
   counters.batches++;
   // Most batches find their flow built: run them without a single await (sync logic stays sync).

@@ -14,6 +14,14 @@ describe('crash safety: nothing is lost (items in = items out)', () => {
     expect(run.jobs[5]?.traceLog.some((t) => t.status === 'retrying' && t.error?.code === ErrorCode.WorkerCrashed)).toBe(true);
   });
 
+  it('with an extra batch queued in each thread (maxThreads = threads), a crash under STOP fails only the crashed activation', async () => {
+    // The batch waiting behind the crashed one in the same thread had not started: it is sent again.
+    const run = await runProbe({ mode: 'exit', poison: [2] }, range(N), { pool: { threads: 2, maxThreads: 2, dispatchBatch: 1 } });
+    expect(run.byStatus).toEqual({ completed: N - 1, failed: 1 });
+    expect(run.jobs[2]?.error?.code).toBe(ErrorCode.WorkerCrashed);
+    expect(run.got).toHaveLength(N - 1);
+  });
+
   it('process.exit under STOP fails the crashed activation with SLUICE_ERR_WORKER_CRASHED, the rest complete', async () => {
     const run = await runProbe({ mode: 'exit', poison: [2] }, range(N), { pool: { threads: 2, dispatchBatch: 1 } });
     expect(run.byStatus).toEqual({ completed: N - 1, failed: 1 });
