@@ -1,4 +1,12 @@
-/** The trivial pool flow of bench/pool.ts: source (inline) → noop (pool) → sink (inline). */
+/**
+ * The trivial pool flows of the benchmarks.
+ *
+ * - `shape: 'direct'` (bench/pool.ts): one routine, `noop`, placed on the pool; posts go straight
+ *   into it and it emits each item back (its `out` event has no connection, so the main thread
+ *   only counts it). What it measures is the pool path itself: dispatch, the thread hop, and
+ *   applying the result.
+ * - `shape: 'chain'` (the default, bench/sweeps.ts): source (inline) → noop (pool) → sink (inline).
+ */
 import { Flow, Routine, defineFlow, type SlotItems } from '../src/index.ts';
 
 class Pass extends Routine {
@@ -22,8 +30,17 @@ class Count extends Routine {
   logic(_items: SlotItems): void {}
 }
 
-export default defineFlow<{ id: string }>(
+/** Params of the trivial pool flows. */
+export interface NoopParams extends Record<string, unknown> {
+  id: string;
+  shape: 'chain' | 'direct';
+}
+
+export default defineFlow<NoopParams>(
   import.meta.url,
-  (p) => new Flow(p.id).addRoutine(new Pass(), 'source').addRoutine(new Pass(), 'noop', { placement: 'pool' }).addRoutine(new Count(), 'sink').pipe('source', 'noop', 'sink'),
-  { defaults: { id: 'noop' }, input: { routine: 'source', slot: 'in', generate: (i) => i } },
+  (p) =>
+    p.shape === 'direct'
+      ? new Flow(p.id).addRoutine(new Pass(), 'noop', { placement: 'pool' })
+      : new Flow(p.id).addRoutine(new Pass(), 'source').addRoutine(new Pass(), 'noop', { placement: 'pool' }).addRoutine(new Count(), 'sink').pipe('source', 'noop', 'sink'),
+  { defaults: { id: 'noop', shape: 'chain' }, input: { routine: 'source', slot: 'in', generate: (i) => i } },
 );

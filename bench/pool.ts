@@ -1,14 +1,21 @@
 /**
- * Pool benchmarks, each beside raw Piscina measured in the same run:
+ * Pool benchmarks, each beside raw Piscina measured in the same run. Every round runs the sluice
+ * scenario and its raw baseline back to back (the machine is shared: load drifts between
+ * minutes, not between adjacent seconds), and rows report medians over rounds and their ratio.
  *
- * - cpu: flows/cpu.ts (hash on the pool) with 1 vs 2 threads: the speed-up (target ≥ 1.8× on 2
- *   cores; Routilux ~1.0×), and raw Piscina running the same kernel on 2 threads;
- * - trivial: a no-op pool routine, items/s with dispatch batch 1, 16, 256, against raw Piscina
- *   running one no-op task per item (target at 256: ≥ 10×);
- * - overhead: time per item of the pool path at batch 1 over raw Piscina `run()` (target ≤ 1.3×).
+ * - cpu: flows/cpu.ts (FNV-1a hashing on the pool, ~1 ms an item, the main thread mostly idle)
+ *   on 1 vs 2 threads: the speed-up (target ≥ 1.8× on 2 cores; Routilux ~1.0×), beside raw
+ *   Piscina running the same kernel one task per item on 1 and 2 threads (what the machine
+ *   allows right now) and the 2-thread throughput of both;
+ * - trivial: a flow whose only routine is a no-op pool routine (posts go straight into it, it
+ *   emits each item back), items/s at dispatch batch 1, 16 and 256, against raw Piscina running
+ *   one no-op task per item (target at 256: ≥ 10×);
+ * - overhead: time per item of the pool path at batch 1 over raw Piscina `run()` for the same
+ *   no-op (target ≤ 1.3×), as throughput (many in flight) and as latency (one at a time, p50).
  *
  * Run standalone with `node --import tsx bench/pool.ts [--quick]`, or through `npm run bench`.
  */
+import { loadavg } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
@@ -17,7 +24,7 @@ import cpuModule from '../flows/cpu.ts';
 import noopModule from './pool-flows.ts';
 import type { BenchRow } from './inline.ts';
 import { printRows, writeResults } from './report.ts';
-import { settle, summarize } from './stats.ts';
+import { percentile, settle, summarize } from './stats.ts';
 
 /** Options of {@link runPoolBench}. */
 export interface PoolBenchOptions {
@@ -26,106 +33,197 @@ export interface PoolBenchOptions {
   cpuItems?: number;
   /** Items of the trivial scenarios. */
   items?: number;
+  /** Rounds (each runs sluice and its baseline); medians are over rounds. */
   runs?: number;
 }
 
 const kRaw = new URL('./raw-worker.mjs', import.meta.url).href;
 
-async function timeFlow(runtime: Runtime, flowId: string, items: number, generate: (i: number) => unknown): Promise<number> {
-  const worker = runtime.exec(flowId);
-  await runtime.pool.warmUp({ flows: [{ flow: runtime.getFlow(flowId), moduleUrl: (runtime.getFlow(flowId).source as { moduleUrl: string }).moduleUrl, params: runtime.getFlow(flowId).source?.params }] });
-  const start = performance.now();
-  await runtime.postAll(flowId, 'source', 'in', (function* () {
-    for (let i = 0; i < items; i++) yield generate(i);
-  })(), { workerId: worker.workerId });
-  if (!(await runtime.waitUntilAllJobsFinished({ timeout: 600_000 }))) throw new Error('bench jobs did not finish');
-  const seconds = (performance.now() - start) / 1000;
-  if (worker.counters.jobsProcessed !== items) throw new Error(`only ${worker.counters.jobsProcessed}/${items} jobs completed`);
-  return seconds;
+/** A runtime with one flow of `module` exec'd and warmed (threads up, flow built, JIT warm). */
+async function openFlow(
+  module: typeof noopModule | typeof cpuModule,
+  params: Record<string, unknown>,
+  pool: { threads: number; dispatchBatch: number },
+  input: { routine: string; generate: (i: number) => unknown },
+): Promise<{ runtime: Runtime; post: (items: number) => Promise<number>; close: () => Promise<unknown> }> {
+  const runtime = new Runtime({ pool: { ...pool, maxThreads: pool.threads }, historyLimit: 0, traceLimit: 0 });
+  const id = String(params.id);
+  runtime.register(module as typeof noopModule, params as never);
+  const worker = runtime.exec(id);
+  const flow = runtime.getFlow(id);
+  await runtime.pool.warmUp({ flows: [{ flow, moduleUrl: (flow.source as { moduleUrl: string }).moduleUrl, params: flow.source?.params }] });
+  let done = 0;
+  const post = async (items: number): Promise<number> => {
+    const start = performance.now();
+    await runtime.postAll(id, input.routine, 'in', (function* () {
+      for (let i = 0; i < items; i++) yield input.generate(i);
+    })(), { workerId: worker.workerId });
+    if (!(await runtime.waitUntilAllJobsFinished({ timeout: 600_000 }))) throw new Error('bench jobs did not finish');
+    const seconds = (performance.now() - start) / 1000;
+    done += items;
+    if (worker.counters.jobsProcessed !== done) throw new Error(`only ${worker.counters.jobsProcessed}/${done} jobs completed`);
+    return items / seconds;
+  };
+  return { runtime, post, close: () => runtime.close() };
 }
 
-async function cpuFlow(threads: number, items: number): Promise<number> {
-  const runtime = new Runtime({ pool: { threads, maxThreads: threads, dispatchBatch: 8 }, historyLimit: 0, traceLimit: 0 });
-  runtime.register(cpuModule, { id: `cpu${threads}` });
+async function sluiceCpu(threads: number, items: number): Promise<number> {
   const gen = cpuModule.input?.generate as (i: number) => unknown;
+  const flow = await openFlow(cpuModule, { id: `cpu${threads}` }, { threads, dispatchBatch: 8 }, { routine: 'source', generate: gen });
   try {
-    return items / (await timeFlow(runtime, `cpu${threads}`, items, gen));
+    await flow.post(threads * 16);
+    return await flow.post(items);
   } finally {
-    await runtime.close();
+    await flow.close();
   }
 }
 
-async function trivialFlow(batch: number, items: number): Promise<number> {
-  const runtime = new Runtime({ pool: { threads: 2, maxThreads: 2, dispatchBatch: batch }, historyLimit: 0, traceLimit: 0 });
-  runtime.register(noopModule, { id: `noop${batch}` });
+async function sluiceTrivial(batch: number, items: number): Promise<number> {
+  const flow = await openFlow(noopModule, { id: `noop${batch}`, shape: 'direct' }, { threads: 2, dispatchBatch: batch }, { routine: 'noop', generate: (i) => i });
   try {
-    return items / (await timeFlow(runtime, `noop${batch}`, items, (i) => i));
+    await flow.post(Math.min(items, 2_000));
+    return await flow.post(items);
   } finally {
-    await runtime.close();
+    await flow.close();
   }
 }
 
-async function raw(items: number, task: (i: number) => unknown, name: string, threads = 2): Promise<number> {
+/** p50 µs of one activation at a time through the pool at batch 1 (post, wait for the job). */
+async function sluiceLatency(samples: number): Promise<number> {
+  const flow = await openFlow(noopModule, { id: 'noop-latency', shape: 'direct' }, { threads: 2, dispatchBatch: 1 }, { routine: 'noop', generate: (i) => i });
+  try {
+    const runtime = flow.runtime;
+    const one = async (i: number): Promise<number> => {
+      const start = performance.now();
+      const [, job] = runtime.post('noop-latency', 'noop', 'in', i);
+      await job.done();
+      return (performance.now() - start) * 1000;
+    };
+    for (let i = 0; i < 200; i++) await one(i);
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) times.push(await one(i));
+    return percentile(times, 50);
+  } finally {
+    await flow.close();
+  }
+}
+
+async function withRaw<T>(threads: number, name: string, fn: (piscina: Piscina) => Promise<T>): Promise<T> {
   const piscina = new Piscina({ filename: kRaw, name, minThreads: threads, maxThreads: threads });
   try {
-    await Promise.all(Array.from({ length: threads * 4 }, (_, i) => piscina.run(task(i))));
-    const start = performance.now();
-    const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < items; i++) pending.push(piscina.run(task(i)));
-    await Promise.all(pending);
-    return items / ((performance.now() - start) / 1000);
+    return await fn(piscina);
   } finally {
     await piscina.destroy();
   }
 }
 
-async function median(runs: number, fn: () => Promise<number>): Promise<{ median: number; spread: number }> {
-  const values: number[] = [];
+/** Raw Piscina, one task per item, all submitted at once: items/s. */
+function rawThroughput(items: number, task: (i: number) => unknown, name: string, threads: number): Promise<number> {
+  return withRaw(threads, name, async (piscina) => {
+    await Promise.all(Array.from({ length: Math.min(items, threads * 16) }, (_, i) => piscina.run(task(i))));
+    const start = performance.now();
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < items; i++) pending.push(piscina.run(task(i)));
+    await Promise.all(pending);
+    return items / ((performance.now() - start) / 1000);
+  });
+}
+
+/** Raw Piscina `run()` one at a time: p50 µs. */
+function rawLatency(samples: number): Promise<number> {
+  return withRaw(2, 'noop', async (piscina) => {
+    for (let i = 0; i < 200; i++) await piscina.run(i);
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const start = performance.now();
+      await piscina.run(i);
+      times.push((performance.now() - start) * 1000);
+    }
+    return percentile(times, 50);
+  });
+}
+
+/** Runs `fns` in turn, `runs` times; medians and spreads of each. */
+async function rounds(runs: number, fns: Record<string, () => Promise<number>>): Promise<Record<string, { median: number; spread: number }>> {
+  const values: Record<string, number[]> = {};
   for (let r = 0; r < runs; r++) {
-    values.push(await fn());
-    await settle();
+    for (const [name, fn] of Object.entries(fns)) {
+      (values[name] ??= []).push(await fn());
+      await settle();
+    }
   }
-  const s = summarize(values);
-  return { median: s.median, spread: s.spread };
+  const out: Record<string, { median: number; spread: number }> = {};
+  for (const [name, list] of Object.entries(values)) {
+    const s = summarize(list);
+    out[name] = { median: s.median, spread: s.spread };
+  }
+  return out;
+}
+
+function load(): string {
+  return loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' / ');
 }
 
 /** Runs every pool scenario and returns the rows (items/s unless said otherwise). */
 export async function runPoolBench(options: PoolBenchOptions = {}, log: (line: string) => void = () => undefined): Promise<BenchRow[]> {
   const quick = options.quick === true;
-  const runs = options.runs ?? (quick ? 1 : 3);
+  const runs = options.runs ?? (quick ? 3 : 5);
   const cpuItems = options.cpuItems ?? (quick ? 400 : 1500);
-  const items = options.items ?? (quick ? 20_000 : 60_000);
-  const { size, rounds } = cpuModule.defaults as { size: number; rounds: number };
+  const items = options.items ?? (quick ? 40_000 : 100_000);
+  const { size, rounds: hashRounds } = cpuModule.defaults as { size: number; rounds: number };
   const rows: BenchRow[] = [];
+  const loadBefore = load();
 
-  log('  cpu flow, 1 and 2 threads…');
-  const one = await median(runs, () => cpuFlow(1, cpuItems));
-  const two = await median(runs, () => cpuFlow(2, cpuItems));
-  const rawCpu = await median(runs, () => raw(cpuItems, (i) => ({ seed: i + 1, size, rounds }), 'default'));
+  log(`  cpu flow and raw kernel, 1 and 2 threads (load ${loadBefore})…`);
+  const kernelTask = (i: number): unknown => ({ seed: i + 1, size, rounds: hashRounds });
+  const cpu = await rounds(runs, {
+    one: () => sluiceCpu(1, cpuItems),
+    two: () => sluiceCpu(2, cpuItems),
+    rawOne: () => rawThroughput(cpuItems, kernelTask, 'default', 1),
+    rawTwo: () => rawThroughput(cpuItems, kernelTask, 'default', 2),
+  });
+  const { one, two, rawOne, rawTwo } = cpu as Record<'one' | 'two' | 'rawOne' | 'rawTwo', { median: number; spread: number }>;
   rows.push({ scenario: 'cpu flow: 2 threads vs 1 thread (speed-up)', unit: 'items/s', sluice: two.median, baseline: one.median, ratio: two.median / one.median, spread: Math.max(one.spread, two.spread), note: 'target ≥ 1.8× on 2 cores (Routilux ~1.0×)' });
-  rows.push({ scenario: 'cpu flow 2 threads vs raw Piscina 2 threads', unit: 'items/s', sluice: two.median, baseline: rawCpu.median, ratio: two.median / rawCpu.median, spread: Math.max(two.spread, rawCpu.spread), note: 'same kernel, one raw task per item' });
+  rows.push({ scenario: 'raw Piscina kernel: 2 threads vs 1 thread (the machine now)', unit: 'items/s', sluice: rawTwo.median, baseline: rawOne.median, ratio: rawTwo.median / rawOne.median, spread: Math.max(rawOne.spread, rawTwo.spread), note: 'ceiling of the speed-up in this run' });
+  rows.push({ scenario: 'cpu flow 2 threads vs raw Piscina 2 threads', unit: 'items/s', sluice: two.median, baseline: rawTwo.median, ratio: two.median / rawTwo.median, spread: Math.max(two.spread, rawTwo.spread), note: 'same kernel, one raw task per item' });
 
-  log('  raw Piscina no-op, one task per item…');
-  const rawNoop = await median(runs, () => raw(Math.min(items, 40_000), (i) => i, 'noop'));
+  const rawItems = Math.min(items, 40_000);
   for (const batch of [1, 16, 256]) {
-    log(`  trivial pool routine, dispatch batch ${batch}…`);
+    log(`  trivial pool routine at dispatch batch ${batch} and raw Piscina no-op…`);
     const n = batch === 1 ? Math.min(items, 20_000) : items;
-    const r = await median(runs, () => trivialFlow(batch, n));
+    const r = await rounds(runs, { sluice: () => sluiceTrivial(batch, n), raw: () => rawThroughput(rawItems, (i) => i, 'noop', 2) });
+    const { sluice, raw } = r as Record<'sluice' | 'raw', { median: number; spread: number }>;
     rows.push({
       scenario: `trivial pool routine, dispatch batch ${batch}`,
       unit: 'items/s',
-      sluice: r.median,
-      baseline: rawNoop.median,
-      ratio: r.median / rawNoop.median,
-      spread: Math.max(r.spread, rawNoop.spread),
+      sluice: sluice.median,
+      baseline: raw.median,
+      ratio: sluice.median / raw.median,
+      spread: Math.max(sluice.spread, raw.spread),
       note: batch === 256 ? 'vs raw Piscina one task per item; target ≥ 10×' : 'vs raw Piscina one task per item',
     });
     if (batch === 1) {
-      const perItem = 1e6 / r.median;
-      const rawPerItem = 1e6 / rawNoop.median;
-      rows.push({ scenario: 'per-activation overhead at batch 1 vs raw run()', unit: 'µs/item', sluice: perItem, baseline: rawPerItem, ratio: perItem / rawPerItem, spread: Math.max(r.spread, rawNoop.spread), note: 'target ≤ 1.3×' });
+      rows.push({
+        scenario: 'per-activation overhead at batch 1 vs raw run() (many in flight)',
+        unit: 'µs/item',
+        sluice: 1e6 / sluice.median,
+        baseline: 1e6 / raw.median,
+        ratio: raw.median / sluice.median,
+        spread: Math.max(sluice.spread, raw.spread),
+        note: 'target ≤ 1.3×',
+      });
     }
   }
+
+  log('  latency of one activation at batch 1 and of raw run()…');
+  const samples = quick ? 1_000 : 3_000;
+  const lat = await rounds(runs, { sluice: () => sluiceLatency(samples), raw: () => rawLatency(samples) });
+  const { sluice: sl, raw: rl } = lat as Record<'sluice' | 'raw', { median: number; spread: number }>;
+  rows.push({ scenario: 'per-activation latency at batch 1 vs raw run() (one at a time, p50)', unit: 'µs', sluice: sl.median, baseline: rl.median, ratio: sl.median / rl.median, spread: Math.max(sl.spread, rl.spread), note: 'target ≤ 1.3×' });
+  const loadAfter = load();
+  for (const row of rows) row.note = `${row.note}; load ${loadBefore} → ${loadAfter}`;
   return rows;
 }
 
