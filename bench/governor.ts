@@ -61,7 +61,7 @@ async function ramp(isGoverned: boolean, capacity: number, options: Required<Omi
         intervalMs: 250,
         sensor: () => ({}),
         rules: [
-          new PolicyRule({ name: 'latency-slo', metric: 'latency_ms', use: 'forecast', threshold: targetMs * 0.4, clearThreshold: targetMs * 0.2, action: 'shed_load', factor: 1, cooldownMs: 750, clearAfter: 6 }),
+          new PolicyRule({ name: 'queue-wait', metric: 'queue_wait_ms', use: 'value', threshold: targetMs * 0.25, clearThreshold: targetMs * 0.05, action: 'shed_load', factor: 1, cooldownMs: 250, clearAfter: 20 }),
         ],
       })
     : undefined;

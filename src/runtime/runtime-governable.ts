@@ -1,7 +1,7 @@
 /**
  * The Runtime as a subsystem of the Dynamic Resource Governor: its knobs (pool size, dispatch
  * batch, the batch size of every batching routine) with validated setters, its metrics (queue
- * depth and pressure, job latency p95, throughput, pool utilisation), and an admission gate at
+ * depth and pressure, expected queue wait, job latency p95, throughput, pool utilisation), and an admission gate at
  * `post()` for `throttle` and `shed_load`. Registered on `start()`, unregistered on `close()`.
  */
 import type { Flow } from '../core/flow.ts';
@@ -110,11 +110,15 @@ export class RuntimeGovernable implements Governable {
     }
     const pool = this.#runtime.existingPool();
     const stats = pool?.stats();
+    const throughput = this.#throughput.rate();
     return {
       queue_depth: depth,
       queue_pressure: pressure,
       latency_ms: this.#latency.percentile(0.95),
-      throughput: this.#throughput.rate(),
+      // Little's law: how long what is queued now takes to drain at the current throughput — the
+      // wait a new post can expect, known before any job of the backlog has finished.
+      queue_wait_ms: throughput > 0 ? (depth / throughput) * 1000 : undefined,
+      throughput,
       pool_util: stats === undefined || stats.threads === 0 ? undefined : Math.min(1, (stats.busy + stats.queueDepth / Math.max(1, stats.dispatchBatch)) / stats.threads),
     };
   }

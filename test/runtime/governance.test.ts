@@ -149,6 +149,7 @@ describe('the Runtime under a governor', () => {
     const report = await governor.tick();
     expect(report.metrics).toMatchObject({ 'metered.queue_depth': 0, 'metered.queue_pressure': 0 });
     expect(report.metrics['metered.latency_ms']).toBeGreaterThanOrEqual(0);
+    expect(report.metrics['metered.queue_wait_ms']).toBe(0); // nothing queued: no wait, at any throughput
     await runtime.close();
   });
 });
