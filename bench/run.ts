@@ -5,7 +5,7 @@
  * per scenario and writes bench/results/<scenario>.json, report.html (self-contained, with
  * charts) and report.md.
  *
- * Usage: npm run bench [-- --only inline,sweeps,pool,store,governor] [--quick]
+ * Usage: npm run bench [-- --only inline,sweeps,pool,store,governor,inference] [--quick]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,7 @@ import { printRows, writeResults } from './report.ts';
 import { suiteReport, type SuiteResults } from './suite-report.ts';
 import type { StoreBenchResult } from './store.ts';
 
-const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'governor'] as const;
+const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'governor', 'inference'] as const;
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' } } });
 const only = values.only?.split(',');
 for (const name of only ?? []) {
@@ -85,6 +85,12 @@ await scenario('governor', async () => {
   suite.governor = result;
   printRows('governor ramp', result.rows);
   log(`  → ${await writeResults('governor', result)}`);
+});
+await scenario('inference', async () => {
+  const { runInferenceBench } = await import('./inference.ts');
+  const result = await runInferenceBench({ quick });
+  printRows(`model inference (${result.backend} backend)`, result.rows);
+  log(`  → ${await writeResults('inference', result)}`);
 });
 
 suite.seconds = (performance.now() - started) / 1000;
