@@ -3,7 +3,7 @@
  * scheduler. It is the one public door to running flows; nothing here is global, so several
  * runtimes can live in one process.
  */
-import { ErrorCode, SluiceError, SlotQueueFullError, TimeoutError, describeValue } from '../core/errors.ts';
+import { ErrorCode, SluiceError, TimeoutError, describeValue } from '../core/errors.ts';
 import { Flow } from '../core/flow.ts';
 import { isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
 import { JobContext, type JobHooks } from '../core/job-context.ts';
@@ -24,52 +24,15 @@ import type { BreakerRegistry, HealthSnapshot, RuntimeState } from '../resilienc
 import type { GovernedRuntime } from './runtime-governable.ts';
 import { RuntimeServices } from './runtime-services.ts';
 import { RuntimeEvents, RuntimeTopic } from './runtime-events.ts';
+import { Poster, type PostAllOptions, type PostAsyncOptions, type PostOptions } from './poster.ts';
+
+export type { PostAllOptions, PostAsyncOptions, PostOptions } from './poster.ts';
 
 /**
  * Where the runtime is in its life: `created → starting → running ⇄ degraded → stopping →
  * stopped`, or `error` when `start()` failed.
  */
 export type RuntimeStatus = RuntimeState;
-
-/** Options of `runtime.post()`. */
-export interface PostOptions {
-  /** The worker to post to; by default the flow's default worker (created on first use). */
-  workerId?: string;
-  /** The job's id; by default a generated one. Must be unique in the runtime. */
-  jobId?: string;
-  /** Attached to the job as `job.metadata`. */
-  metadata?: Record<string, unknown>;
-  /**
-   * The post's priority for load shedding: under a governor, posts whose priority is below the
-   * current shed level are refused with `SLUICE_ERR_LOAD_SHED` (counted, never silent).
-   * @default 0
-   */
-  priority?: number;
-}
-
-/** Options of `runtime.postAsync()`. */
-export interface PostAsyncOptions extends PostOptions {
-  /** Stops waiting for room; the job is cancelled. */
-  signal?: AbortSignal;
-}
-
-/** Options of `runtime.postAll()`. */
-export interface PostAllOptions {
-  /** The worker to post to; by default the flow's default worker. */
-  workerId?: string;
-  /** Attached to every job as `job.metadata`. */
-  metadata?: Record<string, unknown>;
-  /** Stops posting; items not yet posted are not. */
-  signal?: AbortSignal;
-  /** Called every 1024 posted items and at the end with the count so far. */
-  onPosted?: (posted: number) => void;
-  /**
-   * Priority of every post (see `PostOptions.priority`); items shed under load are counted in
-   * the result's `shed`, throttled posts wait.
-   * @default 0
-   */
-  priority?: number;
-}
 
 /** What `close()` reports. */
 export interface CloseReport {
@@ -97,9 +60,6 @@ export interface RuntimeStats {
   placements: PlacementStats[];
 }
 
-const kAdmitted = { admitted: true } as const;
-
-const kPostKeys = ['workerId', 'jobId', 'metadata', 'signal', 'priority'] as const;
 
 /**
  * Runs flows.
@@ -129,6 +89,7 @@ export class Runtime {
   readonly #events: RuntimeEvents;
   #starting: Promise<void> | undefined;
   readonly #services: RuntimeServices;
+  readonly #poster: Poster;
   #destroyed = false;
   #pool: ThreadPool | undefined;
   readonly #poolBridge: PoolBridge;
@@ -140,6 +101,16 @@ export class Runtime {
     this.#scheduler = new Scheduler(this.#options.drainBudgetMs);
     this.#events = new RuntimeEvents(this.#options.bus, this.#options.runId);
     this.#services = new RuntimeServices(this.#options, () => this.#pool);
+    this.#poster = new Poster({
+      clock: this.#options.clock,
+      events: this.#events,
+      assertOpen: (method) => this.#assertOpen(method),
+      gate: () => this.#services.governance?.gate,
+      newJob: (engine, options) => this.#newJob(engine, options),
+      hasJob: (jobId) => this.#jobs.has(jobId),
+      getFlow: (flowId) => this.getFlow(flowId),
+      worker: (flowId, workerId) => (workerId === undefined ? this.#defaultWorker(flowId) : this.#engine(workerId)),
+    });
     this.#hooks = {
       cancel: (job, reason) => {
         // Ended jobs' items are purged on the next pass; end first so the purge sees it.
@@ -315,46 +286,15 @@ export class Runtime {
    * `postAsync()` to wait for room in a `block` slot).
    */
   post(flowId: string, routineId: string, slot: string, data: unknown, options: PostOptions = {}): [WorkerState, JobContext] {
-    const { engine, runner, target } = this.#target('post', flowId, routineId, slot, data, options);
-    if ((target.isFull || target.waiting > 0) && target.spec.overflow !== 'dropOldest') {
-      target.counters.rejected++;
-      this.#events.overflow(engine.worker.workerId, routineId, slot, 'rejected', undefined);
-      throw new SlotQueueFullError(
-        `Slot ${routineId}.${slot} of worker "${engine.worker.workerId}" is full (${target.spec.maxQueueLength} items, overflow "${target.spec.overflow}")${target.spec.overflow === 'block' ? '; use postAsync() to wait for room' : ''}`,
-        { details: { flowId, routineId, slot, workerId: engine.worker.workerId } },
-      );
-    }
-    this.#services.governance?.gate.admit(options.priority ?? 0);
-    const job = this.#newJob(engine, options);
-    RoutineRunner.offer(runner, target, { data, jobs: job });
-    return [engine.worker, job];
+    return this.#poster.post(flowId, routineId, slot, data, options);
   }
 
   /**
    * Like `post()`, but when the slot is full and its overflow is `block`, waits for room
    * (backpressure) instead of throwing.
    */
-  async postAsync(flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions = {}): Promise<[WorkerState, JobContext]> {
-    const { engine, runner, target } = this.#target('postAsync', flowId, routineId, slot, data, options);
-    if (!(target.isFull || target.waiting > 0) || target.spec.overflow !== 'block') return this.post(flowId, routineId, slot, data, options);
-    if (options.signal?.aborted === true) {
-      throw new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted before it could wait for room`, { cause: options.signal.reason });
-    }
-    this.#services.governance?.gate.admit(options.priority ?? 0);
-    const job = this.#newJob(engine, options);
-    await new Promise<void>((resolve, reject) => {
-      const signal = options.signal;
-      const onAbort = (): void => {
-        job.cancel('postAsync aborted while waiting for room');
-        reject(new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted while waiting for room`, { cause: signal?.reason }));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      RoutineRunner.park(runner, target, { data, jobs: job }, () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-    });
-    return [engine.worker, job];
+  postAsync(flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions = {}): Promise<[WorkerState, JobContext]> {
+    return this.#poster.postAsync(flowId, routineId, slot, data, options);
   }
 
   /**
@@ -369,67 +309,14 @@ export class Runtime {
    * await runtime.waitUntilAllJobsFinished();
    * ```
    */
-  async postAll(
+  postAll(
     flowId: string,
     routineId: string,
     slot: string,
     items: Iterable<unknown> | AsyncIterable<unknown>,
     options: PostAllOptions = {},
   ): Promise<{ posted: number; shed: number }> {
-    assertObject('postAll options', options);
-    assertKnownKeys('postAll options', options as Record<string, unknown>, ['workerId', 'metadata', 'signal', 'onPosted', 'priority']);
-    const { signal, onPosted, ...postOptions } = options;
-    const { engine, runner, target } = this.#target('postAll', flowId, routineId, slot, null, postOptions);
-    let posted = 0;
-    let shed = 0;
-    const gate = this.#services.governance?.gate;
-    const priority = options.priority ?? 0;
-    // Under a governor: wait out a throttle, count what is shed (reported in the result).
-    const admitted = async (): Promise<boolean> => {
-      for (;;) {
-        const verdict = gate?.tryAdmit(priority) ?? kAdmitted;
-        if (verdict.admitted) return true;
-        if (verdict.reason === 'shed') {
-          shed++;
-          return false;
-        }
-        await new Promise<void>((resolve) => this.#options.clock.setTimeout(resolve, Math.max(1, verdict.retryAfterMs)));
-      }
-    };
-    const postOne = (data: unknown): void => {
-      this.#assertOpen('postAll');
-      if (engine.worker.status !== 'running') {
-        throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" stopped while postAll() was posting`, { details: { workerId: engine.worker.workerId } });
-      }
-      if (data === undefined) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Expected postAll() item ${posted} for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`);
-      }
-      RoutineRunner.offer(runner, target, { data, jobs: this.#newJob(engine, postOptions) });
-      posted++;
-      if (onPosted !== undefined && (posted & 1023) === 0) onPosted(posted);
-    };
-    // Await only when the slot is full (an await per item would cost more than the post
-    // itself), and give the event loop a turn every 1024 posts so signals, timers and I/O are
-    // served even when the slot is large enough to take everything.
-    const room = async (): Promise<void> => {
-      while (target.isFull || target.waiting > 0) await target.room();
-      if ((posted & 1023) === 1023) await new Promise<void>((resolve) => setImmediate(resolve));
-    };
-    if (Symbol.iterator in items) {
-      for (const data of items as Iterable<unknown>) {
-        signal?.throwIfAborted();
-        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023) await room();
-        if (gate === undefined || (await admitted())) postOne(data);
-      }
-    } else {
-      for await (const data of items as AsyncIterable<unknown>) {
-        signal?.throwIfAborted();
-        await room();
-        if (gate === undefined || (await admitted())) postOne(data);
-      }
-    }
-    onPosted?.(posted);
-    return { posted, shed };
+    return this.#poster.postAll(flowId, routineId, slot, items, options);
   }
 
   /** The job with `jobId` (unfinished, or finished and still kept), or undefined. */
@@ -579,40 +466,6 @@ export class Runtime {
     for (const job of cancelled) job.cancel(reason);
     for (const engine of this.#workers.values()) if (engine.worker.status !== 'stopped') engine.stop();
     return cancelled.map((job) => job.jobId);
-  }
-
-  #target(method: string, flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions) {
-    this.#assertOpen(method);
-    assertObject(`${method} options`, options);
-    assertKnownKeys(`${method} options`, options as Record<string, unknown>, kPostKeys);
-    if (options.priority !== undefined) assertInteger(`${method} priority`, options.priority, Number.MIN_SAFE_INTEGER);
-    if (data === undefined) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected ${method}() data for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`);
-    }
-    this.getFlow(flowId);
-    const engine = options.workerId === undefined ? this.#defaultWorker(flowId) : this.#engine(options.workerId);
-    if (engine.flow.id !== flowId) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Worker "${engine.worker.workerId}" runs flow "${engine.flow.id}", not "${flowId}"`);
-    }
-    if (engine.worker.status !== 'running') {
-      throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" is ${engine.worker.status} and takes no new posts`, {
-        details: { workerId: engine.worker.workerId, status: engine.worker.status },
-      });
-    }
-    const runner = engine.runner(routineId);
-    const target = runner.slot(slot);
-    if (target === undefined) {
-      throw new SluiceError(
-        ErrorCode.UnknownSlot,
-        `Routine "${routineId}" of flow "${flowId}" has no slot "${slot}" (declared: ${runner.slots.map((s) => `"${s.spec.name}"`).join(', ') || 'none'})`,
-        { details: { flowId, routineId, slot } },
-      );
-    }
-    if (options.jobId !== undefined) {
-      assertName('jobId', options.jobId);
-      if (this.#jobs.has(options.jobId)) throw new SluiceError(ErrorCode.JobExists, `A job with id "${options.jobId}" already exists`, { details: { jobId: options.jobId } });
-    }
-    return { engine, runner, target };
   }
 
   #newJob(engine: WorkerEngine, options: PostOptions): JobContext {

@@ -1,0 +1,244 @@
+/**
+ * Posting: `post()`, `postAsync()` and `postAll()` of the Runtime — validation of the target,
+ * admission under a governor, backpressure on full slots, and the job each post creates. The
+ * Runtime facade forwards here; what it needs from the runtime comes through {@link PostHost}.
+ */
+import type { Clock } from '../core/clock.ts';
+import { ErrorCode, SlotQueueFullError, SluiceError } from '../core/errors.ts';
+import type { Flow } from '../core/flow.ts';
+import type { JobContext } from '../core/job-context.ts';
+import type { Slot } from '../core/slot.ts';
+import { assertInteger, assertKnownKeys, assertName, assertObject } from '../core/validate.ts';
+import type { WorkerState } from '../core/worker-state.ts';
+import type { AdmissionGate } from '../governor/index.ts';
+import type { Jobs } from './jobs.ts';
+import { RoutineRunner } from './routine-runner.ts';
+import type { RuntimeEvents } from './runtime-events.ts';
+import type { WorkerEngine } from './worker-engine.ts';
+
+/** Options of `runtime.post()`. */
+export interface PostOptions {
+  /** The worker to post to; by default the flow's default worker (created on first use). */
+  workerId?: string;
+  /** The job's id; by default a generated one. Must be unique in the runtime. */
+  jobId?: string;
+  /** Attached to the job as `job.metadata`. */
+  metadata?: Record<string, unknown>;
+  /**
+   * The post's priority for load shedding: under a governor, posts whose priority is below the
+   * current shed level are refused with `SLUICE_ERR_LOAD_SHED` (counted, never silent).
+   * @default 0
+   */
+  priority?: number;
+}
+
+/** Options of `runtime.postAsync()`. */
+export interface PostAsyncOptions extends PostOptions {
+  /** Stops waiting for room; the job is cancelled. */
+  signal?: AbortSignal;
+}
+
+/** Options of `runtime.postAll()`. */
+export interface PostAllOptions {
+  /** The worker to post to; by default the flow's default worker. */
+  workerId?: string;
+  /** Attached to every job as `job.metadata`. */
+  metadata?: Record<string, unknown>;
+  /** Stops posting; items not yet posted are not. */
+  signal?: AbortSignal;
+  /** Called every 1024 posted items and at the end with the count so far. */
+  onPosted?: (posted: number) => void;
+  /**
+   * Priority of every post (see `PostOptions.priority`); items shed under load are counted in
+   * the result's `shed`, throttled posts wait.
+   * @default 0
+   */
+  priority?: number;
+}
+
+
+const kPostKeys = ['workerId', 'jobId', 'metadata', 'signal', 'priority'] as const;
+
+const kAdmitted = { admitted: true } as const;
+
+/** What posting needs from its runtime. */
+export interface PostHost {
+  readonly clock: Clock;
+  readonly events: RuntimeEvents;
+  /** Throws unless the runtime admits work (starting it on first use when it can). */
+  assertOpen(method: string): void;
+  /** The admission gate, when the runtime is governed. */
+  gate(): AdmissionGate | undefined;
+  /** Creates and registers the job of one post. */
+  newJob(engine: WorkerEngine, options: PostOptions): JobContext;
+  hasJob(jobId: string): boolean;
+  getFlow(flowId: string): Flow;
+  /** The worker named, or the flow's default worker. */
+  worker(flowId: string, workerId: string | undefined): WorkerEngine;
+}
+
+/** Posts work into a runtime's workers. */
+export class Poster {
+  readonly #host: PostHost;
+
+  constructor(host: PostHost) {
+    this.#host = host;
+  }
+
+  /**
+   * Posts `data` into `routineId.slot` of a worker of `flowId` and returns the worker and the
+   * new job. Throws a `SlotQueueFullError` when the slot is full and does not drop (use
+   * `postAsync()` to wait for room in a `block` slot).
+   */
+  post(flowId: string, routineId: string, slot: string, data: unknown, options: PostOptions = {}): [WorkerState, JobContext] {
+    const { engine, runner, target } = this.#target('post', flowId, routineId, slot, data, options);
+    if ((target.isFull || target.waiting > 0) && target.spec.overflow !== 'dropOldest') {
+      target.counters.rejected++;
+      this.#host.events.overflow(engine.worker.workerId, routineId, slot, 'rejected', undefined);
+      throw new SlotQueueFullError(
+        `Slot ${routineId}.${slot} of worker "${engine.worker.workerId}" is full (${target.spec.maxQueueLength} items, overflow "${target.spec.overflow}")${target.spec.overflow === 'block' ? '; use postAsync() to wait for room' : ''}`,
+        { details: { flowId, routineId, slot, workerId: engine.worker.workerId } },
+      );
+    }
+    this.#host.gate()?.admit(options.priority ?? 0);
+    const job = this.#host.newJob(engine, options);
+    RoutineRunner.offer(runner, target, { data, jobs: job });
+    return [engine.worker, job];
+  }
+
+  /**
+   * Like `post()`, but when the slot is full and its overflow is `block`, waits for room
+   * (backpressure) instead of throwing.
+   */
+  async postAsync(flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions = {}): Promise<[WorkerState, JobContext]> {
+    const { engine, runner, target } = this.#target('postAsync', flowId, routineId, slot, data, options);
+    if (!(target.isFull || target.waiting > 0) || target.spec.overflow !== 'block') return this.post(flowId, routineId, slot, data, options);
+    if (options.signal?.aborted === true) {
+      throw new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted before it could wait for room`, { cause: options.signal.reason });
+    }
+    this.#host.gate()?.admit(options.priority ?? 0);
+    const job = this.#host.newJob(engine, options);
+    await new Promise<void>((resolve, reject) => {
+      const signal = options.signal;
+      const onAbort = (): void => {
+        job.cancel('postAsync aborted while waiting for room');
+        reject(new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted while waiting for room`, { cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      RoutineRunner.park(runner, target, { data, jobs: job }, () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+    return [engine.worker, job];
+  }
+
+  /**
+   * Posts every item of `items` (an iterable or async iterable) into `routineId.slot`, one job
+   * each, waiting for room whenever the slot is full, whatever its overflow policy — nothing is
+   * refused or dropped at the entry. Resolves once everything is posted; await
+   * `waitUntilAllJobsFinished()` for the jobs to end.
+   *
+   * @example
+   * ```ts
+   * await runtime.postAll('pipeline', 'source', 'in', readings, { onPosted: (n) => bar.update(n) });
+   * await runtime.waitUntilAllJobsFinished();
+   * ```
+   */
+  async postAll(
+    flowId: string,
+    routineId: string,
+    slot: string,
+    items: Iterable<unknown> | AsyncIterable<unknown>,
+    options: PostAllOptions = {},
+  ): Promise<{ posted: number; shed: number }> {
+    assertObject('postAll options', options);
+    assertKnownKeys('postAll options', options as Record<string, unknown>, ['workerId', 'metadata', 'signal', 'onPosted', 'priority']);
+    const { signal, onPosted, ...postOptions } = options;
+    const { engine, runner, target } = this.#target('postAll', flowId, routineId, slot, null, postOptions);
+    let posted = 0;
+    let shed = 0;
+    const gate = this.#host.gate();
+    const priority = options.priority ?? 0;
+    // Under a governor: wait out a throttle, count what is shed (reported in the result).
+    const admitted = async (): Promise<boolean> => {
+      for (;;) {
+        const verdict = gate?.tryAdmit(priority) ?? kAdmitted;
+        if (verdict.admitted) return true;
+        if (verdict.reason === 'shed') {
+          shed++;
+          return false;
+        }
+        await new Promise<void>((resolve) => this.#host.clock.setTimeout(resolve, Math.max(1, verdict.retryAfterMs)));
+      }
+    };
+    const postOne = (data: unknown): void => {
+      this.#host.assertOpen('postAll');
+      if (engine.worker.status !== 'running') {
+        throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" stopped while postAll() was posting`, { details: { workerId: engine.worker.workerId } });
+      }
+      if (data === undefined) {
+        throw new SluiceError(ErrorCode.InvalidArgument, `Expected postAll() item ${posted} for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`);
+      }
+      RoutineRunner.offer(runner, target, { data, jobs: this.#host.newJob(engine, postOptions) });
+      posted++;
+      if (onPosted !== undefined && (posted & 1023) === 0) onPosted(posted);
+    };
+    // Await only when the slot is full (an await per item would cost more than the post
+    // itself), and give the event loop a turn every 1024 posts so signals, timers and I/O are
+    // served even when the slot is large enough to take everything.
+    const room = async (): Promise<void> => {
+      while (target.isFull || target.waiting > 0) await target.room();
+      if ((posted & 1023) === 1023) await new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    if (Symbol.iterator in items) {
+      for (const data of items as Iterable<unknown>) {
+        signal?.throwIfAborted();
+        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023) await room();
+        if (gate === undefined || (await admitted())) postOne(data);
+      }
+    } else {
+      for await (const data of items as AsyncIterable<unknown>) {
+        signal?.throwIfAborted();
+        await room();
+        if (gate === undefined || (await admitted())) postOne(data);
+      }
+    }
+    onPosted?.(posted);
+    return { posted, shed };
+  }
+
+  #target(method: string, flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions): { engine: WorkerEngine; runner: RoutineRunner; target: Slot<Jobs> } {
+    this.#host.assertOpen(method);
+    assertObject(`${method} options`, options);
+    assertKnownKeys(`${method} options`, options as Record<string, unknown>, kPostKeys);
+    if (options.priority !== undefined) assertInteger(`${method} priority`, options.priority, Number.MIN_SAFE_INTEGER);
+    if (data === undefined) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected ${method}() data for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`);
+    }
+    this.#host.getFlow(flowId);
+    const engine = this.#host.worker(flowId, options.workerId);
+    if (engine.flow.id !== flowId) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Worker "${engine.worker.workerId}" runs flow "${engine.flow.id}", not "${flowId}"`);
+    }
+    if (engine.worker.status !== 'running') {
+      throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" is ${engine.worker.status} and takes no new posts`, {
+        details: { workerId: engine.worker.workerId, status: engine.worker.status },
+      });
+    }
+    const runner = engine.runner(routineId);
+    const target = runner.slot(slot);
+    if (target === undefined) {
+      throw new SluiceError(
+        ErrorCode.UnknownSlot,
+        `Routine "${routineId}" of flow "${flowId}" has no slot "${slot}" (declared: ${runner.slots.map((s) => `"${s.spec.name}"`).join(', ') || 'none'})`,
+        { details: { flowId, routineId, slot } },
+      );
+    }
+    if (options.jobId !== undefined) {
+      assertName('jobId', options.jobId);
+      if (this.#host.hasJob(options.jobId)) throw new SluiceError(ErrorCode.JobExists, `A job with id "${options.jobId}" already exists`, { details: { jobId: options.jobId } });
+    }
+    return { engine, runner, target };
+  }
+}
