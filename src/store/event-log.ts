@@ -2,7 +2,9 @@
  * The durable log of bus events: one interface, two real implementations
  * (`MemoryEventLog`, `SqliteEventLog`). Events are keyed by `(runId, seq)`; a run is a stream.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BusEvent } from '../bus/index.ts';
+import { checkInteger } from '../core/validate.ts';
 
 /** What the log knows of one run: a snapshot. */
 export interface RunInfo {
@@ -92,4 +94,25 @@ export interface EventLog {
   close(): Promise<void>;
   /** True after `close()`. */
   readonly isClosed: boolean;
+}
+
+/**
+ * `replay()` for any log: reads `since()` page by page, yielding to the event loop between
+ * pages, so a long run streams without loading it whole.
+ *
+ * @example
+ * ```ts
+ * for await (const event of replayInPages(log, 'run-1', { pageSize: 500 })) console.log(event.seq);
+ * ```
+ */
+export async function* replayInPages(log: Pick<EventLog, 'since'>, runId: string, options: ReplayOptions = {}): AsyncIterableIterator<BusEvent> {
+  let cursor = checkInteger('since', options.since ?? 0, 0);
+  const pageSize = checkInteger('pageSize', options.pageSize ?? 1000, 1);
+  for (;;) {
+    const page = await log.since(runId, cursor, { limit: pageSize });
+    for (const event of page) yield event;
+    if (page.length < pageSize) return;
+    cursor = (page.at(-1) as BusEvent).seq;
+    await yieldToLoop();
+  }
 }

@@ -2,10 +2,9 @@
  * An {@link EventLog} in memory: for tests, short scripts, and as the reference the SQLite log
  * is checked against (both run the same conformance suite).
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BusEvent } from '../bus/index.ts';
 import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
-import type { AppendResult, EventLog, PruneOptions, PruneResult, ReplayOptions, RunInfo, SinceOptions } from './event-log.ts';
+import { replayInPages, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
 import { checkInteger, checkPruneOptions, checkRunId, storeClosedError } from './store-checks.ts';
 
 interface MemoryRun {
@@ -104,16 +103,8 @@ export class MemoryEventLog implements EventLog {
     return out.sort((a, b) => (a.lastTime < b.lastTime ? 1 : a.lastTime > b.lastTime ? -1 : a.runId < b.runId ? -1 : 1));
   }
 
-  async *replay(runId: string, options: ReplayOptions = {}): AsyncIterableIterator<BusEvent> {
-    let cursor = checkInteger('since', options.since ?? 0, 0);
-    const pageSize = checkInteger('pageSize', options.pageSize ?? 1000, 1);
-    for (;;) {
-      const page = await this.since(runId, cursor, { limit: pageSize });
-      for (const event of page) yield event;
-      if (page.length < pageSize) return;
-      cursor = page.at(-1)!.seq;
-      await yieldToLoop();
-    }
+  replay(runId: string, options: ReplayOptions = {}): AsyncIterableIterator<BusEvent> {
+    return replayInPages(this, runId, options);
   }
 
   async prune(options: PruneOptions): Promise<PruneResult> {

@@ -3,11 +3,10 @@
  * caller's thread over their own connection (WAL readers never wait for the writer); writes and
  * prunes go to a {@link SqliteWriter}, by default a worker thread owning the write connection.
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { BusEvent } from '../bus/index.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import type { AppendResult, EventLog, PruneOptions, PruneResult, ReplayOptions, RunInfo, SinceOptions } from './event-log.ts';
+import { replayInPages, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
 import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
 import { configureConnection, migrate } from './sqlite-schema.ts';
 import { InlineSqliteWriter, type SqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
@@ -144,16 +143,8 @@ export class SqliteEventLog implements EventLog {
     }));
   }
 
-  async *replay(runId: string, options: ReplayOptions = {}): AsyncIterableIterator<BusEvent> {
-    let cursor = checkInteger('since', options.since ?? 0, 0);
-    const pageSize = checkInteger('pageSize', options.pageSize ?? 1000, 1);
-    for (;;) {
-      const page = await this.since(runId, cursor, { limit: pageSize });
-      for (const event of page) yield event;
-      if (page.length < pageSize) return;
-      cursor = page.at(-1)!.seq;
-      await yieldToLoop();
-    }
+  replay(runId: string, options: ReplayOptions = {}): AsyncIterableIterator<BusEvent> {
+    return replayInPages(this, runId, options);
   }
 
   async prune(options: PruneOptions): Promise<PruneResult> {
