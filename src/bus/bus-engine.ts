@@ -4,7 +4,7 @@
  * validates); nothing here awaits a handler on the publish path.
  */
 import type { TimerHandle } from '../core/clock.ts';
-import { ErrorCode, SluiceError } from '../core/errors.ts';
+import { ErrorCode, SluiceError, reportToListeners } from '../core/errors.ts';
 import type { BusEvent, EventSink } from './bus-event.ts';
 import type { ResolvedEventBusOptions } from './bus-options.ts';
 import { DropOldestQueue } from './subscriber-queue.ts';
@@ -278,17 +278,7 @@ export class BusEngine {
   }
 
   #report(error: SluiceError): void {
-    if (this.#errorListeners.size === 0) {
-      process.emitWarning(error.message, { code: error.code });
-      return;
-    }
-    for (const listener of this.#errorListeners) {
-      try {
-        listener(error);
-      } catch {
-        // A failing error listener must not take the bus down with it.
-      }
-    }
+    reportToListeners(this.#errorListeners, error);
   }
 
   #checkIdle(): void {

@@ -140,3 +140,21 @@ export function describeValue(value: unknown): string {
   const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   return `\`${text}\` (${type})`;
 }
+
+/**
+ * Hands `error` to every listener (a throwing listener is ignored, so it cannot take its
+ * reporter down); with no listener it becomes a process warning, never silence.
+ */
+export function reportToListeners(listeners: Iterable<(error: SluiceError) => void> & { readonly size: number }, error: SluiceError): void {
+  if (listeners.size === 0) {
+    process.emitWarning(error.message, { code: error.code });
+    return;
+  }
+  for (const listener of listeners) {
+    try {
+      listener(error);
+    } catch {
+      // A failing listener must not stop the reporter.
+    }
+  }
+}

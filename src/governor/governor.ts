@@ -4,6 +4,7 @@
  * pressure passes. A thin facade: it validates and forwards to the engine.
  * @module
  */
+import { createDisposable } from '../bus/index.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import type { Actuator } from './actuator.ts';
 import type { Decision } from './decision.ts';
@@ -25,16 +26,6 @@ export interface GovernorDisposable {
 export interface RegisterOptions {
   /** Rules for this subsystem only (their `subsystem` is set to its name). */
   rules?: readonly (PolicyRule | PolicyRuleOptions)[];
-}
-
-function createDisposable(fn: () => void): GovernorDisposable {
-  let done = false;
-  const dispose = (): void => {
-    if (done) return;
-    done = true;
-    fn();
-  };
-  return { dispose, [Symbol.dispose]: dispose };
 }
 
 /**

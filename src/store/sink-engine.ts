@@ -4,7 +4,7 @@
  */
 import type { BusEvent } from '../bus/index.ts';
 import type { TimerHandle } from '../core/clock.ts';
-import { ErrorCode, SluiceError, isSluiceError } from '../core/errors.ts';
+import { ErrorCode, SluiceError, isSluiceError, reportToListeners } from '../core/errors.ts';
 import type { ResolvedDurableSinkOptions } from './sink-options.ts';
 import { storeClosedError } from './store-checks.ts';
 
@@ -305,16 +305,6 @@ export class SinkEngine {
   }
 
   #report(error: SluiceError): void {
-    if (this.#errorListeners.size === 0) {
-      process.emitWarning(error.message, { code: error.code });
-      return;
-    }
-    for (const listener of this.#errorListeners) {
-      try {
-        listener(error);
-      } catch {
-        // A failing listener must not stop the sink.
-      }
-    }
+    reportToListeners(this.#errorListeners, error);
   }
 }
