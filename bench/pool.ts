@@ -81,7 +81,9 @@ async function sluiceCpu(threads: number, items: number): Promise<number> {
 async function sluiceTrivial(batch: number, items: number): Promise<number> {
   const flow = await openFlow(noopModule, { id: `noop${batch}`, shape: 'direct' }, { threads: 2, dispatchBatch: batch }, { routine: 'noop', generate: (i) => i });
   try {
-    await flow.post(Math.min(items, 2_000));
+    // Warm until the hot paths are compiled at this batch size (a few thousand items are not
+    // enough at batch 256: that is about ten batches).
+    await flow.post(Math.min(items, 20_000));
     return await flow.post(items);
   } finally {
     await flow.close();
@@ -117,10 +119,10 @@ async function withRaw<T>(threads: number, name: string, fn: (piscina: Piscina) 
   }
 }
 
-/** Raw Piscina, one task per item, all submitted at once: items/s. */
-function rawThroughput(items: number, task: (i: number) => unknown, name: string, threads: number): Promise<number> {
+/** Raw Piscina, one task per item, all submitted at once (after `warm` tasks the same way): items/s. */
+function rawThroughput(items: number, task: (i: number) => unknown, name: string, threads: number, warm: number): Promise<number> {
   return withRaw(threads, name, async (piscina) => {
-    await Promise.all(Array.from({ length: Math.min(items, threads * 16) }, (_, i) => piscina.run(task(i))));
+    await Promise.all(Array.from({ length: Math.min(items, warm) }, (_, i) => piscina.run(task(i))));
     const start = performance.now();
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < items; i++) pending.push(piscina.run(task(i)));
@@ -181,8 +183,8 @@ export async function runPoolBench(options: PoolBenchOptions = {}, log: (line: s
   const cpu = await rounds(runs, {
     one: () => sluiceCpu(1, cpuItems),
     two: () => sluiceCpu(2, cpuItems),
-    rawOne: () => rawThroughput(cpuItems, kernelTask, 'default', 1),
-    rawTwo: () => rawThroughput(cpuItems, kernelTask, 'default', 2),
+    rawOne: () => rawThroughput(cpuItems, kernelTask, 'default', 1, 16),
+    rawTwo: () => rawThroughput(cpuItems, kernelTask, 'default', 2, 32),
   });
   const { one, two, rawOne, rawTwo } = cpu as Record<'one' | 'two' | 'rawOne' | 'rawTwo', { median: number; spread: number }>;
   rows.push({ scenario: 'cpu flow: 2 threads vs 1 thread (speed-up)', unit: 'items/s', sluice: two.median, baseline: one.median, ratio: two.median / one.median, spread: Math.max(one.spread, two.spread), note: 'target ≥ 1.8× on 2 cores (Routilux ~1.0×)' });
@@ -193,7 +195,7 @@ export async function runPoolBench(options: PoolBenchOptions = {}, log: (line: s
   for (const batch of [1, 16, 256]) {
     log(`  trivial pool routine at dispatch batch ${batch} and raw Piscina no-op…`);
     const n = batch === 1 ? Math.min(items, 20_000) : items;
-    const r = await rounds(runs, { sluice: () => sluiceTrivial(batch, n), raw: () => rawThroughput(rawItems, (i) => i, 'noop', 2) });
+    const r = await rounds(runs, { sluice: () => sluiceTrivial(batch, n), raw: () => rawThroughput(rawItems, (i) => i, 'noop', 2, 5_000) });
     const { sluice, raw } = r as Record<'sluice' | 'raw', { median: number; spread: number }>;
     rows.push({
       scenario: `trivial pool routine, dispatch batch ${batch}`,

@@ -293,6 +293,11 @@ export class JobContext {
     this.#error = error;
     this.#finishedAt = Date.now();
     this.#hooks.settled(this);
-    this.#resolveDone?.(this);
+    // A finished job may be kept for a while (the job history): it keeps nothing it no longer needs.
+    const resolve = this.#resolveDone;
+    if (resolve !== undefined) {
+      this.#resolveDone = undefined;
+      resolve(this);
+    }
   }
 }

@@ -4,6 +4,7 @@
  * (`resize(n)`, a validated setter); growing past the Piscina pool's `maxThreads` swaps in a
  * larger pool and drains the old one. Readers get snapshots (`stats()`), never live internals.
  */
+import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
@@ -54,10 +55,13 @@ export interface ThreadPoolStats {
   readonly injected: boolean;
 }
 
-/** The worker entry Piscina loads: compiled JS next to this file, or a bootstrap under tsx. */
+/**
+ * The worker entry Piscina loads: compiled JS next to this file, or a bootstrap under tsx. A
+ * path, not a URL: Piscina turns a `file:` URL into a path again on every `run()`.
+ */
 function workerFilename(): string {
   const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('./worker-bootstrap.mjs', here).href : new URL('./worker-entry.js', here).href;
+  return fileURLToPath(here.endsWith('.ts') ? new URL('./worker-bootstrap.mjs', here) : new URL('./worker-entry.js', here));
 }
 
 /**
@@ -74,6 +78,8 @@ function workerFilename(): string {
 export class ThreadPool {
   readonly #options: ResolvedThreadPoolOptions;
   readonly #filename = workerFilename();
+  /** The options of a task without a signal, made once. */
+  readonly #runOptions = { filename: this.#filename };
   readonly #control = new ControlPlane();
   readonly #dispatcher: Dispatcher;
   readonly #retired = new Set<Piscina>();
@@ -374,7 +380,7 @@ export class ThreadPool {
 
   #runTask(task: BatchTask, signal: AbortSignal | undefined): Promise<BatchResult> {
     const piscina = this.#piscina as Piscina;
-    return piscina.run(task, { filename: this.#filename, ...(signal === undefined ? {} : { signal }) }) as Promise<BatchResult>;
+    return piscina.run(task, signal === undefined ? this.#runOptions : { filename: this.#filename, signal }) as Promise<BatchResult>;
   }
 
   #assertOpen(method: string): void {

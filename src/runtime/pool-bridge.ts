@@ -104,42 +104,46 @@ class RunnerTarget implements PoolTarget<Pending> {
     const names = this.#slots;
     const slotCount = names.length;
     const count = items.length;
+    // The common shape (one slot, one item, one job, one state per activation) fills two
+    // columns; the others are made only when an activation needs them.
     const data: unknown[] = [];
-    const itemCounts: number[] = new Array(count * slotCount);
-    let oneItem = slotCount === 1;
+    let itemCounts: number[] | undefined;
     const jobIds: string[] = [];
-    const jobCounts: number[] = new Array(count);
-    let oneJob = true;
+    let jobCounts: number[] | undefined;
     let jobExtras: Array<readonly [Record<string, unknown>, Record<string, unknown>]> | undefined;
     const states: Record<string, unknown>[] = [];
-    const stateAt: number[] = new Array(count);
+    let stateAt: number[] | undefined;
     let lastState: Record<string, unknown> | undefined;
     let messages: unknown[] | undefined;
     let attempts: number[] | undefined;
     let itemJobs: Array<Record<string, number[][]> | 0> | undefined;
     for (let i = 0; i < count; i++) {
       const { activation, state } = items[i] as Pending;
-      for (let s = 0; s < slotCount; s++) {
-        const list = activation.bySlot[s] as Item[];
-        itemCounts[i * slotCount + s] = list.length;
-        if (list.length !== 1) oneItem = false;
-        for (let k = 0; k < list.length; k++) data.push((list[k] as Item).data);
+      if (slotCount === 1 && itemCounts === undefined && (activation.bySlot[0] as Item[]).length === 1) {
+        data.push(((activation.bySlot[0] as Item[])[0] as Item).data);
+      } else {
+        itemCounts ??= new Array<number>(i * slotCount).fill(1);
+        for (let s = 0; s < slotCount; s++) {
+          const list = activation.bySlot[s] as Item[];
+          itemCounts.push(list.length);
+          for (let k = 0; k < list.length; k++) data.push((list[k] as Item).data);
+        }
       }
       const jobs = activation.jobs;
       if (jobs instanceof JobContext) {
-        jobCounts[i] = 1;
+        jobCounts?.push(1);
         jobExtras = addJob(jobs, jobIds, jobExtras);
       } else {
-        jobCounts[i] = jobs.length;
-        oneJob = false;
+        (jobCounts ??= new Array<number>(i).fill(1)).push(jobs.length);
         for (const job of jobs) jobExtras = addJob(job, jobIds, jobExtras);
         (itemJobs ??= new Array<Record<string, number[][]> | 0>(count).fill(0))[i] = itemJobsOf(activation, jobs, names);
       }
       if (state !== lastState) {
+        if (lastState !== undefined) stateAt ??= new Array<number>(i).fill(0);
         states.push(state);
         lastState = state;
       }
-      stateAt[i] = states.length - 1;
+      stateAt?.push(states.length - 1);
       if (activation.message !== undefined) (messages ??= new Array(count))[i] = activation.message;
       if (activation.attempt !== 1) (attempts ??= new Array<number>(count).fill(1))[i] = activation.attempt;
     }
@@ -154,12 +158,12 @@ class RunnerTarget implements PoolTarget<Pending> {
       count,
       slots: names,
       items: data,
-      ...(oneItem ? {} : { itemCounts }),
+      ...(itemCounts === undefined ? {} : { itemCounts }),
       jobIds,
-      ...(oneJob ? {} : { jobCounts }),
+      ...(jobCounts === undefined ? {} : { jobCounts }),
       ...(jobExtras === undefined ? {} : { jobExtras }),
       states,
-      ...(states.length === 1 ? {} : { stateAt }),
+      ...(stateAt === undefined ? {} : { stateAt }),
       ...(messages === undefined ? {} : { messages }),
       ...(attempts === undefined ? {} : { attempts }),
       ...(itemJobs === undefined ? {} : { itemJobs }),
