@@ -12,7 +12,8 @@
  */
 import type { TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import type { BatchResult, BatchTask } from './protocol.ts';
+import type { BatchResult, BatchTask, StartMark } from './protocol.ts';
+import { StartBoard } from './start-board.ts';
 
 /** Where pool activations of one routine of one worker go, and how their batches are built and settled. */
 export interface PoolTarget<T = unknown> {
@@ -22,8 +23,8 @@ export interface PoolTarget<T = unknown> {
   readonly routineId: string;
   /** Per-activation timeout in ms (0 = none). */
   readonly timeoutMs: number;
-  /** Builds the task of a batch (called once per batch, when it is sent). */
-  encode(items: readonly T[], started: SharedArrayBuffer | undefined): BatchTask;
+  /** Builds the task of a batch (called once per batch, when it is sent); `start` goes into the task as it is. */
+  encode(items: readonly T[], start: StartMark | undefined): BatchTask;
   /**
    * Settles every activation of a batch: from `result`, or with `error` (a coded error: crash,
    * timeout, non-clonable data, pool closed) when the batch did not run.
@@ -56,6 +57,7 @@ export interface DispatcherStats {
 export class Dispatcher {
   readonly #run: RunTask;
   readonly #setTimer: (fn: () => void, ms: number) => TimerHandle;
+  readonly #board: StartBoard;
   readonly #queues = new Map<object, Queue>();
   readonly #order: Queue[] = [];
   #limit: number;
@@ -71,8 +73,9 @@ export class Dispatcher {
   #activationsSent = 0;
   #idleWaiters: Array<() => void> = [];
 
-  constructor(run: RunTask, options: { limit: number; batch: number; flushMs: number; setTimer: (fn: () => void, ms: number) => TimerHandle }) {
+  constructor(run: RunTask, options: { limit: number; batch: number; flushMs: number; setTimer: (fn: () => void, ms: number) => TimerHandle; board?: StartBoard }) {
     this.#run = run;
+    this.#board = options.board ?? new StartBoard(false);
     this.#limit = options.limit;
     this.#batch = options.batch;
     this.#flushMs = options.flushMs;
@@ -218,18 +221,18 @@ export class Dispatcher {
     this.#activationsSent += items.length;
     // The thread stamps the time it starts a batch: the timeout clock runs from it, and a
     // batch that was still waiting inside a thread that crashed is known innocent.
-    const started = target.timeoutMs > 0 || this.#depth > 1 ? new SharedArrayBuffer(8) : undefined;
+    const board = this.#board;
+    const start = target.timeoutMs > 0 || this.#depth > 1 ? board.take() : undefined;
     // A task with a signal is never given to a busy thread (Piscina's balancer): one batch per
     // thread, as the effective size says, unless the extra batch per thread is allowed.
     let abort: AbortController | undefined = target.timeoutMs > 0 || this.#depth === 1 ? new AbortController() : undefined;
     let timer: TimerHandle | undefined;
-    if (target.timeoutMs > 0 && started !== undefined) {
+    if (target.timeoutMs > 0 && start !== undefined) {
       const ms = target.timeoutMs * items.length;
-      const startedAt = new BigInt64Array(started);
       // The clock runs from when a thread starts the batch: waiting for a thread (or for a
       // replacement thread to boot and build the flow) is not the routine's time.
       const check = (): void => {
-        const at = Number(Atomics.load(startedAt, 0));
+        const at = board.startedAt(start);
         const left = at === 0 ? ms : at + ms - Date.now();
         if (left > 0) timer = this.#setTimer(check, left);
         else abort?.abort(new SluiceError(ErrorCode.ActivationTimeout, `timeout ${ms} ms`));
@@ -238,13 +241,14 @@ export class Dispatcher {
     }
     let result: Promise<BatchResult>;
     try {
-      result = this.#run(target.encode(items, started), abort?.signal);
+      result = this.#run(target.encode(items, start), abort?.signal);
     } catch (error) {
       result = Promise.reject(error);
     }
     result.then(
       (batch) => {
         timer?.cancel();
+        if (start !== undefined) board.release(start);
         this.#inFlight--;
         // The thread is free: give it the next batch before applying this one's results.
         this.#pump(true);
@@ -254,8 +258,10 @@ export class Dispatcher {
       (error: unknown) => {
         timer?.cancel();
         this.#inFlight--;
+        const innocent = start !== undefined && board.startedAt(start) === 0;
+        if (start !== undefined) board.release(start);
         const failure = classify(error, target, items.length, abort?.signal.aborted === true && target.timeoutMs > 0);
-        if (failure.code === ErrorCode.WorkerCrashed && started !== undefined && this.#requeueInnocent(target, items, started)) {
+        if (failure.code === ErrorCode.WorkerCrashed && innocent && this.#requeueInnocent(target, items)) {
           this.#afterBatch();
           return;
         }
@@ -270,8 +276,7 @@ export class Dispatcher {
    * crashed): the batch goes back to the front of its queue, a few times at most, instead of
    * failing for another batch's crash.
    */
-  #requeueInnocent(target: PoolTarget, items: unknown[], started: SharedArrayBuffer): boolean {
-    if (Atomics.load(new BigInt64Array(started), 0) !== 0n) return false;
+  #requeueInnocent(target: PoolTarget, items: unknown[]): boolean {
     const first = items[0];
     const tries = typeof first === 'object' && first !== null ? (this.#requeues.get(first) ?? 0) : kMaxRequeues;
     if (tries >= kMaxRequeues) return false;

@@ -53,9 +53,17 @@ export interface BatchTask {
    * activation's jobs); `0` for an activation of one job. Absent when no activation spans several.
    */
   readonly itemJobs?: ReadonlyArray<Record<string, number[][]> | 0>;
-  /** With a timeout: the thread stores the epoch ms it started the batch at (BigInt64 slot 0). */
+  /**
+   * With a timeout or an extra batch per thread: the slot of the pool's start board where the
+   * thread stores the epoch ms it started the batch at (see `StartBoard`).
+   */
+  readonly startSlot?: number;
+  /** As `startSlot`, in a buffer of the batch's own (BigInt64 slot 0) when no board slot is free. */
   readonly started?: SharedArrayBuffer;
 }
+
+/** Where the thread stamps the start of one batch: a slot of the shared board, or a buffer of its own. */
+export type StartMark = { readonly startSlot: number } | { readonly started: SharedArrayBuffer };
 
 /** Effect kinds, in the order logic caused them. */
 export const OpKind = { Emit: 0, State: 1, JobData: 2 } as const;

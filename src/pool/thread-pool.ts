@@ -13,6 +13,7 @@ import { ControlPlane, isControlAnnouncement, type ThreadStats } from './control
 import { Dispatcher, type PoolTarget } from './dispatcher.ts';
 import { resolveThreadPoolOptions, type ResolvedThreadPoolOptions, type ThreadPoolOptions } from './pool-options.ts';
 import type { BatchResult, BatchTask, WarmTask } from './protocol.ts';
+import { StartBoard, kStartBoardKey } from './start-board.ts';
 
 /** Where a pool is in its life. */
 export type ThreadPoolStatus = 'created' | 'running' | 'closing' | 'closed';
@@ -82,6 +83,8 @@ export class ThreadPool {
   readonly #runOptions = { filename: this.#filename };
   readonly #control = new ControlPlane();
   readonly #dispatcher: Dispatcher;
+  /** Start stamps of in-flight batches, shared with the threads of the pools this pool creates. */
+  readonly #board: StartBoard;
   readonly #retired = new Set<Piscina>();
   readonly #flowKeys = new WeakMap<object, string>();
   /** Flows dispatched so far, so a warm-up can build them in new threads before work arrives. */
@@ -96,10 +99,12 @@ export class ThreadPool {
   constructor(options?: ThreadPoolOptions) {
     this.#options = resolveThreadPoolOptions(options);
     this.#maxThreads = this.#options.maxThreads;
+    this.#board = new StartBoard(this.#options.piscina === undefined);
     this.#dispatcher = new Dispatcher((task, signal) => this.#runTask(task, signal), {
       limit: this.#options.threads,
       batch: this.#options.dispatchBatch,
       flushMs: this.#options.flushMs,
+      board: this.#board,
       // A flush timer keeps the process alive: a lone activation must still go out.
       setTimer: (fn, ms) => {
         const handle = setTimeout(fn, ms);
@@ -360,6 +365,7 @@ export class ThreadPool {
       maxThreads,
       idleTimeout: this.#options.idleTimeout,
       ...(this.#options.resourceLimits === undefined ? {} : { resourceLimits: this.#options.resourceLimits }),
+      workerData: { [kStartBoardKey]: this.#board.buffer },
       // Threads wait for tasks on their event loop (not Atomics.wait), so control-plane calls
       // and cancellations are answered between batches.
       atomics: 'disabled',

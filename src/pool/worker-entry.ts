@@ -8,7 +8,7 @@
  * as they do inline; their effects are recorded in order and returned with the result, and the
  * main thread applies them (routing, overflow rules and job accounting stay on the main thread).
  */
-import { parentPort, threadId } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { runInScope, type ActivationScope, type EmitOptions, type ItemEntry } from '../core/context.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
@@ -18,6 +18,7 @@ import type { JobContext } from '../core/job-context.ts';
 import type { WorkerState } from '../core/worker-state.ts';
 import { collectTransferables, findUnclonable } from './clonable.ts';
 import { exposeControl, type ControlApi } from './control-plane.ts';
+import { kStartBoardKey, stampStart } from './start-board.ts';
 import { OpKind, serializeError, type BatchResult, type BatchTask, type SerializedError, type WarmTask } from './protocol.ts';
 
 interface BuiltRoutine {
@@ -37,6 +38,11 @@ const flows = new Map<string, Promise<BuiltFlow>>();
 const readyFlows = new Map<string, BuiltFlow>();
 const running = new Set<PoolScope>();
 const counters = { batches: 0, activations: 0, busyMs: 0 };
+/** This thread's view of the pool's start board (absent in an injected Piscina's threads). */
+const startBoard: BigInt64Array | undefined = (() => {
+  const buffer = (workerData as Record<string, unknown> | null | undefined)?.[kStartBoardKey];
+  return buffer instanceof SharedArrayBuffer ? new BigInt64Array(buffer) : undefined;
+})();
 
 async function ensureTsLoader(moduleUrl: string): Promise<void> {
   const g = globalThis as Record<symbol, unknown>;
@@ -388,61 +394,87 @@ function runBuilt(task: BatchTask, built: BuiltFlow, started: number): BatchResu
     return { threadId, ops: [], ends: [], error: serializeError(error) } satisfies BatchResult;
   }
   // The timeout clock starts now: importing and building the flow is not the routine's time.
-  if (task.started !== undefined) Atomics.store(new BigInt64Array(task.started), 0, BigInt(Date.now()));
-  const recorder: Recorder = { ops: [], buffers: new Set() };
-  const ends: number[] = new Array(task.count);
-  const failed: number[] = [];
-  const errors: SerializedError[] = [];
-  const reader = new BatchReader(task);
-  const finish = (): unknown => {
-    counters.activations += task.count;
-    counters.busyMs += performance.now() - started;
-    const result: BatchResult = failed.length === 0 ? { threadId, ops: recorder.ops, ends } : { threadId, ops: recorder.ops, ends, failed, errors };
-    if (recorder.buffers.size === 0) return result;
-    return Piscina.move({ [Piscina.transferableSymbol]: [...recorder.buffers], [Piscina.valueSymbol]: result } as never);
-  };
-  const settle = (i: number, scope: PoolScope, thrown: unknown): void => {
-    let error = thrown;
-    const dataError = recordJobData(scope, recorder);
-    error ??= dataError;
-    ends[i] = recorder.ops.length;
-    if (error !== undefined) {
-      failed.push(i);
-      errors.push(serializeError(error));
-    }
-  };
-  const run = (from: number): unknown => {
+  stampStart(task, startBoard);
+  return new BatchRun(task, routine, built.flowId, started).run(0) as BatchResult | Promise<unknown>;
+}
+
+/**
+ * One batch running in this thread: its activations run in order, each inside this thread's
+ * AsyncLocalStorage scope, and their effects are recorded in order. A class rather than
+ * closures made per batch: the hot path allocates nothing it does not return.
+ */
+class BatchRun {
+  readonly #task: BatchTask;
+  readonly #routine: BuiltRoutine;
+  readonly #flowId: string;
+  readonly #started: number;
+  readonly #reader: BatchReader;
+  readonly #recorder: Recorder = { ops: [], buffers: new Set() };
+  readonly #ends: number[];
+  #failed: number[] | undefined;
+  #errors: SerializedError[] | undefined;
+
+  constructor(task: BatchTask, routine: BuiltRoutine, flowId: string, started: number) {
+    this.#task = task;
+    this.#routine = routine;
+    this.#flowId = flowId;
+    this.#started = started;
+    this.#reader = new BatchReader(task);
+    this.#ends = new Array<number>(task.count);
+  }
+
+  /** Runs activations `from..count`; returns the result, or a promise of it once async logic is involved. */
+  run(from: number): unknown {
+    const task = this.#task;
+    const routine = this.#routine;
     for (let i = from; i < task.count; i++) {
-      const scope = reader.next(i, routine, built.flowId, recorder);
+      const scope = this.#reader.next(i, routine, this.#flowId, this.#recorder);
       let result: unknown;
       try {
         result = runInScope(scope, () => routine.logic(scope.slots, scope));
       } catch (thrown) {
-        settle(i, scope, thrown ?? new Error('logic threw with no reason'));
+        this.#settle(i, scope, thrown ?? new Error('logic threw with no reason'));
         continue;
       }
       if (!isThenable(result)) {
-        settle(i, scope, undefined);
+        this.#settle(i, scope, undefined);
         continue;
       }
       // Async logic: the rest of the batch waits for it (activations of a batch run in order).
       running.add(scope);
       return Promise.resolve(result).then(
-        () => {
-          running.delete(scope);
-          settle(i, scope, undefined);
-          return run(i + 1);
-        },
-        (thrown: unknown) => {
-          running.delete(scope);
-          settle(i, scope, thrown ?? new Error('logic rejected with no reason'));
-          return run(i + 1);
-        },
+        () => this.#resume(i, scope, undefined),
+        (thrown: unknown) => this.#resume(i, scope, thrown ?? new Error('logic rejected with no reason')),
       );
     }
-    return finish();
-  };
-  return run(0) as BatchResult | Promise<unknown>;
+    return this.#finish();
+  }
+
+  #resume(i: number, scope: PoolScope, thrown: unknown): unknown {
+    running.delete(scope);
+    this.#settle(i, scope, thrown);
+    return this.run(i + 1);
+  }
+
+  #settle(i: number, scope: PoolScope, thrown: unknown): void {
+    const dataError = recordJobData(scope, this.#recorder);
+    const error = thrown ?? dataError;
+    this.#ends[i] = this.#recorder.ops.length;
+    if (error !== undefined) {
+      (this.#failed ??= []).push(i);
+      (this.#errors ??= []).push(serializeError(error));
+    }
+  }
+
+  #finish(): unknown {
+    counters.activations += this.#task.count;
+    counters.busyMs += performance.now() - this.#started;
+    const ops = this.#recorder.ops;
+    const result: BatchResult = this.#failed === undefined ? { threadId, ops, ends: this.#ends } : { threadId, ops, ends: this.#ends, failed: this.#failed, errors: this.#errors };
+    const buffers = this.#recorder.buffers;
+    if (buffers.size === 0) return result;
+    return Piscina.move({ [Piscina.transferableSymbol]: [...buffers], [Piscina.valueSymbol]: result } as never);
+  }
 }
 
 async function warm(task: WarmTask): Promise<{ threadId: number }> {

@@ -16,7 +16,7 @@ import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow, RoutineEntry } from '../core/flow.ts';
 import { JobContext } from '../core/job-context.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
-import { OpKind, deserializeError, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type ResolvedThreadPoolOptions, type ThreadPool } from '../pool/index.ts';
+import { OpKind, deserializeError, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type ResolvedThreadPoolOptions, type StartMark, type ThreadPool } from '../pool/index.ts';
 import type { Activation, Item } from './activation-scope.ts';
 import { jobList } from './jobs.ts';
 import { PlacementProbe } from './placement.ts';
@@ -100,7 +100,7 @@ class RunnerTarget implements PoolTarget<Pending> {
     return this.#state;
   }
 
-  encode(items: readonly Pending[], started: SharedArrayBuffer | undefined): BatchTask {
+  encode(items: readonly Pending[], start: StartMark | undefined): BatchTask {
     const names = this.#slots;
     const slotCount = names.length;
     const count = items.length;
@@ -167,7 +167,7 @@ class RunnerTarget implements PoolTarget<Pending> {
       ...(messages === undefined ? {} : { messages }),
       ...(attempts === undefined ? {} : { attempts }),
       ...(itemJobs === undefined ? {} : { itemJobs }),
-      ...(started === undefined ? {} : { started }),
+      ...start,
     };
   }
 

@@ -43,6 +43,18 @@ describe('crash safety: nothing is lost (items in = items out)', () => {
     expect(run.jobs[0]?.error?.code).toBe(ErrorCode.ActivationTimeout);
   });
 
+  it('in an injected Piscina (no shared start board) a hang past the timeout still fails with SLUICE_ERR_ACTIVATION_TIMEOUT', async () => {
+    const { Piscina } = await import('piscina');
+    const piscina = new Piscina({ maxThreads: 1, minThreads: 1 });
+    try {
+      const run = await runProbe({ mode: 'hang', poison: [1], timeoutMs: 200 }, range(3), { pool: { piscina, dispatchBatch: 1 } });
+      expect(run.byStatus).toEqual({ completed: 2, failed: 1 });
+      expect(run.jobs[1]?.error?.code).toBe(ErrorCode.ActivationTimeout);
+    } finally {
+      await piscina.destroy();
+    }
+  });
+
   it('death by resourceLimits: the activations fail into the handler and RETRY completes them', async () => {
     const run = await runProbe({ mode: 'oom', poison: [4], retry: true }, range(12), {
       pool: { threads: 2, dispatchBatch: 4, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } },
