@@ -58,6 +58,8 @@ export class Dispatcher {
   readonly #run: RunTask;
   readonly #setTimer: (fn: () => void, ms: number) => TimerHandle;
   readonly #board: StartBoard;
+  /** The pool's balancer keeps to `depth` batches per thread (an owned pool); otherwise signals do. */
+  readonly #balanced: boolean;
   readonly #queues = new Map<object, Queue>();
   readonly #order: Queue[] = [];
   #limit: number;
@@ -73,9 +75,13 @@ export class Dispatcher {
   #activationsSent = 0;
   #idleWaiters: Array<() => void> = [];
 
-  constructor(run: RunTask, options: { limit: number; batch: number; flushMs: number; setTimer: (fn: () => void, ms: number) => TimerHandle; board?: StartBoard }) {
+  constructor(
+    run: RunTask,
+    options: { limit: number; batch: number; flushMs: number; setTimer: (fn: () => void, ms: number) => TimerHandle; board?: StartBoard; balanced?: boolean },
+  ) {
     this.#run = run;
     this.#board = options.board ?? new StartBoard(false);
+    this.#balanced = options.balanced ?? false;
     this.#limit = options.limit;
     this.#batch = options.batch;
     this.#flushMs = options.flushMs;
@@ -223,9 +229,11 @@ export class Dispatcher {
     // batch that was still waiting inside a thread that crashed is known innocent.
     const board = this.#board;
     const start = target.timeoutMs > 0 || this.#depth > 1 ? board.take() : undefined;
-    // A task with a signal is never given to a busy thread (Piscina's balancer): one batch per
-    // thread, as the effective size says, unless the extra batch per thread is allowed.
-    let abort: AbortController | undefined = target.timeoutMs > 0 || this.#depth === 1 ? new AbortController() : undefined;
+    // One batch per thread, as the effective size says, unless the extra batch per thread is
+    // allowed: an owned pool's balancer sees to it; in an injected pool a signal does (Piscina
+    // never gives a task with a signal to a busy thread). Creating an AbortController costs
+    // several µs, as much as the rest of dispatching a batch of one.
+    let abort: AbortController | undefined = target.timeoutMs > 0 || (this.#depth === 1 && !this.#balanced) ? new AbortController() : undefined;
     let timer: TimerHandle | undefined;
     if (target.timeoutMs > 0 && start !== undefined) {
       const ms = target.timeoutMs * items.length;

@@ -105,6 +105,7 @@ export class ThreadPool {
       batch: this.#options.dispatchBatch,
       flushMs: this.#options.flushMs,
       board: this.#board,
+      balanced: this.#options.piscina === undefined,
       // A flush timer keeps the process alive: a lone activation must still go out.
       setTimer: (fn, ms) => {
         const handle = setTimeout(fn, ms);
@@ -369,8 +370,9 @@ export class ThreadPool {
       // Threads wait for tasks on their event loop (not Atomics.wait), so control-plane calls
       // and cancellations are answered between batches.
       atomics: 'disabled',
-      // Room for the extra batch per thread (see #updateDepth); a task with a signal never shares.
+      // Room for the extra batch per thread (see #updateDepth); the balancer decides.
       concurrentTasksPerWorker: 2,
+      loadBalancer: (task, workers) => pickThread(task, workers, this.#dispatcher.depth),
     });
   }
 
@@ -394,6 +396,30 @@ export class ThreadPool {
       throw new SluiceError(ErrorCode.PoolClosed, `pool.${method}() was called while the pool is ${this.#status}`, { details: { status: this.#status } });
     }
   }
+}
+
+type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+
+/**
+ * The balancer of an owned pool: an idle thread first; else, while batches may queue inside a
+ * thread (`depth` 2), the least busy thread below `depth`; else none (Piscina queues the task,
+ * or starts a thread when it may). A task with a signal (a timeout, a warm-up) only goes to an
+ * idle thread, and no task joins one running such a task: aborting it ends the thread.
+ * @internal Exported for its tests.
+ */
+export function pickThread(task: Parameters<LoadBalancer>[0], workers: Parameters<LoadBalancer>[1], depth: number): ReturnType<LoadBalancer> {
+  const cap = task.isAbortable ? 1 : depth;
+  let candidate: ReturnType<LoadBalancer> = null;
+  let usage = cap;
+  for (const worker of workers) {
+    if (worker.currentUsage === 0) return worker;
+    if (worker.isRunningAbortableTask) continue;
+    if (worker.currentUsage < usage) {
+      candidate = worker;
+      usage = worker.currentUsage;
+    }
+  }
+  return candidate;
 }
 
 function unrefTimer(fn: () => void, ms: number): TimerHandle {
