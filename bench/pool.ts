@@ -81,14 +81,17 @@ async function sluiceCpu(threads: number, items: number): Promise<number> {
 async function sluiceTrivial(batch: number, items: number): Promise<number> {
   const flow = await openFlow(noopModule, { id: `noop${batch}`, shape: 'direct' }, { threads: 2, dispatchBatch: batch }, { routine: 'noop', generate: (i) => i });
   try {
-    // Warm until the hot paths are compiled at this batch size (a few thousand items are not
-    // enough at batch 256: that is about ten batches).
-    await flow.post(Math.min(items, 20_000));
+    // Warm until the hot paths are compiled at this batch size: at batch 256 the first 20,000
+    // items (under a hundred batches) still run at two thirds of the steady rate.
+    await flow.post(batch === 1 ? 10_000 : 60_000);
     return await flow.post(items);
   } finally {
     await flow.close();
   }
 }
+
+/** Round trips made before the one-at-a-time latencies are measured, on both sides. */
+const kLatencyWarm = 3_000;
 
 /** p50 µs of one activation at a time through the pool at batch 1 (post, wait for the job). */
 async function sluiceLatency(samples: number): Promise<number> {
@@ -101,7 +104,8 @@ async function sluiceLatency(samples: number): Promise<number> {
       await job.done();
       return (performance.now() - start) * 1000;
     };
-    for (let i = 0; i < 200; i++) await one(i);
+    // Warm until the one-at-a-time path is compiled (as the raw side below).
+    for (let i = 0; i < kLatencyWarm; i++) await one(i);
     const times: number[] = [];
     for (let i = 0; i < samples; i++) times.push(await one(i));
     return percentile(times, 50);
@@ -134,7 +138,7 @@ function rawThroughput(items: number, task: (i: number) => unknown, name: string
 /** Raw Piscina `run()` one at a time: p50 µs. */
 function rawLatency(samples: number): Promise<number> {
   return withRaw(2, 'noop', async (piscina) => {
-    for (let i = 0; i < 200; i++) await piscina.run(i);
+    for (let i = 0; i < kLatencyWarm; i++) await piscina.run(i);
     const times: number[] = [];
     for (let i = 0; i < samples; i++) {
       const start = performance.now();
@@ -146,13 +150,17 @@ function rawLatency(samples: number): Promise<number> {
 }
 
 /** Runs `fns` in turn, `runs` times; medians and spreads of each. */
-async function rounds(runs: number, fns: Record<string, () => Promise<number>>): Promise<Record<string, { median: number; spread: number }>> {
+async function rounds(runs: number, fns: Record<string, () => Promise<number>>, log: (line: string) => void): Promise<Record<string, { median: number; spread: number }>> {
   const values: Record<string, number[]> = {};
   for (let r = 0; r < runs; r++) {
+    const got: string[] = [];
     for (const [name, fn] of Object.entries(fns)) {
-      (values[name] ??= []).push(await fn());
+      const value = await fn();
+      (values[name] ??= []).push(value);
+      got.push(`${name} ${value.toPrecision(4)}`);
       await settle();
     }
+    log(`    round ${r + 1}/${runs}: ${got.join(', ')}`);
   }
   const out: Record<string, { median: number; spread: number }> = {};
   for (const [name, list] of Object.entries(values)) {
@@ -185,7 +193,7 @@ export async function runPoolBench(options: PoolBenchOptions = {}, log: (line: s
     two: () => sluiceCpu(2, cpuItems),
     rawOne: () => rawThroughput(cpuItems, kernelTask, 'default', 1, 16),
     rawTwo: () => rawThroughput(cpuItems, kernelTask, 'default', 2, 32),
-  });
+  }, log);
   const { one, two, rawOne, rawTwo } = cpu as Record<'one' | 'two' | 'rawOne' | 'rawTwo', { median: number; spread: number }>;
   rows.push({ scenario: 'cpu flow: 2 threads vs 1 thread (speed-up)', unit: 'items/s', sluice: two.median, baseline: one.median, ratio: two.median / one.median, spread: Math.max(one.spread, two.spread), note: 'target ≥ 1.8× on 2 cores (Routilux ~1.0×)' });
   rows.push({ scenario: 'raw Piscina kernel: 2 threads vs 1 thread (the machine now)', unit: 'items/s', sluice: rawTwo.median, baseline: rawOne.median, ratio: rawTwo.median / rawOne.median, spread: Math.max(rawOne.spread, rawTwo.spread), note: 'ceiling of the speed-up in this run' });
@@ -195,7 +203,7 @@ export async function runPoolBench(options: PoolBenchOptions = {}, log: (line: s
   for (const batch of [1, 16, 256]) {
     log(`  trivial pool routine at dispatch batch ${batch} and raw Piscina no-op…`);
     const n = batch === 1 ? Math.min(items, 20_000) : items;
-    const r = await rounds(runs, { sluice: () => sluiceTrivial(batch, n), raw: () => rawThroughput(rawItems, (i) => i, 'noop', 2, 5_000) });
+    const r = await rounds(runs, { sluice: () => sluiceTrivial(batch, n), raw: () => rawThroughput(rawItems, (i) => i, 'noop', 2, 5_000) }, log);
     const { sluice, raw } = r as Record<'sluice' | 'raw', { median: number; spread: number }>;
     rows.push({
       scenario: `trivial pool routine, dispatch batch ${batch}`,
@@ -221,7 +229,7 @@ export async function runPoolBench(options: PoolBenchOptions = {}, log: (line: s
 
   log('  latency of one activation at batch 1 and of raw run()…');
   const samples = quick ? 1_000 : 3_000;
-  const lat = await rounds(runs, { sluice: () => sluiceLatency(samples), raw: () => rawLatency(samples) });
+  const lat = await rounds(runs, { sluice: () => sluiceLatency(samples), raw: () => rawLatency(samples) }, log);
   const { sluice: sl, raw: rl } = lat as Record<'sluice' | 'raw', { median: number; spread: number }>;
   rows.push({ scenario: 'per-activation latency at batch 1 vs raw run() (one at a time, p50)', unit: 'µs', sluice: sl.median, baseline: rl.median, ratio: sl.median / rl.median, spread: Math.max(sl.spread, rl.spread), note: 'target ≤ 1.3×' });
   const loadAfter = load();
