@@ -94,11 +94,10 @@ export interface WarmTask {
 
 /** The result of a batch task. */
 export interface BatchResult {
-  readonly threadId: number;
   /** The effects of every activation (see {@link OpStream}). */
   readonly ops: OpStream;
-  /** Per activation, the index in `ops` where its effects end. */
-  readonly ends: readonly number[];
+  /** Per activation, the index in `ops` where its effects end. Absent for a batch of one (all of `ops`). */
+  readonly ends?: readonly number[];
   /** The activations that failed (indexes), with `errors` beside them. */
   readonly failed?: readonly number[];
   readonly errors?: readonly SerializedError[];

@@ -87,6 +87,8 @@ async function buildFlow(moduleUrl: string, params: unknown): Promise<BuiltFlow>
   return { flowId: flow.id, routines };
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 const kNoData: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 /** A job as logic in a pool thread sees it: ids, metadata, `data` (writes go back), signal. */
@@ -381,7 +383,7 @@ function startBatch(task: BatchTask): unknown {
   return loadFlow(task.moduleUrl, task.params, task.flowKey).then(
     (flow) => runBuilt(task, flow, started),
     // Failures to rebuild are returned, not thrown: a thrown error loses its code crossing threads.
-    (error: unknown) => ({ threadId, ops: [], ends: [], error: serializeError(error) }) satisfies BatchResult,
+    (error: unknown) => ({ ops: [], error: serializeError(error) }) satisfies BatchResult,
   );
 }
 
@@ -391,7 +393,7 @@ function runBuilt(task: BatchTask, built: BuiltFlow, started: number): BatchResu
     const error = new SluiceError(ErrorCode.RoutineNotFound, `Flow "${built.flowId}" rebuilt in a pool thread from ${task.moduleUrl} has no routine "${task.routineId}"`, {
       details: { flowId: built.flowId, routineId: task.routineId },
     });
-    return { threadId, ops: [], ends: [], error: serializeError(error) } satisfies BatchResult;
+    return { ops: [], error: serializeError(error) } satisfies BatchResult;
   }
   // The timeout clock starts now: importing and building the flow is not the routine's time.
   stampStart(task, startBoard);
@@ -470,7 +472,13 @@ class BatchRun {
     counters.activations += this.#task.count;
     counters.busyMs += performance.now() - this.#started;
     const ops = this.#recorder.ops;
-    const result: BatchResult = this.#failed === undefined ? { threadId, ops, ends: this.#ends } : { threadId, ops, ends: this.#ends, failed: this.#failed, errors: this.#errors };
+    // A batch of one needs no `ends`: its effects are all of `ops` (every key costs on the way back).
+    const result: Mutable<BatchResult> = { ops };
+    if (this.#task.count > 1) result.ends = this.#ends;
+    if (this.#failed !== undefined) {
+      result.failed = this.#failed;
+      result.errors = this.#errors;
+    }
     const buffers = this.#recorder.buffers;
     if (buffers.size === 0) return result;
     return Piscina.move({ [Piscina.transferableSymbol]: [...buffers], [Piscina.valueSymbol]: result } as never);

@@ -202,7 +202,7 @@ class RunnerTarget implements PoolTarget<Pending> {
     let k = 0;
     for (let i = 0; i < items.length; i++) {
       const activation = (items[i] as Pending).activation;
-      const end = batch.ends[i] as number;
+      const end = batch.ends === undefined ? ops.length : (batch.ends[i] as number);
       let outcome: unknown;
       try {
         k = this.#apply(activation, ops, k, end);
