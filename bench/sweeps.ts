@@ -3,8 +3,10 @@
  * `sluice bench`), each beside a baseline measured in the same process:
  *
  * - cpu scaling: flows/cpu.ts by pool threads, against the same kernel in a plain loop;
- * - dispatch-batch sweep: a no-op pool routine by dispatch batch, against raw Piscina running one
- *   task per item;
+ * - dispatch-batch sweep: source (inline) → no-op pool routine → sink (inline), by dispatch
+ *   batch, through the harness (a latency sample per job), against raw Piscina running one task
+ *   per item; the pool path alone (posts straight into the pool routine) and its targets are in
+ *   bench/pool.ts;
  * - latency at fixed rates: flows/pipeline.ts posted open-loop at fixed rates, post → job end
  *   percentiles over time, against plain calls deferred by a microtask.
  *
@@ -72,11 +74,11 @@ export async function runSweepBench(options: SweepBenchOptions = {}): Promise<Sw
     rows.push({ scenario: `cpu flow, ${c.threads} thread${c.threads === 1 ? '' : 's'} vs plain JS on the main thread`, unit: 'items/s', sluice: c.itemsPerSecond.median, baseline: cpu.baseline?.itemsPerSecond.median ?? Number.NaN, ratio: c.ratioToBaseline ?? Number.NaN, spread: c.itemsPerSecond.spread, note: `p99 ${c.latencyMs.p99.toFixed(1)} ms, pool util ${Math.round(100 * (c.poolUtilization ?? 0))}%` });
   }
 
-  log('  no-op pool routine by dispatch batch (harness)…');
+  log('  source → no-op pool routine → sink by dispatch batch (harness)…');
   const batches = quick ? [1, 16, 256] : [1, 4, 16, 64, 256];
-  const batch = await runBench({ module: noopModule, items: quick ? 10_000 : 30_000, warmup: 2_000, repeat, threads: [2], batch: batches, baseline: rawPiscina(2) });
+  const batch = await runBench({ module: noopModule, items: quick ? 10_000 : 30_000, warmup: 10_000, repeat, threads: [2], batch: batches, baseline: rawPiscina(2) });
   for (const c of batch.configurations) {
-    rows.push({ scenario: `no-op pool routine, dispatch batch ${c.batch} vs raw Piscina`, unit: 'items/s', sluice: c.itemsPerSecond.median, baseline: batch.baseline?.itemsPerSecond.median ?? Number.NaN, ratio: c.ratioToBaseline ?? Number.NaN, spread: c.itemsPerSecond.spread, note: `p99 ${c.latencyMs.p99.toFixed(2)} ms` });
+    rows.push({ scenario: `source → no-op pool routine → sink (harness), dispatch batch ${c.batch} vs raw Piscina`, unit: 'items/s', sluice: c.itemsPerSecond.median, baseline: batch.baseline?.itemsPerSecond.median ?? Number.NaN, ratio: c.ratioToBaseline ?? Number.NaN, spread: c.itemsPerSecond.spread, note: `p99 ${c.latencyMs.p99.toFixed(2)} ms` });
   }
 
   const latency: BenchResult[] = [];
