@@ -13,7 +13,7 @@
 import type { TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { BatchResult, BatchTask, StartMark } from './protocol.ts';
-import { StartBoard } from './start-board.ts';
+import type { StartBoard } from './start-board.ts';
 
 /** Where pool activations of one routine of one worker go, and how their batches are built and settled. */
 export interface PoolTarget<T = unknown> {
@@ -77,11 +77,11 @@ export class Dispatcher {
 
   constructor(
     run: RunTask,
-    options: { limit: number; batch: number; flushMs: number; setTimer: (fn: () => void, ms: number) => TimerHandle; board?: StartBoard; balanced?: boolean },
+    options: { limit: number; batch: number; flushMs: number; setTimer: (fn: () => void, ms: number) => TimerHandle; board: StartBoard; balanced: boolean },
   ) {
     this.#run = run;
-    this.#board = options.board ?? new StartBoard(false);
-    this.#balanced = options.balanced ?? false;
+    this.#board = options.board;
+    this.#balanced = options.balanced;
     this.#limit = options.limit;
     this.#batch = options.batch;
     this.#flushMs = options.flushMs;

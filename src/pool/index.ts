@@ -6,6 +6,6 @@ export type { ThreadPoolOptions, ResolvedThreadPoolOptions } from './pool-option
 export type { ThreadStats, ControlApi } from './control-plane.ts';
 export type { PoolTarget, DispatcherStats } from './dispatcher.ts';
 export { OpKind, serializeError, deserializeError } from './protocol.ts';
-export type { OpStream, SerializedError, BatchTask, BatchResult, StartMark } from './protocol.ts';
+export type { OpStream, SerializedError, BatchTask, BatchResult, Mutable, StartMark } from './protocol.ts';
 export { findUnclonable, collectTransferables } from './clonable.ts';
 export type { Unclonable } from './clonable.ts';

@@ -65,6 +65,9 @@ export interface BatchTask {
 /** Where the thread stamps the start of one batch: a slot of the shared board, or a buffer of its own. */
 export type StartMark = { readonly startSlot: number } | { readonly started: SharedArrayBuffer };
 
+/** A protocol object while it is being built (optional fields are set only when present). */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Effect kinds, in the order logic caused them. */
 export const OpKind = { Emit: 0, State: 1, JobData: 2 } as const;
 

@@ -14,6 +14,7 @@ import { Dispatcher, type PoolTarget } from './dispatcher.ts';
 import { resolveThreadPoolOptions, type ResolvedThreadPoolOptions, type ThreadPoolOptions } from './pool-options.ts';
 import type { BatchResult, BatchTask, WarmTask } from './protocol.ts';
 import { StartBoard, kStartBoardKey } from './start-board.ts';
+import { pickThread } from './balancer.ts';
 
 /** Where a pool is in its life. */
 export type ThreadPoolStatus = 'created' | 'running' | 'closing' | 'closed';
@@ -396,30 +397,6 @@ export class ThreadPool {
       throw new SluiceError(ErrorCode.PoolClosed, `pool.${method}() was called while the pool is ${this.#status}`, { details: { status: this.#status } });
     }
   }
-}
-
-type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
-
-/**
- * The balancer of an owned pool: an idle thread first; else, while batches may queue inside a
- * thread (`depth` 2), the least busy thread below `depth`; else none (Piscina queues the task,
- * or starts a thread when it may). A task with a signal (a timeout, a warm-up) only goes to an
- * idle thread, and no task joins one running such a task: aborting it ends the thread.
- * @internal Exported for its tests.
- */
-export function pickThread(task: Parameters<LoadBalancer>[0], workers: Parameters<LoadBalancer>[1], depth: number): ReturnType<LoadBalancer> {
-  const cap = task.isAbortable ? 1 : depth;
-  let candidate: ReturnType<LoadBalancer> = null;
-  let usage = cap;
-  for (const worker of workers) {
-    if (worker.currentUsage === 0) return worker;
-    if (worker.isRunningAbortableTask) continue;
-    if (worker.currentUsage < usage) {
-      candidate = worker;
-      usage = worker.currentUsage;
-    }
-  }
-  return candidate;
 }
 
 function unrefTimer(fn: () => void, ms: number): TimerHandle {

@@ -19,7 +19,7 @@ import type { WorkerState } from '../core/worker-state.ts';
 import { collectTransferables, findUnclonable } from './clonable.ts';
 import { exposeControl, type ControlApi } from './control-plane.ts';
 import { kStartBoardKey, stampStart } from './start-board.ts';
-import { OpKind, serializeError, type BatchResult, type BatchTask, type SerializedError, type WarmTask } from './protocol.ts';
+import { OpKind, serializeError, type BatchResult, type BatchTask, type Mutable, type SerializedError, type WarmTask } from './protocol.ts';
 
 interface BuiltRoutine {
   readonly routine: { hasEvent(name: string): boolean; getConfig(): Record<string, unknown>; resolveLogic(): Logic | undefined; readonly kind: string };
@@ -86,8 +86,6 @@ async function buildFlow(moduleUrl: string, params: unknown): Promise<BuiltFlow>
   }
   return { flowId: flow.id, routines };
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const kNoData: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 

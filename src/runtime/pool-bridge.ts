@@ -16,7 +16,7 @@ import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow, RoutineEntry } from '../core/flow.ts';
 import { JobContext } from '../core/job-context.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
-import { OpKind, deserializeError, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type ResolvedThreadPoolOptions, type StartMark, type ThreadPool } from '../pool/index.ts';
+import { OpKind, deserializeError, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type Mutable, type ResolvedThreadPoolOptions, type StartMark, type ThreadPool } from '../pool/index.ts';
 import type { Activation, Item } from './activation-scope.ts';
 import { jobList } from './jobs.ts';
 import { PlacementProbe } from './placement.ts';
@@ -36,8 +36,6 @@ interface Pending {
   readonly activation: Activation;
   readonly state: Record<string, unknown>;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const kNoState: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pickThread } from '../../src/pool/thread-pool.ts';
+import { pickThread } from '../../src/pool/balancer.ts';
 
 type Thread = Parameters<typeof pickThread>[1][number];
 type Task = Parameters<typeof pickThread>[0];
