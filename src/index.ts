@@ -11,7 +11,7 @@ export { ErrorCode, SluiceError, SlotQueueFullError, TimeoutError, RoutineError,
 export type { ErrorCodeValue, SluiceErrorOptions } from './core/index.ts';
 
 // Time
-export { RealClock, ManualClock, realClock } from './core/index.ts';
+export { RealClock, ManualClock, realClock, setLongTimeout, kMaxTimerMs } from './core/index.ts';
 export type { Clock, TimerHandle } from './core/index.ts';
 
 // Routines, slots and events

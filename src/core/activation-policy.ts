@@ -5,7 +5,7 @@
  * `state` object the engine passes in, so one policy object serves every worker.
  */
 import { ErrorCode, SluiceError, describeValue } from './errors.ts';
-import { assertFunction, assertInteger, assertKnownKeys, assertNumber, assertObject, assertOneOf } from './validate.ts';
+import { assertFunction, assertInteger, assertKnownKeys, assertMs, assertNumber, assertObject, assertOneOf } from './validate.ts';
 
 /** A read-only view of one routine's slots in one worker. */
 export interface SlotsView {
@@ -178,7 +178,7 @@ export function allSlotsReady(options: AllSlotsReadyOptions = {}): ActivationPol
   assertKnownKeys('allSlotsReady options', options as Record<string, unknown>, ['timeoutMs', 'onTimeout']);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const onTimeout = options.onTimeout ?? 'fail';
-  assertNumber('allSlotsReady timeoutMs', timeoutMs, 1);
+  assertMs('allSlotsReady timeoutMs', timeoutMs, 1);
   assertOneOf('allSlotsReady onTimeout', onTimeout, ['fail', 'flush'] as const);
   return {
     [kBuiltinPolicy]: true,
@@ -232,7 +232,7 @@ export function batchSize(n: number, options: BatchSizeOptions = {}): Activation
   assertObject('batchSize options', options);
   assertKnownKeys('batchSize options', options as Record<string, unknown>, ['timeoutMs']);
   const timeoutMs = options.timeoutMs ?? 50;
-  assertNumber('batchSize timeoutMs', timeoutMs, 0);
+  assertMs('batchSize timeoutMs', timeoutMs, 0);
   return {
     [kBuiltinPolicy]: true,
     type: 'batchSize',
@@ -272,7 +272,7 @@ export function batchSize(n: number, options: BatchSizeOptions = {}): Activation
  * ```
  */
 export function timeInterval(ms: number): ActivationPolicy {
-  assertNumber('timeInterval ms', ms, 1);
+  assertMs('timeInterval ms', ms, 1);
   return {
     [kBuiltinPolicy]: true,
     type: 'timeInterval',

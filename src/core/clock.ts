@@ -21,16 +21,47 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number, options?: { ref?: boolean }): TimerHandle;
 }
 
-/** The clock of the process: `performance.now()` and `setTimeout`. */
+/** The longest delay one Node timer takes; past it Node fires after 1 ms instead. */
+export const kMaxTimerMs = 2 ** 31 - 1;
+
+const kNeverFires: TimerHandle = Object.freeze({ cancel: () => undefined });
+
+/**
+ * `setTimeout` that keeps its word for any delay: past Node's ceiling (2^31 - 1 ms, ~24.8 days)
+ * it chains timers rather than firing after 1 ms; `Infinity` never fires. `ref: false` lets the
+ * process exit while it waits.
+ *
+ * @example
+ * ```ts
+ * const timer = setLongTimeout(() => console.log('a month later'), 30 * 86_400_000);
+ * timer.cancel();
+ * ```
+ */
+export function setLongTimeout(fn: () => void, ms: number, ref = true): TimerHandle {
+  if (ms === Number.POSITIVE_INFINITY) return kNeverFires;
+  const delay = ms > 0 ? ms : 0;
+  if (delay <= kMaxTimerMs) {
+    const timer = setTimeout(fn, delay);
+    if (!ref) timer.unref();
+    return { cancel: () => clearTimeout(timer) };
+  }
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = (left: number): void => {
+    timer = left > kMaxTimerMs ? setTimeout(() => arm(left - kMaxTimerMs), kMaxTimerMs) : setTimeout(fn, left);
+    if (!ref) timer.unref();
+  };
+  arm(delay);
+  return { cancel: () => clearTimeout(timer) };
+}
+
+/** The clock of the process: `performance.now()` and timers that honour any delay. */
 export class RealClock implements Clock {
   now(): number {
     return performance.now();
   }
 
   setTimeout(fn: () => void, ms: number, options?: { ref?: boolean }): TimerHandle {
-    const timer = setTimeout(fn, Math.max(0, ms));
-    if (options?.ref === false) timer.unref();
-    return { cancel: () => clearTimeout(timer) };
+    return setLongTimeout(fn, ms, options?.ref !== false);
   }
 }
 

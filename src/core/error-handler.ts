@@ -2,7 +2,7 @@
  * What happens when a routine's logic throws or rejects. Set per routine (`flow.addRoutine(r, id,
  * { errorHandler })`) with a flow-wide default (`new Flow(id, { errorHandler })`).
  */
-import { assertInteger, assertKnownKeys, assertNumber, assertObject, assertOneOf } from './validate.ts';
+import { assertInteger, assertKnownKeys, assertMs, assertNumber, assertObject, assertOneOf } from './validate.ts';
 
 /** The strategies. */
 export const ErrorStrategy = {
@@ -76,10 +76,10 @@ export function resolveErrorHandler(owner: string, options: ErrorHandlerOptions 
   const resolved = { ...base, ...options };
   assertOneOf(`${owner} errorHandler.strategy`, resolved.strategy, Object.values(ErrorStrategy));
   assertInteger(`${owner} errorHandler.maxAttempts`, resolved.maxAttempts, 1);
-  assertNumber(`${owner} errorHandler.retryDelayMs`, resolved.retryDelayMs, 0);
+  assertMs(`${owner} errorHandler.retryDelayMs`, resolved.retryDelayMs, 0);
   assertNumber(`${owner} errorHandler.backoff`, resolved.backoff, 1);
   assertNumber(`${owner} errorHandler.jitter`, resolved.jitter, 0, 1);
-  assertNumber(`${owner} errorHandler.maxDelayMs`, resolved.maxDelayMs, 0);
+  assertMs(`${owner} errorHandler.maxDelayMs`, resolved.maxDelayMs, 0);
   return Object.freeze(resolved);
 }
 

@@ -22,6 +22,7 @@ export const ErrorCode = {
   FlowModuleInvalid: 'SLUICE_ERR_FLOW_MODULE_INVALID',
   DuplicateConnection: 'SLUICE_ERR_DUPLICATE_CONNECTION',
   QueueFull: 'SLUICE_ERR_QUEUE_FULL',
+  ItemDropped: 'SLUICE_ERR_ITEM_DROPPED',
   WorkerNotFound: 'SLUICE_ERR_WORKER_NOT_FOUND',
   WorkerNotRunning: 'SLUICE_ERR_WORKER_NOT_RUNNING',
   WorkerExists: 'SLUICE_ERR_WORKER_EXISTS',

@@ -7,7 +7,7 @@ import { resolveErrorHandler, type ErrorHandler, type ErrorHandlerOptions } from
 import { ErrorCode, SluiceError, describeValue } from './errors.ts';
 import type { BreakerOptions } from '../resilience/index.ts';
 import type { Routine } from './routine.ts';
-import { assertInteger, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf } from './validate.ts';
+import { assertInteger, assertKnownKeys, assertMs, assertName, assertNumber, assertObject, assertOneOf } from './validate.ts';
 
 /** Where a routine's logic runs: the main thread, the thread pool, or decided by measured cost. */
 export type Placement = 'inline' | 'pool' | 'auto';
@@ -164,7 +164,7 @@ export class Flow {
     const concurrency = options.concurrency ?? 1;
     assertInteger(`routine "${id}" concurrency`, concurrency, 1);
     const timeoutMs = options.timeoutMs ?? 0;
-    assertNumber(`routine "${id}" timeoutMs`, timeoutMs, 0);
+    assertMs(`routine "${id}" timeoutMs`, timeoutMs, 0);
     const errorHandler = resolveErrorHandler(`routine "${id}"`, options.errorHandler, this.#errorHandler);
     const breaker = options.breaker === true ? {} : options.breaker === false ? undefined : options.breaker;
     if (breaker !== undefined) assertObject(`routine "${id}" breaker`, breaker);

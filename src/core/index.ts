@@ -1,7 +1,7 @@
 /** The core model: routines, slots, policies, flows, jobs, workers, context and errors. */
 export { ErrorCode, SluiceError, SlotQueueFullError, TimeoutError, RoutineError, isSluiceError, isSlotQueueFullError, describeValue } from './errors.ts';
 export type { ErrorCodeValue, SluiceErrorOptions } from './errors.ts';
-export { RealClock, ManualClock, realClock } from './clock.ts';
+export { RealClock, ManualClock, realClock, setLongTimeout, kMaxTimerMs } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
 export { RingQueue, ArrayQueue } from './slot-queue.ts';
 export type { SlotQueue } from './slot-queue.ts';

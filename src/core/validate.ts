@@ -26,6 +26,24 @@ export function assertNumber(name: string, value: unknown, min: number, max = Nu
   }
 }
 
+/**
+ * Asserts `value` is a duration in milliseconds: a finite number >= `min`, or `Infinity` when
+ * `noLimit` says that means "no limit" (a timeout that never fires). Delays past Node's timer
+ * ceiling (2^31 - 1 ms) are valid: sluice's clock chains timers instead of letting Node clamp
+ * them to 1 ms.
+ */
+export function assertMs(name: string, value: unknown, min: number, options: { noLimit?: boolean; integer?: boolean } = {}): asserts value is number {
+  const ok =
+    typeof value === 'number' &&
+    value >= min &&
+    (Number.isFinite(value) || (options.noLimit === true && value === Number.POSITIVE_INFINITY)) &&
+    (options.integer !== true || Number.isInteger(value));
+  if (!ok) {
+    const what = options.integer === true ? 'an integer number of ms' : 'a finite number of ms';
+    failOption(name, `${what} >= ${min}${options.noLimit === true ? ' (or Infinity for no limit)' : ''}`, value);
+  }
+}
+
 /** Asserts `value` is a non-empty string without surrounding spaces. */
 export function assertName(name: string, value: unknown): asserts value is string {
   if (typeof value !== 'string' || value.length === 0 || value.trim() !== value) {

@@ -27,6 +27,8 @@ export interface WorkerCounters {
   jobsProcessed: number;
   jobsFailed: number;
   jobsCancelled: number;
+  /** Jobs that failed because a `dropOldest` slot evicted one of their items (also counted in `jobsFailed`). */
+  jobsDropped: number;
   activations: number;
   activationErrors: number;
   itemsDropped: number;
@@ -88,6 +90,7 @@ export class WorkerState {
     jobsProcessed: 0,
     jobsFailed: 0,
     jobsCancelled: 0,
+    jobsDropped: 0,
     activations: 0,
     activationErrors: 0,
     itemsDropped: 0,

@@ -10,6 +10,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expose, wrap, type Endpoint, type Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter.js';
+import { setLongTimeout } from '../core/clock.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 
 /** Counters of one pool thread. */
@@ -107,10 +108,10 @@ export class ControlPlane {
 function bounded<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal | undefined): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => finish(() => reject(new SluiceError(ErrorCode.Aborted, 'A pool control call was aborted', { cause: signal?.reason })));
-    const timer = setTimeout(() => finish(() => reject(new SluiceError(ErrorCode.ActivationTimeout, `A pool thread did not answer a control call within ${timeoutMs} ms`))), timeoutMs);
+    const timer = setLongTimeout(() => finish(() => reject(new SluiceError(ErrorCode.ActivationTimeout, `A pool thread did not answer a control call within ${timeoutMs} ms`))), timeoutMs);
     // Not unref'd: the ports are, so this timer is what keeps the process up while a call is out.
     const finish = (settle: () => void): void => {
-      clearTimeout(timer);
+      timer.cancel();
       signal?.removeEventListener('abort', onAbort);
       settle();
     };

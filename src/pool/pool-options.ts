@@ -5,7 +5,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
-import { assertInteger, assertKnownKeys, assertNumber, assertObject } from '../core/validate.ts';
+import { assertInteger, assertKnownKeys, assertMs, assertNumber, assertObject } from '../core/validate.ts';
 
 /** Options of the runtime's thread pool (`new Runtime({ pool: { … } })`). */
 export interface ThreadPoolOptions {
@@ -101,7 +101,9 @@ export function resolveThreadPoolOptions(options: ThreadPoolOptions | undefined)
   const maxThreads = o.maxThreads ?? injected?.options.maxThreads ?? Math.max(threads, cores);
   assertInteger('maxThreads', maxThreads, 1);
   if (threads > maxThreads) {
-    throw new RangeError(`Expected \`threads\` (${threads}) <= \`maxThreads\` (${maxThreads})`);
+    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`threads\` (${threads}) to be <= \`maxThreads\` (${maxThreads}); raise maxThreads or lower threads`, {
+      details: { name: 'threads', threads, maxThreads },
+    });
   }
   const resolved: ResolvedThreadPoolOptions = {
     piscina: injected,
@@ -115,13 +117,13 @@ export function resolveThreadPoolOptions(options: ThreadPoolOptions | undefined)
     autoSamples: o.autoSamples ?? 16,
     autoThresholdUs: o.autoThresholdUs ?? 100,
   };
-  assertNumber('idleTimeout', resolved.idleTimeout, 0);
+  assertMs('idleTimeout', resolved.idleTimeout, 0);
   if (resolved.resourceLimits !== undefined && (typeof resolved.resourceLimits !== 'object' || resolved.resourceLimits === null)) {
     throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`resourceLimits\` to be an object, got ${describeValue(resolved.resourceLimits)}`);
   }
   assertInteger('dispatchBatch', resolved.dispatchBatch, 1);
-  assertNumber('flushMs', resolved.flushMs, 0);
-  assertNumber('activationTimeoutMs', resolved.activationTimeoutMs, 0);
+  assertMs('flushMs', resolved.flushMs, 0);
+  assertMs('activationTimeoutMs', resolved.activationTimeoutMs, 0);
   assertInteger('autoSamples', resolved.autoSamples, 1);
   assertNumber('autoThresholdUs', resolved.autoThresholdUs, 0);
   return Object.freeze(resolved);

@@ -6,9 +6,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { TimerHandle } from '../core/clock.ts';
+import { setLongTimeout, type TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import { assertInteger, assertNumber } from '../core/validate.ts';
+import { assertInteger, assertMs } from '../core/validate.ts';
 import { ControlPlane, isControlAnnouncement, type ThreadStats } from './control-plane.ts';
 import { Dispatcher, type PoolTarget } from './dispatcher.ts';
 import { resolveThreadPoolOptions, type ResolvedThreadPoolOptions, type ThreadPoolOptions } from './pool-options.ts';
@@ -108,10 +108,7 @@ export class ThreadPool {
       board: this.#board,
       balanced: this.#options.piscina === undefined,
       // A flush timer keeps the process alive: a lone activation must still go out.
-      setTimer: (fn, ms) => {
-        const handle = setTimeout(fn, ms);
-        return { cancel: () => clearTimeout(handle) };
-      },
+      setTimer: (fn, ms) => setLongTimeout(fn, ms),
     });
   }
 
@@ -223,7 +220,7 @@ export class ThreadPool {
     this.#assertOpen('warmUp');
     this.start();
     const timeoutMs = options.timeoutMs ?? 10_000;
-    assertNumber('warmUp timeoutMs', timeoutMs, 0);
+    assertMs('warmUp timeoutMs', timeoutMs, 0, { noLimit: true });
     const deadline = Date.now() + timeoutMs;
     const wanted = Math.min(this.threads, this.#maxThreads);
     // Warm tasks hold their thread until `wanted` of them run at once, so Piscina starts every
@@ -302,7 +299,7 @@ export class ThreadPool {
    */
   close(options: { timeout?: number } = {}): Promise<void> {
     const timeout = options.timeout ?? 30_000;
-    assertNumber('pool close timeout', timeout, 0);
+    assertMs('pool close timeout', timeout, 0, { noLimit: true });
     this.#closing ??= (async () => {
       if (this.#status === 'created') {
         this.#status = 'closed';
@@ -400,8 +397,6 @@ export class ThreadPool {
 }
 
 function unrefTimer(fn: () => void, ms: number): TimerHandle {
-  const handle = setTimeout(fn, ms);
-  handle.unref();
-  return { cancel: () => clearTimeout(handle) };
+  return setLongTimeout(fn, ms, false);
 }
 

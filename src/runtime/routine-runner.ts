@@ -206,7 +206,7 @@ export class RoutineRunner implements Schedulable {
     if (result === OfferResult.Accepted || result === OfferResult.Evicted) {
       retainJobs(item.jobs);
       if (result === OfferResult.Evicted) {
-        target.#dropped(slot.lastEvicted as Item);
+        target.#dropped(slot.lastEvicted as Item, slot);
         target.#host.events.overflow(target.#host.worker.workerId, target.id, slot.spec.name, 'dropped', undefined);
       }
       target.wake('data');
@@ -585,11 +585,19 @@ export class RoutineRunner implements Schedulable {
     this.#retryTimers.add(timer);
   }
 
-  #dropped(item: Item): void {
+  /** An item evicted by `dropOldest`: its data is gone, so its jobs fail (never complete). */
+  #dropped(item: Item, slot: Slot<Jobs>): void {
     this.#host.worker[kCounters].itemsDropped++;
     const at = this.#host.clock.now();
+    const error = new SluiceError(
+      ErrorCode.ItemDropped,
+      `An item of slot ${this.id}.${slot.spec.name} was evicted by its overflow policy "dropOldest" (${slot.spec.maxQueueLength} items) before it ran`,
+      { details: { routineId: this.id, slot: slot.spec.name } },
+    );
+    const info = { code: error.code, message: error.message };
     for (const job of jobList(item.jobs)) {
-      job[kTrace](new ActivationLog(this.id, 'dropped', at, Date.now(), 0, 1, 1, job.jobId, undefined));
+      job[kTrace](new ActivationLog(this.id, 'dropped', at, Date.now(), 0, 1, 1, job.jobId, info));
+      job[kEnd]('failed', error);
     }
     releaseJobs(item.jobs);
   }

@@ -9,7 +9,7 @@ import { Governor } from '../governor/index.ts';
 import type { BreakerOptions } from '../resilience/index.ts';
 import type { DurableSinkOptions, EventLog } from '../store/index.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
-import { assertFunction, assertInteger, assertKnownKeys, assertName, assertNumber, assertObject } from '../core/validate.ts';
+import { assertFunction, assertInteger, assertKnownKeys, assertMs, assertName, assertObject } from '../core/validate.ts';
 
 /** Options of `new Runtime(options)`. */
 export interface RuntimeOptions {
@@ -156,14 +156,14 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
   assertInteger('traceLimit', resolved.traceLimit, 0);
   assertInteger('historyLimit', resolved.historyLimit, 0);
   assertInteger('jobHistoryLimit', resolved.jobHistoryLimit, 0);
-  assertNumber('drainBudgetMs', resolved.drainBudgetMs, 0.1);
+  assertMs('drainBudgetMs', resolved.drainBudgetMs, 0.1);
   assertFunction('random', resolved.random);
   if (!(resolved.bus instanceof EventBus)) {
     throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`bus\` to be an EventBus, got ${describeValue(resolved.bus)}`);
   }
   assertName('runId', resolved.runId);
-  assertNumber('heartbeatMs', resolved.heartbeatMs, 0);
-  assertNumber('healthIntervalMs', resolved.healthIntervalMs, 1);
+  assertMs('heartbeatMs', resolved.heartbeatMs, 0, { integer: true });
+  assertMs('healthIntervalMs', resolved.healthIntervalMs, 1);
   assertObject('breakers', o.breakers, true);
   if (o.breakers !== undefined) assertKnownKeys('breakers', o.breakers as Record<string, unknown>, ['defaults', 'dependencies']);
   assertObject('breakers.defaults', resolved.breakers.defaults);

@@ -8,7 +8,7 @@ import { Flow } from '../core/flow.ts';
 import { isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
 import { JobContext, type JobHooks } from '../core/job-context.ts';
 import { kCounters, type WorkerState } from '../core/worker-state.ts';
-import { assertInteger, assertKnownKeys, assertName, assertNumber, assertObject } from '../core/validate.ts';
+import { assertInteger, assertKnownKeys, assertMs, assertName, assertObject } from '../core/validate.ts';
 import { JobTable, type JobFilter } from './job-table.ts';
 import { RoutineRunner } from './routine-runner.ts';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.ts';
@@ -269,7 +269,7 @@ export class Runtime {
   async stopWorker(workerId: string, options: { timeout?: number } = {}): Promise<string[]> {
     const engine = this.#engine(workerId);
     const timeout = options.timeout ?? 30_000;
-    assertNumber('stopWorker timeout', timeout, 0);
+    assertMs('stopWorker timeout', timeout, 0, { noLimit: true });
     if (engine.worker.status === 'stopped') return [];
     engine.setStopping();
     await this.#within(engine.idle(), timeout);
@@ -334,7 +334,7 @@ export class Runtime {
     const job = this.#jobs.get(jobId);
     if (job === undefined) throw new SluiceError(ErrorCode.JobNotFound, `No job "${jobId}" in runtime "${this.name}"`, { details: { jobId } });
     const timeout = options.timeout ?? Number.POSITIVE_INFINITY;
-    assertNumber('waitForJob timeout', timeout, 0);
+    assertMs('waitForJob timeout', timeout, 0, { noLimit: true });
     if (job.isTerminal) return job;
     if (!(await this.#within(job.done(), timeout))) {
       throw new TimeoutError(ErrorCode.JobTimeout, `Job "${jobId}" did not finish within ${timeout} ms (status ${job.status}, ${job.inFlight} items in flight)`, {
@@ -347,7 +347,7 @@ export class Runtime {
   /** Resolves `true` once no job is unfinished, or `false` after `timeout` ms. */
   waitUntilAllJobsFinished(options: { timeout?: number } = {}): Promise<boolean> {
     const timeout = options.timeout ?? Number.POSITIVE_INFINITY;
-    assertNumber('waitUntilAllJobsFinished timeout', timeout, 0);
+    assertMs('waitUntilAllJobsFinished timeout', timeout, 0, { noLimit: true });
     return this.#within(this.#jobs.idle(), timeout);
   }
 
@@ -408,7 +408,7 @@ export class Runtime {
    */
   close(options: { timeout?: number } = {}): Promise<CloseReport> {
     const timeout = options.timeout ?? 30_000;
-    assertNumber('close timeout', timeout, 0);
+    assertMs('close timeout', timeout, 0, { noLimit: true });
     // Admission stops now, synchronously, unless a start is still opening its log.
     if (this.#closing === undefined && this.#services.state !== 'starting') this.#services.beginStop();
     this.#closing ??= (async () => {
@@ -497,7 +497,10 @@ export class Runtime {
     this.#events.jobEnded(job);
     const counters = engine.worker[kCounters];
     if (job.status === 'completed') counters.jobsProcessed++;
-    else if (job.status === 'failed') counters.jobsFailed++;
+    else if (job.status === 'failed') {
+      counters.jobsFailed++;
+      if (job.error?.code === ErrorCode.ItemDropped) counters.jobsDropped++;
+    }
     else counters.jobsCancelled++;
     engine.jobEnded();
   }

@@ -24,7 +24,8 @@ import type { BusEvent, EventSink } from '../bus/index.ts';
 import type { SluiceError } from '../core/errors.ts';
 import { type SinkHealth, SinkEngine, type SinkHealthStatus, type SinkStats } from './sink-engine.ts';
 import { type DurableSinkOptions, type ResolvedDurableSinkOptions, resolveDurableSinkOptions } from './sink-options.ts';
-import { checkInteger, failOption } from './store-checks.ts';
+import { assertMs } from '../core/validate.ts';
+import { failOption } from './store-checks.ts';
 
 /** The result of {@link DurableSink.close}. */
 export interface SinkCloseResult {
@@ -136,7 +137,8 @@ export class DurableSink implements EventSink {
    * ```
    */
   async flush(options: { timeout?: number } = {}): Promise<boolean> {
-    const timeout = options.timeout === undefined ? undefined : checkInteger('timeout', options.timeout, 0);
+    const timeout = options.timeout;
+    if (timeout !== undefined) assertMs('timeout', timeout, 0, { noLimit: true });
     if (timeout === undefined) {
       await this.#engine.flushed();
       return true;
@@ -206,7 +208,8 @@ export class DurableSink implements EventSink {
    * ```
    */
   close(options: { timeout?: number } = {}): Promise<SinkCloseResult> {
-    const timeout = checkInteger('timeout', options.timeout ?? 5000, 0);
+    const timeout = options.timeout ?? 5000;
+    assertMs('timeout', timeout, 0, { noLimit: true });
     this.#closing ??= this.#engine.close(timeout);
     return this.#closing;
   }

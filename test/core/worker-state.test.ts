@@ -32,6 +32,7 @@ describe('WorkerState', () => {
       jobsProcessed: 3,
       jobsFailed: 0,
       jobsCancelled: 0,
+      jobsDropped: 0,
       activations: 3,
       activationErrors: 0,
       itemsDropped: 0,

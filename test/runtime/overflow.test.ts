@@ -83,7 +83,7 @@ describe("overflow 'reject'", () => {
 });
 
 describe("overflow 'dropOldest'", () => {
-  it('evicts the oldest item, counts it, and the evicted job still completes with a dropped trace', async () => {
+  it('evicts the oldest item, counts it, and the evicted job fails with SLUICE_ERR_ITEM_DROPPED and a dropped trace', async () => {
     const seen: unknown[] = [];
     const gates: Deferred[] = [];
     const runtime = new Runtime();
@@ -96,13 +96,15 @@ describe("overflow 'dropOldest'", () => {
     expect(worker?.queueStatus()[0]).toMatchObject({ length: 2, counters: { dropped: 2, enqueued: 5 } });
     expect(worker?.counters.itemsDropped).toBe(2);
     for (const dropped of [jobs[1], jobs[2]]) {
-      expect(dropped?.status).toBe('completed');
+      expect(dropped?.status).toBe('failed');
+      expect(dropped?.error?.code).toBe(ErrorCode.ItemDropped);
       expect(dropped?.traceLog.map((t) => [t.routineId, t.status])).toEqual([['sink', 'dropped']]);
     }
     await openAll(gates);
     await runtime.waitUntilAllJobsFinished();
     expect(seen).toEqual([0, 3, 4]);
-    expect(jobs.every((j) => j.status === 'completed')).toBe(true);
+    expect([0, 3, 4].map((i) => jobs[i]?.status)).toEqual(['completed', 'completed', 'completed']);
+    expect(worker?.counters).toMatchObject({ jobsProcessed: 3, jobsFailed: 2, jobsDropped: 2 });
   });
 
   it('applies to emitted items too', async () => {
@@ -124,7 +126,8 @@ describe("overflow 'dropOldest'", () => {
     expect(seen.length + dropped.length).toBe(4);
     expect(dropped.length).toBeGreaterThan(0);
     expect(runtime.listWorkers()[0]?.counters.itemsDropped).toBe(dropped.length);
-    expect(jobs.every((j) => j.status === 'completed')).toBe(true);
+    expect(runtime.listWorkers()[0]?.counters.jobsDropped).toBe(dropped.length);
+    for (const job of jobs) expect(job.status).toBe(dropped.includes(job) ? 'failed' : 'completed');
   });
 });
 
