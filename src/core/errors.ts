@@ -40,6 +40,7 @@ export const ErrorCode = {
   Aborted: 'SLUICE_ERR_ABORTED',
   StoreClosed: 'SLUICE_ERR_STORE_CLOSED',
   StoreFailed: 'SLUICE_ERR_STORE_FAILED',
+  StoreBackpressure: 'SLUICE_ERR_STORE_BACKPRESSURE',
   BusClosed: 'SLUICE_ERR_BUS_CLOSED',
   BusHandlerFailed: 'SLUICE_ERR_BUS_HANDLER_FAILED',
   BusSinkFailed: 'SLUICE_ERR_BUS_SINK_FAILED',

@@ -11,6 +11,7 @@ import type { Slot } from '../core/slot.ts';
 import { assertInteger, assertKnownKeys, assertName, assertObject } from '../core/validate.ts';
 import type { WorkerState } from '../core/worker-state.ts';
 import type { AdmissionGate } from '../governor/index.ts';
+import type { DurableSink } from '../store/index.ts';
 import type { Jobs } from './jobs.ts';
 import { RoutineRunner } from './routine-runner.ts';
 import type { RuntimeEvents } from './runtime-events.ts';
@@ -69,6 +70,8 @@ export interface PostHost {
   assertOpen(method: string): void;
   /** The admission gate, when the runtime is governed. */
   gate(): AdmissionGate | undefined;
+  /** The durable sink recording the run, when it records: admission waits while it is behind. */
+  sink(): DurableSink | undefined;
   /** Creates and registers the job of one post. */
   newJob(engine: WorkerEngine, options: PostOptions): JobContext;
   hasJob(jobId: string): boolean;
@@ -101,6 +104,8 @@ export class Poster {
       );
     }
     this.#host.gate()?.admit(options.priority ?? 0);
+    const sink = this.#host.sink();
+    if (sink !== undefined && sink.isPressured) throw recordingBehind(sink, 'post');
     const job = this.#host.newJob(engine, options);
     RoutineRunner.offer(runner, target, { data, jobs: job });
     return [engine.worker, job];
@@ -111,6 +116,10 @@ export class Poster {
    * (backpressure) instead of throwing.
    */
   async postAsync(flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions = {}): Promise<[WorkerState, JobContext]> {
+    this.#target('postAsync', flowId, routineId, slot, data, options);
+    // A slow disk slows posting: wait until the recording is back under its high-water mark.
+    const sink = this.#host.sink();
+    while (sink !== undefined && sink.isPressured && !sink.isClosed) await sink.ready(options.signal === undefined ? {} : { signal: options.signal });
     const { engine, runner, target } = this.#target('postAsync', flowId, routineId, slot, data, options);
     if (!(target.isFull || target.waiting > 0) || target.spec.overflow !== 'block') return this.post(flowId, routineId, slot, data, options);
     if (options.signal?.aborted === true) {
@@ -159,6 +168,7 @@ export class Poster {
     let posted = 0;
     let shed = 0;
     const gate = this.#host.gate();
+    const sink = this.#host.sink();
     const priority = options.priority ?? 0;
     // Under a governor: wait out a throttle, count what is shed (reported in the result).
     const admitted = async (): Promise<boolean> => {
@@ -189,12 +199,14 @@ export class Poster {
     // served even when the slot is large enough to take everything.
     const room = async (): Promise<void> => {
       while (target.isFull || target.waiting > 0) await target.room();
+      // A slow disk slows posting (the recording's backlog stays under its high-water mark).
+      while (sink !== undefined && sink.isPressured && !sink.isClosed) await sink.ready(signal === undefined ? {} : { signal });
       if ((posted & 1023) === 1023) await new Promise<void>((resolve) => setImmediate(resolve));
     };
     if (Symbol.iterator in items) {
       for (const data of items as Iterable<unknown>) {
         signal?.throwIfAborted();
-        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023) await room();
+        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023 || (sink !== undefined && sink.isPressured)) await room();
         if (gate === undefined || (await admitted())) postOne(data);
       }
     } else {
@@ -241,4 +253,14 @@ export class Poster {
     }
     return { engine, runner, target };
   }
+}
+
+/** The refusal of a post that cannot wait while the run's recording is behind. */
+function recordingBehind(sink: DurableSink, method: string): SluiceError {
+  const { pending, highWaterMark } = sink.stats();
+  return new SluiceError(
+    ErrorCode.StoreBackpressure,
+    `${method}() was refused: the durable log recording this run is behind (${pending} events not yet committed, high-water mark ${highWaterMark}); use postAsync() or postAll(), which wait, or retry later`,
+    { details: { pending, highWaterMark } },
+  );
 }

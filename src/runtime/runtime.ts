@@ -106,6 +106,7 @@ export class Runtime {
       events: this.#events,
       assertOpen: (method) => this.#assertOpen(method),
       gate: () => this.#services.governance?.gate,
+      sink: () => this.#services.recording?.sink,
       newJob: (engine, options) => this.#newJob(engine, options),
       hasJob: (jobId) => this.#jobs.has(jobId),
       getFlow: (flowId) => this.getFlow(flowId),

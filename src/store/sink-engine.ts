@@ -160,6 +160,8 @@ export class SinkEngine {
   /** Stops intake, commits what it can within `timeout`, and reports what is left. */
   async close(timeout: number): Promise<{ flushed: boolean; pending: number }> {
     this.#closing = true;
+    // Producers waiting for room stop waiting: the sink takes no more, and they must not hang.
+    for (const resolve of this.#readyWaiters.splice(0)) resolve();
     let timer: TimerHandle | undefined;
     const flushed = await Promise.race([
       this.flushed().then(() => true),
