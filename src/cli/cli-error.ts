@@ -12,6 +12,8 @@ export const ExitCode = {
   Usage: 2,
   /** The flow module could not be loaded or is invalid. */
   FlowInvalid: 3,
+  /** The flow ran, but its recording failed: events could not be written to the log (disk full, read-only, I/O error). */
+  RecordingFailed: 4,
   /** Interrupted by SIGINT/SIGTERM (after a graceful shutdown). */
   Interrupted: 130,
 } as const;

@@ -3,11 +3,25 @@
  * run's sequence from it, and taps the bus with a `DurableSink` for the recorded topics. Closing
  * detaches the tap, flushes the sink and closes a log it opened.
  */
-import type { EventBus } from '../bus/index.ts';
+import type { BusEvent, EventBus } from '../bus/index.ts';
 import type { Clock } from '../core/clock.ts';
+import type { SluiceError } from '../core/errors.ts';
 import { DurableSink, SqliteEventLog, type EventLog } from '../store/index.ts';
 import type { RecordOptions } from './runtime-options.ts';
 import { kDefaultRecordedTopics } from './runtime-events.ts';
+
+/** The topic of the event that marks a run whose recording lost events (written when the log still can). */
+export const kRecordingFailedTopic = 'run.recording_failed';
+
+/** What closing a recording found. */
+export interface RecordingOutcome {
+  /** True when every recorded event was committed. */
+  readonly flushed: boolean;
+  /** Events that were published for recording but are not in the log. */
+  readonly notPersisted: number;
+  /** Why, when events were not persisted: the log's last error. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
 
 /** An open recording. */
 export class RunRecording {
@@ -15,8 +29,12 @@ export class RunRecording {
   readonly #log: EventLog;
   readonly #ownsLog: boolean;
   readonly #tap: { dispose(): void };
+  readonly #bus: EventBus;
+  readonly #runId: string;
 
-  private constructor(log: EventLog, ownsLog: boolean, sink: DurableSink, tap: { dispose(): void }) {
+  private constructor(bus: EventBus, runId: string, log: EventLog, ownsLog: boolean, sink: DurableSink, tap: { dispose(): void }) {
+    this.#bus = bus;
+    this.#runId = runId;
     this.#log = log;
     this.#ownsLog = ownsLog;
     this.sink = sink;
@@ -36,18 +54,43 @@ export class RunRecording {
         if (!bus.isClosed && bus.hasSubscribers('store.error')) bus.publish('store.error', { code: error.code, message: error.message }, { runId });
       });
       const tap = bus.addSink(sink, { topics: record.topics ?? kDefaultRecordedTopics });
-      return new RunRecording(log, ownsLog, sink, tap);
+      return new RunRecording(bus, runId, log, ownsLog, sink, tap);
     } catch (error) {
       if (ownsLog) await log.close();
       throw error;
     }
   }
 
-  /** Detaches, flushes (at most `timeout` ms) and closes; true when every event was committed. */
-  async close(timeout: number): Promise<boolean> {
+  /**
+   * Detaches, flushes (at most `timeout` ms) and closes. When events could not be persisted,
+   * the run is marked failed in the log where the log still takes a write.
+   */
+  async close(timeout: number): Promise<RecordingOutcome> {
     this.#tap.dispose();
     const result = await this.sink.close({ timeout });
-    if (this.#ownsLog) await this.#log.close();
-    return result.flushed;
+    const notPersisted = result.pending + result.lost;
+    const error = notPersisted > 0 ? this.sink.health().lastError : undefined;
+    if (notPersisted > 0) await this.#markFailed(notPersisted, error);
+    if (this.#ownsLog) await this.#log.close().catch(() => undefined);
+    return { flushed: result.flushed, notPersisted, ...(error === undefined ? {} : { error: describeStoreError(error) }) };
   }
+
+  async #markFailed(notPersisted: number, error: SluiceError | undefined): Promise<void> {
+    const runId = this.#runId;
+    const event: BusEvent = {
+      runId,
+      seq: this.#bus.lastSeq(runId) + 1,
+      time: new Date().toISOString(),
+      topic: kRecordingFailedTopic,
+      payload: { runId, notPersisted, ...(error === undefined ? {} : { error: describeStoreError(error) }) },
+    };
+    // Best effort: a full or read-only disk refuses this too, and the caller reports it anyway.
+    await Promise.race([this.#log.append([event]).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+  }
+}
+
+/** A store error as one line: its message and, when SQLite gave one, its result code. */
+function describeStoreError(error: SluiceError): { code: string; message: string } {
+  const sqlite = error.details.sqliteCode;
+  return { code: error.code, message: typeof sqlite === 'string' ? `${error.message} (${sqlite})` : error.message };
 }

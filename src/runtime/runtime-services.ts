@@ -21,7 +21,9 @@ import {
   type RuntimeState,
   type SluiceBreaker,
 } from '../resilience/index.ts';
-import { RunRecording } from './run-recording.ts';
+import { RunRecording, type RecordingOutcome } from './run-recording.ts';
+
+const kNothingRecorded: RecordingOutcome = Object.freeze({ flushed: true, notPersisted: 0 });
 import type { ResolvedRuntimeOptions } from './runtime-options.ts';
 import { RuntimeGovernance, type GovernedRuntime } from './runtime-governable.ts';
 
@@ -136,7 +138,7 @@ export class RuntimeServices {
    * Stops the services in reverse start order; resolves true when the recording took every
    * event (or nothing was recorded).
    */
-  async stop(timeout: number): Promise<boolean> {
+  async stop(timeout: number): Promise<RecordingOutcome> {
     this.#governance?.dispose();
     this.#governance = undefined;
     this.#heartbeat?.stop();
@@ -146,7 +148,7 @@ export class RuntimeServices {
     this.#breakerBinding = undefined;
     const recording = this.#recording;
     this.#recording = undefined;
-    return recording === undefined ? true : recording.close(timeout);
+    return recording === undefined ? kNothingRecorded : recording.close(timeout);
   }
 
   /** Moves to `stopped`. */

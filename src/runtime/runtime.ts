@@ -23,6 +23,7 @@ import type { DurableSink } from '../store/index.ts';
 import type { BreakerRegistry, HealthSnapshot, RuntimeState } from '../resilience/index.ts';
 import type { GovernedRuntime } from './runtime-governable.ts';
 import { RuntimeServices } from './runtime-services.ts';
+import type { RecordingOutcome } from './run-recording.ts';
 import { RuntimeEvents, RuntimeTopic } from './runtime-events.ts';
 import { Poster, type PostAllOptions, type PostAsyncOptions, type PostOptions } from './poster.ts';
 
@@ -42,6 +43,14 @@ export interface CloseReport {
   cancelled: string[];
   /** True when the durable log took every recorded event (also true when nothing is recorded). */
   flushed: boolean;
+  /**
+   * Recorded events that are not in the durable log: not committed before the timeout, or lost
+   * because the log stopped taking writes (disk full, read-only, I/O error). 0 when nothing is
+   * recorded.
+   */
+  notPersisted: number;
+  /** The log's last error when events were not persisted (`SLUICE_ERR_STORE_FAILED`, the SQLite code in its message). */
+  recordingError?: { code: string; message: string };
 }
 
 
@@ -419,9 +428,9 @@ export class Runtime {
       const cancelled = this.#cancelAll('runtime closed before the job finished');
       this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained, cancelled: cancelled.length }));
       await this.#pool?.close({ timeout: Math.min(timeout, 5_000) });
-      const flushed = await this.#services.stop(Math.max(timeout, 5_000));
+      const recording = await this.#services.stop(Math.max(timeout, 5_000));
       this.#services.finishStop();
-      return { drained, cancelled, flushed };
+      return closeReport(drained, cancelled, recording);
     })();
     return this.#closing;
   }
@@ -440,7 +449,7 @@ export class Runtime {
     this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained: false, cancelled: cancelled.length, destroyed: true }));
     void this.#pool?.destroy();
     const flushing = this.#services.stop(1_000);
-    this.#closing ??= flushing.then((flushed) => ({ drained: false, cancelled, flushed }));
+    this.#closing ??= flushing.then((recording) => closeReport(false, cancelled, recording));
   }
 
 
@@ -563,4 +572,10 @@ export class Runtime {
       timer?.cancel();
     }
   }
+}
+
+function closeReport(drained: boolean, cancelled: string[], recording: RecordingOutcome): CloseReport {
+  const report: CloseReport = { drained, cancelled, flushed: recording.flushed, notPersisted: recording.notPersisted };
+  if (recording.error !== undefined) report.recordingError = { ...recording.error };
+  return report;
 }

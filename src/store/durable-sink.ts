@@ -3,9 +3,13 @@
  * directly, and commits them to an {@link EventLog} in batches (256 rows or 5 ms by default).
  *
  * Guarantees, precisely:
- * - **Lossless.** The sink never drops an accepted event. A failed commit is retried (same
- *   batch, same order, exponential backoff) until it succeeds or the sink is closed; what
- *   `close()` could not commit is reported as `pending` and handed back by `uncommitted()`.
+ * - **Lossless while the log can take writes.** The sink never drops an accepted event. A failed
+ *   commit is retried (same batch, same order, exponential backoff) until it succeeds or the
+ *   sink is closed; what `close()` could not commit is reported as `pending` and handed back by
+ *   `uncommitted()`. When commits keep failing with an error no retry cures (disk full,
+ *   read-only, I/O error: `giveUpAfterFailures` in a row) the sink gives up loudly: the error is
+ *   reported, health is `unhealthy`, and every event it held or is given is counted as `lost`
+ *   (`stats().lost`, `close()`'s `lost`), so a dead disk neither hangs producers nor grows memory.
  *   The log ignores an event whose `(runId, seq)` it already holds, so a retried batch that did
  *   commit before its reply was lost is not written twice.
  * - **Never on the live path.** `onEvent` (the bus tap) is an array push; batching, JSON
@@ -33,6 +37,8 @@ export interface SinkCloseResult {
   readonly flushed: boolean;
   /** Events not committed (0 when flushed); `uncommitted()` returns them. */
   readonly pending: number;
+  /** Events not persisted because the sink gave up on its log (see `giveUpAfterFailures`). */
+  readonly lost: number;
 }
 
 /** A disposable listener registration. */

@@ -43,6 +43,19 @@ export interface SinkStats {
   readonly failures: number;
   /** Events the log already held (same runId and seq), not written twice. */
   readonly duplicates: number;
+  /** Events not persisted because the sink gave up on a log that cannot take writes (0 otherwise). */
+  readonly lost: number;
+  /** True once the sink gave up (see `giveUpAfterFailures`); `health().lastError` says why. */
+  readonly failed: boolean;
+}
+
+/** SQLite result codes that no retry cures (the disk or file, not a lock, is the problem). */
+const kPermanent = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|PERM|TOOBIG)/;
+
+/** True when a failed commit will fail the same way however often it is retried. */
+function isPermanent(error: SluiceError): boolean {
+  const code = error.details.sqliteCode;
+  return typeof code === 'string' && kPermanent.test(code);
 }
 
 type Listener = (error: SluiceError) => void;
@@ -87,13 +100,17 @@ export class SinkEngine {
   #flushWaiters: { target: number; resolve: () => void }[] = [];
   #closing = false;
   #closed = false;
+  #permanent = 0;
+  /** Set once the sink gave up on its log. */
+  #gaveUp: SluiceError | undefined;
+  #lost = 0;
 
   constructor(options: ResolvedDurableSinkOptions) {
     this.#o = options;
   }
 
   get pending(): number {
-    return this.#accepted - this.#committed;
+    return this.#accepted - this.#committed - this.#lost;
   }
 
   get isPressured(): boolean {
@@ -107,9 +124,14 @@ export class SinkEngine {
   /** Takes one event; returns false when the caller should wait for `ready()`. Never drops. */
   accept(event: BusEvent): boolean {
     if (this.#closing) throw storeClosedError('durable sink');
-    this.#buffer.push(event);
     this.#accepted++;
-    const pending = this.#accepted - this.#committed;
+    if (this.#gaveUp !== undefined) {
+      // Counted, never held: a dead log must not grow memory either.
+      this.#lost++;
+      return true;
+    }
+    this.#buffer.push(event);
+    const pending = this.pending;
     if (pending > this.#peak) this.#peak = pending;
     if (pending >= this.#o.highWaterMark) this.#pressured = true;
     this.#schedule();
@@ -137,6 +159,9 @@ export class SinkEngine {
 
   health(): SinkHealth {
     const base = { lastError: this.#lastError, consecutiveFailures: this.#consecutive };
+    if (this.#gaveUp !== undefined) {
+      return { status: 'unhealthy', reason: `gave up after ${this.#permanent} failed commits: ${this.#gaveUp.message}; ${this.#lost} events not persisted`, ...base };
+    }
     if (this.#consecutive >= this.#o.unhealthyAfterFailures) {
       return { status: 'unhealthy', reason: `${this.#consecutive} consecutive commits failed`, ...base };
     }
@@ -154,11 +179,12 @@ export class SinkEngine {
       accepted: this.#accepted, committed: this.#committed, pending: this.pending, peakPending: this.#peak,
       inFlight: countEvents(this.#writing), highWaterMark: this.#o.highWaterMark, pressured: this.#pressured,
       batches: this.#batches, largestBatch: this.#largest, failures: this.#failures, duplicates: this.#duplicates,
+      lost: this.#lost, failed: this.#gaveUp !== undefined,
     };
   }
 
   /** Stops intake, commits what it can within `timeout`, and reports what is left. */
-  async close(timeout: number): Promise<{ flushed: boolean; pending: number }> {
+  async close(timeout: number): Promise<{ flushed: boolean; pending: number; lost: number }> {
     this.#closing = true;
     // Producers waiting for room stop waiting: the sink takes no more, and they must not hang.
     for (const resolve of this.#readyWaiters.splice(0)) resolve();
@@ -173,7 +199,7 @@ export class SinkEngine {
     this.#timer = undefined;
     this.#retryTimer?.cancel();
     this.#retryTimer = undefined;
-    return { flushed, pending: this.pending };
+    return { flushed: flushed && this.#lost === 0, pending: this.pending, lost: this.#lost };
   }
 
   /** Events not committed (after close: to spill elsewhere rather than lose silently). */
@@ -290,6 +316,10 @@ export class SinkEngine {
 
   #onFailed(batch: Batch, err: unknown): void {
     this.#settle(batch);
+    if (this.#gaveUp !== undefined) {
+      this.#drop(batch.events.length);
+      return;
+    }
     this.#retry.push(batch);
     this.#retry.sort((a, b) => a.order - b.order);
     this.#failures++;
@@ -297,6 +327,11 @@ export class SinkEngine {
     this.#lastError = isSluiceError(err)
       ? err
       : new SluiceError(ErrorCode.StoreFailed, `Committing ${batch.events.length} events failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    this.#permanent = isPermanent(this.#lastError) ? this.#permanent + 1 : 0;
+    if (this.#permanent >= this.#o.giveUpAfterFailures) {
+      this.#giveUp(this.#lastError);
+      return;
+    }
     this.#report(this.#lastError);
     if (this.#retryTimer !== undefined) return;
     const delay = Math.min(this.#o.retryMaxMs, this.#o.retryInitialMs * 2 ** (this.#consecutive - 1));
@@ -304,6 +339,42 @@ export class SinkEngine {
       this.#retryTimer = undefined;
       this.#flush();
     }, delay);
+  }
+
+  /**
+   * The log cannot take writes and retrying will not change that: stop writing, count what is
+   * held as lost, release producers and `flush()` callers, and say so once.
+   */
+  #giveUp(error: SluiceError): void {
+    this.#gaveUp = error;
+    this.#retryTimer?.cancel();
+    this.#retryTimer = undefined;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    const buffered = this.#buffered();
+    const held = countEvents(this.#retry) + buffered;
+    this.#retry = [];
+    this.#buffer = [];
+    this.#head = 0;
+    // The buffered events count as taken: flush() waiters must not wait for them.
+    this.#taken += buffered;
+    this.#drop(held);
+    const code = error.details.sqliteCode;
+    this.#report(new SluiceError(
+      ErrorCode.StoreFailed,
+      `Recording stopped: ${error.message}${typeof code === 'string' ? ` (${code})` : ''}; ${this.#permanent} commits failed in a row and retrying cannot help; ${this.#lost} events not persisted so far, and later ones are counted as lost`,
+      { cause: error, details: { ...error.details, lost: this.#lost, gaveUp: true } },
+    ));
+  }
+
+  /** Counts `n` events as lost and wakes whoever waits on them. */
+  #drop(n: number): void {
+    this.#lost += n;
+    if (this.#pressured && this.pending <= this.#o.highWaterMark / 2) this.#pressured = false;
+    if (!this.#pressured) for (const resolve of this.#readyWaiters.splice(0)) resolve();
+    if (this.#flushWaiters.length > 0) {
+      this.#flushWaiters = this.#flushWaiters.filter((w) => (this.#isCommittedThrough(w.target) ? (w.resolve(), false) : true));
+    }
   }
 
   #report(error: SluiceError): void {

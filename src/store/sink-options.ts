@@ -53,6 +53,15 @@ export interface DurableSinkOptions {
    */
   unhealthyAfterFailures?: number;
   /**
+   * Consecutive commits failing with an error retrying cannot cure (disk full, read-only file,
+   * I/O error, a file that is not a database) after which the sink gives up: it stops writing,
+   * counts every event it holds or is given as `lost`, reports the error once and releases
+   * producers waiting on `ready()`, so a dead disk cannot hang the run. A busy or locked
+   * database is never given up on: that is a slow disk, and producers wait.
+   * @default 5
+   */
+  giveUpAfterFailures?: number;
+  /**
    * A commit in flight longer than this makes health `degraded` (a stalled database), in ms.
    * @default 2000
    */
@@ -75,6 +84,7 @@ export interface ResolvedDurableSinkOptions {
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
   readonly unhealthyAfterFailures: number;
+  readonly giveUpAfterFailures: number;
   readonly stallAfterMs: number;
   readonly clock: Clock;
 }
@@ -101,6 +111,7 @@ export function resolveDurableSinkOptions(options: DurableSinkOptions): Resolved
     retryInitialMs: checkInteger('retryInitialMs', options.retryInitialMs ?? 50, 0),
     retryMaxMs: checkInteger('retryMaxMs', options.retryMaxMs ?? 5000, 0),
     unhealthyAfterFailures: checkInteger('unhealthyAfterFailures', options.unhealthyAfterFailures ?? 3, 1),
+    giveUpAfterFailures: checkInteger('giveUpAfterFailures', options.giveUpAfterFailures ?? 5, 1),
     stallAfterMs: checkInteger('stallAfterMs', options.stallAfterMs ?? 2000, 1),
     clock: options.clock ?? realClock,
   };

@@ -203,7 +203,7 @@ describe('close(), destroy() and await using', () => {
     expect(finishes.status).toBe('completed');
     clock.advance(100);
     const report = await closing;
-    expect(report).toEqual({ drained: false, cancelled: [stuck.jobId], flushed: true });
+    expect(report).toEqual({ drained: false, cancelled: [stuck.jobId], flushed: true, notPersisted: 0 });
     expect(stuck.status).toBe('cancelled');
     expect(runtime.status).toBe('stopped');
     expect(runtime.listWorkers().every((w) => w.status === 'stopped')).toBe(true);
@@ -218,7 +218,7 @@ describe('close(), destroy() and await using', () => {
     const runtime = new Runtime();
     runtime.register(new Flow('f').addRoutine(new Pass(), 'p'));
     const [, job] = runtime.post('f', 'p', 'in', 1);
-    expect(await runtime.close()).toEqual({ drained: true, cancelled: [], flushed: true });
+    expect(await runtime.close()).toEqual({ drained: true, cancelled: [], flushed: true, notPersisted: 0 });
     expect(job.status).toBe('completed');
   });
 
@@ -233,7 +233,7 @@ describe('close(), destroy() and await using', () => {
     expect(runtime.status).toBe('stopped');
     expect([job.status, queued.status]).toEqual(['cancelled', 'cancelled']);
     expect(worker.status).toBe('stopped');
-    expect(await runtime.close()).toEqual({ drained: false, cancelled: [job.jobId, queued.jobId], flushed: true });
+    expect(await runtime.close()).toEqual({ drained: false, cancelled: [job.jobId, queued.jobId], flushed: true, notPersisted: 0 });
     openAll();
   });
 

@@ -13,13 +13,15 @@ function ev(seq: number, runId = 'r'): BusEvent {
 class ControlledLog extends MemoryEventLog {
   appends: number[] = [];
   failNext = 0;
+  /** The SQLite code the injected failure carries (`SQLITE_FULL`: one no retry cures). */
+  failCode: string | undefined;
   gate: Promise<void> | undefined;
 
   override async append(events: readonly BusEvent[]): Promise<AppendResult> {
     if (this.gate) await this.gate;
     if (this.failNext > 0) {
       this.failNext--;
-      throw new SluiceError(ErrorCode.StoreFailed, 'disk I/O error (injected)');
+      throw new SluiceError(ErrorCode.StoreFailed, 'disk I/O error (injected)', { details: { sqliteCode: this.failCode } });
     }
     this.appends.push(events.length);
     return super.append(events);
@@ -33,6 +35,48 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 describe('DurableSink', () => {
+  it('gives up loudly after giveUpAfterFailures commits fail with a permanent SQLite code: counts what it held and later events as lost, releases waiters, holds nothing', async () => {
+    const clock = new ManualClock();
+    const log = new ControlledLog();
+    log.failNext = 1_000;
+    log.failCode = 'SQLITE_FULL';
+    const sink = new DurableSink({ log, batchSize: 2, maxBatchSize: 2, maxInFlight: 1, highWaterMark: 4, retryInitialMs: 10, giveUpAfterFailures: 3, clock });
+    const errors: SluiceError[] = [];
+    sink.onError((e) => void errors.push(e));
+    for (let i = 1; i <= 6; i++) sink.onEvent(ev(i));
+    expect(sink.isPressured).toBe(true);
+    let ready = false;
+    void sink.ready().then(() => (ready = true));
+    for (let round = 0; round < 4; round++) {
+      await tick();
+      clock.advance(1_000);
+    }
+    await tick();
+    expect(ready).toBe(true);
+    expect(sink.stats()).toMatchObject({ failed: true, lost: 6, pending: 0, failures: 3 });
+    expect(sink.health().status).toBe('unhealthy');
+    expect(errors.at(-1)?.message).toMatch(/Recording stopped: .*\(SQLITE_FULL\).*6 events not persisted/);
+    sink.onEvent(ev(7));
+    expect(sink.stats()).toMatchObject({ lost: 7, pending: 0 });
+    expect(await sink.close()).toEqual({ flushed: false, pending: 0, lost: 7 });
+  });
+
+  it('never gives up on an error retrying can cure (a busy database): it retries and loses nothing', async () => {
+    const clock = new ManualClock();
+    const log = new ControlledLog();
+    log.failNext = 6;
+    log.failCode = 'SQLITE_BUSY';
+    const sink = new DurableSink({ log, batchSize: 2, retryInitialMs: 10, retryMaxMs: 10, giveUpAfterFailures: 3, clock });
+    sink.onError(() => {});
+    for (let i = 1; i <= 4; i++) sink.onEvent(ev(i));
+    for (let round = 0; round < 10; round++) {
+      await tick();
+      clock.advance(10);
+    }
+    await tick();
+    expect(sink.stats()).toMatchObject({ failed: false, lost: 0, committed: 4, pending: 0 });
+  });
+
   it('commits a full batch at batchSize without waiting for the interval', async () => {
     const clock = new ManualClock();
     const log = new ControlledLog();
@@ -197,7 +241,7 @@ describe('DurableSink', () => {
     const closing = sink.close({ timeout: 100 });
     expect(() => sink.onEvent(ev(6))).toThrow(expect.objectContaining({ code: ErrorCode.StoreClosed }));
     clock.advance(100);
-    expect(await closing).toEqual({ flushed: false, pending: 5 });
+    expect(await closing).toEqual({ flushed: false, pending: 5, lost: 0 });
     expect(sink.uncommitted().map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(sink.close()).toBe(closing);
   });

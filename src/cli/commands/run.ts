@@ -31,15 +31,19 @@ Options:
   -h, --help                        this help
 
 Exit codes: 0 all jobs completed, 1 some failed or were cancelled, 2 usage error,
-3 flow module invalid, 130 interrupted.
+3 flow module invalid, 4 the recording failed (events not persisted), 130 interrupted.
 `;
 
 /** The summary `run` prints. */
 export interface RunSummary {
   flow: string;
   runId: string;
-  /** The SQLite file the run was recorded to, if recorded. */
+  /** The SQLite file the run was recorded to, if recorded (undefined when the recording failed). */
   recordedTo: string | undefined;
+  /** Recorded events that are not in the log (the recording failed); 0 when all were written. */
+  notPersisted: number;
+  /** Why the recording failed: the log's last error. */
+  recordingError?: { code: string; message: string };
   items: number;
   seconds: number;
   itemsPerSecond: number;
@@ -166,21 +170,30 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const summary: RunSummary = {
     flow: flow.id,
     runId: runtime.runId,
-    recordedTo: record,
+    recordedTo: report.notPersisted > 0 ? undefined : record,
+    notPersisted: report.notPersisted,
+    ...(report.recordingError === undefined ? {} : { recordingError: report.recordingError }),
     items: counters.jobsPosted,
     seconds,
     itemsPerSecond: seconds > 0 ? counters.jobsPosted / seconds : 0,
     completed: counters.jobsProcessed,
     failed: counters.jobsFailed,
     cancelled: counters.jobsCancelled,
-    drained: drained && report.cancelled.length === 0 && report.flushed,
+    drained: drained && report.cancelled.length === 0,
   };
+  const recordingFailed = record !== undefined && report.notPersisted > 0;
+  if (recordingFailed) {
+    // One line, whatever the output mode: the flow's results stand, the log does not hold them.
+    const why = report.recordingError?.message ?? 'the log did not take them before the close timeout';
+    io.stderr.write(`sluice: recording to ${record} failed: ${why}; ${formatCount(report.notPersisted)} events not persisted\n`);
+  }
   if (values.json === true) io.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     io.stdout.write(`flow ${summary.flow}: ${formatCount(summary.items)} items in ${summary.seconds.toFixed(2)} s = ${formatCount(summary.itemsPerSecond)} items/s\n`);
     io.stdout.write(`jobs: ${formatCount(summary.completed)} completed, ${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} cancelled\n`);
-    if (record !== undefined) io.stdout.write(`recorded as ${summary.runId} in ${record} (sluice replay ${summary.runId})\n`);
+    if (record !== undefined && !recordingFailed) io.stdout.write(`recorded as ${summary.runId} in ${record} (sluice replay ${summary.runId})\n`);
   }
   if (interrupted) return ExitCode.Interrupted;
-  return summary.failed + summary.cancelled > 0 || !summary.drained ? ExitCode.JobsFailed : ExitCode.Ok;
+  if (summary.failed + summary.cancelled > 0 || !summary.drained) return ExitCode.JobsFailed;
+  return recordingFailed ? ExitCode.RecordingFailed : ExitCode.Ok;
 }
