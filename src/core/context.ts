@@ -16,6 +16,20 @@ export interface EmitOptions {
    * belongs to every job whose items the activation consumed (one job for `immediate`).
    */
   job?: JobContext;
+  /**
+   * On a pool thread, buffers to move to the main thread instead of copying them, as
+   * `postMessage`'s transfer list does: fast for large typed arrays, but the routine must not
+   * touch them afterwards (they are detached). Emitted data is copied unless listed here, so a
+   * buffer a routine keeps (a per-thread cache) stays usable. A buffer already detached fails
+   * the batch with `SLUICE_ERR_NOT_CLONABLE`. Inline, nothing crosses a thread and this is ignored.
+   *
+   * @example
+   * ```ts
+   * const embedding = new Float32Array(768);
+   * emit('out', { id, embedding }, { transfer: [embedding.buffer] });
+   * ```
+   */
+  transfer?: readonly ArrayBuffer[];
 }
 
 /** One consumed item with the job it came from. */
@@ -50,6 +64,21 @@ export interface ActivationContext {
   setState(patch: Record<string, unknown>): void;
   /** Emits `data` on `event` (same as `routine.emit()` and the free `emit()`). */
   emit(event: string, data: unknown, options?: EmitOptions): void;
+  /**
+   * Fails one job of this activation with `error` (as `SLUICE_ERR_ROUTINE_FAILED`, `error` as
+   * its cause) without failing the others: the per-item way out of a batch, instead of throwing
+   * for the whole activation. The job fails for good (no retry); what the activation emits for
+   * it afterwards is discarded.
+   *
+   * @example
+   * ```ts
+   * for (const { data, job } of ctx.entries('in')) {
+   *   if (!isValid(data)) ctx.failJob(job, new TypeError(`invalid reading ${JSON.stringify(data)}`));
+   *   else ctx.emit('out', convert(data), { job });
+   * }
+   * ```
+   */
+  failJob(job: JobContext, error: unknown): void;
 }
 
 /** The ALS store: the context plus what the engine needs for emits. */

@@ -13,7 +13,7 @@ export interface TraceEntry {
   /** The routine that ran. */
   readonly routineId: string;
   /** What happened: `ok`, or how the error handler treated a failure, or an item dropped. */
-  readonly status: 'ok' | 'fallback' | 'failed' | 'retrying' | 'continued' | 'skipped' | 'dropped' | 'expired';
+  readonly status: 'ok' | 'fallback' | 'failed' | 'retrying' | 'continued' | 'skipped' | 'dropped' | 'expired' | 'split';
   /** Milliseconds since the job was created. */
   readonly atMs: number;
   /** How long the activation ran, in milliseconds. */

@@ -12,7 +12,7 @@ export type WorkerStatus = 'running' | 'stopping' | 'stopped';
 /** One record of the execution history. */
 export interface ActivationRecord {
   readonly routineId: string;
-  readonly status: 'ok' | 'fallback' | 'failed' | 'retrying' | 'continued' | 'skipped';
+  readonly status: 'ok' | 'fallback' | 'failed' | 'retrying' | 'continued' | 'skipped' | 'split';
   /** Wall-clock time the activation started, epoch milliseconds. */
   readonly startedAt: number;
   readonly durationMs: number;

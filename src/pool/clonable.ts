@@ -1,7 +1,7 @@
 /**
  * Checks that a value can cross threads (structured clone) before it is sent, so a function, a
  * symbol or a promise in an item is a coded error naming where it was — never a crashed thread
- * or a hang. Also finds typed arrays worth transferring.
+ * or a hang.
  */
 
 /** Where a non-clonable value sits and what it is. */
@@ -17,16 +17,55 @@ const kNotClonable = new Set(['Promise', 'WeakMap', 'WeakSet', 'WeakRef', 'Gener
 /**
  * Returns the first value inside `value` that structured clone refuses, or undefined. Walks
  * plain data (objects, arrays, maps, sets); typed arrays, dates, regexps and errors are leaves.
+ * Never throws: a value that cannot even be inspected (a revoked Proxy, a getter that throws)
+ * is reported as unclonable, since structured clone cannot read it either.
  */
 export function findUnclonable(value: unknown, path = 'value'): Unclonable | undefined {
   const type = typeof value;
   if (type === 'function') return { path, type: `function ${(value as { name?: string }).name || 'anonymous'}` };
   if (type === 'symbol') return { path, type: 'symbol' };
   if (type !== 'object' || value === null) return undefined;
-  // Plain data (the common case) is cleared without building paths or a visited set; anything
-  // else, or anything deeper than the fast check goes, takes the full walk.
-  if (isPlainData(value, 0)) return undefined;
-  return walk(value as object, path, undefined);
+  try {
+    // Plain data (the common case) is cleared without building paths or a visited set; anything
+    // else, or anything deeper than the fast check goes, takes the full walk.
+    if (isPlainData(value, 0)) return undefined;
+    return walk(value as object, path, undefined);
+  } catch (error) {
+    return uninspectable(value as object, path, error);
+  }
+}
+
+/** Finds where inspection fails (the walk threw) and names it. */
+function uninspectable(value: object, path: string, error: unknown): Unclonable {
+  const reason = error instanceof Error ? error.message : String(error);
+  const at = locateFailure(value, path, 0) ?? path;
+  return { path: at, type: `value that cannot be inspected (${reason})` };
+}
+
+/** The path of the first value whose inspection throws, searched a few levels deep. */
+function locateFailure(value: unknown, path: string, depth: number): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  let keys: string[];
+  let isArray: boolean;
+  try {
+    isArray = Array.isArray(value);
+    keys = Object.keys(value);
+  } catch {
+    return path;
+  }
+  if (depth >= kFastDepth) return undefined;
+  for (const key of keys) {
+    let child: unknown;
+    const at = isArray ? `${path}[${key}]` : `${path}.${key}`;
+    try {
+      child = (value as Record<string, unknown>)[key];
+    } catch {
+      return at;
+    }
+    const found = locateFailure(child, at, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 const kFastDepth = 8;
@@ -92,31 +131,15 @@ function walk(value: object, path: string, seen: Set<object> | undefined): Unclo
 }
 
 /**
- * Adds to `out` the buffers of typed arrays in `value` (the value itself, or its direct fields
- * or elements) that own their whole buffer, so transferring them detaches nothing else. Shared
- * buffers and slices of Node's buffer pool are left to be copied.
+ * True for an ArrayBuffer whose memory was transferred away (Node 20 has no
+ * `ArrayBuffer.prototype.detached`; a detached buffer has length 0 and refuses a view).
  */
-export function collectTransferables(value: unknown, out: Set<ArrayBuffer>): void {
-  if (typeof value !== 'object' || value === null) return;
-  if (ArrayBuffer.isView(value)) {
-    addView(value, out);
-    return;
+export function isDetached(buffer: ArrayBuffer): boolean {
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
   }
-  if (Array.isArray(value)) {
-    for (const v of value) if (ArrayBuffer.isView(v)) addView(v, out);
-    return;
-  }
-  if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const key in value) {
-      const v = (value as Record<string, unknown>)[key];
-      if (ArrayBuffer.isView(v)) addView(v, out);
-    }
-  }
-}
-
-function addView(view: ArrayBufferView, out: Set<ArrayBuffer>): void {
-  const buffer = view.buffer;
-  if (!(buffer instanceof ArrayBuffer)) return;
-  if (view.byteOffset !== 0 || view.byteLength !== buffer.byteLength) return;
-  out.add(buffer);
 }

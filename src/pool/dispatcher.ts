@@ -62,6 +62,8 @@ export class Dispatcher {
   readonly #balanced: boolean;
   readonly #queues = new Map<object, Queue>();
   readonly #order: Queue[] = [];
+  /** Activations that must travel alone (split off a batch that failed as a whole), first come first sent. */
+  #solo: Array<{ readonly target: PoolTarget; readonly item: unknown }> = [];
   #limit: number;
   #depth = 1;
   #batch: number;
@@ -141,8 +143,19 @@ export class Dispatcher {
     if (this.#inFlight < this.#limit * this.#depth) this.#pump(false);
   }
 
+  /**
+   * Queues one activation to be sent as a batch of its own, ahead of the regular queues: a
+   * batch that failed as a whole is split this way, so each activation meets its fate alone.
+   */
+  submitAlone<T>(target: PoolTarget<T>, item: T): void {
+    this.#solo.push({ target: target as PoolTarget, item });
+    this.#queued++;
+    if (this.#inFlight < this.#limit * this.#depth) this.#pump(true);
+  }
+
   /** Settles everything queued with `error` (pool destroyed); in-flight batches settle through their tasks. */
   rejectQueued(error: SluiceError): void {
+    for (const { target, item } of this.#solo.splice(0)) settleSafely(target, [item], undefined, error);
     for (const queue of this.#order.splice(0)) {
       queue.listed = false;
       const items = queue.items.splice(0);
@@ -179,6 +192,10 @@ export class Dispatcher {
 
   #pump(partialOk: boolean): void {
     const limit = this.#limit * this.#depth;
+    while (this.#inFlight < limit && this.#solo.length > 0) {
+      const { target, item } = this.#solo.shift() as { target: PoolTarget; item: unknown };
+      this.#send(target, [item]);
+    }
     while (this.#inFlight < limit && this.#order.length > 0) {
       let index = -1;
       for (let i = 0; i < this.#order.length; i++) {
@@ -199,7 +216,7 @@ export class Dispatcher {
       }
       this.#send(queue.target, items);
     }
-    if (this.#order.length === 0 || this.#inFlight >= limit) return;
+    if ((this.#order.length === 0 && this.#solo.length === 0) || this.#inFlight >= limit) return;
     // A partial batch and a free thread: send it at the end of this turn (with everything the
     // same burst adds), or after flushMs when asked to wait for company.
     if (this.#flushMs <= 0) {
@@ -248,9 +265,13 @@ export class Dispatcher {
       timer = this.#setTimer(check, ms);
     }
     let result: Promise<BatchResult>;
+    // A throw while sending (postMessage reading the task: a throwing getter, a revoked Proxy)
+    // means the batch never reached a thread: a clone failure of its data, not a crash.
+    let unsent = false;
     try {
       result = this.#run(target.encode(items, start), abort?.signal);
     } catch (error) {
+      unsent = true;
       result = Promise.reject(error);
     }
     result.then(
@@ -268,7 +289,7 @@ export class Dispatcher {
         this.#inFlight--;
         const innocent = start !== undefined && board.startedAt(start) === 0;
         if (start !== undefined) board.release(start);
-        const failure = classify(error, target, items.length, abort?.signal.aborted === true && target.timeoutMs > 0);
+        const failure = classify(error, target, items.length, abort?.signal.aborted === true && target.timeoutMs > 0, unsent);
         if (failure.code === ErrorCode.WorkerCrashed && innocent && this.#requeueInnocent(target, items)) {
           this.#afterBatch();
           return;
@@ -331,7 +352,7 @@ function settleSafely(target: PoolTarget, items: unknown[], result: BatchResult 
 }
 
 /** Turns a failed pool task into the coded error its activations fail with. */
-function classify(error: unknown, target: PoolTarget, count: number, timedOut: boolean): SluiceError {
+function classify(error: unknown, target: PoolTarget, count: number, timedOut: boolean, unsent: boolean): SluiceError {
   const message = error instanceof Error ? error.message : String(error);
   const details = { routineId: target.routineId, flowId: target.flowId, activations: count };
   if (error instanceof SluiceError) return error;
@@ -342,7 +363,7 @@ function classify(error: unknown, target: PoolTarget, count: number, timedOut: b
       { cause: error, details: { ...details, timeoutMs: target.timeoutMs } },
     );
   }
-  if (error instanceof Error && error.name === 'DataCloneError') {
+  if ((error instanceof Error && error.name === 'DataCloneError') || unsent) {
     return new SluiceError(ErrorCode.NotClonable, `A value of routine "${target.routineId}" could not cross threads: ${message}`, { cause: error, details: { ...details, dataClone: true } });
   }
   return new SluiceError(ErrorCode.WorkerCrashed, `A pool thread died while running ${count} activation(s) of routine "${target.routineId}": ${message}`, {

@@ -69,12 +69,12 @@ export type StartMark = { readonly startSlot: number } | { readonly started: Sha
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Effect kinds, in the order logic caused them. */
-export const OpKind = { Emit: 0, State: 1, JobData: 2 } as const;
+export const OpKind = { Emit: 0, State: 1, JobData: 2, FailJob: 3 } as const;
 
 /**
  * Effects of a batch, flat, activation after activation, each in the order logic caused it:
  * `Emit, event, data, job` (job: an index into the activation's jobs, -1 for all of them),
- * `State, patch`, `JobData, job, data`.
+ * `State, patch`, `JobData, job, data`, `FailJob, job, error` (a `SerializedError`).
  */
 export type OpStream = unknown[];
 

@@ -55,6 +55,14 @@ export interface ThreadPoolStats {
   /** Pools swapped out by `resize()` past `maxThreads` and still draining. */
   readonly draining: number;
   readonly injected: boolean;
+  /**
+   * Threads that died of an error outside any running batch (a throw from a timer, an unhandled
+   * rejection, while the thread was idle): each was replaced, and none took the process down.
+   * Errors of a thread running a batch fail that batch's activations with `SLUICE_ERR_WORKER_CRASHED` instead.
+   */
+  readonly threadErrors: number;
+  /** The last such error, as `{ name, message }`. */
+  readonly lastThreadError: { readonly name: string; readonly message: string } | undefined;
 }
 
 /**
@@ -96,6 +104,9 @@ export class ThreadPool {
   #maxThreads: number;
   #status: ThreadPoolStatus = 'created';
   #closing: Promise<void> | undefined;
+  #threadErrors = 0;
+  #lastThreadError: { name: string; message: string } | undefined;
+  readonly #errorListeners = new Set<(error: Error) => void>();
 
   constructor(options?: ThreadPoolOptions) {
     this.#options = resolveThreadPoolOptions(options);
@@ -145,6 +156,7 @@ export class ThreadPool {
     this.#status = 'running';
     this.#piscina = this.#options.piscina ?? this.#createPiscina(this.#maxThreads);
     this.#piscina.on('message', this.#onMessage);
+    this.#piscina.on('error', this.#onThreadError);
     this.#updateDepth();
     return this;
   }
@@ -167,11 +179,13 @@ export class ThreadPool {
         const old = this.#piscina;
         this.#piscina = this.#createPiscina(n, n);
         this.#piscina.on('message', this.#onMessage);
+        this.#piscina.on('error', this.#onThreadError);
         this.#retired.add(old);
         // close() lets running tasks finish; their results still come back to the dispatcher.
         void old.close().finally(() => {
           this.#retired.delete(old);
           old.off('message', this.#onMessage);
+          old.off('error', this.#onThreadError);
         });
       }
     }
@@ -198,6 +212,18 @@ export class ThreadPool {
     }
     if (this.#status === 'created') this.start();
     this.#dispatcher.submit(target, item);
+  }
+
+  /**
+   * @internal Queues one activation to travel alone (a batch of its own, sent first): how a
+   * batch that failed as a whole is split. Throws `SLUICE_ERR_POOL_CLOSED` like `submit()`.
+   */
+  submitAlone<T>(target: PoolTarget<T>, item: T): void {
+    if (this.#status === 'closing' || this.#status === 'closed') {
+      throw new SluiceError(ErrorCode.PoolClosed, `Routine "${target.routineId}" was dispatched to a pool that is ${this.#status}`, { details: { routineId: target.routineId } });
+    }
+    if (this.#status === 'created') this.start();
+    this.#dispatcher.submitAlone(target, item);
   }
 
   /** @internal The thread cache key of a flow object (its module, params and identity). */
@@ -290,7 +316,23 @@ export class ThreadPool {
       activationsSent: d.activationsSent,
       draining: this.#retired.size,
       injected: this.#options.piscina !== undefined,
+      threadErrors: this.#threadErrors,
+      lastThreadError: this.#lastThreadError === undefined ? undefined : { ...this.#lastThreadError },
     };
+  }
+
+  /**
+   * Listens for errors of threads that died outside a running batch (see `stats().threadErrors`);
+   * returns a disposer. The runtime publishes them as `pool.thread_error`.
+   *
+   * @example
+   * ```ts
+   * const off = runtime.pool.onThreadError((error) => console.warn('pool thread died:', error.message));
+   * ```
+   */
+  onThreadError(listener: (error: Error) => void): () => void {
+    this.#errorListeners.add(listener);
+    return () => void this.#errorListeners.delete(listener);
   }
 
   /**
@@ -335,6 +377,8 @@ export class ThreadPool {
     const pools = [...this.#retired];
     if (this.#piscina !== undefined) {
       this.#piscina.off('message', this.#onMessage);
+      // An owned pool keeps its error listener while it is destroyed: a late thread error must not crash.
+      if (this.#options.piscina !== undefined) this.#piscina.off('error', this.#onThreadError);
       if (this.#options.piscina === undefined) pools.push(this.#piscina);
     }
     await Promise.allSettled(pools.map((p) => (abrupt ? p.destroy() : p.close())));
@@ -343,6 +387,24 @@ export class ThreadPool {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+
+  /**
+   * Piscina emits `error` for a thread that died with no task of its own (an idle thread's timer
+   * threw, or a rejection went unhandled): it has already replaced the thread. Without a
+   * listener the event would be thrown and take the whole process down.
+   */
+  readonly #onThreadError = (error: unknown): void => {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.#threadErrors++;
+    this.#lastThreadError = { name: failure.name, message: failure.message };
+    for (const listener of this.#errorListeners) {
+      try {
+        listener(failure);
+      } catch {
+        // A failing listener must not turn a contained thread error into a crash.
+      }
+    }
+  };
 
   readonly #onMessage = (message: unknown): void => {
     if (!isControlAnnouncement(message)) return;

@@ -16,7 +16,7 @@ import type { Flow } from '../core/flow.ts';
 import type { Logic } from '../core/routine.ts';
 import type { JobContext } from '../core/job-context.ts';
 import type { WorkerState } from '../core/worker-state.ts';
-import { collectTransferables, findUnclonable } from './clonable.ts';
+import { findUnclonable, isDetached } from './clonable.ts';
 import { exposeControl, type ControlApi } from './control-plane.ts';
 import { kStartBoardKey, stampStart } from './start-board.ts';
 import { OpKind, serializeError, type BatchResult, type BatchTask, type Mutable, type SerializedError, type WarmTask } from './protocol.ts';
@@ -261,15 +261,38 @@ class PoolScope implements ActivationScope {
         throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.routineId}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`);
       }
     }
+    if (options?.transfer !== undefined) this.#transfer(event, options.transfer);
     if (typeof data === 'object' && data !== null) {
       const bad = findUnclonable(data, 'data');
       if (bad !== undefined) throw notClonable(this.routineId, `event "${event}" ${bad.path}`, bad.type);
-      collectTransferables(data, this.#recorder.buffers);
     } else if (typeof data === 'function' || typeof data === 'symbol') {
       const bad = findUnclonable(data, 'data') as { path: string; type: string };
       throw notClonable(this.routineId, `event "${event}" ${bad.path}`, bad.type);
     }
     this.#recorder.ops.push(OpKind.Emit, event, data, job);
+  }
+
+  failJob(job: JobContext, error: unknown): void {
+    const index = this.poolJobs.indexOf(job as unknown as PoolJob);
+    if (index < 0) {
+      const id = typeof job === 'object' && job !== null ? (job as { jobId?: unknown }).jobId : undefined;
+      throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.routineId}" called failJob() with ${typeof id === 'string' ? `job "${id}"` : describeValue(job)}, which is not a job of this activation`);
+    }
+    this.#recorder.ops.push(OpKind.FailJob, index, serializeError(error));
+  }
+
+  /** Adds the buffers an emit asked to move (not copy) to the batch's transfer list. */
+  #transfer(event: string, buffers: readonly ArrayBuffer[]): void {
+    if (!Array.isArray(buffers)) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${this.routineId}" emit("${event}") \`transfer\` to be an array of ArrayBuffers, got ${describeValue(buffers)}`);
+    }
+    for (const buffer of buffers) {
+      if (!(buffer instanceof ArrayBuffer)) {
+        throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${this.routineId}" emit("${event}") \`transfer\` to hold ArrayBuffers only, got ${describeValue(buffer)}`);
+      }
+      if (isDetached(buffer)) throw notClonable(this.routineId, `event "${event}" transfer list`, 'detached ArrayBuffer (already transferred)');
+      this.#recorder.buffers.add(buffer);
+    }
   }
 }
 
@@ -479,6 +502,18 @@ class BatchRun {
     }
     const buffers = this.#recorder.buffers;
     if (buffers.size === 0) return result;
+    // postMessage drops a reply whose transfer list holds a detached buffer without a word, and
+    // every job of the batch would wait forever: fail the batch, coded, instead.
+    for (const buffer of buffers) {
+      if (isDetached(buffer)) {
+        const error = new SluiceError(
+          ErrorCode.NotClonable,
+          `Routine "${this.#task.routineId}" asked to transfer an ArrayBuffer that was detached before the batch's reply was sent (transferred twice, or used by two emits of one batch); the batch of ${this.#task.count} fails so that no job waits forever`,
+          { details: { routineId: this.#task.routineId } },
+        );
+        return { ops: [], error: serializeError(error) } satisfies BatchResult;
+      }
+    }
     return Piscina.move({ [Piscina.transferableSymbol]: [...buffers], [Piscina.valueSymbol]: result } as never);
   }
 }

@@ -4,8 +4,8 @@
  * read from AsyncLocalStorage.
  */
 import type { ActivationScope, EmitOptions, ItemEntry } from '../core/context.ts';
-import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
-import type { JobContext } from '../core/job-context.ts';
+import { ErrorCode, RoutineError, SluiceError, describeValue } from '../core/errors.ts';
+import { kEnd, type JobContext } from '../core/job-context.ts';
 import type { QueuedItem } from '../core/slot.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
 import type { BreakerPermit } from '../resilience/index.ts';
@@ -37,6 +37,12 @@ export interface Activation {
   permits?: readonly BreakerPermit[];
   /** True when the items went to the routine's fallback instead of its logic. */
   fellBack?: boolean;
+  /**
+   * True once the activation was split off a batch that failed as a whole (a crashed thread, a
+   * timeout, a poison item): it runs alone from then on (a pool task of its own), so only the
+   * culprit meets the error handler.
+   */
+  isolated?: boolean;
 }
 
 /**
@@ -102,4 +108,22 @@ export class Scope implements ActivationScope {
   emit(event: string, data: unknown, options?: EmitOptions): void {
     this.#runner.emitFrom(this.#activation, event, data, options);
   }
+
+  failJob(job: JobContext, error: unknown): void {
+    const jobs = jobList(this.#activation.jobs);
+    if (!jobs.includes(job)) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.routineId}" called failJob() with ${describeJob(job)}, which is not a job of this activation`);
+    }
+    job[kEnd]('failed', jobFailure(this.routineId, job.jobId, error));
+  }
+}
+
+function describeJob(job: unknown): string {
+  return typeof job === 'object' && job !== null && typeof (job as { jobId?: unknown }).jobId === 'string' ? `job "${(job as JobContext).jobId}"` : describeValue(job);
+}
+
+/** The error a job fails with when logic fails it alone (`ctx.failJob`), inline or on the pool. */
+export function jobFailure(routineId: string, jobId: string, error: unknown): SluiceError {
+  const message = error instanceof Error ? error.message : describeValue(error);
+  return new RoutineError(ErrorCode.RoutineFailed, `Routine "${routineId}" failed job "${jobId}": ${message}`, { cause: error, details: { routineId, jobId } });
 }

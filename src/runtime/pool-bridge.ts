@@ -14,10 +14,10 @@
  */
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow, RoutineEntry } from '../core/flow.ts';
-import { JobContext } from '../core/job-context.ts';
+import { JobContext, kEnd } from '../core/job-context.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
-import { OpKind, deserializeError, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type Mutable, type ResolvedThreadPoolOptions, type StartMark, type ThreadPool } from '../pool/index.ts';
-import type { Activation, Item } from './activation-scope.ts';
+import { OpKind, deserializeError, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type Mutable, type ResolvedThreadPoolOptions, type SerializedError, type StartMark, type ThreadPool } from '../pool/index.ts';
+import { jobFailure, type Activation, type Item } from './activation-scope.ts';
 import { jobList } from './jobs.ts';
 import { PlacementProbe } from './placement.ts';
 
@@ -38,6 +38,9 @@ interface Pending {
 }
 
 const kNoState: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** Failures of a whole batch that may be one activation's fault: the batch is split to find it. */
+const kSplitOn: ReadonlySet<string> = new Set([ErrorCode.WorkerCrashed, ErrorCode.ActivationTimeout, ErrorCode.NotClonable]);
 
 /** The dispatch target of one routine of one worker: encodes and settles its batches. */
 class RunnerTarget implements PoolTarget<Pending> {
@@ -72,9 +75,11 @@ class RunnerTarget implements PoolTarget<Pending> {
     this.#params = source.params;
   }
 
-  /** Queues `activation` for a thread. */
+  /** Queues `activation` for a thread (alone when it was split off a failed batch). */
   submit(activation: Activation): void {
-    this.#pool().submit(this, { activation, state: this.#snapshot() });
+    const pending = { activation, state: this.#snapshot() };
+    if (activation.isolated === true) this.#pool().submitAlone(this, pending);
+    else this.#pool().submit(this, pending);
   }
 
   /** The routine's state as of now, as a snapshot shared with earlier activations while it is unchanged. */
@@ -180,17 +185,18 @@ class RunnerTarget implements PoolTarget<Pending> {
   settle(items: readonly Pending[], result: BatchResult | undefined, error: SluiceError | undefined): void {
     const done = this.#done;
     if (error !== undefined) {
-      if (error.code === ErrorCode.NotClonable && error.details.dataClone === true) {
+      // A batch refused by postMessage, or a thread that died under it: first look for inputs
+      // that cannot cross threads (a throwing getter makes the send fail like a crash).
+      if ((error.code === ErrorCode.NotClonable && error.details.dataClone === true) || error.code === ErrorCode.WorkerCrashed) {
         this.#isolateUnclonable(items, error);
         return;
       }
-      for (const item of items) done(item.activation, error);
+      this.#failBatch(items, error);
       return;
     }
     const batch = result as BatchResult;
     if (batch.error !== undefined) {
-      const failure = deserializeError(batch.error);
-      for (const item of items) done(item.activation, failure);
+      this.#failBatch(items, deserializeError(batch.error));
       return;
     }
     const ops = batch.ops;
@@ -231,6 +237,10 @@ class RunnerTarget implements PoolTarget<Pending> {
       } else if (kind === OpKind.State) {
         this.#worker[kMergeState](this.routineId, ops[k + 1] as Record<string, unknown>);
         k += 2;
+      } else if (kind === OpKind.FailJob) {
+        const job = jobList(activation.jobs)[ops[k + 1] as number] as JobContext;
+        job[kEnd]('failed', jobFailure(this.routineId, job.jobId, deserializeError(ops[k + 2] as SerializedError)));
+        k += 3;
       } else {
         Object.assign((jobList(activation.jobs)[ops[k + 1] as number] as JobContext).data, ops[k + 2]);
         k += 3;
@@ -251,12 +261,36 @@ class RunnerTarget implements PoolTarget<Pending> {
       if (bad === undefined) good.push(item);
       else this.#done(item.activation, bad);
     }
-    // Nothing found by the walk (a value only postMessage refuses): fail the batch as it is.
+    // Nothing found by the walk (a crash, a value only postMessage refuses): split the batch.
     if (good.length === items.length) {
-      for (const item of items) this.#done(item.activation, error);
+      this.#failBatch(items, error);
       return;
     }
     for (const item of good) this.#pool().submit(this, item);
+  }
+
+  /**
+   * A batch failed as a whole (its thread crashed, it ran past its timeout, its reply could not
+   * be sent): no activation of it is known to be the culprit, so none is charged yet. Each is
+   * sent again alone; the one that fails alone meets its error handler, the others complete.
+   * A batch of one is charged at once, and so is an error that would hit every activation the
+   * same way (the flow cannot be rebuilt, the pool closed).
+   */
+  #failBatch(items: readonly Pending[], error: Error): void {
+    let sent = 0;
+    if (items.length > 1 && kSplitOn.has((error as SluiceError).code)) {
+      try {
+        for (; sent < items.length; sent++) {
+          const item = items[sent] as Pending;
+          this.#pool().submitAlone(this, item);
+          item.activation.isolated = true;
+        }
+        return;
+      } catch {
+        // The pool is closing: what was not sent again fails with the batch's error.
+      }
+    }
+    for (let i = sent; i < items.length; i++) this.#done((items[i] as Pending).activation, error);
   }
 
   #findUnclonable(item: Pending): SluiceError | undefined {

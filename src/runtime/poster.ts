@@ -65,6 +65,8 @@ const kAdmitted = { admitted: true } as const;
 /** What posting needs from its runtime. */
 export interface PostHost {
   readonly clock: Clock;
+  /** `postAsync()` calls that may wait at once. */
+  readonly maxParkedPosts: number;
   readonly events: RuntimeEvents;
   /** Throws unless the runtime admits work (starting it on first use when it can). */
   assertOpen(method: string): void;
@@ -83,6 +85,8 @@ export interface PostHost {
 /** Posts work into a runtime's workers. */
 export class Poster {
   readonly #host: PostHost;
+  /** `postAsync()` calls waiting now (for slot room or for the recording). */
+  #parked = 0;
 
   constructor(host: PostHost) {
     this.#host = host;
@@ -119,22 +123,38 @@ export class Poster {
     this.#target('postAsync', flowId, routineId, slot, data, options);
     // A slow disk slows posting: wait until the recording is back under its high-water mark.
     const sink = this.#host.sink();
-    while (sink !== undefined && sink.isPressured && !sink.isClosed) await sink.ready(options.signal === undefined ? {} : { signal: options.signal });
+    if (sink !== undefined && sink.isPressured && !sink.isClosed) {
+      this.#park(`${routineId}.${slot}`);
+      try {
+        while (sink.isPressured && !sink.isClosed) await sink.ready(options.signal === undefined ? {} : { signal: options.signal });
+      } finally {
+        this.#parked--;
+      }
+    }
     const { engine, runner, target } = this.#target('postAsync', flowId, routineId, slot, data, options);
     if (!(target.isFull || target.waiting > 0) || target.spec.overflow !== 'block') return this.post(flowId, routineId, slot, data, options);
+    this.#park(`${routineId}.${slot}`);
     if (options.signal?.aborted === true) {
       throw new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted before it could wait for room`, { cause: options.signal.reason });
     }
-    this.#host.gate()?.admit(options.priority ?? 0);
-    const job = this.#host.newJob(engine, options);
+    let job: JobContext;
+    try {
+      this.#host.gate()?.admit(options.priority ?? 0);
+      job = this.#host.newJob(engine, options);
+    } catch (error) {
+      this.#parked--;
+      throw error;
+    }
     await new Promise<void>((resolve, reject) => {
       const signal = options.signal;
       const onAbort = (): void => {
+        this.#parked--;
         job.cancel('postAsync aborted while waiting for room');
         reject(new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted while waiting for room`, { cause: signal?.reason }));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       RoutineRunner.park(runner, target, { data, jobs: job }, () => {
+        if (signal?.aborted !== true) this.#parked--;
         signal?.removeEventListener('abort', onAbort);
         resolve();
       });
@@ -218,6 +238,19 @@ export class Poster {
     }
     onPosted?.(posted);
     return { posted, shed };
+  }
+
+  /** Counts one more waiting `postAsync()`, or refuses it when too many wait already. */
+  #park(where: string): void {
+    const max = this.#host.maxParkedPosts;
+    if (this.#parked >= max) {
+      throw new SluiceError(
+        ErrorCode.TooManyWaiting,
+        `postAsync() to ${where} was refused: ${this.#parked} postAsync() calls already wait for room (maxParkedPosts ${max}); await some of them, or raise maxParkedPosts`,
+        { details: { parked: this.#parked, maxParkedPosts: max } },
+      );
+    }
+    this.#parked++;
   }
 
   #target(method: string, flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions): { engine: WorkerEngine; runner: RoutineRunner; target: Slot<Jobs> } {

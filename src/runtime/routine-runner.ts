@@ -508,7 +508,7 @@ export class RoutineRunner implements Schedulable {
     if (error !== undefined) {
       host.worker[kCounters].activationErrors++;
       failure = this.#wrap(error);
-      status = this.#handleError(activation, failure);
+      status = this.#splittable(activation, failure) ? this.#split(activation) : this.#handleError(activation, failure);
     }
     const errorInfo = failure === undefined ? undefined : { code: failure.code, message: failure.message };
     const items = activation.items.length;
@@ -531,8 +531,8 @@ export class RoutineRunner implements Schedulable {
       ...(errorInfo === undefined ? {} : { error: errorInfo }),
     }));
     if (failure !== undefined) host.events.error(host.worker.workerId, this.id, this.#errorHandler.strategy, failure, () => jobIdsOf(jobs));
-    // A retrying activation keeps its items (and their jobs' holds) until it runs again.
-    if (status !== 'retrying') for (const item of activation.items) releaseJobs(item.jobs);
+    // A retrying or split activation keeps its items (and their jobs' holds) until they run again.
+    if (status !== 'retrying' && status !== 'split') for (const item of activation.items) releaseJobs(item.jobs);
     if (this.#view.total() > 0 || this.#retries.length > 0) this.wake('settled');
   }
 
@@ -567,6 +567,36 @@ export class RoutineRunner implements Schedulable {
         for (const job of jobList(activation.jobs)) job[kEnd]('failed', error);
         return 'failed';
     }
+  }
+
+  /**
+   * True when a failed activation over several items of one slot may owe its failure to one
+   * poison item: it is split rather than charged whole. Joins (items of several slots belong
+   * together) and failures that are nobody's item (an open breaker, a full slot, a closed pool)
+   * are charged as they are.
+   */
+  #splittable(activation: Activation, error: SluiceError): boolean {
+    if (activation.items.length < 2 || activation.fellBack === true || kNoSplit.has(error.code)) return false;
+    let slots = 0;
+    for (const list of activation.bySlot) if (list.length > 0) slots++;
+    return slots === 1;
+  }
+
+  /**
+   * Bisects a failed activation (as AWS Lambda's BisectBatchOnFunctionError does): each half
+   * runs again at once, same attempt, alone, until the failing item fails by itself and meets
+   * the error handler while its batch-mates complete. Items of a half that fails again run more
+   * than once, as under RETRY: what they emitted before the failure is not taken back.
+   */
+  #split(activation: Activation): TraceEntry['status'] {
+    const index = activation.bySlot.findIndex((list) => list.length > 0);
+    const items = activation.items;
+    const mid = Math.ceil(items.length / 2);
+    for (const half of [items.slice(0, mid), items.slice(mid)]) {
+      const bySlot = activation.bySlot.map((list, i) => (i === index ? half : kNoItems));
+      this.#retries.push({ items: half, bySlot, jobs: distinctJobs(half), message: activation.message, attempt: activation.attempt, startMono: 0, isolated: true });
+    }
+    return 'split';
   }
 
   #scheduleRetry(activation: Activation): void {
@@ -655,6 +685,18 @@ export class RoutineRunner implements Schedulable {
 }
 
 const kNoItems: Item[] = [];
+
+/** Failures no item of the activation caused: charged whole, never split. */
+const kNoSplit: ReadonlySet<string> = new Set([
+  ErrorCode.CircuitOpen,
+  ErrorCode.QueueFull,
+  ErrorCode.PoolClosed,
+  ErrorCode.PoolUnavailable,
+  ErrorCode.JobCancelled,
+  ErrorCode.FlowModuleInvalid,
+  ErrorCode.RoutineNotFound,
+  ErrorCode.RuntimeClosed,
+]);
 
 function jobIdsOf(jobs: Jobs): readonly string[] {
   return jobs instanceof JobContext ? [jobs.jobId] : jobs.map((j) => j.jobId);

@@ -22,6 +22,8 @@ export const RuntimeTopic = {
   SlotOverflow: 'slot.overflow',
   ActivationRetry: 'activation.retry',
   ActivationError: 'activation.error',
+  /** A pool thread died of an error outside any running batch (it was replaced). */
+  PoolThreadError: 'pool.thread_error',
 } as const;
 
 /** One of the values of {@link RuntimeTopic}. */
@@ -38,6 +40,7 @@ export const kDefaultRecordedTopics: readonly string[] = [
   'job.failed',
   'job.cancelled',
   'slot.overflow',
+  'pool.thread_error',
   'activation.retry',
   'activation.error',
   'breaker.*',

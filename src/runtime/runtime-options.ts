@@ -86,6 +86,14 @@ export interface RuntimeOptions {
    */
   heartbeatMs?: number;
   /**
+   * `postAsync()` calls that may wait at once (for room in a full `block` slot, or for a
+   * recording that is behind), across the runtime. Each waiting call holds its data and a job;
+   * past this many, `postAsync()` refuses at once with `SLUICE_ERR_TOO_MANY_WAITING` instead of
+   * growing memory without limit.
+   * @default 10000
+   */
+  maxParkedPosts?: number;
+  /**
    * Records the run's events durably (see `RecordOptions`); requires `await runtime.start()`.
    * @default undefined (not recorded)
    */
@@ -118,7 +126,7 @@ export interface RecordOptions {
 /** Options with every default filled in. */
 export type ResolvedRuntimeOptions = Readonly<Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers'>> & { bus: EventBus; record: RecordOptions | undefined; pool: ThreadPoolOptions; governor: Governor | undefined; breakers: { defaults: BreakerOptions; dependencies: Readonly<Record<string, BreakerOptions>> } }>;
 
-const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'governor', 'heartbeatMs', 'breakers', 'healthIntervalMs', 'pool'] as const;
+const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'governor', 'heartbeatMs', 'breakers', 'healthIntervalMs', 'pool', 'maxParkedPosts'] as const;
 
 function defaultRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -145,6 +153,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     heartbeatMs: o.heartbeatMs ?? 5_000,
     breakers: { defaults: o.breakers?.defaults ?? {}, dependencies: o.breakers?.dependencies ?? {} },
     healthIntervalMs: o.healthIntervalMs ?? 5_000,
+    maxParkedPosts: o.maxParkedPosts ?? 10_000,
     pool: o.pool instanceof Piscina ? { piscina: o.pool } : (o.pool ?? {}),
   };
   // Validated here, at the edge, though the pool itself is created on first use.
@@ -164,6 +173,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
   assertName('runId', resolved.runId);
   assertMs('heartbeatMs', resolved.heartbeatMs, 0, { integer: true });
   assertMs('healthIntervalMs', resolved.healthIntervalMs, 1);
+  assertInteger('maxParkedPosts', resolved.maxParkedPosts, 0);
   assertObject('breakers', o.breakers, true);
   if (o.breakers !== undefined) assertKnownKeys('breakers', o.breakers as Record<string, unknown>, ['defaults', 'dependencies']);
   assertObject('breakers.defaults', resolved.breakers.defaults);

@@ -112,6 +112,7 @@ export class Runtime {
     this.#services = new RuntimeServices(this.#options, () => this.#pool);
     this.#poster = new Poster({
       clock: this.#options.clock,
+      maxParkedPosts: this.#options.maxParkedPosts,
       events: this.#events,
       assertOpen: (method) => this.#assertOpen(method),
       gate: () => this.#services.governance?.gate,
@@ -385,7 +386,10 @@ export class Runtime {
    * pool routines starts it at `exec`). Resize it with `runtime.pool.resize(n)`.
    */
   get pool(): ThreadPool {
-    this.#pool ??= new ThreadPool(this.#options.pool);
+    if (this.#pool === undefined) {
+      this.#pool = new ThreadPool(this.#options.pool);
+      this.#pool.onThreadError((error) => this.#events.publish(RuntimeTopic.PoolThreadError, () => ({ name: error.name, message: error.message })));
+    }
     return this.#pool;
   }
 
