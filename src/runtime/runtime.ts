@@ -100,6 +100,8 @@ export class Runtime {
   readonly #services: RuntimeServices;
   readonly #poster: Poster;
   #destroyed = false;
+  /** Jobs `destroy()` cancelled while a `close()` was draining: that close reports them. */
+  #destroyCancelled: string[] = [];
   #pool: ThreadPool | undefined;
   readonly #poolBridge: PoolBridge;
 
@@ -428,11 +430,12 @@ export class Runtime {
     this.#closing ??= (async () => {
       await this.#starting?.catch(() => undefined);
       this.#services.beginStop();
-      const drained = await this.#within(this.#jobs.idle(), timeout);
-      const cancelled = this.#cancelAll('runtime closed before the job finished');
-      this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained, cancelled: cancelled.length }));
-      await this.#pool?.close({ timeout: Math.min(timeout, 5_000) });
-      const recording = await this.#services.stop(Math.max(timeout, 5_000));
+      const drained = (await this.#within(this.#jobs.idle(), timeout)) && !this.#destroyed;
+      const cancelled = [...this.#destroyCancelled, ...this.#cancelAll('runtime closed before the job finished')];
+      const destroyed = this.#destroyed;
+      this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained, cancelled: cancelled.length, ...(destroyed ? { destroyed } : {}) }));
+      await this.#pool?.close({ timeout: destroyed ? 0 : Math.min(timeout, 5_000) });
+      const recording = await this.#services.stop(destroyed ? 1_000 : Math.max(timeout, 5_000));
       this.#services.finishStop();
       return closeReport(drained, cancelled, recording);
     })();
@@ -442,11 +445,19 @@ export class Runtime {
 
   /**
    * Cancels every unfinished job and stops every worker at once; what the recording sink holds
-   * is flushed in the background. Idempotent.
+   * is flushed in the background. Idempotent. During a `close()` it cuts the drain short: the
+   * close then reports `drained: false` with these jobs among its `cancelled`.
    */
   destroy(): void {
     if (this.#services.state === 'stopped' || this.#destroyed) return;
     this.#destroyed = true;
+    if (this.#closing !== undefined) {
+      // A close() is draining: cut it short. It still publishes `run.stopped` (once, with the
+      // jobs cancelled here) and flushes the recording briefly; its report is this call's.
+      this.#destroyCancelled = this.#cancelAll('runtime destroyed');
+      void this.#pool?.destroy();
+      return;
+    }
     this.#services.beginStop();
     this.#services.finishStop();
     const cancelled = this.#cancelAll('runtime destroyed');

@@ -55,3 +55,48 @@ describe('sluice run under SIGINT / SIGTERM', () => {
     }, 60_000);
   }
 });
+
+describe('sluice run under a second SIGINT', () => {
+  it('cancels unfinished jobs at once, still prints the summary, records run.stopped and exits 130', async () => {
+    const db = join(dir, 'twice.sqlite');
+    // 20 ms per request: a graceful close would wait its full 5 s; the second signal cuts it short.
+    const child = spawn(process.execPath, ['bin/sluice.js', 'run', 'flows/governed.ts', '--items', '2000', '--param', 'costUs=20000', '--db', db, '--json'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (existsSync(db)) {
+        const peek = new Database(db, { readonly: true, fileMustExist: true });
+        const n = peek.prepare("SELECT count(*) FROM events WHERE topic = 'job.completed'").pluck().get() as number;
+        peek.close();
+        if (n > 0) break;
+      }
+      if (Date.now() > deadline) throw new Error(`the run did not start: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(stderr).toContain('SIGINT again: cancelling unfinished jobs now');
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { items: number; completed: number; cancelled: number; failed: number; runId: string };
+    expect(summary.cancelled).toBeGreaterThan(0);
+    expect(summary.completed + summary.cancelled + summary.failed).toBe(summary.items);
+    const log = await SqliteEventLog.open({ path: db });
+    try {
+      const events = await log.since(summary.runId, 0);
+      const stopped = events.filter((e) => e.topic === 'run.stopped');
+      expect(stopped).toHaveLength(1);
+      expect(stopped[0]?.payload).toMatchObject({ drained: false, destroyed: true, cancelled: summary.cancelled });
+      expect(events.filter((e) => e.topic === 'job.cancelled')).toHaveLength(summary.cancelled);
+    } finally {
+      await log.close();
+    }
+  }, 60_000);
+});

@@ -139,16 +139,26 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   await runtime.start();
   const worker = runtime.exec(flow.id);
   let interrupted = false;
+  let signals = 0;
+  // First signal: a graceful close (5 s for unfinished jobs). Second: cancel them now; the
+  // summary is still printed and `run.stopped` recorded. Third: exit at once.
   const onSignal = (signal: string): void => {
-    if (interrupted) return;
+    signals++;
     interrupted = true;
-    io.stderr.write(`\n${signal}: stopping; unfinished jobs get 5 s to finish\n`);
-    void runtime.close({ timeout: 5_000 });
+    if (signals === 1) {
+      io.stderr.write(`\n${signal}: stopping; unfinished jobs get 5 s to finish (again to cancel them now)\n`);
+      void runtime.close({ timeout: 5_000 });
+    } else if (signals === 2) {
+      io.stderr.write(`${signal} again: cancelling unfinished jobs now (again to exit without a summary)\n`);
+      runtime.destroy();
+    } else {
+      process.exit(ExitCode.Interrupted);
+    }
   };
   const sigint = (): void => onSignal('SIGINT');
   const sigterm = (): void => onSignal('SIGTERM');
-  process.once('SIGINT', sigint);
-  process.once('SIGTERM', sigterm);
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
   const progress = createProgress(io, `${flow.id}`, target.total, { quiet: values.quiet === true || values.json === true });
   const start = performance.now();
   let drained = false;
@@ -161,11 +171,16 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     drained = interrupted ? false : await runtime.waitUntilAllJobsFinished({ timeout });
   } finally {
     progress.done();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  let report: Awaited<ReturnType<Runtime['close']>>;
+  try {
+    // The handlers stay until the run is closed: a second signal while closing cuts it short.
+    report = await runtime.close({ timeout: 0 });
+  } finally {
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
   }
-  const seconds = (performance.now() - start) / 1000;
-  const report = await runtime.close({ timeout: 0 });
   const counters = worker.counters;
   const summary: RunSummary = {
     flow: flow.id,
