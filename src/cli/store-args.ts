@@ -21,5 +21,5 @@ export function dbPath(value: string | undefined, create: boolean): string {
 export async function openExistingLog(value: string | undefined): Promise<SqliteEventLog> {
   const path = dbPath(value, false);
   if (!existsSync(path)) throw new UsageError(`No event log at ${path}; run a flow first (sluice run …) or pass --db <path>`);
-  return SqliteEventLog.open({ path, writer: 'inline' });
+  return SqliteEventLog.open({ path, readonly: true });
 }

@@ -8,8 +8,8 @@ import type { BusEvent } from '../bus/index.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import { replayInPages, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
 import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
-import { configureConnection, migrate } from './sqlite-schema.ts';
-import { InlineSqliteWriter, type SqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
+import { configureConnection, kSchemaVersion, migrate } from './sqlite-schema.ts';
+import { InlineSqliteWriter, ReadOnlySqliteWriter, type SqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
 import { checkInteger, checkPruneOptions, checkRunId, failOption, storeClosedError } from './store-checks.ts';
 
 /** Options of {@link SqliteEventLog.open}. */
@@ -27,6 +27,13 @@ export interface SqliteEventLogOptions {
    * @default 5000
    */
   busyTimeoutMs?: number;
+  /**
+   * Opens an existing file for reading only: nothing is created, migrated or written (writes
+   * reject with `SLUICE_ERR_STORE_FAILED`), so a log on read-only storage can be listed and
+   * replayed. `sluice runs`, `replay` and `tail` open logs this way.
+   * @default false
+   */
+  readonly?: boolean;
 }
 
 interface RunRow {
@@ -78,6 +85,9 @@ export class SqliteEventLog implements EventLog {
     if (mode !== 'thread' && mode !== 'inline') failOption('writer', '"thread" or "inline"', mode);
     if (mode === 'thread' && path === ':memory:') failOption('path', "a file path (`:memory:` needs `writer: 'inline'`)", path);
     const busyTimeoutMs = checkInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5000, 0);
+    const readonly = options.readonly ?? false;
+    if (typeof readonly !== 'boolean') failOption('readonly', 'a boolean', readonly);
+    if (readonly) return SqliteEventLog.#openReadOnly(path, busyTimeoutMs);
     let db: Database.Database | undefined;
     try {
       db = new Database(path);
@@ -104,6 +114,35 @@ export class SqliteEventLog implements EventLog {
       throw err;
     }
     return new SqliteEventLog(path, db, writer);
+  }
+
+  static #openReadOnly(path: string, busyTimeoutMs: number): SqliteEventLog {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      const found = db.pragma('user_version', { simple: true }) as number;
+      if (found > kSchemaVersion) {
+        throw new SluiceError(ErrorCode.StoreSchemaUnsupported, `The event log \`${path}\` has schema version ${found}; this sluice reads versions up to ${kSchemaVersion}`, {
+          details: { path, found, supported: kSchemaVersion },
+        });
+      }
+      if (found < kSchemaVersion) {
+        throw new SluiceError(ErrorCode.StoreFailed, `The event log \`${path}\` has schema version ${found} and was opened read-only, so it cannot be brought to version ${kSchemaVersion}; open it once with write access`, {
+          details: { path, found, supported: kSchemaVersion },
+        });
+      }
+      // A read is what fails on read-only storage (a WAL file without its -shm): fail here, coded.
+      db.prepare('SELECT count(*) FROM runs').pluck().get();
+    } catch (err) {
+      db?.close();
+      if (err instanceof SluiceError) throw err;
+      throw new SluiceError(ErrorCode.StoreFailed, `Opening the event log \`${path}\` read-only failed: ${(err as Error).message}`, {
+        cause: err,
+        details: { path, sqliteCode: (err as { code?: string }).code },
+      });
+    }
+    return new SqliteEventLog(path, db, new ReadOnlySqliteWriter(path));
   }
 
   /** The database file. */
@@ -159,6 +198,7 @@ export class SqliteEventLog implements EventLog {
     this.#closed = true;
     try {
       await this.#writer.close();
+      this.#leaveWal();
     } finally {
       this.#db.close();
     }
@@ -177,6 +217,22 @@ export class SqliteEventLog implements EventLog {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * On a clean close, when no other connection holds the file, it goes back to a rollback
+   * journal: a WAL-mode file cannot be read from read-only storage without its `-shm` file, so
+   * a log closed this way can be archived, mounted read-only and still be listed and replayed.
+   * The next writer switches it to WAL again.
+   */
+  #leaveWal(): void {
+    if (this.#db.readonly || this.#db.memory) return;
+    try {
+      this.#db.pragma('busy_timeout = 0');
+      this.#db.pragma('journal_mode = DELETE');
+    } catch {
+      // Another connection still has the file open: it stays in WAL mode, which is fine.
+    }
   }
 
   #assertOpen(): void {

@@ -209,3 +209,37 @@ export class ThreadSqliteWriter implements SqliteWriter {
     }
   }
 }
+
+/**
+ * The write side of a log opened read-only: every write is refused with a coded error naming
+ * the file, so a reader on read-only storage never tries (and fails) to create or migrate it.
+ *
+ * @example
+ * ```ts
+ * const log = await SqliteEventLog.open({ path: '/mnt/archive/runs.sqlite', readonly: true });
+ * await log.append([event]); // rejects with SLUICE_ERR_STORE_FAILED
+ * ```
+ */
+export class ReadOnlySqliteWriter implements SqliteWriter {
+  readonly #path: string;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  write(columns: EventColumns): Promise<WriteOutcome> {
+    return Promise.reject(storeFailed(this.#path, `Writing ${columns.seqs.length} events`, 'the log was opened read-only', 'SQLITE_READONLY'));
+  }
+
+  prune(): Promise<PruneOutcome> {
+    return Promise.reject(storeFailed(this.#path, 'Pruning', 'the log was opened read-only', 'SQLITE_READONLY'));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  destroy(): Promise<void> {
+    return Promise.resolve();
+  }
+}
