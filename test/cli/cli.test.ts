@@ -92,7 +92,8 @@ describe('sluice run and inspect', () => {
     const m = io();
     expect(await main(['inspect', 'flows/fanout.ts', '--format', 'mermaid'], m)).toBe(0);
     expect(m.out()).toMatch(/^flowchart LR/);
-    expect(m.out()).toContain('split -- "doc → in" --> words');
+    expect(m.out()).toContain('r0["split<br/>Split · inline · immediate"]');
+    expect(m.out()).toContain('r0 -- "doc → in" --> r1');
     const d = io();
     expect(await main(['inspect', 'flows/fanout.ts', '--format', 'dot'], d)).toBe(0);
     expect(d.out()).toContain('"join" -> "collect"');

@@ -6,6 +6,7 @@ import type { Flow } from '../../core/flow.ts';
 import { parseArgs } from 'node:util';
 import { loadModuleArg, parseParams } from '../flow-loader.ts';
 import { ExitCode, UsageError } from '../cli-error.ts';
+import { dotString, mermaidLabel, terminalSafe } from '../safe-text.ts';
 import type { CliIO } from '../output.ts';
 
 export const inspectHelp = `Usage: sluice inspect <flow-module> [options]
@@ -19,24 +20,29 @@ Options:
   -h, --help          this help
 `;
 
-/** A Mermaid flowchart of the flow. */
+/**
+ * A Mermaid flowchart of the flow. Nodes get generated ids (`r0`, `r1`, …) and every name is
+ * written as an escaped label, so names cannot inject statements (`click … javascript:`).
+ */
 export function toMermaid(flow: Flow): string {
   const lines = ['flowchart LR'];
+  const ids = new Map(flow.routines.map((entry, i) => [entry.id, `r${i}`]));
   for (const entry of flow.routines) {
     const policy = entry.routine.activationPolicy.type;
-    lines.push(`  ${entry.id}["${entry.id}<br/>${entry.routine.kind} · ${entry.placement} · ${policy}"]`);
+    lines.push(`  ${ids.get(entry.id)}["${mermaidLabel(entry.id)}<br/>${mermaidLabel(`${entry.routine.kind} · ${entry.placement} · ${policy}`)}"]`);
   }
-  for (const c of flow.connections) lines.push(`  ${c.source} -- "${c.event} → ${c.slot}" --> ${c.target}`);
+  for (const c of flow.connections) lines.push(`  ${ids.get(c.source)} -- "${mermaidLabel(`${c.event} → ${c.slot}`)}" --> ${ids.get(c.target)}`);
   return lines.join('\n');
 }
 
-/** A Graphviz DOT digraph of the flow. */
+/** A Graphviz DOT digraph of the flow; every name is an escaped quoted string. */
 export function toDot(flow: Flow): string {
-  const lines = [`digraph "${flow.id}" {`, '  rankdir=LR;', '  node [shape=box];'];
+  const lines = [`digraph "${dotString(flow.id)}" {`, '  rankdir=LR;', '  node [shape=box];'];
   for (const entry of flow.routines) {
-    lines.push(`  "${entry.id}" [label="${entry.id}\\n${entry.routine.kind} · ${entry.placement} · ${entry.routine.activationPolicy.type}"];`);
+    const label = `${dotString(entry.id)}\\n${dotString(`${entry.routine.kind} · ${entry.placement} · ${entry.routine.activationPolicy.type}`)}`;
+    lines.push(`  "${dotString(entry.id)}" [label="${label}"];`);
   }
-  for (const c of flow.connections) lines.push(`  "${c.source}" -> "${c.target}" [label="${c.event} → ${c.slot}"];`);
+  for (const c of flow.connections) lines.push(`  "${dotString(c.source)}" -> "${dotString(c.target)}" [label="${dotString(`${c.event} → ${c.slot}`)}"];`);
   lines.push('}');
   return lines.join('\n');
 }
@@ -94,7 +100,8 @@ export async function inspectCommand(argv: string[], io: CliIO): Promise<number>
     out.push('', d.warnings.length === 0 ? 'warnings: none' : 'warnings:');
     for (const w of d.warnings) out.push(`  ${w.kind}: ${w.message}`);
     out.push('', 'diagram (mermaid):', toMermaid(flow));
-    io.stdout.write(`${out.join('\n')}\n`);
+    // Names and descriptions are the module author's data: shown, never obeyed by the terminal.
+    io.stdout.write(`${out.map(terminalSafe).join('\n')}\n`);
   }
   return ExitCode.Ok;
 }

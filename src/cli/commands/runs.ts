@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ExitCode } from '../cli-error.ts';
 import type { CliIO } from '../output.ts';
+import { jsonTerminalSafe, terminalSafe } from '../safe-text.ts';
 import { openExistingLog } from '../store-args.ts';
 
 export const runsHelp = `Usage: sluice runs [options]
@@ -26,13 +27,13 @@ export async function runsCommand(argv: string[], io: CliIO): Promise<number> {
   try {
     const runs = (await log.runs()).sort((a, b) => b.lastTime.localeCompare(a.lastTime));
     if (values.json === true) {
-      for (const run of runs) io.stdout.write(`${JSON.stringify(run)}\n`);
+      for (const run of runs) io.stdout.write(`${jsonTerminalSafe(JSON.stringify(run))}\n`);
     } else if (runs.length === 0) {
       io.stdout.write('no runs recorded\n');
     } else {
       const width = Math.max(6, ...runs.map((r) => r.runId.length));
       io.stdout.write(`${'run'.padEnd(width)}  ${'events'.padStart(8)}  first                     last\n`);
-      for (const r of runs) io.stdout.write(`${r.runId.padEnd(width)}  ${String(r.count).padStart(8)}  ${r.firstTime}  ${r.lastTime}\n`);
+      for (const r of runs) io.stdout.write(`${terminalSafe(`${r.runId.padEnd(width)}  ${String(r.count).padStart(8)}  ${r.firstTime}  ${r.lastTime}`)}\n`);
     }
   } finally {
     await log.close();
