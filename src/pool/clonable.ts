@@ -130,6 +130,56 @@ function walk(value: object, path: string, seen: Set<object> | undefined): Unclo
   return undefined;
 }
 
+/** Classes structured clone rebuilds as themselves: instances of these keep their type across threads. */
+const kClonedAsThemselves: ReadonlyArray<abstract new (...args: never[]) => unknown> = [Date, RegExp, Map, Set, ArrayBuffer, Error, Boolean, Number, String];
+
+/**
+ * Returns the first class instance inside `value` that would arrive in another thread as a
+ * plain object (its prototype, methods, getters and `#private` fields lost), or undefined.
+ * Plain objects, arrays, typed arrays and the built-ins structured clone rebuilds are fine.
+ *
+ * @example
+ * ```ts
+ * findClassInstance({ at: new Point(1, 2) }, 'item'); // { path: 'item.at', type: 'instance of Point' }
+ * ```
+ */
+export function findClassInstance(value: unknown, path = 'value', depth = 0): Unclonable | undefined {
+  if (typeof value !== 'object' || value === null || depth > 64) return undefined;
+  try {
+    if (ArrayBuffer.isView(value)) return undefined;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = findClassInstance(value[i], `${path}[${i}]`, depth + 1);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      if (kClonedAsThemselves.some((type) => value instanceof type)) {
+        if (value instanceof Map) for (const [k, v] of value) {
+          const found = findClassInstance(k, `${path}.<key>`, depth + 1) ?? findClassInstance(v, `${path}.get(${String(k)})`, depth + 1);
+          if (found !== undefined) return found;
+        }
+        if (value instanceof Set) for (const v of value) {
+          const found = findClassInstance(v, `${path}.<entry>`, depth + 1);
+          if (found !== undefined) return found;
+        }
+        return undefined;
+      }
+      const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+      return { path, type: `instance of ${typeof name === 'string' && name !== '' ? name : 'an anonymous class'}` };
+    }
+    for (const key of Object.keys(value)) {
+      const found = findClassInstance((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  } catch (error) {
+    return { path, type: `value that cannot be inspected (${error instanceof Error ? error.message : String(error)})` };
+  }
+}
+
 /**
  * True for an ArrayBuffer whose memory was transferred away (Node 20 has no
  * `ArrayBuffer.prototype.detached`; a detached buffer has length 0 and refuses a view).

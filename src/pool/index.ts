@@ -7,5 +7,5 @@ export type { ThreadStats, ControlApi } from './control-plane.ts';
 export type { PoolTarget, DispatcherStats } from './dispatcher.ts';
 export { OpKind, serializeError, deserializeError } from './protocol.ts';
 export type { OpStream, SerializedError, BatchTask, BatchResult, Mutable, StartMark } from './protocol.ts';
-export { findUnclonable, isDetached } from './clonable.ts';
+export { findClassInstance, findUnclonable, isDetached } from './clonable.ts';
 export type { Unclonable } from './clonable.ts';

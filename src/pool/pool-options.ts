@@ -58,6 +58,15 @@ export interface ThreadPoolOptions {
    */
   activationTimeoutMs?: number;
   /**
+   * Structured clone carries a class instance across threads as a plain object: its prototype,
+   * methods, getters and `#private` fields are lost. With `true`, an item, message, routine
+   * state or job data holding a class instance (other than the built-ins clone rebuilds: Date,
+   * Map, Set, RegExp, Error, typed arrays) fails its activation with `SLUICE_ERR_NOT_CLONABLE`
+   * naming the class, instead of arriving stripped; so do values emitted in an owned pool's threads.
+   * @default false
+   */
+  rejectClassInstances?: boolean;
+  /**
    * Placement `auto`: activations measured inline before deciding.
    * @default 16
    */
@@ -82,9 +91,10 @@ export interface ResolvedThreadPoolOptions {
   readonly activationTimeoutMs: number;
   readonly autoSamples: number;
   readonly autoThresholdUs: number;
+  readonly rejectClassInstances: boolean;
 }
 
-const kKeys = ['piscina', 'threads', 'maxThreads', 'idleTimeout', 'resourceLimits', 'dispatchBatch', 'flushMs', 'activationTimeoutMs', 'autoSamples', 'autoThresholdUs'] as const;
+const kKeys = ['piscina', 'threads', 'maxThreads', 'idleTimeout', 'resourceLimits', 'dispatchBatch', 'flushMs', 'activationTimeoutMs', 'autoSamples', 'autoThresholdUs', 'rejectClassInstances'] as const;
 
 /** Validates `options` and fills in defaults; `injected` is a Piscina the caller owns. */
 export function resolveThreadPoolOptions(options: ThreadPoolOptions | undefined): ResolvedThreadPoolOptions {
@@ -116,7 +126,11 @@ export function resolveThreadPoolOptions(options: ThreadPoolOptions | undefined)
     activationTimeoutMs: o.activationTimeoutMs ?? 0,
     autoSamples: o.autoSamples ?? 16,
     autoThresholdUs: o.autoThresholdUs ?? 100,
+    rejectClassInstances: o.rejectClassInstances ?? false,
   };
+  if (typeof resolved.rejectClassInstances !== 'boolean') {
+    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`rejectClassInstances\` to be a boolean, got ${describeValue(resolved.rejectClassInstances)}`);
+  }
   assertMs('idleTimeout', resolved.idleTimeout, 0);
   if (resolved.resourceLimits !== undefined && (typeof resolved.resourceLimits !== 'object' || resolved.resourceLimits === null)) {
     throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`resourceLimits\` to be an object, got ${describeValue(resolved.resourceLimits)}`);

@@ -69,6 +69,9 @@ export type StartMark = { readonly startSlot: number } | { readonly started: Sha
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Effect kinds, in the order logic caused them. */
+/** The `workerData` key telling an owned pool's threads to refuse emitting class instances (`rejectClassInstances`). */
+export const kRejectClassInstancesKey = 'sluice.rejectClassInstances';
+
 export const OpKind = { Emit: 0, State: 1, JobData: 2, FailJob: 3 } as const;
 
 /**

@@ -12,7 +12,7 @@ import { assertInteger, assertMs } from '../core/validate.ts';
 import { ControlPlane, isControlAnnouncement, type ThreadStats } from './control-plane.ts';
 import { Dispatcher, type PoolTarget } from './dispatcher.ts';
 import { resolveThreadPoolOptions, type ResolvedThreadPoolOptions, type ThreadPoolOptions } from './pool-options.ts';
-import type { BatchResult, BatchTask, WarmTask } from './protocol.ts';
+import { kRejectClassInstancesKey, type BatchResult, type BatchTask, type WarmTask } from './protocol.ts';
 import { StartBoard, kStartBoardKey } from './start-board.ts';
 import { pickThread } from './balancer.ts';
 
@@ -426,7 +426,7 @@ export class ThreadPool {
       maxThreads,
       idleTimeout: this.#options.idleTimeout,
       ...(this.#options.resourceLimits === undefined ? {} : { resourceLimits: this.#options.resourceLimits }),
-      workerData: { [kStartBoardKey]: this.#board.buffer },
+      workerData: { [kStartBoardKey]: this.#board.buffer, [kRejectClassInstancesKey]: this.#options.rejectClassInstances },
       // Threads wait for tasks on their event loop (not Atomics.wait), so control-plane calls
       // and cancellations are answered between batches.
       atomics: 'disabled',

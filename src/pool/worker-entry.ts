@@ -16,10 +16,10 @@ import type { Flow } from '../core/flow.ts';
 import type { Logic } from '../core/routine.ts';
 import type { JobContext } from '../core/job-context.ts';
 import type { WorkerState } from '../core/worker-state.ts';
-import { findUnclonable, isDetached } from './clonable.ts';
+import { findClassInstance, findUnclonable, isDetached } from './clonable.ts';
 import { exposeControl, type ControlApi } from './control-plane.ts';
 import { kStartBoardKey, stampStart } from './start-board.ts';
-import { OpKind, serializeError, type BatchResult, type BatchTask, type Mutable, type SerializedError, type WarmTask } from './protocol.ts';
+import { OpKind, kRejectClassInstancesKey, serializeError, type BatchResult, type BatchTask, type Mutable, type SerializedError, type WarmTask } from './protocol.ts';
 
 interface BuiltRoutine {
   readonly routine: { hasEvent(name: string): boolean; getConfig(): Record<string, unknown>; resolveLogic(): Logic | undefined; readonly kind: string };
@@ -39,6 +39,8 @@ const readyFlows = new Map<string, BuiltFlow>();
 const running = new Set<PoolScope>();
 const counters = { batches: 0, activations: 0, busyMs: 0 };
 /** This thread's view of the pool's start board (absent in an injected Piscina's threads). */
+/** Whether emitted class instances are refused (`rejectClassInstances`, set by an owned pool). */
+const rejectClassInstances = (workerData as Record<string, unknown> | null | undefined)?.[kRejectClassInstancesKey] === true;
 const startBoard: BigInt64Array | undefined = (() => {
   const buffer = (workerData as Record<string, unknown> | null | undefined)?.[kStartBoardKey];
   return buffer instanceof SharedArrayBuffer ? new BigInt64Array(buffer) : undefined;
@@ -263,7 +265,7 @@ class PoolScope implements ActivationScope {
     }
     if (options?.transfer !== undefined) this.#transfer(event, options.transfer);
     if (typeof data === 'object' && data !== null) {
-      const bad = findUnclonable(data, 'data');
+      const bad = findUnclonable(data, 'data') ?? (rejectClassInstances ? findClassInstance(data, 'data') : undefined);
       if (bad !== undefined) throw notClonable(this.routineId, `event "${event}" ${bad.path}`, bad.type);
     } else if (typeof data === 'function' || typeof data === 'symbol') {
       const bad = findUnclonable(data, 'data') as { path: string; type: string };

@@ -16,7 +16,7 @@ import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow, RoutineEntry } from '../core/flow.ts';
 import { JobContext, kEnd } from '../core/job-context.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
-import { OpKind, deserializeError, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type Mutable, type ResolvedThreadPoolOptions, type SerializedError, type StartMark, type ThreadPool } from '../pool/index.ts';
+import { OpKind, deserializeError, findClassInstance, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type Mutable, type ResolvedThreadPoolOptions, type SerializedError, type StartMark, type ThreadPool } from '../pool/index.ts';
 import { jobFailure, type Activation, type Item } from './activation-scope.ts';
 import { jobList } from './jobs.ts';
 import { PlacementProbe } from './placement.ts';
@@ -56,10 +56,12 @@ class RunnerTarget implements PoolTarget<Pending> {
   readonly #slots: readonly string[];
   readonly #moduleUrl: string;
   readonly #params: unknown;
+  readonly #rejectClassInstances: boolean;
   /** The last state snapshot sent, reused while the routine's state has not changed. */
   #state: Record<string, unknown> = kNoState;
 
-  constructor(flow: Flow, worker: WorkerState, runner: PoolRunner, done: PoolSettled, pool: () => ThreadPool, defaultTimeoutMs: number) {
+  constructor(flow: Flow, worker: WorkerState, runner: PoolRunner, done: PoolSettled, pool: () => ThreadPool, defaultTimeoutMs: number, rejectClassInstances: boolean) {
+    this.#rejectClassInstances = rejectClassInstances;
     const source = flow.source as { moduleUrl: string; params: unknown };
     this.key = runner;
     this.flowId = flow.id;
@@ -78,6 +80,13 @@ class RunnerTarget implements PoolTarget<Pending> {
   /** Queues `activation` for a thread (alone when it was split off a failed batch). */
   submit(activation: Activation): void {
     const pending = { activation, state: this.#snapshot() };
+    if (this.#rejectClassInstances) {
+      const stripped = this.#findClassInstance(pending);
+      if (stripped !== undefined) {
+        this.#done(activation, stripped);
+        return;
+      }
+    }
     if (activation.isolated === true) this.#pool().submitAlone(this, pending);
     else this.#pool().submit(this, pending);
   }
@@ -293,6 +302,31 @@ class RunnerTarget implements PoolTarget<Pending> {
     for (let i = sent; i < items.length; i++) this.#done((items[i] as Pending).activation, error);
   }
 
+  /** With `rejectClassInstances`: the first class instance that would arrive stripped, as a coded error. */
+  #findClassInstance(item: Pending): SluiceError | undefined {
+    const { activation, state } = item;
+    const routineId = this.routineId;
+    for (let s = 0; s < this.#slots.length; s++) {
+      const slot = this.#slots[s] as string;
+      const bad = findClassInstance((activation.bySlot[s] as Item[]).map((entry) => entry.data), 'items');
+      if (bad !== undefined) {
+        return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" runs on the pool: slot "${slot}" holds a class instance that would lose its prototype and private fields crossing threads (${bad.path} is an ${bad.type}; rejectClassInstances is on)`, {
+          details: { routineId, slot, where: bad.path, type: bad.type },
+        });
+      }
+    }
+    const others: Array<[string, unknown]> = [['state', state], ['message', activation.message], ...jobList(activation.jobs).flatMap((job): Array<[string, unknown]> => [[`job "${job.jobId}" metadata`, job.metadata], [`job "${job.jobId}" data`, job.data]])];
+    for (const [what, value] of others) {
+      const bad = findClassInstance(value, what);
+      if (bad !== undefined) {
+        return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" runs on the pool: its ${what} holds a class instance that would lose its prototype crossing threads (${bad.path} is an ${bad.type}; rejectClassInstances is on)`, {
+          details: { routineId, where: bad.path, type: bad.type },
+        });
+      }
+    }
+    return undefined;
+  }
+
   #findUnclonable(item: Pending): SluiceError | undefined {
     const { activation, state } = item;
     const routineId = this.routineId;
@@ -391,7 +425,7 @@ export class PoolBridge {
         );
         return;
       }
-      target = new RunnerTarget(flow, worker, runner, done, this.#pool, this.#options.activationTimeoutMs);
+      target = new RunnerTarget(flow, worker, runner, done, this.#pool, this.#options.activationTimeoutMs, this.#options.rejectClassInstances);
       this.#targets.set(runner, target);
     }
     try {
