@@ -105,7 +105,7 @@ describe('replies are never silently dropped', () => {
     const later = await postRange(buggy, 0, 12);
     const counts = tally(later);
     expect(counts.completed).toBeGreaterThanOrEqual(1);
-    expect(counts.completed + (counts[`failed:${ErrorCode.NotClonable}`] ?? 0)).toBe(12);
+    expect((counts.completed ?? 0) + (counts[`failed:${ErrorCode.NotClonable}`] ?? 0)).toBe(12);
     const failed = later.find((j) => j.status === 'failed');
     expect(failed?.error?.message).toMatch(/detached ArrayBuffer/);
   }, 30_000);
