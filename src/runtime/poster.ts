@@ -19,7 +19,11 @@ import type { WorkerEngine } from './worker-engine.ts';
 
 /** Options of `runtime.post()`. */
 export interface PostOptions {
-  /** The worker to post to; by default the flow's default worker (created on first use). */
+  /**
+   * The worker to post to. By default the flow's first `exec()`'d worker that is still running
+   * (so `exec()` then `post()` reach the same worker); when the flow has none, one is exec'd.
+   * With several workers, name the one you mean.
+   */
   workerId?: string;
   /** The job's id; by default a generated one. Must be unique in the runtime. */
   jobId?: string;
@@ -41,7 +45,7 @@ export interface PostAsyncOptions extends PostOptions {
 
 /** Options of `runtime.postAll()`. */
 export interface PostAllOptions {
-  /** The worker to post to; by default the flow's default worker. */
+  /** The worker to post to; by default the same one `post()` picks (see `PostOptions.workerId`). */
   workerId?: string;
   /** Attached to every job as `job.metadata`. */
   metadata?: Record<string, unknown>;

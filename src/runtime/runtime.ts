@@ -171,10 +171,15 @@ export class Runtime {
 
   /**
    * Starts what needs starting: opens the durable log (when `record` is set), resumes the run's
-   * sequence from it and attaches the recording sink, then publishes `run.started`. Idempotent.
-   * A runtime without `record` works without `start()` too.
+   * sequence from it and attaches the recording sink, then publishes `run.started`. Idempotent
+   * while the runtime runs; after `close()` or `destroy()` it rejects with
+   * `SLUICE_ERR_RUNTIME_CLOSED`. A runtime without `record` works without `start()` too.
    */
   start(): Promise<void> {
+    // After close() or destroy() there is nothing to start, whether or not start() ran before.
+    if (this.#closing !== undefined || this.#destroyed) {
+      return Promise.reject(new SluiceError(ErrorCode.RuntimeClosed, `runtime.start() was called after runtime "${this.name}" was closed (${this.#services.state})`, { details: { status: this.#services.state } }));
+    }
     if (this.#starting === undefined) {
       if (this.#services.state !== 'created') {
         this.#assertOpen('start');
@@ -482,6 +487,33 @@ export class Runtime {
     };
   }
 
+  /**
+   * Runs `body` with a started runtime and always closes it, also when `body` throws: what
+   * `await using` gives TypeScript, in plain JavaScript on Node 20. Resolves with what `body`
+   * returns; rejects with what it throws (after the close).
+   *
+   * @example
+   * ```js
+   * const done = await Runtime.with({ name: 'etl' }, async (runtime) => {
+   *   runtime.register(pipelineModule);
+   *   const [, job] = runtime.post('pipeline', 'source', 'in', { celsius: 21 });
+   *   return job.done();
+   * });
+   * ```
+   */
+  static async with<T>(options: RuntimeOptions | undefined, body: (runtime: Runtime) => T | Promise<T>): Promise<T> {
+    if (typeof body !== 'function') {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected Runtime.with() to get a function as its second argument, got ${describeValue(body)}`);
+    }
+    const runtime = new Runtime(options);
+    try {
+      await runtime.start();
+      return await body(runtime);
+    } finally {
+      await runtime.close();
+    }
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -530,9 +562,21 @@ export class Runtime {
     engine.jobEnded();
   }
 
+  /**
+   * The worker a post without `workerId` goes to: the flow's first exec'd worker that still runs
+   * (so `exec()` then `post()` reach the same worker, as in Routilux); a worker is exec'd when
+   * the flow has none running.
+   */
   #defaultWorker(flowId: string): WorkerEngine {
     const id = this.#defaultWorkers.get(flowId);
-    if (id !== undefined) return this.#engine(id);
+    const current = id === undefined ? undefined : this.#workers.get(id);
+    if (current !== undefined && current.worker.status === 'running') return current;
+    for (const engine of this.#workers.values()) {
+      if (engine.flow.id === flowId && engine.worker.status === 'running') {
+        this.#defaultWorkers.set(flowId, engine.worker.workerId);
+        return engine;
+      }
+    }
     const worker = this.exec(flowId);
     this.#defaultWorkers.set(flowId, worker.workerId);
     return this.#engine(worker.workerId);

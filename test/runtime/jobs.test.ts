@@ -225,6 +225,8 @@ describe('job history', () => {
     const runtime = new Runtime();
     runtime.register(new Flow('a').addRoutine(makeRoutine({ logic: ({ in: items }) => void (items![0] === 'bad' && (() => { throw new Error('bad'); })()) }), 'r'));
     runtime.register(new Flow('b').addRoutine(makeRoutine({ logic: () => {} }), 'r'));
+    // Posts without workerId go to the first exec'd worker (wa1); a3 names wa2.
+    runtime.exec('a', { workerId: 'wa1' });
     runtime.exec('a', { workerId: 'wa2' });
     runtime.post('a', 'r', 'in', 'ok', { jobId: 'a1' });
     runtime.post('a', 'r', 'in', 'bad', { jobId: 'a2' });
