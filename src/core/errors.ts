@@ -24,6 +24,7 @@ export const ErrorCode = {
   QueueFull: 'SLUICE_ERR_QUEUE_FULL',
   ItemDropped: 'SLUICE_ERR_ITEM_DROPPED',
   TooManyWaiting: 'SLUICE_ERR_TOO_MANY_WAITING',
+  TooManyJobs: 'SLUICE_ERR_TOO_MANY_JOBS',
   WorkerNotFound: 'SLUICE_ERR_WORKER_NOT_FOUND',
   WorkerNotRunning: 'SLUICE_ERR_WORKER_NOT_RUNNING',
   WorkerExists: 'SLUICE_ERR_WORKER_EXISTS',

@@ -71,6 +71,10 @@ export interface PostHost {
   readonly clock: Clock;
   /** `postAsync()` calls that may wait at once. */
   readonly maxParkedPosts: number;
+  /** Unfinished jobs the runtime may hold (`Infinity`: no bound). */
+  readonly maxPendingJobs: number;
+  /** Unfinished jobs now. */
+  activeJobs(): number;
   readonly events: RuntimeEvents;
   /** Throws unless the runtime admits work (starting it on first use when it can). */
   assertOpen(method: string): void;
@@ -91,6 +95,37 @@ export class Poster {
   readonly #host: PostHost;
   /** `postAsync()` calls waiting now (for slot room or for the recording). */
   #parked = 0;
+  /** Posts waiting for a job to end (`maxPendingJobs`), first come first served. */
+  #jobWaiters: Array<() => void> = [];
+
+  /** A job ended: a post waiting for room under `maxPendingJobs` may go. */
+  jobEnded(): void {
+    if (this.#jobWaiters.length > 0 && this.#host.activeJobs() < this.#host.maxPendingJobs) (this.#jobWaiters.shift() as () => void)();
+  }
+
+  /** True when the runtime holds `maxPendingJobs` unfinished jobs. */
+  #jobsFull(): boolean {
+    const max = this.#host.maxPendingJobs;
+    return max !== Number.POSITIVE_INFINITY && this.#host.activeJobs() >= max;
+  }
+
+  /** Resolves when a job ends (or `signal` aborts, rejecting). */
+  #jobRoom(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.#jobWaiters.indexOf(wake);
+        if (i >= 0) this.#jobWaiters.splice(i, 1);
+        reject(new SluiceError(ErrorCode.Aborted, 'A post was aborted while waiting for a job to end (maxPendingJobs)', { cause: signal?.reason }));
+      };
+      const wake = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      if (signal?.aborted === true) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#jobWaiters.push(wake);
+    });
+  }
 
   constructor(host: PostHost) {
     this.#host = host;
@@ -114,6 +149,7 @@ export class Poster {
     this.#host.gate()?.admit(options.priority ?? 0);
     const sink = this.#host.sink();
     if (sink !== undefined && sink.isPressured) throw recordingBehind(sink, 'post');
+    if (this.#jobsFull()) throw this.#tooManyJobs('post');
     const job = this.#host.newJob(engine, options);
     RoutineRunner.offer(runner, target, { data, jobs: job });
     return [engine.worker, job];
@@ -127,10 +163,14 @@ export class Poster {
     this.#target('postAsync', flowId, routineId, slot, data, options);
     // A slow disk slows posting: wait until the recording is back under its high-water mark.
     const sink = this.#host.sink();
-    if (sink !== undefined && sink.isPressured && !sink.isClosed) {
+    if ((sink !== undefined && sink.isPressured && !sink.isClosed) || this.#jobsFull()) {
       this.#park(`${routineId}.${slot}`);
       try {
-        while (sink.isPressured && !sink.isClosed) await sink.ready(options.signal === undefined ? {} : { signal: options.signal });
+        while (sink !== undefined && sink.isPressured && !sink.isClosed) await sink.ready(options.signal === undefined ? {} : { signal: options.signal });
+        while (this.#jobsFull()) {
+          this.#host.assertOpen('postAsync');
+          await this.#jobRoom(options.signal);
+        }
       } finally {
         this.#parked--;
       }
@@ -225,12 +265,16 @@ export class Poster {
       while (target.isFull || target.waiting > 0) await target.room();
       // A slow disk slows posting (the recording's backlog stays under its high-water mark).
       while (sink !== undefined && sink.isPressured && !sink.isClosed) await sink.ready(signal === undefined ? {} : { signal });
+      while (this.#jobsFull()) {
+        this.#host.assertOpen('postAll');
+        await this.#jobRoom(signal);
+      }
       if ((posted & 1023) === 1023) await new Promise<void>((resolve) => setImmediate(resolve));
     };
     if (Symbol.iterator in items) {
       for (const data of items as Iterable<unknown>) {
         signal?.throwIfAborted();
-        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023 || (sink !== undefined && sink.isPressured)) await room();
+        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023 || (sink !== undefined && sink.isPressured) || this.#jobsFull()) await room();
         if (gate === undefined || (await admitted())) postOne(data);
       }
     } else {
@@ -242,6 +286,15 @@ export class Poster {
     }
     onPosted?.(posted);
     return { posted, shed };
+  }
+
+  #tooManyJobs(method: string): SluiceError {
+    const max = this.#host.maxPendingJobs;
+    return new SluiceError(
+      ErrorCode.TooManyJobs,
+      `${method}() was refused: the runtime holds ${this.#host.activeJobs()} unfinished jobs (maxPendingJobs ${max}); use postAsync() or postAll(), which wait for a job to end, or retry later`,
+      { details: { activeJobs: this.#host.activeJobs(), maxPendingJobs: max } },
+    );
   }
 
   /** Counts one more waiting `postAsync()`, or refuses it when too many wait already. */

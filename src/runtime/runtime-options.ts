@@ -86,6 +86,13 @@ export interface RuntimeOptions {
    */
   heartbeatMs?: number;
   /**
+   * Unfinished jobs the runtime holds at once, across flows (Routilux's `max_queue_size`). At
+   * the bound, `post()` refuses with `SLUICE_ERR_TOO_MANY_JOBS`, and `postAsync()` and
+   * `postAll()` wait until a job ends. `Infinity`: no bound beyond the slots' own.
+   * @default Infinity
+   */
+  maxPendingJobs?: number;
+  /**
    * `postAsync()` calls that may wait at once (for room in a full `block` slot, or for a
    * recording that is behind), across the runtime. Each waiting call holds its data and a job;
    * past this many, `postAsync()` refuses at once with `SLUICE_ERR_TOO_MANY_WAITING` instead of
@@ -126,7 +133,7 @@ export interface RecordOptions {
 /** Options with every default filled in. */
 export type ResolvedRuntimeOptions = Readonly<Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers'>> & { bus: EventBus; record: RecordOptions | undefined; pool: ThreadPoolOptions; governor: Governor | undefined; breakers: { defaults: BreakerOptions; dependencies: Readonly<Record<string, BreakerOptions>> } }>;
 
-const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'governor', 'heartbeatMs', 'breakers', 'healthIntervalMs', 'pool', 'maxParkedPosts'] as const;
+const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'governor', 'heartbeatMs', 'breakers', 'healthIntervalMs', 'pool', 'maxParkedPosts', 'maxPendingJobs'] as const;
 
 function defaultRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -154,6 +161,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     breakers: { defaults: o.breakers?.defaults ?? {}, dependencies: o.breakers?.dependencies ?? {} },
     healthIntervalMs: o.healthIntervalMs ?? 5_000,
     maxParkedPosts: o.maxParkedPosts ?? 10_000,
+    maxPendingJobs: o.maxPendingJobs ?? Number.POSITIVE_INFINITY,
     pool: o.pool instanceof Piscina ? { piscina: o.pool } : (o.pool ?? {}),
   };
   // Validated here, at the edge, though the pool itself is created on first use.
@@ -174,6 +182,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
   assertMs('heartbeatMs', resolved.heartbeatMs, 0, { integer: true });
   assertMs('healthIntervalMs', resolved.healthIntervalMs, 1);
   assertInteger('maxParkedPosts', resolved.maxParkedPosts, 0);
+  if (resolved.maxPendingJobs !== Number.POSITIVE_INFINITY) assertInteger('maxPendingJobs', resolved.maxPendingJobs, 1);
   assertObject('breakers', o.breakers, true);
   if (o.breakers !== undefined) assertKnownKeys('breakers', o.breakers as Record<string, unknown>, ['defaults', 'dependencies']);
   assertObject('breakers.defaults', resolved.breakers.defaults);

@@ -115,6 +115,8 @@ export class Runtime {
     this.#poster = new Poster({
       clock: this.#options.clock,
       maxParkedPosts: this.#options.maxParkedPosts,
+      maxPendingJobs: this.#options.maxPendingJobs,
+      activeJobs: () => this.#jobs.activeCount,
       events: this.#events,
       assertOpen: (method) => this.#assertOpen(method),
       gate: () => this.#services.governance?.gate,
@@ -543,6 +545,7 @@ export class Runtime {
 
   #jobSettled(job: JobContext): void {
     this.#jobs.settled(job);
+    this.#poster.jobEnded();
     this.#services.governance?.governable.jobEnded(this.#options.clock.now() - job.createdMono);
     const engine = this.#workers.get(job.workerId);
     if (engine === undefined) return;
