@@ -156,6 +156,43 @@ export class GovernorEngine {
     return [...this.#actuators.keys()];
   }
 
+  /**
+   * Runs `action` on `subsystem` now, outside any rule (the facade validated the names and
+   * `factor`): every knob of the actuator's kinds (or the one named) is turned once, and each
+   * change is recorded and published as a rule's decision is (rule `'manual'`).
+   */
+  execute(subsystem: string, action: string, factor: number, knobName: string | undefined): Decision[] {
+    const entry = this.#subsystems.get(subsystem) as Entry;
+    const actuator = this.#actuators.get(action) as Actuator;
+    const at = this.#o.clock.now();
+    let readings: Record<string, number> = {};
+    try {
+      if (entry.governable.metrics !== undefined) readings = cleanReadings(entry.governable.metrics());
+    } catch {
+      // A direct action needs no metrics; a failing reader does not stop it.
+    }
+    const knobs = entry.governable.knobs().map((k) => resolveKnob(subsystem, k));
+    const targets = knobs.filter((k) => actuator.kinds.includes(k.kind) && (knobName === undefined || k.name === knobName));
+    const context: ActuatorContext = { subsystem, factor, metric: (name) => readings[name] };
+    const decisions: Decision[] = [];
+    for (const knob of targets) {
+      const requested = settleKnobValue(knob, actuator.apply(knob, context));
+      const reason = `executed directly: ${action} with factor ${factor}`;
+      const decision = applyKnobChange(entry.governable, knob, requested, { at, tick: this.#ticks, rule: 'manual', action, phase: 'apply', subsystem, metrics: {}, reason });
+      this.#decisions += 1;
+      if (decision.outcome === 'rejected') this.#rejected += 1;
+      this.#monitor.record(decision);
+      decisions.push(decision);
+    }
+    return decisions;
+  }
+
+  /** The knobs `subsystem` offers now (for the facade's checks). */
+  knobNames(subsystem: string): string[] {
+    const entry = this.#subsystems.get(subsystem);
+    return entry === undefined ? [] : entry.governable.knobs().map((k) => k.name);
+  }
+
   // ── readers ──────────────────────────────────────────────────────────────────────────────
 
   subsystems(): SubsystemSnapshot[] {

@@ -12,7 +12,7 @@ import { isGovernable, resolveKnob, type Governable } from './governable.ts';
 import { GovernorEngine } from './governor-engine.ts';
 import { checkActuator, resolveGovernorOptions, toRule, type GovernorOptions } from './governor-options.ts';
 import type { MetricProfile } from './metric-profiler.ts';
-import { checkFunction, checkKnownKeys, checkName, checkObject, failOption } from './option-checks.ts';
+import { checkFunction, checkKnownKeys, checkName, checkNumber, checkObject, failOption } from './option-checks.ts';
 import { PolicyRule, type PolicyRuleOptions } from './policy-rule.ts';
 import type { GovernorStats, SubsystemSnapshot, TickReport } from './tick-report.ts';
 
@@ -250,6 +250,38 @@ export class Governor {
    */
   actions(): string[] {
     return this.#engine.actuatorNames();
+  }
+
+  /**
+   * Runs an action on a subsystem now, outside any rule — the seed's
+   * `actuators.execute("inference_engine", "reduce_batch", 0.5)`. Every knob of the action's
+   * kinds on that subsystem (or only `options.knob`) is turned once; each change is a
+   * {@link Decision} with rule `'manual'`, recorded in `decisions()`, published on
+   * `drg.signal.<action>` and passed to `onDecision` listeners, like a rule's. Returns copies.
+   * Throws `SLUICE_ERR_INVALID_ARGUMENT` for an unknown subsystem or knob or a bad factor, and
+   * `SLUICE_ERR_UNKNOWN_ACTION` for an action no actuator implements.
+   *
+   * @example
+   * ```ts
+   * governor.execute('inference_engine', 'reduce_batch', 0.5); // halve its batch size now
+   * ```
+   */
+  execute(subsystem: string, action: string, factor: number, options: { knob?: string } = {}): Decision[] {
+    if (!this.#engine.hasSubsystem(subsystem)) {
+      throw new SluiceError(ErrorCode.InvalidArgument, `Governor has no subsystem ${describeValue(subsystem)} (registered: ${this.subsystems().map((s) => `"${s.name}"`).join(', ') || 'none'})`, {
+        details: { subsystem },
+      });
+    }
+    if (!this.#engine.hasActuator(action)) {
+      throw new SluiceError(ErrorCode.UnknownAction, `Governor has no actuator for action ${describeValue(action)} (known: ${this.actions().join(', ')})`, { details: { action } });
+    }
+    checkNumber('factor', factor, Number.MIN_VALUE);
+    if (options.knob !== undefined && !this.#engine.knobNames(subsystem).includes(options.knob)) {
+      throw new SluiceError(ErrorCode.UnknownKnob, `Subsystem "${subsystem}" has no knob ${describeValue(options.knob)} (knobs: ${this.#engine.knobNames(subsystem).join(', ')})`, {
+        details: { subsystem, knob: options.knob },
+      });
+    }
+    return this.#engine.execute(subsystem, action, factor, options.knob).map((d) => ({ ...d, metrics: { ...d.metrics } }));
   }
 
   /**
