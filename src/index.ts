@@ -75,7 +75,7 @@ export type {
 
 // The event log (durable path)
 export { MemoryEventLog, SqliteEventLog, DurableSink, kSchemaVersion } from './store/index.ts';
-export type { EventLog, RunInfo, AppendResult, SinceOptions, ReplayOptions, PruneOptions, PruneResult, SqliteEventLogOptions, DurableSinkOptions, SinkHealth, SinkHealthStatus, SinkStats, SinkCloseResult } from './store/index.ts';
+export type { EventLog, RunInfo, AppendResult, SinceOptions, ReplayOptions, PruneOptions, PruneResult, WaitForOptions, SqliteEventLogOptions, DurableSinkOptions, SinkHealth, SinkHealthStatus, SinkStats, SinkCloseResult } from './store/index.ts';
 
 // Telemetry
 export { LatencyTracker, ThroughputCounter, DriftMonitor, SystemProbe, Telemetry, TelemetryTopic, createSystemInformationSource, createOsProbeSource } from './telemetry/index.ts';

@@ -13,8 +13,9 @@ import { HeartbeatTopic, type HeartbeatPayload } from './heartbeat.ts';
  * - `active`: a non-heartbeat event arrived within the last heartbeat interval.
  * - `quiet`: heartbeats arrive on time but nothing else does.
  * - `stalled`: no heartbeat for more than `stallFactor` intervals.
+ * - `stopped`: the run said it ended (`run.stopped`); its silence is expected, for good.
  */
-export type Liveness = 'unknown' | 'active' | 'quiet' | 'stalled';
+export type Liveness = 'unknown' | 'active' | 'quiet' | 'stalled' | 'stopped';
 
 /** Options of {@link LivenessMonitor}. */
 export interface LivenessMonitorOptions {
@@ -23,6 +24,11 @@ export interface LivenessMonitorOptions {
    * @default 2.5
    */
   stallFactor?: number;
+  /**
+   * Topics that mean the run ended: after one, the run reads `stopped`, never `stalled`.
+   * @default ['run.stopped']
+   */
+  stoppedTopics?: readonly string[];
   /**
    * Source of time (the same clock the heartbeats use in tests).
    * @default realClock
@@ -46,6 +52,7 @@ interface RunState {
   lastEventAt: number | undefined;
   lastBeatAt: number | undefined;
   intervalMs: number;
+  stopped: boolean;
 }
 
 /**
@@ -61,6 +68,7 @@ interface RunState {
 export class LivenessMonitor {
   readonly #runs = new Map<string, RunState>();
   readonly #stallFactor: number;
+  readonly #stoppedTopics: ReadonlySet<string>;
   readonly #clock: Clock;
 
   constructor(options: LivenessMonitorOptions = {}) {
@@ -69,6 +77,9 @@ export class LivenessMonitor {
       failOption('stallFactor', 'a finite number >= 1', stallFactor);
     }
     this.#stallFactor = stallFactor;
+    const stoppedTopics = options.stoppedTopics ?? ['run.stopped'];
+    if (!Array.isArray(stoppedTopics) || stoppedTopics.some((t) => typeof t !== 'string')) failOption('stoppedTopics', 'an array of topics', stoppedTopics);
+    this.#stoppedTopics = new Set(stoppedTopics);
     this.#clock = options.clock ?? realClock;
   }
 
@@ -76,7 +87,7 @@ export class LivenessMonitor {
   observe(event: BusEvent): void {
     let run = this.#runs.get(event.runId);
     if (run === undefined) {
-      run = { lastSeq: event.seq - 1, missed: 0, lastEventAt: undefined, lastBeatAt: undefined, intervalMs: 0 };
+      run = { lastSeq: event.seq - 1, missed: 0, lastEventAt: undefined, lastBeatAt: undefined, intervalMs: 0, stopped: false };
       this.#runs.set(event.runId, run);
     }
     if (event.seq > run.lastSeq + 1) run.missed += event.seq - run.lastSeq - 1;
@@ -90,12 +101,14 @@ export class LivenessMonitor {
       if (beat.lastSeq > run.lastSeq) run.missed += beat.lastSeq - run.lastSeq;
     } else {
       run.lastEventAt = now;
+      if (this.#stoppedTopics.has(event.topic)) run.stopped = true;
     }
   }
 
   /** The liveness of `runId` now. */
   status(runId: string): Liveness {
     const run = this.#runs.get(runId);
+    if (run?.stopped === true) return 'stopped';
     if (run === undefined || run.lastBeatAt === undefined) return 'unknown';
     const now = this.#clock.now();
     if (now - run.lastBeatAt > this.#stallFactor * run.intervalMs) return 'stalled';

@@ -4,7 +4,8 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BusEvent } from '../bus/index.ts';
-import { checkInteger } from '../core/validate.ts';
+import { setLongTimeout } from '../core/clock.ts';
+import { assertMs, checkInteger } from '../core/validate.ts';
 
 /** What the log knows of one run: a snapshot. */
 export interface RunInfo {
@@ -57,6 +58,17 @@ export interface PruneOptions {
   keepRuns?: number;
 }
 
+/** Options of {@link EventLog.waitFor}. */
+export interface WaitForOptions {
+  /**
+   * The longest wait in ms; `Infinity` waits as long as it takes.
+   * @default Infinity
+   */
+  timeout?: number;
+  /** Stops waiting (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
 /** The outcome of {@link EventLog.prune}. */
 export interface PruneResult {
   readonly runs: number;
@@ -90,6 +102,13 @@ export interface EventLog {
   replay(runId: string, options?: ReplayOptions): AsyncIterableIterator<BusEvent>;
   /** Removes old runs (retention). */
   prune(options: PruneOptions): Promise<PruneResult>;
+  /**
+   * Resolves `true` once the log holds `runId`'s events up to `seq` (committed, so a replay
+   * sees them), or `false` after `timeout` ms: how a reader that saw `run.stopped` live waits
+   * for its rows without sleeping. Writes through this log object wake it at once; writes by
+   * another connection or process are noticed within `pollMs`.
+   */
+  waitFor(runId: string, seq: number, options?: WaitForOptions): Promise<boolean>;
   /** Releases the log; idempotent. Later calls reject with `SLUICE_ERR_STORE_CLOSED`. */
   close(): Promise<void>;
   /** True after `close()`. */
@@ -114,5 +133,61 @@ export async function* replayInPages(log: Pick<EventLog, 'since'>, runId: string
     if (page.length < pageSize) return;
     cursor = (page.at(-1) as BusEvent).seq;
     await yieldToLoop();
+  }
+}
+
+/**
+ * Wakes waiters of a log when its own appends commit; `next(ms)` also wakes after `ms`, so
+ * commits made elsewhere (another connection) are seen too.
+ * @internal
+ */
+export class CommitWatch {
+  #waiters = new Set<() => void>();
+
+  /** Something committed: every waiter looks again. */
+  notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = new Set();
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves at the next commit or after `ms`; rejects when `signal` aborts. */
+  next(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        timer.cancel();
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const onAbort = (): void => {
+        timer.cancel();
+        this.#waiters.delete(done);
+        reject(signal?.reason);
+      };
+      const timer = setLongTimeout(done, ms);
+      this.#waiters.add(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/**
+ * `waitFor()` for any log: checks `lastSeq`, then waits for a commit (or the poll interval) and
+ * checks again, until `seq` is there or the timeout passes.
+ * @internal
+ */
+export async function waitForSeq(log: Pick<EventLog, 'lastSeq'>, commits: CommitWatch, runId: string, seq: number, options: WaitForOptions, pollMs: number): Promise<boolean> {
+  checkInteger('seq', seq, 0);
+  const timeout = options.timeout ?? Number.POSITIVE_INFINITY;
+  assertMs('timeout', timeout, 0, { noLimit: true });
+  const signal = options.signal;
+  const deadline = performance.now() + timeout;
+  for (;;) {
+    signal?.throwIfAborted();
+    if ((await log.lastSeq(runId)) >= seq) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    await commits.next(Math.min(left, pollMs), signal);
   }
 }

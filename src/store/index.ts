@@ -1,4 +1,5 @@
 /** The durable path: the event log (memory, SQLite) and the batching sink that feeds it. */
+export type { WaitForOptions } from './event-log.ts';
 export type { EventLog, RunInfo, AppendResult, SinceOptions, ReplayOptions, PruneOptions, PruneResult } from './event-log.ts';
 export { MemoryEventLog } from './memory-event-log.ts';
 export { SqliteEventLog } from './sqlite-event-log.ts';

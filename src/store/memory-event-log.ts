@@ -4,7 +4,7 @@
  */
 import type { BusEvent } from '../bus/index.ts';
 import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
-import { replayInPages, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
+import { CommitWatch, replayInPages, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
 import { checkInteger, checkPruneOptions, checkRunId, storeClosedError } from './store-checks.ts';
 
 interface MemoryRun {
@@ -26,6 +26,7 @@ interface MemoryRun {
  * ```
  */
 export class MemoryEventLog implements EventLog {
+  readonly #commits = new CommitWatch();
   readonly #runs = new Map<string, MemoryRun>();
   #closed = false;
 
@@ -60,7 +61,15 @@ export class MemoryEventLog implements EventLog {
       if (last !== undefined && last.seq > event.seq) run.events.sort((a, b) => a.seq - b.seq);
       inserted++;
     }
+    if (inserted > 0) this.#commits.notify();
     return { inserted, ignored };
+  }
+
+  waitFor(runId: string, seq: number, options: WaitForOptions = {}): Promise<boolean> {
+    this.#assertOpen();
+    checkRunId(runId);
+    // Only this object writes to a memory log: no polling needed.
+    return waitForSeq(this, this.#commits, runId, seq, options, Number.POSITIVE_INFINITY);
   }
 
   async since(runId: string, afterSeq: number, options: SinceOptions = {}): Promise<BusEvent[]> {

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import type { BusEvent } from '../bus/index.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import { replayInPages, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
+import { CommitWatch, replayInPages, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
 import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
 import { configureConnection, kSchemaVersion, migrate } from './sqlite-schema.ts';
 import { InlineSqliteWriter, ReadOnlySqliteWriter, type SqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
@@ -35,6 +35,9 @@ export interface SqliteEventLogOptions {
    */
   readonly?: boolean;
 }
+
+/** How often `waitFor()` looks for rows written by another connection, in ms. */
+const kPollMs = 25;
 
 interface RunRow {
   run_id: string;
@@ -65,6 +68,7 @@ export class SqliteEventLog implements EventLog {
   readonly #lastSeq: Database.Statement;
   readonly #runs: Database.Statement;
   #closed = false;
+  readonly #commits = new CommitWatch();
 
   private constructor(path: string, db: Database.Database, writer: SqliteWriter) {
     this.#path = path;
@@ -157,7 +161,16 @@ export class SqliteEventLog implements EventLog {
   async append(events: readonly BusEvent[]): Promise<AppendResult> {
     this.#assertOpen();
     if (events.length === 0) return { inserted: 0, ignored: 0 };
-    return this.#writer.write(encodeEvents(events).columns);
+    const result = await this.#writer.write(encodeEvents(events).columns);
+    this.#commits.notify();
+    return result;
+  }
+
+  waitFor(runId: string, seq: number, options: WaitForOptions = {}): Promise<boolean> {
+    this.#assertOpen();
+    checkRunId(runId);
+    // Writes through this object wake the wait at once; another process's are seen by polling.
+    return waitForSeq(this, this.#commits, runId, seq, options, kPollMs);
   }
 
   async since(runId: string, afterSeq: number, options: SinceOptions = {}): Promise<BusEvent[]> {
