@@ -49,7 +49,7 @@ export type { JobStatus, TraceEntry, JobSnapshot, WorkerStatus, WorkerCounters, 
 
 // The runtime
 export { Runtime } from './runtime/index.ts';
-export type { RuntimeOptions, RuntimeStatus, PostOptions, PostAsyncOptions, PostAllOptions, CloseReport, RuntimeStats, JobFilter } from './runtime/index.ts';
+export type { RuntimeOptions, RuntimeStatus, PostOptions, PostAsyncOptions, PostAllOptions, CloseReport, RuntimeStats, JobFilter, DurationSnapshot } from './runtime/index.ts';
 
 // Runtime events and the recording of a run
 export { RuntimeTopic, kDefaultRecordedTopics } from './runtime/index.ts';

@@ -21,6 +21,7 @@ import type { Schedulable } from './scheduler.ts';
 import { withTimeout, type BreakerPermit, type SluiceBreaker } from '../resilience/index.ts';
 import { Scope, type Activation, type Item } from './activation-scope.ts';
 import { PlacementProbe } from './placement.ts';
+import { DurationStats } from './duration-stats.ts';
 
 /** What a runner needs from its worker engine. */
 export interface RunnerHost {
@@ -77,6 +78,8 @@ export class RoutineRunner implements Schedulable {
   batchLimit: number | undefined;
   /** Where this routine's logic runs (inline, pool, or auto measuring). */
   readonly placement: PlacementProbe;
+  /** Durations of this routine's activations in this worker. */
+  readonly durations = new DurationStats();
 
   constructor(entry: RoutineEntry, host: RunnerHost) {
     this.id = entry.id;
@@ -502,6 +505,7 @@ export class RoutineRunner implements Schedulable {
     this.#running--;
     const now = host.clock.now();
     const durationMs = now - activation.startMono;
+    this.durations.record(durationMs);
     let status: TraceEntry['status'] = activation.fellBack === true ? 'fallback' : 'ok';
     let failure: SluiceError | undefined;
     if (activation.permits !== undefined) for (const permit of activation.permits) permit.release(error === undefined, error);

@@ -23,6 +23,7 @@ import type { DurableSink } from '../store/index.ts';
 import type { BreakerRegistry, HealthSnapshot, RuntimeState } from '../resilience/index.ts';
 import type { GovernedRuntime } from './runtime-governable.ts';
 import { RuntimeServices } from './runtime-services.ts';
+import { DurationStats, type DurationSnapshot } from './duration-stats.ts';
 import type { RecordingOutcome } from './run-recording.ts';
 import { RuntimeEvents, RuntimeTopic } from './runtime-events.ts';
 import { Poster, type PostAllOptions, type PostAsyncOptions, type PostOptions } from './poster.ts';
@@ -67,6 +68,10 @@ export interface RuntimeStats {
   pool: ThreadPoolStats | undefined;
   /** Placement of every `pool` and `auto` routine, per worker (for `auto`: the measured cost and the decision). */
   placements: PlacementStats[];
+  /** Job latency (post to end) per flow, in ms: count, average, p50, p99, max (omega's `get_metrics()`). */
+  jobLatency: Record<string, DurationSnapshot>;
+  /** Activation durations per routine of each worker, in ms. */
+  activations: Array<{ workerId: string; routineId: string } & DurationSnapshot>;
 }
 
 
@@ -93,6 +98,8 @@ export class Runtime {
   readonly #jobPrefix = `job-${nanoid(8)}-`;
   readonly #hooks: JobHooks;
   #jobCounter = 0;
+  /** Job latency per flow. */
+  readonly #jobLatency = new Map<string, DurationStats>();
   #workerCounter = 0;
   #closing: Promise<CloseReport> | undefined;
   readonly #events: RuntimeEvents;
@@ -406,10 +413,12 @@ export class Runtime {
   stats(): RuntimeStats {
     let queuedItems = 0;
     const placements: PlacementStats[] = [];
+    const activations: RuntimeStats['activations'] = [];
     for (const engine of this.#workers.values()) {
       queuedItems += engine.queuedItems();
       for (const runner of engine.runners.values()) {
         if (runner.placement.requested !== 'inline') placements.push(runner.placement.snapshot(engine.worker.workerId, runner.id));
+        activations.push({ workerId: engine.worker.workerId, routineId: runner.id, ...runner.durations.snapshot() });
       }
     }
     return {
@@ -422,6 +431,8 @@ export class Runtime {
       activeJobs: this.#jobs.activeCount,
       jobsEvicted: this.#jobs.evicted,
       queuedItems,
+      jobLatency: Object.fromEntries([...this.#jobLatency].map(([flowId, stats]) => [flowId, stats.snapshot()])),
+      activations,
     };
   }
 
@@ -546,7 +557,11 @@ export class Runtime {
   #jobSettled(job: JobContext): void {
     this.#jobs.settled(job);
     this.#poster.jobEnded();
-    this.#services.governance?.governable.jobEnded(this.#options.clock.now() - job.createdMono);
+    const latencyMs = this.#options.clock.now() - job.createdMono;
+    let latency = this.#jobLatency.get(job.flowId);
+    if (latency === undefined) this.#jobLatency.set(job.flowId, (latency = new DurationStats()));
+    latency.record(latencyMs);
+    this.#services.governance?.governable.jobEnded(latencyMs);
     const engine = this.#workers.get(job.workerId);
     if (engine === undefined) return;
     // A failed job's items still queued elsewhere (another branch, a join) go now, not when reached.

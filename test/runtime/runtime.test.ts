@@ -259,7 +259,11 @@ describe('stats()', () => {
     runtime.register(flow);
     runtime.post('g', 'r', 'in', 1);
     runtime.post('g', 'r', 'in', 2);
-    expect(runtime.stats()).toEqual({ name: 'stats', status: 'running', flows: ['g'], workers: 1, activeJobs: 2, jobsEvicted: 0, queuedItems: 2, pool: undefined, placements: [] });
+    expect(runtime.stats()).toEqual({
+      name: 'stats', status: 'running', flows: ['g'], workers: 1, activeJobs: 2, jobsEvicted: 0, queuedItems: 2, pool: undefined, placements: [],
+      jobLatency: {},
+      activations: [{ workerId: expect.any(String), routineId: 'r', count: 0, avgMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 }],
+    });
     await tick();
     expect(runtime.stats().queuedItems).toBe(0);
     openAll();
