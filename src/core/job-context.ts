@@ -119,6 +119,7 @@ export class JobContext {
   #traceDropped = 0;
   readonly #traceLimit: number;
   readonly #createdMono: number;
+  #finishedMono: number | undefined;
   readonly #hooks: JobHooks;
   #done: Promise<JobContext> | undefined;
   #resolveDone: ((job: JobContext) => void) | undefined;
@@ -184,6 +185,11 @@ export class JobContext {
   /** @internal Creation time on the runtime's clock (ms), for latencies measured on that clock. */
   get createdMono(): number {
     return this.#createdMono;
+  }
+
+  /** @internal When the job ended on the runtime's clock, when the code that ended it knew (else undefined). */
+  get finishedMono(): number | undefined {
+    return this.#finishedMono;
   }
 
   /** Items and activations of this job still in flight. */
@@ -254,10 +260,16 @@ export class JobContext {
     this.#pending += count;
   }
 
-  /** @internal */
-  [kRelease](count = 1): void {
+  /**
+   * @internal Releases `count` holds; `atMono`, when the caller already read the clock (an
+   * activation settling), is when the job ended, so measuring its latency reads no clock again.
+   */
+  [kRelease](count = 1, atMono?: number): void {
     this.#pending -= count;
-    if (this.#pending === 0 && !this.isTerminal) this.#finish('completed', undefined);
+    if (this.#pending === 0 && !this.isTerminal) {
+      this.#finishedMono = atMono;
+      this.#finish('completed', undefined);
+    }
   }
 
   /** @internal */

@@ -1,8 +1,10 @@
 /**
- * Durations of one kind (a flow's jobs, a routine's activations) in an HDR histogram from
- * Node's `perf_hooks.createHistogram`: recording is one native call, readers get percentiles.
+ * Durations of one kind (a flow's jobs, a routine's activations) in a log-linear histogram:
+ * eight buckets per power of two of microseconds, so a percentile is within 12.5 % of the true
+ * value. Recording is a few arithmetic operations and one array increment: it runs for every
+ * activation and every job, where a native `perf_hooks` histogram (a call into C++ per
+ * sample) cost ~9 % of the inline pipeline's throughput.
  */
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
 /** Percentiles of recorded durations, in ms (0 with no samples). */
 export interface DurationSnapshot {
@@ -13,20 +15,63 @@ export interface DurationSnapshot {
   readonly maxMs: number;
 }
 
-/** Records durations in microseconds (the histogram's unit), reports milliseconds. */
+/** Sub-buckets per power of two, as a bit count (8 buckets: 12.5 % resolution). */
+const kSubBits = 3;
+const kSub = 1 << kSubBits;
+/** Values below this many µs get a bucket each. */
+const kLinear = kSub;
+const kBuckets = kLinear + (32 - kSubBits) * kSub;
+
+/** The bucket of `us` (an integer >= 1). */
+function bucketOf(us: number): number {
+  if (us < kLinear) return us;
+  const exp = 31 - Math.clz32(us);
+  return kLinear + (exp - kSubBits) * kSub + ((us >>> (exp - kSubBits)) & (kSub - 1));
+}
+
+/** The middle of bucket `index`, in µs. */
+function middleOf(index: number): number {
+  if (index < kLinear) return index;
+  const shift = Math.floor((index - kLinear) / kSub);
+  const low = (kSub + ((index - kLinear) % kSub)) * 2 ** shift;
+  return low + (2 ** shift - 1) / 2;
+}
+
+/** Records durations in ms; reports count, average, p50, p99 and max. */
 export class DurationStats {
-  readonly #histogram: RecordableHistogram = createHistogram();
+  readonly #counts = new Float64Array(kBuckets);
+  #count = 0;
+  #sumUs = 0;
+  #maxUs = 0;
 
   /** Records one duration in ms (below 1 µs counts as 1 µs). */
   record(ms: number): void {
-    const us = Math.round(ms * 1000);
-    this.#histogram.record(us >= 1 ? us : 1);
+    let us = Math.round(ms * 1000);
+    if (!(us >= 1)) us = 1;
+    else if (us > 0xffffffff) us = 0xffffffff;
+    const counts = this.#counts;
+    const bucket = bucketOf(us);
+    counts[bucket] = (counts[bucket] as number) + 1;
+    this.#count++;
+    this.#sumUs += us;
+    if (us > this.#maxUs) this.#maxUs = us;
   }
 
   /** A plain snapshot. */
   snapshot(): DurationSnapshot {
-    const h = this.#histogram;
-    if (h.count === 0) return { count: 0, avgMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 };
-    return { count: h.count, avgMs: h.mean / 1000, p50Ms: h.percentile(50) / 1000, p99Ms: h.percentile(99) / 1000, maxMs: h.max / 1000 };
+    const count = this.#count;
+    if (count === 0) return { count: 0, avgMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 };
+    const max = this.#maxUs;
+    return { count, avgMs: this.#sumUs / count / 1000, p50Ms: Math.min(max, this.#percentile(0.5)) / 1000, p99Ms: Math.min(max, this.#percentile(0.99)) / 1000, maxMs: max / 1000 };
+  }
+
+  #percentile(q: number): number {
+    const rank = Math.ceil(q * this.#count);
+    let seen = 0;
+    for (let i = 0; i < kBuckets; i++) {
+      seen += this.#counts[i] as number;
+      if (seen >= rank) return middleOf(i);
+    }
+    return this.#maxUs;
   }
 }

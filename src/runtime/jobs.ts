@@ -15,9 +15,9 @@ export function retainJobs(jobs: Jobs): void {
 }
 
 /** Releases one hold on every job of the set. */
-export function releaseJobs(jobs: Jobs): void {
-  if (jobs instanceof JobContext) jobs[kRelease]();
-  else for (const job of jobs) job[kRelease]();
+export function releaseJobs(jobs: Jobs, atMono?: number): void {
+  if (jobs instanceof JobContext) jobs[kRelease](1, atMono);
+  else for (const job of jobs) job[kRelease](1, atMono);
 }
 
 /** True when every job of the set has ended. */

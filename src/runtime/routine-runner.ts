@@ -536,7 +536,7 @@ export class RoutineRunner implements Schedulable {
     }));
     if (failure !== undefined) host.events.error(host.worker.workerId, this.id, this.#errorHandler.strategy, failure, () => jobIdsOf(jobs));
     // A retrying or split activation keeps its items (and their jobs' holds) until they run again.
-    if (status !== 'retrying' && status !== 'split') for (const item of activation.items) releaseJobs(item.jobs);
+    if (status !== 'retrying' && status !== 'split') for (const item of activation.items) releaseJobs(item.jobs, now);
     if (this.#view.total() > 0 || this.#retries.length > 0) this.wake('settled');
   }
 

@@ -557,7 +557,8 @@ export class Runtime {
   #jobSettled(job: JobContext): void {
     this.#jobs.settled(job);
     this.#poster.jobEnded();
-    const latencyMs = this.#options.clock.now() - job.createdMono;
+    // The activation that ended the job already read the clock; others (cancel, failure) read it here.
+    const latencyMs = (job.finishedMono ?? this.#options.clock.now()) - job.createdMono;
     let latency = this.#jobLatency.get(job.flowId);
     if (latency === undefined) this.#jobLatency.set(job.flowId, (latency = new DurationStats()));
     latency.record(latencyMs);

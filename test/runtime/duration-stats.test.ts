@@ -1,0 +1,27 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DurationStats } from '../../src/runtime/duration-stats.ts';
+
+describe('DurationStats', () => {
+  it('percentiles are within 12.5 % of the exact ones, for any sample', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0.001, max: 60_000, noNaN: true }), { minLength: 1, maxLength: 500 }), (samples) => {
+        const stats = new DurationStats();
+        for (const ms of samples) stats.record(ms);
+        const us = samples.map((ms) => Math.max(1, Math.round(ms * 1000))).sort((a, b) => a - b);
+        const exact = (q: number): number => (us[Math.ceil(q * us.length) - 1] as number) / 1000;
+        const snap = stats.snapshot();
+        expect(snap.count).toBe(samples.length);
+        expect(snap.maxMs).toBe((us.at(-1) as number) / 1000);
+        for (const [got, want] of [[snap.p50Ms, exact(0.5)], [snap.p99Ms, exact(0.99)]] as const) {
+          expect(Math.abs(got - want)).toBeLessThanOrEqual(want * 0.125 + 0.001);
+        }
+        expect(snap.avgMs).toBeCloseTo(us.reduce((a, b) => a + b, 0) / us.length / 1000, 6);
+      }),
+    );
+  });
+
+  it('is all zeros before the first sample', () => {
+    expect(new DurationStats().snapshot()).toEqual({ count: 0, avgMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 });
+  });
+});
