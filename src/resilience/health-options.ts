@@ -5,7 +5,7 @@
  * @module
  */
 import { type Clock, realClock } from '../core/clock.ts';
-import { assertKnownKeys, assertNumber, assertObject } from '../core/validate.ts';
+import { assertInteger, assertKnownKeys, assertNumber, assertObject } from '../core/validate.ts';
 import type { HealthReport } from './health-report.ts';
 
 /** A health check: returns (or resolves to) the subsystem's status. A throw counts as unhealthy. */
@@ -23,6 +23,17 @@ export interface HealthCheckOptions {
    * @default the registry's `timeoutMs`
    */
   timeoutMs?: number;
+  /**
+   * Failed checks in a row (unhealthy, thrown, rejected, timed out) before the subsystem reads
+   * `unhealthy`: one failed check alone does not degrade anything. `degraded` results apply at once.
+   * @default the registry's `failureThreshold`
+   */
+  failureThreshold?: number;
+  /**
+   * Once unhealthy, the wait before the next check, in ms (a failing dependency is not hammered).
+   * @default the registry's `recoveryTimeoutMs`, else this check's `intervalMs`
+   */
+  recoveryTimeoutMs?: number;
 }
 
 /** Options of {@link HealthRegistry}. */
@@ -42,6 +53,17 @@ export interface HealthRegistryOptions {
    * @default 2000
    */
   timeoutMs?: number;
+  /**
+   * Default failed checks in a row before a checked subsystem reads `unhealthy` (omega's
+   * `failure_threshold`).
+   * @default 3
+   */
+  failureThreshold?: number;
+  /**
+   * Default wait before checking an unhealthy subsystem again, in ms (omega's `recovery_timeout`).
+   * @default each check's `intervalMs`
+   */
+  recoveryTimeoutMs?: number;
 }
 
 /** {@link HealthRegistryOptions} with every default applied. */
@@ -49,6 +71,9 @@ export interface ResolvedHealthOptions {
   readonly clock: Clock;
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  readonly failureThreshold: number;
+  /** Undefined: each check's own interval. */
+  readonly recoveryTimeoutMs: number | undefined;
 }
 
 /**
@@ -61,10 +86,14 @@ export interface ResolvedHealthOptions {
  */
 export function resolveHealthOptions(options: HealthRegistryOptions = {}): ResolvedHealthOptions {
   assertObject('health options', options);
-  assertKnownKeys('health', options as Record<string, unknown>, ['clock', 'intervalMs', 'timeoutMs']);
+  assertKnownKeys('health', options as Record<string, unknown>, ['clock', 'intervalMs', 'timeoutMs', 'failureThreshold', 'recoveryTimeoutMs']);
   const intervalMs = options.intervalMs ?? 5_000;
   assertNumber('intervalMs', intervalMs, 1, Number.MAX_SAFE_INTEGER);
   const timeoutMs = options.timeoutMs ?? 2_000;
   assertNumber('timeoutMs', timeoutMs, 1, Number.MAX_SAFE_INTEGER);
-  return { clock: options.clock ?? realClock, intervalMs, timeoutMs };
+  const failureThreshold = options.failureThreshold ?? 3;
+  assertInteger('failureThreshold', failureThreshold, 1);
+  const recoveryTimeoutMs = options.recoveryTimeoutMs;
+  if (recoveryTimeoutMs !== undefined) assertNumber('recoveryTimeoutMs', recoveryTimeoutMs, 1, Number.MAX_SAFE_INTEGER);
+  return { clock: options.clock ?? realClock, intervalMs, timeoutMs, failureThreshold, recoveryTimeoutMs };
 }

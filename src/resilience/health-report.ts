@@ -47,8 +47,12 @@ export interface SubsystemHealth {
   readonly uptimeMs: number;
   /** When its status last changed. */
   readonly changedAt: number;
-  /** When its last result came in; absent before the first. */
+  /** When its last result came in, on the registry's clock; absent before the first. */
   readonly lastCheckAt?: number;
+  /** The same moment as wall-clock time, ISO 8601 (for people and logs). */
+  readonly lastCheckTime?: string;
+  /** Failed checks in a row that make it read `unhealthy` (checked subsystems). */
+  readonly failureThreshold?: number;
   /** What the last failed check threw, coded. */
   readonly lastError?: { readonly code: string; readonly message: string };
 }

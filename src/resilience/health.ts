@@ -8,7 +8,7 @@ import type { BusDisposable } from '../bus/index.ts';
 import { createDisposable } from '../bus/index.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError, describeValue, isSluiceError } from '../core/errors.ts';
-import { assertFunction, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf } from '../core/validate.ts';
+import { assertFunction, assertInteger, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf } from '../core/validate.ts';
 import {
   type HealthChange, type HealthReport, type HealthSnapshot, type HealthStatus, type SubsystemHealth, kHealthStatuses, worstStatus,
 } from './health-report.ts';
@@ -27,6 +27,8 @@ interface Entry {
   readonly check: HealthCheck | undefined;
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  readonly failureThreshold: number;
+  readonly recoveryTimeoutMs: number;
   readonly registeredAt: number;
   status: HealthStatus;
   detail: string | undefined;
@@ -35,6 +37,7 @@ interface Entry {
   checks: number;
   changedAt: number;
   lastCheckAt: number | undefined;
+  lastCheckTime: number | undefined;
   lastError: { code: string; message: string } | undefined;
   timer: TimerHandle | undefined;
   pending: Promise<void> | undefined;
@@ -72,6 +75,8 @@ export class HealthRegistry implements HealthSource {
   readonly #clock: Clock;
   readonly #intervalMs: number;
   readonly #timeoutMs: number;
+  readonly #failureThreshold: number;
+  readonly #recoveryTimeoutMs: number | undefined;
   readonly #createdAt: number;
   readonly #entries = new Map<string, Entry>();
   readonly #listeners = new ListenerSet<HealthChange>('health.onChange');
@@ -83,6 +88,8 @@ export class HealthRegistry implements HealthSource {
     const resolved = resolveHealthOptions(options);
     this.#intervalMs = resolved.intervalMs;
     this.#timeoutMs = resolved.timeoutMs;
+    this.#failureThreshold = resolved.failureThreshold;
+    this.#recoveryTimeoutMs = resolved.recoveryTimeoutMs;
     this.#clock = resolved.clock;
     this.#createdAt = this.#clock.now();
   }
@@ -111,13 +118,17 @@ export class HealthRegistry implements HealthSource {
     assertName('subsystem name', name);
     assertFunction('check', check);
     assertObject('check options', options);
-    assertKnownKeys('check', options as Record<string, unknown>, ['intervalMs', 'timeoutMs']);
+    assertKnownKeys('check', options as Record<string, unknown>, ['intervalMs', 'timeoutMs', 'failureThreshold', 'recoveryTimeoutMs']);
     const intervalMs = options.intervalMs ?? this.#intervalMs;
     assertNumber('intervalMs', intervalMs, 1, Number.MAX_SAFE_INTEGER);
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     assertNumber('timeoutMs', timeoutMs, 1, Number.MAX_SAFE_INTEGER);
+    const failureThreshold = options.failureThreshold ?? this.#failureThreshold;
+    assertInteger('failureThreshold', failureThreshold, 1);
+    const recoveryTimeoutMs = options.recoveryTimeoutMs ?? this.#recoveryTimeoutMs ?? intervalMs;
+    assertNumber('recoveryTimeoutMs', recoveryTimeoutMs, 1, Number.MAX_SAFE_INTEGER);
     this.#assertFree(name);
-    const entry = this.#add(name, 'check', check, intervalMs, timeoutMs);
+    const entry = this.#add(name, 'check', check, intervalMs, timeoutMs, failureThreshold, recoveryTimeoutMs);
     if (this.#started) void this.#run(entry);
     return createDisposable(() => {
       if (this.#entries.get(name) === entry) this.remove(name);
@@ -139,7 +150,7 @@ export class HealthRegistry implements HealthSource {
     if (detail !== undefined && typeof detail !== 'string') {
       throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`detail\` to be a string, got ${describeValue(detail)}`, { details: { name: 'detail' } });
     }
-    const entry = this.#entries.get(name) ?? this.#add(name, 'push', undefined, 0, 0);
+    const entry = this.#entries.get(name) ?? this.#add(name, 'push', undefined, 0, 0, 1, 0);
     this.#record(entry, { status, ...(detail === undefined ? {} : { detail }) }, undefined);
   }
 
@@ -241,6 +252,8 @@ export class HealthRegistry implements HealthSource {
         uptimeMs: at - e.registeredAt,
         changedAt: e.changedAt,
         ...(e.lastCheckAt === undefined ? {} : { lastCheckAt: e.lastCheckAt }),
+        ...(e.lastCheckTime === undefined ? {} : { lastCheckTime: new Date(e.lastCheckTime).toISOString() }),
+        ...(e.mode === 'check' ? { failureThreshold: e.failureThreshold } : {}),
         ...(e.lastError === undefined ? {} : { lastError: { ...e.lastError } }),
       };
     }
@@ -267,11 +280,11 @@ export class HealthRegistry implements HealthSource {
     }
   }
 
-  #add(name: string, mode: 'check' | 'push', check: HealthCheck | undefined, intervalMs: number, timeoutMs: number): Entry {
+  #add(name: string, mode: 'check' | 'push', check: HealthCheck | undefined, intervalMs: number, timeoutMs: number, failureThreshold: number, recoveryTimeoutMs: number): Entry {
     const now = this.#clock.now();
     const entry: Entry = {
-      name, mode, check, intervalMs, timeoutMs, registeredAt: now, status: 'unknown', detail: undefined, errorCount: 0,
-      consecutiveErrors: 0, checks: 0, changedAt: now, lastCheckAt: undefined, lastError: undefined, timer: undefined,
+      name, mode, check, intervalMs, timeoutMs, failureThreshold, recoveryTimeoutMs, registeredAt: now, status: 'unknown', detail: undefined, errorCount: 0,
+      consecutiveErrors: 0, checks: 0, changedAt: now, lastCheckAt: undefined, lastCheckTime: undefined, lastError: undefined, timer: undefined,
       pending: undefined, hung: false, removed: false,
     };
     this.#entries.set(name, entry);
@@ -340,10 +353,12 @@ export class HealthRegistry implements HealthSource {
   #arm(entry: Entry): void {
     if (!this.#started || entry.removed || entry.mode !== 'check') return;
     entry.timer?.cancel();
+    // An unhealthy subsystem is given its recovery time before it is checked again.
+    const wait = entry.status === 'unhealthy' ? entry.recoveryTimeoutMs : entry.intervalMs;
     entry.timer = this.#clock.setTimeout(() => {
       entry.timer = undefined;
       void this.#run(entry);
-    }, entry.intervalMs, { ref: false });
+    }, wait, { ref: false });
   }
 
   #checkReport(entry: Entry, value: unknown): HealthReport | SluiceError {
@@ -369,12 +384,20 @@ export class HealthRegistry implements HealthSource {
     const status: HealthStatus = error === undefined ? (report as HealthReport).status : 'unhealthy';
     entry.checks++;
     entry.lastCheckAt = this.#clock.now();
+    entry.lastCheckTime = Date.now();
     if (status === 'unhealthy') {
       entry.errorCount++;
       entry.consecutiveErrors++;
     } else entry.consecutiveErrors = 0;
     if (error !== undefined) entry.lastError = { code: error.code, message: error.message };
-    this.#set(entry, status, error === undefined ? report?.detail : error.message);
+    const detail = error === undefined ? report?.detail : error.message;
+    // A checked subsystem reads unhealthy only after `failureThreshold` failures in a row; until
+    // then it keeps its status (the failures are counted and the last error kept).
+    if (status === 'unhealthy' && entry.consecutiveErrors < entry.failureThreshold && entry.status !== 'unhealthy') {
+      entry.detail = `${entry.consecutiveErrors} of ${entry.failureThreshold} failed checks before unhealthy: ${detail ?? 'unhealthy'}`;
+      return;
+    }
+    this.#set(entry, status, detail);
   }
 
   /** Changes `entry`'s status; `apply` runs between the before and after of the overall status. */

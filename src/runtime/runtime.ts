@@ -20,7 +20,7 @@ import type { PlacementStats } from './placement.ts';
 import { nanoid } from 'nanoid';
 import type { EventBus } from '../bus/index.ts';
 import type { DurableSink } from '../store/index.ts';
-import type { BreakerRegistry, HealthSnapshot, RuntimeState } from '../resilience/index.ts';
+import type { BreakerRegistry, HealthCheck, HealthCheckOptions, HealthSnapshot, RuntimeState } from '../resilience/index.ts';
 import type { GovernedRuntime } from './runtime-governable.ts';
 import { RuntimeServices } from './runtime-services.ts';
 import { DurationStats, type DurationSnapshot } from './duration-stats.ts';
@@ -156,6 +156,24 @@ export class Runtime {
   /** Health of every subsystem (store, pool, bus, governor, each breaker) and the worst of them. */
   health(): HealthSnapshot {
     return this.#services.health.snapshot();
+  }
+
+  /**
+   * Adds a health check of your own (a database, a downstream API) beside the runtime's (store,
+   * pool, bus, governor, breakers): polled every `intervalMs`, it feeds the same lifecycle, so
+   * the runtime reads `degraded` while it fails — after `failureThreshold` failures in a row
+   * (default 3: one failed check degrades nothing), checked again after `recoveryTimeoutMs`.
+   * The disposable removes it.
+   *
+   * @example
+   * ```ts
+   * const db = runtime.addHealthCheck('postgres', async () => ((await pingDb()) ? { status: 'healthy' } : { status: 'unhealthy', detail: 'no answer' }), { intervalMs: 2_000 });
+   * runtime.health().subsystems.postgres; // { status, consecutiveErrors, lastCheckTime, … }
+   * db.dispose();
+   * ```
+   */
+  addHealthCheck(name: string, check: HealthCheck, options?: HealthCheckOptions): { dispose(): void; [Symbol.dispose](): void } {
+    return this.#services.health.register(name, check, options);
   }
 
   /** The circuit breakers of the routines and dependencies of this runtime. */

@@ -32,7 +32,7 @@ describe('health aggregation', () => {
     expect(snapshot).toMatchObject({ status: 'degraded', at: 1_750, uptimeMs: 750 });
     expect(snapshot.subsystems.store).toEqual({
       name: 'store', status: 'degraded', detail: 'SQLite unavailable; events buffered', mode: 'push', errorCount: 0,
-      consecutiveErrors: 0, checks: 1, registeredAt: 1_500, uptimeMs: 250, changedAt: 1_500, lastCheckAt: 1_500,
+      consecutiveErrors: 0, checks: 1, registeredAt: 1_500, uptimeMs: 250, changedAt: 1_500, lastCheckAt: 1_500, lastCheckTime: expect.any(String),
     });
     health.report('store', 'unhealthy');
     health.report('store', 'unhealthy');
@@ -114,7 +114,7 @@ describe('health checks', () => {
     const seen = changes(health);
     let hanging = deferred<HealthReport>();
     const check = vi.fn(() => hanging.promise);
-    health.register('governor', check, { intervalMs: 1_000, timeoutMs: 200 });
+    health.register('governor', check, { intervalMs: 1_000, timeoutMs: 200, failureThreshold: 1 });
     health.start();
     clock.advance(199);
     expect(health.snapshot().subsystems.governor?.status).toBe('unknown');
