@@ -11,7 +11,10 @@
  *   emits each item back), items/s at dispatch batch 1, 16 and 256, against raw Piscina running
  *   one no-op task per item (target at 256: ≥ 10×);
  * - overhead: time per item of the pool path at batch 1 over raw Piscina `run()` for the same
- *   no-op (target ≤ 1.3×), as throughput (many in flight) and as latency (one at a time, p50).
+ *   no-op (target ≤ 1.3×), as throughput (many in flight) and as latency (one at a time, p50);
+ * - bursts: a small burst of CPU work posted at once with the default dispatch batch (64) —
+ *   8 jobs of 150 ms, 70 jobs of 20 ms — on 2 threads vs 1 (target ≥ 1.8×: a batch must not
+ *   hold work back from an idle thread).
  *
  * Run standalone with `node --import tsx bench/pool.ts [--quick]`, or through `npm run bench`.
  */
@@ -87,6 +90,25 @@ async function sluiceTrivial(batch: number, items: number): Promise<number> {
     return await flow.post(items);
   } finally {
     await flow.close();
+  }
+}
+
+/** Seconds for a burst of `jobs` posts of `spinMs` each, all at once, default dispatch batch. */
+async function sluiceBurst(threads: number, jobs: number, spinMs: number): Promise<number> {
+  const id = `burst${threads}-${jobs}`;
+  const runtime = new Runtime({ pool: { threads, maxThreads: threads }, historyLimit: 0, traceLimit: 0 });
+  try {
+    runtime.register(noopModule, { id, shape: 'spin', spinMs });
+    const worker = runtime.exec(id);
+    const flow = runtime.getFlow(id);
+    await runtime.pool.warmUp({ flows: [{ flow, moduleUrl: (flow.source as { moduleUrl: string }).moduleUrl, params: flow.source?.params }] });
+    const start = performance.now();
+    for (let i = 0; i < jobs; i++) runtime.post(id, 'spin', 'in', i, { workerId: worker.workerId });
+    if (!(await runtime.waitUntilAllJobsFinished({ timeout: 600_000 }))) throw new Error('burst jobs did not finish');
+    if (worker.counters.jobsProcessed !== jobs) throw new Error(`only ${worker.counters.jobsProcessed}/${jobs} burst jobs completed`);
+    return (performance.now() - start) / 1000;
+  } finally {
+    await runtime.close();
   }
 }
 
@@ -232,6 +254,20 @@ export async function runPoolBench(options: PoolBenchOptions = {}, log: (line: s
   const lat = await rounds(runs, { sluice: () => sluiceLatency(samples), raw: () => rawLatency(samples) }, log);
   const { sluice: sl, raw: rl } = lat as Record<'sluice' | 'raw', { median: number; spread: number }>;
   rows.push({ scenario: 'per-activation latency at batch 1 vs raw run() (one at a time, p50)', unit: 'µs', sluice: sl.median, baseline: rl.median, ratio: sl.median / rl.median, spread: Math.max(sl.spread, rl.spread), note: 'target ≤ 1.3×' });
+  for (const [jobs, spinMs] of [[8, 150], [70, 20]] as const) {
+    log(`  burst of ${jobs} × ${spinMs} ms, 1 and 2 threads (load ${load()})…`);
+    const burst = await rounds(quick ? 2 : 3, { one: () => sluiceBurst(1, jobs, spinMs), two: () => sluiceBurst(2, jobs, spinMs) }, log);
+    const { one: b1, two: b2 } = burst as Record<'one' | 'two', { median: number; spread: number }>;
+    rows.push({
+      scenario: `burst of ${jobs} × ${spinMs} ms posted at once (dispatch batch 64): 2 threads vs 1`,
+      unit: 's',
+      sluice: b2.median,
+      baseline: b1.median,
+      ratio: b1.median / b2.median,
+      spread: Math.max(b1.spread, b2.spread),
+      note: 'speed-up (1-thread time / 2-thread time); target ≥ 1.8×',
+    });
+  }
   const loadAfter = load();
   for (const row of rows) row.note = `${row.note}; load ${loadBefore} → ${loadAfter}`;
   return rows;

@@ -1,7 +1,9 @@
 /**
  * Packs pool activations into dispatch batches and keeps at most `limit` batches in flight
  * (the pool's effective size: one batch per thread). Activations of one routine of one worker
- * share a queue; a queue is sent as soon as it holds a full batch. A partial batch goes at the
+ * share a queue; a queue is sent as soon as it holds a full batch. A batch never holds work back
+ * from an idle thread: while several threads idle, what waits is shared among them (8 jobs on 2
+ * idle threads go as 4 + 4, not 8 on one), and whole batches go once the pool is busy. A partial batch goes at the
  * end of the current turn of the event loop when a thread is free (so what one burst of posts
  * produced travels together, and a lone activation never waits for a timer), or after `flushMs`
  * when that is set. When a batch returns and work waits, the oldest queue goes at once, full or
@@ -209,7 +211,8 @@ export class Dispatcher {
         index = 0;
       }
       const queue = this.#order[index] as Queue;
-      const items = queue.items.length <= this.#batch ? queue.items.splice(0) : queue.items.splice(0, this.#batch);
+      const size = this.#batchSize();
+      const items = queue.items.length <= size ? queue.items.splice(0) : queue.items.splice(0, size);
       if (queue.items.length === 0) {
         queue.listed = false;
         this.#order.splice(index, 1);
@@ -230,6 +233,18 @@ export class Dispatcher {
         this.#pump(true);
       }, this.#flushMs);
     }
+  }
+
+  /**
+   * The size of the next batch: the dispatch batch, unless fewer activations wait than would
+   * fill one batch per idle thread: then what waits is shared among the idle threads, so a
+   * small burst spreads over the pool instead of queueing in one thread while others idle.
+   * A busy pool (one idle thread or none) gets whole batches, so a stream still batches.
+   */
+  #batchSize(): number {
+    const idle = this.#limit - this.#inFlight;
+    if (idle <= 1) return this.#batch;
+    return Math.min(this.#batch, Math.max(1, Math.ceil(this.#queued / idle)));
   }
 
   readonly #flush = (): void => {
