@@ -27,7 +27,7 @@ export function terminalSafe(text: string): string {
 
 /**
  * A JSON line for a terminal: the same JSON value, with the characters JSON.stringify leaves
- * raw (DEL, C1, line separators, bidi controls) written as `\uXXXX` escapes.
+ * raw (DEL, C1, line separators, bidi controls) written as `\u009b`-style escapes.
  *
  * @example
  * ```ts

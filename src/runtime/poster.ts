@@ -177,10 +177,10 @@ export class Poster {
     }
     const { engine, runner, target } = this.#target('postAsync', flowId, routineId, slot, data, options);
     if (!(target.isFull || target.waiting > 0) || target.spec.overflow !== 'block') return this.post(flowId, routineId, slot, data, options);
-    this.#park(`${routineId}.${slot}`);
     if (options.signal?.aborted === true) {
       throw new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted before it could wait for room`, { cause: options.signal.reason });
     }
+    this.#park(`${routineId}.${slot}`);
     let job: JobContext;
     try {
       this.#host.gate()?.admit(options.priority ?? 0);
