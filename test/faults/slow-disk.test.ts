@@ -6,22 +6,20 @@
  */
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, Flow, Runtime } from '../../src/index.ts';
 import { expectCode, isSettled } from '../fixtures/helpers.ts';
 import { Collect, Pass } from '../fixtures/routines.ts';
+import { createTempDir } from '../store/temp-dir.ts';
 
-const dirs: string[] = [];
+const temps: Array<ReturnType<typeof createTempDir>> = [];
 afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const temp of temps.splice(0)) temp.remove();
 });
 function tempFile(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-slow-disk-'));
-  dirs.push(dir);
-  return join(dir, name);
+  const temp = createTempDir('sluice-slow-disk-');
+  temps.push(temp);
+  return temp.file(name);
 }
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 function* numbers(n: number): Iterable<number> {
