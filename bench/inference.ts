@@ -16,19 +16,21 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import {
   Flow,
-  InferenceRoutine,
   Routine,
   Runtime,
+  defineFlow,
+  type SlotItems,
+} from '../src/index.ts';
+import {
+  InferenceRoutine,
   createInferenceGovernable,
   createInferenceRules,
-  defineFlow,
   fileSystemLoader,
   loadTensorFlow,
   readInferenceStats,
   type BackendKind,
-  type SlotItems,
   type TensorFlow,
-} from '../src/index.ts';
+} from '../src/inference/index.ts';
 import { Governor } from '../src/governor/index.ts';
 import { ensureModel, kDefaultModelDir, kFeatures, sample, standardise } from '../flows/inference.ts';
 import type { BenchRow } from './inline.ts';

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The sluice command. Flow modules are TypeScript, so the TypeScript loader (tsx) is registered
-// first; worker threads started later inherit it.
-import { register } from 'tsx/esm/api';
+// The sluice command. An installed package runs its built JavaScript (dist/); TypeScript flow
+// modules get tsx's loader when one is loaded. A checkout of the repository (src/ beside bin/)
+// runs the TypeScript sources under tsx instead, so it never runs a stale build;
+// SLUICE_CLI=dist makes a checkout run its build (npm run build) as an installed package would.
+import { existsSync } from 'node:fs';
 
-register();
 // `sluice replay … | head` closes the pipe early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
@@ -11,5 +12,14 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const source = new URL('../src/cli/main.ts', import.meta.url);
+let cli;
+if (process.env.SLUICE_CLI !== 'dist' && existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  globalThis[Symbol.for('sluice.tsLoaderRegistered')] = true;
+  cli = await import(source.href);
+} else {
+  cli = await import('../dist/cli/main.js');
+}
+process.exitCode = await cli.main(process.argv.slice(2));

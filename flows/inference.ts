@@ -10,24 +10,29 @@
  *   label into its job's `data`.
  *
  * The model is built by `npm run build-model` (scripts/build-model.ts) into `.sluice/models/`,
- * or here on first use when its files are missing, so a fresh clone runs as is. Run it with
- * `npm run inference` or `npx sluice run flows/inference.ts --items 2000`.
+ * or here on first use when its files are missing, so a fresh clone runs as is (the first items
+ * wait for it). Run it with `npx sluice run flows/inference.ts --items 20000 [--threads 2]
+ * [--param maxBatch=64] [--param inferPlacement=pool]`: after the jobs it prints the backend,
+ * the batches and the accuracy (its `report`).
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Flow,
-  InferenceRoutine,
   Routine,
   defineFlow,
+  type ActivationContext,
+  type SlotItems,
+} from '../src/index.ts';
+import {
+  InferenceRoutine,
   fileSystemLoader,
   fileSystemSaver,
-  type ActivationContext,
+  readInferenceStats,
   type BackendKind,
-  type SlotItems,
   type TensorFlow,
-} from '../src/index.ts';
+} from '../src/inference/index.ts';
 
 /** Features per reading. */
 export const kFeatures = 16;
@@ -227,5 +232,17 @@ export default defineFlow<InferenceParams>(
     description: 'prep (pool) → infer (TensorFlow.js, batched) → post → sink: an MLP classifies synthetic readings',
     defaults: { id: 'inference', maxBatch: 32, timeoutMs: 5, prepPlacement: 'pool', inferPlacement: 'inline', modelDir: kDefaultModelDir, backend: 'auto', log: true },
     input: { routine: 'prep', slot: 'in', generate: (i) => ({ id: i }) },
+    // What `sluice run flows/inference.ts` prints after the jobs: backend, batches, accuracy.
+    report: (worker) => {
+      const stats = readInferenceStats(worker, 'infer');
+      const sink = (worker.getRoutineState('sink') ?? {}) as { count?: number; accuracy?: number };
+      return {
+        backend: `${stats?.backend ?? 'unknown'} (TensorFlow.js ${stats?.tfBackend ?? '?'}, thread ${stats?.thread ?? '?'})`,
+        ...(stats === undefined
+          ? {}
+          : { batches: `${stats.batches} (mean ${(stats.items / Math.max(1, stats.batches)).toFixed(1)} items, ${stats.meanBatchMs.toFixed(2)} ms), tensors after the last batch: ${stats.numTensors} (${stats.numBytes} bytes)` }),
+        accuracy: `${((sink.accuracy ?? 0) * 100).toFixed(1)}% over ${sink.count ?? 0} items`,
+      };
+    },
   },
 );

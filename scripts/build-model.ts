@@ -5,7 +5,7 @@
  *
  *   npm run build-model [-- <dir>]
  */
-import { loadTensorFlow } from '../src/index.ts';
+import { loadTensorFlow } from '../src/inference/index.ts';
 import { kDefaultModelDir, trainModel } from '../flows/inference.ts';
 
 const dir = process.argv[2] ?? kDefaultModelDir;

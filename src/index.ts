@@ -94,7 +94,6 @@ export type { Fallback } from './core/index.ts';
 export { ThreadPool } from './pool/index.ts';
 export type { ThreadPoolOptions, ResolvedThreadPoolOptions, ThreadPoolStats, ThreadPoolStatus, TimePercentiles, ThreadStats } from './pool/index.ts';
 export type { PlacementStats } from './runtime/index.ts';
-export { InferenceRoutine, ModelSession, loadTensorFlow, selectBackend, resetTensorFlowCache, detectNvidiaGpu, defaultWasmPath, kBackendKinds, kBackendPackages, fileSystemSaver, fileSystemLoader, loadModel, readInferenceStats, createInferenceGovernable, createInferenceRules, InferenceMetric, kInferenceSlot, kPredictionEvent, kInferenceStateKey, type TensorFlow, type BackendKind, type BackendInfo, type BackendAttempt, type TensorFlowOptions, type LoadedTensorFlow, type ModuleImporter, type ModelSource, type ModelSessionOptions, type Prediction, type InferenceRoutineOptions, type InferenceItem, type InferenceResult, type InferenceLog, type InferenceStats, type InferenceGovernableOptions, type InferenceRulesOptions, type InferenceReading } from './inference/index.ts';
 
 // Types the exports above refer to (so the API reference is complete)
 export type { TopicStats, BusStats, EventHandler, OverflowStats, QueueSize, ShutdownResult, SubscriberSnapshot, Subscription } from './bus/index.ts';

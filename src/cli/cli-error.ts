@@ -1,6 +1,7 @@
 /**
  * Errors the CLI reports as one line with an exit code (the stack only with `--verbose`).
  */
+import { ErrorCode, SluiceError } from '../core/errors.ts';
 
 /** Exit codes of the `sluice` command. */
 export const ExitCode = {
@@ -18,7 +19,11 @@ export const ExitCode = {
   Interrupted: 130,
 } as const;
 
-/** A usage error: printed with the command's help hint, exit code 2. */
-export class UsageError extends Error {
+/** A usage error (`SLUICE_ERR_USAGE`): printed with the command's help hint, exit code 2. */
+export class UsageError extends SluiceError {
   readonly exitCode = ExitCode.Usage;
+
+  constructor(message: string) {
+    super(ErrorCode.Usage, message);
+  }
 }

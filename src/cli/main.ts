@@ -1,64 +1,220 @@
 /**
- * The `sluice` command line: dispatches to a command, prints errors as one clear line (the
- * stack with `--verbose`) and returns the exit code.
+ * The `sluice` command line, on commander: generated help for every command, `--version`,
+ * "did you mean" for unknown commands and options, and typed option values. Every error is one
+ * line (`sluice <command>: SLUICE_ERR_…: message`, the stack with `--verbose`) and an exit code.
+ *
+ * This module stays light: a command's code (and the engine behind it) is imported only when
+ * that command runs, so `sluice --help` starts fast.
  */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
 import { ErrorCode, isSluiceError } from '../core/errors.ts';
 import { ExitCode, UsageError } from './cli-error.ts';
-import { benchCommand, benchHelp } from './commands/bench.ts';
-import { inspectCommand, inspectHelp } from './commands/inspect.ts';
-import { replayCommand, replayHelp } from './commands/replay.ts';
-import { runCommand, runHelp } from './commands/run.ts';
-import { runsCommand, runsHelp } from './commands/runs.ts';
-import { tailCommand, tailHelp } from './commands/tail.ts';
+import { collect, integer, integerList, number } from './options.ts';
 import { processIO, type CliIO } from './output.ts';
 
-type Command = (argv: string[], io: CliIO) => Promise<number>;
+const kExitCodes = `
+Exit codes: 0 all jobs completed, 1 some failed or were cancelled, 2 usage error,
+3 flow module invalid, 4 the recording failed (events not persisted), 130 interrupted.`;
 
-const kCommands: Record<string, { run: Command; help: string; summary: string }> = {
-  run: { run: runCommand, help: runHelp, summary: 'run a flow over generated or given items and print throughput' },
-  bench: { run: benchCommand, help: benchHelp, summary: 'measure a flow over pool sizes and batches; table, JSON and HTML report' },
-  inspect: { run: inspectCommand, help: inspectHelp, summary: 'show a flow: routines, slots, events, connections, diagram' },
-  runs: { run: runsCommand, help: runsHelp, summary: 'list the runs recorded in the durable event log' },
-  replay: { run: replayCommand, help: replayHelp, summary: "print a recorded run's events in order" },
-  tail: { run: tailCommand, help: tailHelp, summary: 'follow a run from the durable log while it is recorded' },
-};
+/** The package's version, from the package.json above this file (source or built). */
+export function packageVersion(): string {
+  for (let up = '../../'; up.length <= 12; up += '../') {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(`${up}package.json`, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'sluice' && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // Not at this level.
+    }
+  }
+  return '0.0.0';
+}
+
+/** The options every command that reads or writes the durable log shares. */
+function dbOption(): Option {
+  return new Option('--db <path>', 'the durable event log, a SQLite file (default: .sluice/runs.sqlite)');
+}
+
+function jsonOption(what: string): Option {
+  return new Option('--json [file]', `${what} as JSON, to stdout or into file`);
+}
+
+function paramOption(): Option {
+  return new Option('--param <key=value>', 'build parameter (repeatable; JSON values are parsed)').argParser(collect);
+}
+
+/** Builds the program; `exit` receives each command's exit code. */
+function program(io: CliIO, exit: (code: number) => void): Command {
+  const root = new Command('sluice')
+    .description('sluice: a worker-thread dataflow engine. Run, inspect and measure flows; read their recorded runs.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--verbose', 'print stack traces with errors')
+    .helpOption('-h, --help', 'this help')
+    .addHelpCommand(false)
+    .showSuggestionAfterError(true)
+    .addHelpText('after', '\nRun "sluice <command> --help" for a command\'s options.')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      // Errors are printed by main() as one coded line.
+      outputError: () => undefined,
+    });
+  const command = (name: string, summary: string): Command =>
+    root
+      .command(name)
+      .summary(summary)
+      .helpOption('-h, --help', 'this help')
+      .exitOverride()
+      .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text), outputError: () => undefined });
+
+  command('run', 'run a flow over generated or given items and print throughput')
+    .description('Runs a flow: posts items into its input slot (one job per item), waits for every job to end, and prints items, seconds and items/s. The run is recorded unless --no-record.')
+    .argument('<flow-module>', 'a flow module (.ts or .js) whose default export is defineFlow(...)')
+    .option('--items <n>', 'items to generate with the module\'s input generator', integer(0), 100_000)
+    .option('--input <file.jsonl>', 'post the items of this file (one JSON value a line) instead of generating')
+    .option('--post <routine.slot=value>', 'post into routine.slot instead; value is JSON, or @file.jsonl for one item a line')
+    .option('--routine <routine>', 'where to post generated or --input items (with --slot; default: the module\'s input)')
+    .option('--slot <slot>', 'the slot of --routine')
+    .addOption(paramOption())
+    .option('--threads <n>', 'pool threads (pool routines only; default: one fewer than the CPUs)', integer(1))
+    .option('--dispatch-batch <n>', 'activations sent to a pool thread in one message', integer(1))
+    .option('--timeout <ms>', 'longest wait for the jobs to finish', number(0), 600_000)
+    .addOption(dbOption())
+    .option('--no-record', 'do not record the run')
+    .addOption(jsonOption('print the summary'))
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText('after', kExitCodes)
+    .action(async (module: string, options) => {
+      const { runCommand } = await import('./commands/run.ts');
+      exit(await runCommand(module, options, io));
+    });
+
+  command('bench', 'measure a flow over pool sizes and batches; table, JSON and HTML report')
+    .description(
+      'Measures a flow: for every pool configuration (--threads × --dispatch-batch) it warms up, then ' +
+        'posts items several times (--repeat) and reports the median and spread of items/s, latency ' +
+        '(post → job end) p50/p95/p99/max, peak RSS, CPU time, pool utilisation and failed jobs. ' +
+        'A flow module may export `baseline` (a function doing one item\'s work in plain JavaScript, ' +
+        'or { name, run(items) }): it is timed in the same run and every figure gets a ratio to it.',
+    )
+    .argument('<flow-module>', 'a flow module (.ts or .js)')
+    .option('--routine <routine>', 'where to post (with --slot; default: the module\'s input)')
+    .option('--slot <slot>', 'the slot of --routine')
+    .option('--items <n>', 'items per repetition (default 10000)', integer(1))
+    .option('--input <file.jsonl>', 'post these items (one JSON value a line, cycled) instead of generating')
+    .option('--rate <r>', 'open loop: post r items/s on a schedule (default: closed loop)', number(0.001))
+    .option('--ramp-to <r>', 'with --rate and --duration: raise the rate linearly to r', number(0.001))
+    .option('--duration <d>', 'each repetition lasts d (500ms, 10s, 2m) instead of --items')
+    .option('--threads <list>', 'pool sizes to sweep, e.g. 1,2,4 (pool routines only)', integerList)
+    .option('--dispatch-batch <list>', 'dispatch batch sizes to sweep, e.g. 1,16,256 (pool routines only)', integerList)
+    .addOption(new Option('--batch <list>', 'old name of --dispatch-batch').argParser(integerList).hideHelp())
+    .option('--warmup <n>', 'items posted before measuring each configuration (default min(1000, items))', integer(0))
+    .option('--repeat <n>', 'measured repetitions per configuration (default 3)', integer(1))
+    .addOption(paramOption())
+    .addOption(jsonOption('write the results (schema sluice.bench/1)'))
+    .option('--report <file.html>', 'write a self-contained HTML report, and a Markdown summary beside it')
+    .option('--timeout <ms>', "longest wait for one repetition's jobs (default 600000)", number(0))
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText(
+      'after',
+      '\nProgress goes to stderr: a redrawn line with rate and ETA on a terminal, a plain line every\n2 s when piped, nothing with --quiet.\n\nExit codes: 0 every job completed, 1 some jobs failed or the run failed, 2 usage error,\n3 flow module invalid, 130 interrupted.',
+    )
+    .action(async (module: string, options) => {
+      const { benchCommand } = await import('./commands/bench.ts');
+      exit(await benchCommand(module, options, io));
+    });
+
+  command('inspect', 'show a flow: routines, slots, events, connections, diagram')
+    .description('Shows a flow: its routines (placement, activation policy, slots, events), connections, warnings from validate(), and a diagram.')
+    .argument('<flow-module>', 'a flow module (.ts or .js)')
+    .addOption(paramOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'mermaid', 'dot']).default('text'))
+    .addOption(jsonOption('the description (same as --format json)'))
+    .action(async (module: string, options) => {
+      const { inspectCommand } = await import('./commands/inspect.ts');
+      exit(await inspectCommand(module, options, io));
+    });
+
+  command('runs', 'list the runs recorded in the durable event log')
+    .description('Lists the runs recorded in the durable event log: run id, events, first and last time.')
+    .addOption(dbOption())
+    .addOption(jsonOption('one object per run'))
+    .action(async (options) => {
+      const { runsCommand } = await import('./commands/runs.ts');
+      exit(await runsCommand(options, io));
+    });
+
+  command('replay', "print a recorded run's events in order")
+    .description('Prints the events of a recorded run in order (seq, time, topic, payload).')
+    .argument('<runId>', 'the run (see sluice runs)')
+    .option('--since <seq>', 'only events after this seq (a cursor)', integer(0), 0)
+    .option('--topic <prefix>', 'only events whose topic starts with this')
+    .addOption(dbOption())
+    .addOption(jsonOption('one event a line'))
+    .action(async (runId: string, options) => {
+      const { replayCommand } = await import('./commands/replay.ts');
+      exit(await replayCommand(runId, options, io));
+    });
+
+  command('tail', 'follow a run from the durable log while it is recorded')
+    .description('Follows a run from the durable log: prints its events as they are recorded, until the run stops (run.stopped), you press Ctrl-C, or --idle ms pass without a new event.')
+    .argument('<runId>', 'the run (see sluice runs)')
+    .option('--since <seq>', 'start after this seq (0: print the run from its start)', integer(0), 0)
+    .option('--idle <ms>', 'give up after this long without events (default: wait for the run to stop)', number(1))
+    .addOption(dbOption())
+    .addOption(jsonOption('one event a line'))
+    .action(async (runId: string, options) => {
+      const { tailCommand } = await import('./commands/tail.ts');
+      exit(await tailCommand(runId, options, io));
+    });
+  return root;
+}
 
 /** The top-level help. */
 export function mainHelp(): string {
-  const width = Math.max(...Object.keys(kCommands).map((c) => c.length));
-  const lines = Object.entries(kCommands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `Usage: sluice <command> [options]
+  let text = '';
+  program({ stdout: { write: (t: string) => (text += t) }, stderr: { write: () => undefined } }, () => undefined).outputHelp();
+  return text;
+}
 
-Commands:
-${lines.join('\n')}
-
-Run "sluice <command> --help" for a command's options. Add --verbose to see stack traces.
-`;
+/** One line for a commander error: "error: unknown option '--x'\n(Did you mean --y?)" → "unknown option '--x' (did you mean --y?)". */
+function commanderMessage(error: CommanderError): string {
+  return error.message
+    .replace(/^error: /, '')
+    .replace(/\(Did you mean/, '(did you mean')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   const verbose = argv.includes('--verbose');
-  const args = argv.filter((a) => a !== '--verbose');
-  const [name, ...rest] = args;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(mainHelp());
-    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
-  }
-  const command = kCommands[name];
-  if (command === undefined) {
-    io.stderr.write(`sluice: unknown command "${name}" (commands: ${Object.keys(kCommands).join(', ')}); see sluice --help\n`);
+  let code: number = ExitCode.Ok;
+  const root = program(io, (c) => (code = c));
+  if (argv.length === 0) {
+    root.outputHelp();
     return ExitCode.Usage;
   }
+  // The command named, for error lines: the first word that is not an option.
+  const name = argv.find((a) => !a.startsWith('-'));
+  const label = name !== undefined && root.commands.some((c) => c.name() === name) ? `sluice ${name}` : 'sluice';
   try {
-    return await command.run(rest, io);
+    await root.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end parsing with an "error" that is a success.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.Ok;
+      io.stderr.write(`${label}: ${ErrorCode.Usage}: ${commanderMessage(error)} (see ${label} --help)\n`);
+      return ExitCode.Usage;
+    }
     const err = error as Error & { code?: string };
-    const usage = error instanceof UsageError || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
+    const usage = error instanceof UsageError;
     const prefix = isSluiceError(error) ? `${error.code}: ` : '';
-    // One line: node's own messages (parseArgs) may span several.
+    // One line: node's own messages may span several.
     const message = String(err.message ?? error).replace(/\s*\n\s*/g, ' ');
-    io.stderr.write(`sluice ${name}: ${prefix}${message}${usage ? ` (see sluice ${name} --help)` : ''}\n`);
+    io.stderr.write(`${label}: ${prefix}${message}${usage ? ` (see ${label} --help)` : ''}\n`);
     if (verbose && err.stack !== undefined) io.stderr.write(`${err.stack}\n`);
     if (usage) return ExitCode.Usage;
     if (isSluiceError(error) && error.code === ErrorCode.FlowModuleInvalid) return ExitCode.FlowInvalid;

@@ -2,6 +2,8 @@
  * How the CLI writes: results to stdout, progress and diagnostics to stderr. Progress is a
  * redrawn line on a terminal and plain lines (at most one every few seconds) when piped.
  */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIO {
@@ -52,5 +54,24 @@ export function createProgress(io: CliIO, label: string, total: number, options:
     done(): void {
       if (options.quiet !== true && shown && tty) io.stderr.write('\r\u001b[2K');
     },
+  };
+}
+
+/** A line output: stdout, or a file (`--json <file>`). */
+export interface LineOutput {
+  write(text: string): void;
+  /** Finishes the file (a no-op for stdout). */
+  close(): Promise<void>;
+}
+
+/** Where `--json [file]` writes: stdout for a bare `--json` (or `--json -`), else the file (its folder created). */
+export function openOutput(json: true | string, io: CliIO): LineOutput {
+  if (json === true || json === '-') return { write: (text) => void io.stdout.write(text), close: async () => undefined };
+  const path = resolve(json);
+  mkdirSync(dirname(path), { recursive: true });
+  const stream = createWriteStream(path);
+  return {
+    write: (text) => void stream.write(text),
+    close: () => new Promise<void>((done, fail) => stream.end((error?: Error | null) => (error ? fail(error) : done()))),
   };
 }

@@ -65,6 +65,8 @@ export const ErrorCode = {
   BackendUnavailable: 'SLUICE_ERR_BACKEND_UNAVAILABLE',
   ModelLoadFailed: 'SLUICE_ERR_MODEL_LOAD_FAILED',
   InvalidInput: 'SLUICE_ERR_INVALID_INPUT',
+  Usage: 'SLUICE_ERR_USAGE',
+  RuntimeInPoolThread: 'SLUICE_ERR_RUNTIME_IN_POOL_THREAD',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, SluiceError, describeValue } from './errors.ts';
 import { Flow } from './flow.ts';
+import { ensureTypeScriptLoader } from './ts-loader.ts';
 import { assertFunction, assertName } from './validate.ts';
 
 /** Where the CLI and the benchmark harness post generated items, and how to make them. */
@@ -27,6 +28,11 @@ export interface FlowModuleMeta<P> {
   readonly input?: FlowInput;
   /** Params used when none are given. */
   readonly defaults?: P;
+  /**
+   * What `sluice run` prints after the jobs end, one `key: value` line each (and under `report`
+   * in `--json`): the worker's results, such as a model's backend and accuracy.
+   */
+  readonly report?: (worker: { getRoutineState(routineId: string): Record<string, unknown> | undefined }) => Record<string, unknown>;
 }
 
 /** A flow module: what `defineFlow()` returns and a flow module exports by default. */
@@ -95,6 +101,7 @@ export async function loadFlowModule(specifier: string): Promise<FlowModule> {
   const url = toModuleUrl(specifier);
   let mod: Record<string, unknown>;
   try {
+    await ensureTypeScriptLoader(url);
     mod = (await import(url)) as Record<string, unknown>;
   } catch (cause) {
     throw new SluiceError(ErrorCode.FlowModuleInvalid, `Could not import flow module ${specifier}: ${(cause as Error)?.message ?? String(cause)}`, { cause });

@@ -1,11 +1,13 @@
 /**
  * Model inference with TensorFlow.js: backend selection (native GPU, native CPU, wasm, cpu),
  * model loading from disk or code, the batched {@link InferenceRoutine}, and its governor
- * subsystem. The inference folder's door: other folders import from here only.
+ * subsystem. The package's `sluice/inference` entry, and the inference folder's door: other
+ * folders import from here only. TensorFlow.js is an optional peer dependency: install
+ * `@tensorflow/tfjs` and a backend beside sluice to use it.
  *
  * @example
  * ```ts
- * import { InferenceRoutine, createInferenceGovernable, createInferenceRules } from './inference/index.ts';
+ * import { InferenceRoutine, createInferenceGovernable, createInferenceRules } from 'sluice/inference';
  * ```
  * @module
  */

@@ -220,6 +220,15 @@ async function tryKind(kind: BackendKind, o: Resolved): Promise<TensorFlow> {
   }
 }
 
+/**
+ * TensorFlow.js is an optional peer of sluice: when a backend's package is missing, the npm
+ * command that installs one.
+ */
+function installHint(attempts: readonly BackendAttempt[]): string {
+  if (!attempts.some((a) => a.reason === 'not installed')) return '';
+  return `. TensorFlow.js is an optional peer dependency of sluice: install a backend with npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm (portable) or npm install @tensorflow/tfjs @tensorflow/tfjs-node (native CPU)`;
+}
+
 function reasonOf(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && kNotInstalled.has(code)) return 'not installed';
@@ -278,7 +287,7 @@ export async function selectBackend(options: TensorFlowOptions = {}): Promise<Lo
   }
   throw new SluiceError(
     ErrorCode.BackendUnavailable,
-    `No TensorFlow.js backend could be loaded (${attempts.map((a) => `${a.kind}: ${a.reason}`).join('; ')})`,
+    `No TensorFlow.js backend could be loaded (${attempts.map((a) => `${a.kind}: ${a.reason}`).join('; ')})${installHint(attempts)}`,
     { details: { attempts: attempts.map((a) => ({ ...a })) } },
   );
 }

@@ -8,4 +8,5 @@ export type { PoolTarget, DispatcherStats } from './dispatcher.ts';
 export { OpKind, serializeError, deserializeError } from './protocol.ts';
 export type { OpStream, SerializedError, BatchTask, BatchResult, Mutable, StartMark } from './protocol.ts';
 export { findClassInstance, findUnclonable, isDetached } from './clonable.ts';
+export { isPoolThread, assertNotInFlowModuleImport, assertNotPoolThread, warnRuntimeInPoolThread } from './pool-thread.ts';
 export type { Unclonable } from './clonable.ts';

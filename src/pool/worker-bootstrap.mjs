@@ -5,7 +5,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
-globalThis[Symbol.for('sluice.tsLoaderRegistered')] = true;
+globalThis[Symbol.for('sluice.tsLoaderRegistered')] = true; // kTsLoaderRegistered in core/ts-loader.ts
 const entry = await import('./worker-entry.ts');
 
 export default entry.default;

@@ -12,6 +12,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { runInScope, type ActivationScope, type EmitOptions, type ItemEntry } from '../core/context.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
+import { ensureTypeScriptLoader } from '../core/ts-loader.ts';
 import type { Flow } from '../core/flow.ts';
 import type { Logic } from '../core/routine.ts';
 import type { JobContext } from '../core/job-context.ts';
@@ -19,6 +20,7 @@ import type { WorkerState } from '../core/worker-state.ts';
 import { findClassInstance, findUnclonable, isDetached } from './clonable.ts';
 import { exposeControl, type ControlApi } from './control-plane.ts';
 import { kStartBoardKey, stampStart } from './start-board.ts';
+import { importFlowModule, markPoolThread } from './pool-thread.ts';
 import { OpKind, kRejectClassInstancesKey, serializeError, type BatchResult, type BatchTask, type Mutable, type SerializedError, type WarmTask } from './protocol.ts';
 
 interface BuiltRoutine {
@@ -32,7 +34,7 @@ interface BuiltFlow {
   readonly routines: Map<string, BuiltRoutine>;
 }
 
-const kTsLoader = Symbol.for('sluice.tsLoaderRegistered');
+markPoolThread();
 const flows = new Map<string, Promise<BuiltFlow>>();
 /** Flows built and ready, by key: a batch of a built flow runs without waiting for a promise. */
 const readyFlows = new Map<string, BuiltFlow>();
@@ -45,14 +47,6 @@ const startBoard: BigInt64Array | undefined = (() => {
   const buffer = (workerData as Record<string, unknown> | null | undefined)?.[kStartBoardKey];
   return buffer instanceof SharedArrayBuffer ? new BigInt64Array(buffer) : undefined;
 })();
-
-async function ensureTsLoader(moduleUrl: string): Promise<void> {
-  const g = globalThis as Record<symbol, unknown>;
-  if (!/\.[cm]?tsx?$/.test(new URL(moduleUrl).pathname) || g[kTsLoader] === true) return;
-  const api = (await import('tsx/esm/api')) as { register(): unknown };
-  api.register();
-  g[kTsLoader] = true;
-}
 
 function loadFlow(moduleUrl: string, params: unknown, flowKey: string): Promise<BuiltFlow> {
   let built = flows.get(flowKey);
@@ -69,9 +63,11 @@ function loadFlow(moduleUrl: string, params: unknown, flowKey: string): Promise<
 async function buildFlow(moduleUrl: string, params: unknown): Promise<BuiltFlow> {
   let mod: Record<string, unknown>;
   try {
-    await ensureTsLoader(moduleUrl);
-    mod = (await import(moduleUrl)) as Record<string, unknown>;
+    await ensureTypeScriptLoader(moduleUrl);
+    mod = await importFlowModule(moduleUrl);
   } catch (cause) {
+    // The module's top level started a program: that error names the cause and the fix, as is.
+    if ((cause as { code?: unknown } | null)?.code === ErrorCode.RuntimeInPoolThread) throw cause;
     throw new SluiceError(ErrorCode.FlowModuleInvalid, `A pool thread could not import flow module ${moduleUrl}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
   const isModule = (v: unknown): v is { build(p: unknown): Flow } => typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'sluice.flow-module';

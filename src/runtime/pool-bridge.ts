@@ -16,7 +16,7 @@ import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow, RoutineEntry } from '../core/flow.ts';
 import { JobContext, kEnd } from '../core/job-context.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
-import { OpKind, deserializeError, findClassInstance, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type Mutable, type ResolvedThreadPoolOptions, type SerializedError, type StartMark, type ThreadPool } from '../pool/index.ts';
+import { OpKind, deserializeError, warnRuntimeInPoolThread, findClassInstance, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type Mutable, type ResolvedThreadPoolOptions, type SerializedError, type StartMark, type ThreadPool } from '../pool/index.ts';
 import { jobFailure, type Activation, type Item } from './activation-scope.ts';
 import { jobList } from './jobs.ts';
 import { PlacementProbe } from './placement.ts';
@@ -205,7 +205,9 @@ class RunnerTarget implements PoolTarget<Pending> {
     }
     const batch = result as BatchResult;
     if (batch.error !== undefined) {
-      this.#failBatch(items, deserializeError(batch.error));
+      const thrown = deserializeError(batch.error);
+      warnRuntimeInPoolThread(thrown as SluiceError);
+      this.#failBatch(items, thrown);
       return;
     }
     const ops = batch.ops;

@@ -14,7 +14,7 @@ import { RoutineRunner } from './routine-runner.ts';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.ts';
 import { Scheduler } from './scheduler.ts';
 import { WorkerEngine } from './worker-engine.ts';
-import { ThreadPool, resolveThreadPoolOptions, type ThreadPoolStats } from '../pool/index.ts';
+import { ThreadPool, assertNotInFlowModuleImport, assertNotPoolThread, resolveThreadPoolOptions, type ThreadPoolStats } from '../pool/index.ts';
 import { PoolBridge } from './pool-bridge.ts';
 import type { PlacementStats } from './placement.ts';
 import { nanoid } from 'nanoid';
@@ -113,6 +113,8 @@ export class Runtime {
   readonly #poolBridge: PoolBridge;
 
   constructor(options?: RuntimeOptions) {
+    // A one-file program's top level, run again by a pool thread importing its flow: refused, loudly.
+    assertNotInFlowModuleImport();
     this.#options = resolveRuntimeOptions(options);
     this.#poolBridge = new PoolBridge(() => this.pool, resolveThreadPoolOptions(this.#options.pool));
     this.#jobs = new JobTable(this.#options.jobHistoryLimit);
@@ -421,6 +423,7 @@ export class Runtime {
    */
   get pool(): ThreadPool {
     if (this.#pool === undefined) {
+      assertNotPoolThread();
       this.#pool = new ThreadPool(this.#options.pool);
       this.#pool.onThreadError((error) => this.#events.publish(RuntimeTopic.PoolThreadError, () => ({ name: error.name, message: error.message })));
     }

@@ -3,6 +3,8 @@
  * caller's thread over their own connection (WAL readers never wait for the writer); writes and
  * prunes go to a {@link SqliteWriter}, by default a worker thread owning the write connection.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BusEvent } from '../bus/index.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
@@ -14,7 +16,7 @@ import { checkInteger, checkPruneOptions, checkRunId, failOption, storeClosedErr
 
 /** Options of {@link SqliteEventLog.open}. */
 export interface SqliteEventLogOptions {
-  /** The database file; created (with its schema) when missing. `':memory:'` needs `writer: 'inline'`. */
+  /** The database file; created (with its folder and its schema) when missing. `':memory:'` needs `writer: 'inline'`. */
   path: string;
   /**
    * Where writes run: `'thread'` (a worker thread; a stalled disk cannot block the event loop)
@@ -94,6 +96,8 @@ export class SqliteEventLog implements EventLog {
     if (readonly) return SqliteEventLog.#openReadOnly(path, busyTimeoutMs);
     let db: Database.Database | undefined;
     try {
+      // A log in a folder that does not exist yet (`.sluice/runs.sqlite` in a fresh project) gets it.
+      if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(resolve(path)), { recursive: true });
       db = new Database(path);
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       // Migrate (or refuse a newer schema) before switching the file to WAL, so a refused file

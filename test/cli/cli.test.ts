@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,14 +37,38 @@ describe('sluice (top level)', () => {
     for (const command of ['run', 'inspect', 'runs', 'replay', 'tail']) {
       const t = io();
       expect(await main([command, '--help'], t)).toBe(0);
-      expect(t.out()).toMatch(new RegExp(`^Usage: sluice ${command}`));
+      expect(t.out()).toMatch(new RegExp(`^Usage: sluice ${command} \\[options\\]`));
     }
+  });
+
+  it('--version prints the package version', async () => {
+    const t = io();
+    expect(await main(['--version'], t)).toBe(0);
+    expect(t.out().trim()).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
+  });
+
+  it.each([
+    [['rnu'], /^sluice: SLUICE_ERR_USAGE: unknown command 'rnu' \(did you mean run\?\) \(see sluice --help\)$/],
+    [['run', 'flows/pipeline.ts', '--itmes', '5'], /^sluice run: SLUICE_ERR_USAGE: unknown option '--itmes' \(did you mean --items\?\)/],
+    [['run', 'flows/pipeline.ts', '--items', 'abc'], /^sluice run: SLUICE_ERR_USAGE: option '--items <n>' argument 'abc' is invalid\. Expected an integer >= 0\./],
+    [['run', 'flows/pipeline.ts', '--threads', '0'], /option '--threads <n>' argument '0' is invalid\. Expected an integer >= 1/],
+    [['run', 'flows/pipeline.ts', '--timeout', 'soon'], /option '--timeout <ms>' argument 'soon' is invalid\. Expected a number >= 0/],
+    [['inspect', 'flows/pipeline.ts', '--format', 'svg'], /argument 'svg' is invalid\. Allowed choices are text, json, mermaid, dot/],
+    [['replay'], /^sluice replay: SLUICE_ERR_USAGE: missing required argument 'runId'/],
+    [['run', 'flows/pipeline.ts', 'extra'], /too many arguments for 'run'/],
+    [['run', 'flows/pipeline.ts', '--input', '/nonexistent/items.jsonl', '--no-record'], /Input file not found: \/nonexistent\/items\.jsonl/],
+  ])('a bad command line is one coded line with exit 2: %j', async (args, message) => {
+    const t = io();
+    expect(await main(args, t)).toBe(2);
+    expect(t.err().trim()).toMatch(message);
+    expect(t.err().trim().split('\n')).toHaveLength(1);
+    expect(t.out()).toBe('');
   });
 
   it('an unknown command or option is a usage error (exit 2) in one line', async () => {
     const t = io();
     expect(await main(['frobnicate'], t)).toBe(2);
-    expect(t.err()).toMatch(/unknown command "frobnicate"/);
+    expect(t.err()).toMatch(/unknown command 'frobnicate'/);
     const u = io();
     expect(await main(['run', 'flows/pipeline.ts', '--bogus'], u)).toBe(2);
     expect(u.err().trim().split('\n')).toHaveLength(1);

@@ -23,11 +23,11 @@ const tiny = 'test/harness/fixtures/tiny-flow.ts';
 
 describe('sluice bench', () => {
   it('is listed in sluice --help and has its own --help with exit codes', async () => {
-    expect(mainHelp()).toMatch(/^ {2}bench {2}/m);
+    expect(mainHelp()).toMatch(/^ {2}bench \[options\] <flow-module> +measure a flow/m);
     const t = io();
     expect(await main(['bench', '--help'], t)).toBe(0);
-    expect(t.out()).toMatch(/^Usage: sluice bench <flow-module>/);
-    for (const option of ['--threads', '--batch', '--rate', '--duration', '--warmup', '--json', '--report', '--input', '--routine', '--quiet']) expect(t.out()).toContain(option);
+    expect(t.out()).toMatch(/^Usage: sluice bench \[options\] <flow-module>/);
+    for (const option of ['--threads', '--dispatch-batch', '--rate', '--duration', '--warmup', '--json', '--report', '--input', '--routine', '--quiet']) expect(t.out()).toContain(option);
     expect(t.out()).toMatch(/Exit codes: 0 .*1 .*2 usage error/s);
   });
 
@@ -48,12 +48,15 @@ describe('sluice bench', () => {
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/^# sluice bench: tiny/);
   }, 60_000);
 
-  it('--json - writes only JSON to stdout; items come from --input', async () => {
+  it('--json alone (or --json -) writes only JSON to stdout; items come from --input', async () => {
     const input = join(dir, 'items.jsonl');
     writeFileSync(input, '1\n2\n\n3\n');
     const t = io();
-    expect(await main(['bench', tiny, '--input', input, '--items', '30', '--warmup', '0', '--repeat', '1', '--json', '-'], t)).toBe(0);
+    expect(await main(['bench', tiny, '--input', input, '--items', '30', '--warmup', '0', '--repeat', '1', '--json'], t)).toBe(0);
     expect(JSON.parse(t.out())).toMatchObject({ schema: 'sluice.bench/1', flow: 'tiny', configurations: [{ jobs: { posted: 30, completed: 30 } }] });
+    const u = io();
+    expect(await main(['bench', tiny, '--input', input, '--items', '30', '--warmup', '0', '--repeat', '1', '--json', '-'], u)).toBe(0);
+    expect(JSON.parse(u.out())).toMatchObject({ schema: 'sluice.bench/1' });
   }, 30_000);
 
   it('shows progress with rate and ETA as plain lines when piped', async () => {
@@ -72,16 +75,19 @@ describe('sluice bench', () => {
   }, 30_000);
 
   it.each([
-    [['--threads', '0,2'], /Expected --threads to be a comma-separated list of integers >= 1 \(e\.g\. 1,2,4\), got "0,2"/],
-    [['--batch', 'x'], /Expected --batch to be a comma-separated list/],
-    [['--items=-3'], /Expected --items to be an integer >= 1, got "-3"/],
-    [['--items', '-3'], /Option '--items' argument is ambiguous\. Did you forget/],
+    [['--threads', '0,2'], /SLUICE_ERR_USAGE: option '--threads <list>' argument '0,2' is invalid\. Expected a comma-separated list of integers >= 1 \(e\.g\. 1,2,4\)/],
+    [['--dispatch-batch', 'x'], /option '--dispatch-batch <list>' argument 'x' is invalid\. Expected a comma-separated list/],
+    [['--batch', 'x'], /option '--batch <list>' argument 'x' is invalid/],
+    [['--items=-3'], /option '--items <n>' argument '-3' is invalid\. Expected an integer >= 1/],
+    [['--items', '-3'], /option '--items <n>' argument '-3' is invalid/],
+    [['--items', 'abc'], /option '--items <n>' argument 'abc' is invalid/],
     [['--duration', 'soon'], /Expected --duration to be a duration such as 500ms, 10s or 2m, got "soon"/],
     [['--ramp-to', '50'], /--ramp-to needs --rate/],
     [['--routine', 'double'], /--routine and --slot go together/],
     [['--slot', 'nope', '--routine', 'double', '--items', '5', '--warmup', '0', '--repeat', '1'], /has no slot "nope"/],
     [['--input', '/nonexistent/items.jsonl'], /--input file not found/],
-    [['--bogus'], /Unknown option '--bogus'/],
+    [['--bogus'], /SLUICE_ERR_USAGE: unknown option '--bogus'/],
+    [['--repaet', '2'], /unknown option '--repaet' \(did you mean --repeat\?\)/],
   ])('usage errors are one line, exit 2: %j', async (args, message) => {
     const t = io();
     const code = await main(['bench', tiny, ...args], t);
@@ -93,7 +99,7 @@ describe('sluice bench', () => {
   it('a missing module argument is a usage error; a module that is not a flow exits 3', async () => {
     const t = io();
     expect(await main(['bench'], t)).toBe(2);
-    expect(t.err()).toMatch(/sluice bench needs a flow module path/);
+    expect(t.err()).toMatch(/sluice bench: SLUICE_ERR_USAGE: missing required argument 'flow-module'/);
     const bad = join(dir, 'not-a-flow.mjs');
     writeFileSync(bad, 'export const x = 1;\n');
     const u = io();

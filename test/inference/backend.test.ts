@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ErrorCode, isSluiceError, loadTensorFlow, resetTensorFlowCache, selectBackend, type ModuleImporter } from '../../src/index.ts';
+import { ErrorCode, isSluiceError } from '../../src/index.ts';
+import { loadTensorFlow, resetTensorFlowCache, selectBackend, type ModuleImporter } from '../../src/inference/index.ts';
 
 const realImport: ModuleImporter = (specifier) => import(specifier);
 

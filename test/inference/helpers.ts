@@ -1,5 +1,6 @@
 /** Shared pieces of the inference tests: a small seeded model, a flow around it, a collector. */
-import { Flow, InferenceRoutine, Routine, type ActivationContext, type InferenceRoutineOptions, type SlotItems, type TensorFlow } from '../../src/index.ts';
+import { Flow, Routine, type ActivationContext, type SlotItems } from '../../src/index.ts';
+import { InferenceRoutine, type InferenceRoutineOptions, type TensorFlow } from '../../src/inference/index.ts';
 
 export const kInputs = 6;
 export const kOutputs = 3;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ManualClock, Runtime, createInferenceGovernable, createInferenceRules, loadTensorFlow, readInferenceStats, type InferenceReading } from '../../src/index.ts';
+import { ManualClock, Runtime } from '../../src/index.ts';
+import { createInferenceGovernable, createInferenceRules, loadTensorFlow, readInferenceStats, type InferenceReading } from '../../src/inference/index.ts';
 import { Governor } from '../../src/governor/index.ts';
 import { inferenceFlow, row } from './helpers.ts';
 

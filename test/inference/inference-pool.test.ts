@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Runtime, loadTensorFlow, readInferenceStats, type JobContext } from '../../src/index.ts';
+import { Runtime, type JobContext } from '../../src/index.ts';
+import { loadTensorFlow, readInferenceStats } from '../../src/inference/index.ts';
 import flowModule from './fixtures/pool-inference-flow.ts';
 import { createSmallModel, kInputs, row } from './helpers.ts';
 

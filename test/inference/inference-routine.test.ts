@@ -4,14 +4,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ErrorCode,
-  InferenceRoutine,
   Runtime,
+  type JobContext,
+} from '../../src/index.ts';
+import {
+  InferenceRoutine,
   fileSystemSaver,
   loadTensorFlow,
   readInferenceStats,
-  type JobContext,
   type TensorFlow,
-} from '../../src/index.ts';
+} from '../../src/inference/index.ts';
 import { createSmallModel, inferenceFlow, kInputs, kOutputs, row } from './helpers.ts';
 
 let tf: TensorFlow;

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../../src/bus/index.ts';
 import { ErrorCode, type SluiceError } from '../../src/core/errors.ts';
@@ -60,8 +61,12 @@ describe('SQLite failures surface as coded errors and health, never a crash or a
     again.close();
   });
 
-  it('a path that cannot be opened rejects with SLUICE_ERR_STORE_FAILED', async () => {
-    await expect(SqliteEventLog.open({ path: temp.file('no/such/dir/x.sqlite') })).rejects.toMatchObject({ code: ErrorCode.StoreFailed });
+  it('a path that cannot be opened (a folder) rejects with SLUICE_ERR_STORE_FAILED; a missing folder is created', async () => {
+    const folder = temp.file('a-folder');
+    mkdirSync(folder);
+    await expect(SqliteEventLog.open({ path: folder })).rejects.toMatchObject({ code: ErrorCode.StoreFailed });
+    const log = await SqliteEventLog.open({ path: temp.file('no/such/dir/x.sqlite') });
+    await log.close();
   });
 
   it('migrates a new file to the current version and sets WAL while open; a clean close leaves a rollback journal (readable from read-only storage)', async () => {

@@ -3,22 +3,10 @@
  * warnings, and a diagram (Mermaid or DOT).
  */
 import type { Flow } from '../../core/flow.ts';
-import { parseArgs } from 'node:util';
 import { loadModuleArg, parseParams } from '../flow-loader.ts';
-import { ExitCode, UsageError } from '../cli-error.ts';
+import { ExitCode } from '../cli-error.ts';
 import { dotString, mermaidLabel, terminalSafe } from '../safe-text.ts';
-import type { CliIO } from '../output.ts';
-
-export const inspectHelp = `Usage: sluice inspect <flow-module> [options]
-
-Shows a flow: its routines (placement, activation policy, slots, events), connections,
-warnings from validate(), and a diagram.
-
-Options:
-  --param key=value   build parameter (repeatable; JSON values are parsed)
-  --format <f>        text (default), json, mermaid or dot
-  -h, --help          this help
-`;
+import { openOutput, type CliIO } from '../output.ts';
 
 /**
  * A Mermaid flowchart of the flow. Nodes get generated ids (`r0`, `r1`, …) and every name is
@@ -68,21 +56,23 @@ export function describeFlow(flow: Flow) {
   };
 }
 
-export async function inspectCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { param: { type: 'string', multiple: true }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help === true) {
-    io.stdout.write(inspectHelp);
-    return ExitCode.Ok;
-  }
-  const format = values.format as string;
-  if (!['text', 'json', 'mermaid', 'dot'].includes(format)) throw new UsageError(`Expected --format to be text, json, mermaid or dot, got "${format}"`);
-  const mod = await loadModuleArg(positionals[0], 'inspect');
-  const flow = mod.build(parseParams(values.param ?? []));
-  if (format === 'json') io.stdout.write(`${JSON.stringify(describeFlow(flow), null, 2)}\n`);
+/** The options of `sluice inspect`, as the command line parsed them. */
+export interface InspectOptions {
+  param?: string[];
+  format: 'text' | 'json' | 'mermaid' | 'dot';
+  json?: true | string;
+}
+
+/** Runs `sluice inspect <module>` and returns the exit code. */
+export async function inspectCommand(specifier: string, options: InspectOptions, io: CliIO): Promise<number> {
+  const mod = await loadModuleArg(specifier, 'inspect');
+  const flow = mod.build(parseParams(options.param ?? []));
+  const format = options.json === undefined ? options.format : 'json';
+  if (options.json !== undefined) {
+    const out = openOutput(options.json, io);
+    out.write(`${JSON.stringify(describeFlow(flow), null, 2)}\n`);
+    await out.close();
+  } else if (format === 'json') io.stdout.write(`${JSON.stringify(describeFlow(flow), null, 2)}\n`);
   else if (format === 'mermaid') io.stdout.write(`${toMermaid(flow)}\n`);
   else if (format === 'dot') io.stdout.write(`${toDot(flow)}\n`);
   else {

@@ -2,37 +2,32 @@
  * `sluice run <flow-module>`: posts generated or given items into the flow, waits for every
  * job, and prints items, seconds and items/s. SIGINT/SIGTERM close the runtime gracefully.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import type { FlowModule } from '../../core/flow-module.ts';
 import { Runtime } from '../../runtime/runtime.ts';
 import { ExitCode, UsageError } from '../cli-error.ts';
 import { loadModuleArg, parseParams } from '../flow-loader.ts';
-import { createProgress, formatCount, type CliIO } from '../output.ts';
-import { dbPath } from '../store-args.ts';
+import { createProgress, formatCount, openOutput, type CliIO } from '../output.ts';
+import { dbPath, kDefaultDb } from '../store-args.ts';
 
-export const runHelp = `Usage: sluice run <flow-module> [options]
-
-Runs a flow: posts items into its input slot (one job per item), waits for every job to end,
-and prints items, seconds and items/s.
-
-Options:
-  --items <n>                       items to generate with the module's input generator (default 100000)
-  --post <routine.slot=value>       post into routine.slot instead; value is JSON, or @file.jsonl
-                                    for one item per line
-  --param key=value                 build parameter (repeatable; JSON values are parsed)
-  --timeout <ms>                    longest wait for the jobs to finish (default 600000)
-  --db <path>                       record the run's events to this SQLite file
-                                    (default .sluice/runs.sqlite; see sluice runs / replay / tail)
-  --no-record                       do not record the run
-  --json                            print the summary as JSON
-  -q, --quiet                       no progress output
-  -h, --help                        this help
-
-Exit codes: 0 all jobs completed, 1 some failed or were cancelled, 2 usage error,
-3 flow module invalid, 4 the recording failed (events not persisted), 130 interrupted.
-`;
+/** The options of `sluice run`, as the command line parsed them. */
+export interface RunOptions {
+  items: number;
+  input?: string;
+  post?: string;
+  routine?: string;
+  slot?: string;
+  param?: string[];
+  threads?: number;
+  dispatchBatch?: number;
+  timeout: number;
+  db?: string;
+  record: boolean;
+  json?: true | string;
+  quiet?: boolean;
+}
 
 /** The summary `run` prints. */
 export interface RunSummary {
@@ -80,22 +75,32 @@ function* generate(mod: FlowModule, count: number): Iterable<unknown> {
 }
 
 async function countLines(path: string): Promise<number> {
+  if (!existsSync(path)) throw new UsageError(`Input file not found: ${resolve(path)}`);
   let n = 0;
   for await (const _ of readJsonl(path)) n++;
   return n;
 }
 
-async function resolveTarget(mod: FlowModule, post: string | undefined, items: number): Promise<Target> {
-  if (post === undefined) {
-    if (mod.input === undefined) throw new UsageError(`The flow module declares no input; say where to post with --post routine.slot=<json|@file.jsonl>`);
-    return { routine: mod.input.routine, slot: mod.input.slot, items: generate(mod, items), total: items };
+/** Where items go and which: `--post`, or `--input`/generated items into `--routine.--slot` or the module's input. */
+async function resolveTarget(mod: FlowModule, options: RunOptions): Promise<Target> {
+  if (options.post !== undefined) {
+    if (options.input !== undefined || options.routine !== undefined) throw new UsageError('--post names its own target and value: use it without --input, --routine and --slot');
+    return resolvePost(options.post);
   }
+  if ((options.routine === undefined) !== (options.slot === undefined)) throw new UsageError("--routine and --slot go together: name both, or neither to use the module's input");
+  const into = options.routine !== undefined ? { routine: options.routine, slot: options.slot as string } : mod.input;
+  if (into === undefined) throw new UsageError('The flow module declares no input; say where to post with --routine and --slot, or --post routine.slot=<json|@file.jsonl>');
+  if (options.input !== undefined) return { routine: into.routine, slot: into.slot, items: readJsonl(options.input), total: await countLines(options.input) };
+  return { routine: into.routine, slot: into.slot, items: generate(mod, options.items), total: options.items };
+}
+
+function resolvePost(post: string): Promise<Target> | Target {
   const match = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(post);
   if (match === null) throw new UsageError(`Expected --post as routine.slot=<json|@file.jsonl>, got "${post}"`);
   const [, routine, slot, value] = match as unknown as [string, string, string, string];
   if (value.startsWith('@')) {
     const path = value.slice(1);
-    return { routine, slot, items: readJsonl(path), total: await countLines(path) };
+    return countLines(path).then((total) => ({ routine, slot, items: readJsonl(path), total }));
   }
   let data: unknown;
   try {
@@ -106,36 +111,17 @@ async function resolveTarget(mod: FlowModule, post: string | undefined, items: n
   return { routine, slot, items: [data], total: 1 };
 }
 
-export async function runCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      items: { type: 'string', default: '100000' },
-      post: { type: 'string' },
-      param: { type: 'string', multiple: true },
-      timeout: { type: 'string', default: '600000' },
-      db: { type: 'string' },
-      'no-record': { type: 'boolean' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) {
-    io.stdout.write(runHelp);
-    return ExitCode.Ok;
-  }
-  const items = Number(values.items);
-  if (!Number.isInteger(items) || items < 0) throw new UsageError(`Expected --items to be an integer >= 0, got "${values.items}"`);
-  const timeout = Number(values.timeout);
-  if (!(timeout >= 0)) throw new UsageError(`Expected --timeout to be a number of ms >= 0, got "${values.timeout}"`);
-  const mod = await loadModuleArg(positionals[0], 'run');
-  const target = await resolveTarget(mod, values.post, items);
-
-  const record = values['no-record'] === true ? undefined : dbPath(values.db, true);
-  const runtime = new Runtime(record === undefined ? {} : { record: { log: record } });
-  const flow = runtime.register(mod, parseParams(values.param ?? []));
+/** Runs `sluice run <module>` and returns the exit code. */
+export async function runCommand(specifier: string, options: RunOptions, io: CliIO): Promise<number> {
+  const mod = await loadModuleArg(specifier, 'run');
+  const target = await resolveTarget(mod, options);
+  const quiet = options.quiet === true;
+  const record = options.record ? dbPath(options.db, true) : undefined;
+  // Recording is on by default: say so first, and how to turn it off.
+  if (record !== undefined && !quiet) io.stderr.write(`recording to ${record} (--no-record to turn off)\n`);
+  const pool = { ...(options.threads === undefined ? {} : { threads: options.threads }), ...(options.dispatchBatch === undefined ? {} : { dispatchBatch: options.dispatchBatch }) };
+  const runtime = new Runtime({ ...(record === undefined ? {} : { record: { log: record } }), ...(Object.keys(pool).length === 0 ? {} : { pool }) });
+  const flow = runtime.register(mod, parseParams(options.param ?? []));
   await runtime.start();
   const worker = runtime.exec(flow.id);
   let interrupted = false;
@@ -159,7 +145,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const sigterm = (): void => onSignal('SIGTERM');
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
-  const progress = createProgress(io, `${flow.id}`, target.total, { quiet: values.quiet === true || values.json === true });
+  const progress = createProgress(io, `${flow.id}`, target.total, { quiet: quiet || options.json === true });
   const start = performance.now();
   let drained = false;
   try {
@@ -168,7 +154,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     } catch (error) {
       if (!interrupted) throw error;
     }
-    drained = interrupted ? false : await runtime.waitUntilAllJobsFinished({ timeout });
+    drained = interrupted ? false : await runtime.waitUntilAllJobsFinished({ timeout: options.timeout });
   } finally {
     progress.done();
   }
@@ -202,11 +188,20 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     const why = report.recordingError?.message ?? 'the log did not take them before the close timeout';
     io.stderr.write(`sluice: recording to ${record} failed: ${why}; ${formatCount(report.notPersisted)} events not persisted\n`);
   }
-  if (values.json === true) io.stdout.write(`${JSON.stringify(summary)}\n`);
-  else {
+  const moduleReport = mod.report?.(worker);
+  if (options.json !== undefined) {
+    const out = openOutput(options.json, io);
+    out.write(`${JSON.stringify(moduleReport === undefined ? summary : { ...summary, report: moduleReport })}\n`);
+    await out.close();
+  }
+  if (options.json !== true) {
     io.stdout.write(`flow ${summary.flow}: ${formatCount(summary.items)} items in ${summary.seconds.toFixed(2)} s = ${formatCount(summary.itemsPerSecond)} items/s\n`);
     io.stdout.write(`jobs: ${formatCount(summary.completed)} completed, ${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} cancelled\n`);
-    if (record !== undefined && !recordingFailed) io.stdout.write(`recorded as ${summary.runId} in ${record} (sluice replay ${summary.runId})\n`);
+    for (const [key, value] of Object.entries(moduleReport ?? {})) io.stdout.write(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
+    if (record !== undefined && !recordingFailed) {
+      const db = options.db === undefined || resolve(options.db) === resolve(kDefaultDb) ? '' : ` --db ${JSON.stringify(options.db)}`;
+      io.stdout.write(`recorded as ${summary.runId} in ${record} (sluice replay ${summary.runId}${db})\n`);
+    }
   }
   if (interrupted) return ExitCode.Interrupted;
   if (summary.failed + summary.cancelled > 0 || !summary.drained) return ExitCode.JobsFailed;

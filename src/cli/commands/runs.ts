@@ -1,33 +1,20 @@
 /**
  * `sluice runs`: the runs recorded in the durable log, newest first.
  */
-import { parseArgs } from 'node:util';
 import { ExitCode } from '../cli-error.ts';
-import type { CliIO } from '../output.ts';
+import { openOutput, type CliIO } from '../output.ts';
 import { jsonTerminalSafe, terminalSafe } from '../safe-text.ts';
 import { openExistingLog } from '../store-args.ts';
 
-export const runsHelp = `Usage: sluice runs [options]
-
-Lists the runs recorded in the durable event log: run id, events, first and last time.
-
-Options:
-  --db <path>     the event log (default .sluice/runs.sqlite)
-  --json          one JSON object per run
-  -h, --help      this help
-`;
-
-export async function runsCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { db: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help === true) {
-    io.stdout.write(runsHelp);
-    return ExitCode.Ok;
-  }
+/** Runs `sluice runs` and returns the exit code. */
+export async function runsCommand(values: { db?: string; json?: true | string }, io: CliIO): Promise<number> {
   const log = await openExistingLog(values.db);
   try {
     const runs = (await log.runs()).sort((a, b) => b.lastTime.localeCompare(a.lastTime));
-    if (values.json === true) {
-      for (const run of runs) io.stdout.write(`${jsonTerminalSafe(JSON.stringify(run))}\n`);
+    if (values.json !== undefined) {
+      const out = openOutput(values.json, io);
+      for (const run of runs) out.write(`${jsonTerminalSafe(JSON.stringify(run))}\n`);
+      await out.close();
     } else if (runs.length === 0) {
       io.stdout.write('no runs recorded\n');
     } else {

@@ -6,43 +6,26 @@
  * (no event, not even a heartbeat, for longer than the heartbeats promise).
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { LivenessMonitor } from '../../bus/index.ts';
 import { ExitCode, UsageError } from '../cli-error.ts';
 import { writeEvent } from '../event-format.ts';
-import type { CliIO } from '../output.ts';
+import { openOutput, type CliIO } from '../output.ts';
 import { dbPath, openExistingLog } from '../store-args.ts';
-import { parseSince } from './replay.ts';
 
-export const tailHelp = `Usage: sluice tail <runId> [options]
+/** The options of `sluice tail`, as the command line parsed them. */
+export interface TailOptions {
+  since: number;
+  idle?: number;
+  db?: string;
+  json?: true | string;
+}
 
-Follows a run from the durable log: prints its events as they are recorded, until the run
-stops (run.stopped), you press Ctrl-C, or --idle ms pass without a new event.
-
-Options:
-  --since <seq>   start after this seq (default 0: print the run from its start)
-  --idle <ms>     give up after this long without events (default: wait for the run to stop)
-  --db <path>     the event log (default .sluice/runs.sqlite)
-  --json          one JSON event per line
-  -h, --help      this help
-`;
-
-export async function tailCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { since: { type: 'string' }, idle: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help === true) {
-    io.stdout.write(tailHelp);
-    return ExitCode.Ok;
-  }
-  const runId = positionals[0];
-  if (runId === undefined) throw new UsageError('sluice tail needs a run id (see sluice runs)');
-  const idle = values.idle === undefined ? Number.POSITIVE_INFINITY : Number(values.idle);
-  if (!(idle > 0)) throw new UsageError(`Expected --idle to be a number of ms > 0, got "${values.idle}"`);
-  let cursor = parseSince(values.since);
+/** Runs `sluice tail <runId>` and returns the exit code. */
+export async function tailCommand(runId: string, values: TailOptions, io: CliIO): Promise<number> {
+  const idle = values.idle ?? Number.POSITIVE_INFINITY;
+  let cursor = values.since;
   const log = await openExistingLog(values.db);
+  const out = openOutput(values.json ?? true, io);
   const liveness = new LivenessMonitor();
   let stopped = false;
   let lastEventAt = performance.now();
@@ -64,7 +47,7 @@ export async function tailCommand(argv: string[], io: CliIO): Promise<number> {
           for (const event of events) {
             cursor = event.seq;
             liveness.observe(event);
-            writeEvent((t) => io.stdout.write(t), event, values.json === true);
+            writeEvent((t) => out.write(t), event, values.json !== undefined);
             if (event.topic === 'run.stopped') stopped = true;
           }
           if (events.length > 0) {
@@ -115,6 +98,7 @@ export async function tailCommand(argv: string[], io: CliIO): Promise<number> {
     watcher?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await out.close();
     await log.close();
   }
   return ExitCode.Ok;
