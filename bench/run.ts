@@ -1,11 +1,11 @@
 /**
  * `npm run bench`: runs every built-in scenario — inline pipeline, fan-out/fan-in, CPU-bound
- * scaling by threads, the dispatch-batch sweep, latency at fixed rates, durable-log throughput
- * and the governor ramp — each beside a baseline measured in the same process; prints a table
- * per scenario and writes bench/results/<scenario>.json, report.html (self-contained, with
- * charts) and report.md.
+ * scaling by threads, the dispatch-batch sweep, latency at fixed rates, durable-log throughput,
+ * the governor ramp and the command line's start-up — each beside a baseline measured in the
+ * same run; prints a table per scenario and writes bench/results/<scenario>.json, report.html
+ * (self-contained, with charts) and report.md.
  *
- * Usage: npm run bench [-- --only inline,sweeps,pool,store,governor,inference] [--quick]
+ * Usage: npm run bench [-- --only inline,sweeps,pool,store,governor,inference,cli] [--quick]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,7 @@ import { printRows, writeResults } from './report.ts';
 import { suiteReport, type SuiteResults } from './suite-report.ts';
 import type { StoreBenchResult } from './store.ts';
 
-const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'governor', 'inference'] as const;
+const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'governor', 'inference', 'cli'] as const;
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' } } });
 const only = values.only?.split(',');
 for (const name of only ?? []) {
@@ -91,6 +91,12 @@ await scenario('inference', async () => {
   const result = await runInferenceBench({ quick });
   printRows(`model inference (${result.backend} backend)`, result.rows);
   log(`  → ${await writeResults('inference', result)}`);
+});
+await scenario('cli', async () => {
+  const { runCliBench } = await import('./cli.ts');
+  suite.cli = await runCliBench({ quick }, log);
+  printRows('command-line start-up', suite.cli);
+  log(`  → ${await writeResults('cli', suite.cli)}`);
 });
 
 suite.seconds = (performance.now() - started) / 1000;
