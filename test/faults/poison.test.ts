@@ -22,7 +22,9 @@ function poisonFlow(errorHandler: ErrorHandlerOptions | undefined, seen: number[
       for (const { data, job } of ctx.entries('in')) ctx.emit('out', data, { job });
     },
   });
-  const sink = makeRoutine({ logic: (items) => void seen.push(...(items.in as number[])) });
+  // The sink takes one item an activation while `check` emits up to 32: its slot applies
+  // backpressure ('block') so a full slot never fails a batch (under RETRY that would re-emit it).
+  const sink = makeRoutine({ slots: [['in', { overflow: 'block' }]], logic: (items) => void seen.push(...(items.in as number[])) });
   return new Flow('poison').addRoutine(check, 'check', errorHandler === undefined ? {} : { errorHandler }).addRoutine(sink, 'sink').pipe('check', 'sink');
 }
 
