@@ -49,14 +49,14 @@ export type { JobStatus, TraceEntry, JobSnapshot, WorkerStatus, WorkerCounters, 
 
 // The runtime
 export { Runtime } from './runtime/index.ts';
-export type { RuntimeOptions, RuntimeStatus, PostOptions, PostAsyncOptions, PostAllOptions, CloseReport, RuntimeStats, JobFilter, DurationSnapshot } from './runtime/index.ts';
+export type { RuntimeOptions, RuntimeStatus, PostOptions, PostAsyncOptions, PostAllOptions, CloseReport, RuntimeStats, JobFilter, DurationSnapshot, FailureSummary, FailureTallySnapshot } from './runtime/index.ts';
 
 // Runtime events and the recording of a run
 export { RuntimeTopic, kDefaultRecordedTopics } from './runtime/index.ts';
 export type { RuntimeTopicName, ActivationFinishedPayload, RecordOptions } from './runtime/index.ts';
 
 // The event bus (live path)
-export { EventBus, getBus, resetBus, Heartbeat, HeartbeatTopic, createHeartbeat, LivenessMonitor, DropOldestQueue, compileTopicPattern } from './bus/index.ts';
+export { EventBus, BusOverflowTopic, getBus, resetBus, Heartbeat, HeartbeatTopic, createHeartbeat, LivenessMonitor, DropOldestQueue, compileTopicPattern } from './bus/index.ts';
 export type {
   BusEvent,
   EventSink,
@@ -75,7 +75,7 @@ export type {
 
 // The event log (durable path)
 export { MemoryEventLog, SqliteEventLog, DurableSink, kSchemaVersion } from './store/index.ts';
-export type { EventLog, RunInfo, AppendResult, SinceOptions, ReplayOptions, PruneOptions, PruneResult, WaitForOptions, SqliteEventLogOptions, DurableSinkOptions, SinkHealth, SinkHealthStatus, SinkStats, SinkCloseResult } from './store/index.ts';
+export type { EventLog, RunInfo, RunStatus, AppendResult, SinceOptions, ReplayOptions, PruneOptions, PruneResult, WaitForOptions, SqliteEventLogOptions, DurableSinkOptions, SinkHealth, SinkHealthStatus, SinkStats, SinkCloseResult } from './store/index.ts';
 
 // Telemetry
 export { LatencyTracker, ThroughputCounter, DriftMonitor, SystemProbe, Telemetry, TelemetryTopic, createSystemInformationSource, createOsProbeSource } from './telemetry/index.ts';

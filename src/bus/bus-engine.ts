@@ -61,6 +61,11 @@ interface TopicEntry {
   sinks: EventSink[] | undefined;
 }
 
+/** The topic on which the bus says a slow subscriber lost events: `{ subscriber, pattern, dropped, totalDropped, capacity }`. */
+export const BusOverflowTopic = 'bus.overflow';
+/** The least time between two `bus.overflow` reports of one subscriber, ms. */
+export const kOverflowReportMs = 1_000;
+
 /** @internal */
 export class BusEngine {
   readonly #options: ResolvedEventBusOptions;
@@ -71,6 +76,9 @@ export class BusEngine {
   readonly #seq = new Map<string, number>();
   readonly #errorListeners = new Set<(error: SluiceError) => void>();
   readonly #idleWaiters = new Set<() => void>();
+  /** Subscribers that dropped events since the last `bus.overflow` report, with how many and the run of the last. */
+  readonly #overflowed = new Map<Subscriber, { dropped: number; runId: string }>();
+  #overflowTimer: TimerHandle | undefined;
   #nextId = 1;
   #version = 0;
   #inFlight = 0;
@@ -165,6 +173,7 @@ export class BusEngine {
       if (sub.queue.push(event)) {
         sub.dropped++;
         entry.stats.dropped++;
+        this.#noteOverflow(sub, runId);
       }
       if (!sub.scheduled && !sub.running) {
         sub.scheduled = true;
@@ -211,9 +220,36 @@ export class BusEngine {
     return n;
   }
 
+  /**
+   * A slow subscriber lost events: said on {@link BusOverflowTopic} at most once every
+   * {@link kOverflowReportMs} per subscriber, with the count since the last report, so a storm of
+   * drops is one event a second, never one per drop.
+   */
+  #noteOverflow(sub: Subscriber, runId: string): void {
+    const pending = this.#overflowed.get(sub);
+    if (pending === undefined) this.#overflowed.set(sub, { dropped: 1, runId });
+    else {
+      pending.dropped++;
+      pending.runId = runId;
+    }
+    this.#overflowTimer ??= this.#options.clock.setTimeout(() => this.#reportOverflow(), kOverflowReportMs, { ref: false });
+  }
+
+  #reportOverflow(): void {
+    this.#overflowTimer = undefined;
+    const reports = [...this.#overflowed];
+    this.#overflowed.clear();
+    if (this.#closed) return;
+    for (const [sub, { dropped, runId }] of reports) {
+      this.publish(BusOverflowTopic, { subscriber: sub.name, pattern: sub.pattern.source, dropped, totalDropped: sub.dropped, capacity: sub.queue.capacity }, runId);
+    }
+  }
+
   /** Closes to publishers and waits until queues are empty and handlers settled, or `timeout`. */
   async shutdown(timeout: number): Promise<{ drained: boolean; pending: number }> {
     this.#closed = true;
+    this.#overflowTimer?.cancel();
+    this.#overflowTimer = undefined;
     let timer: TimerHandle | undefined;
     const drained = await new Promise<boolean>((resolve) => {
       if (this.pending() === 0) return resolve(true);

@@ -19,6 +19,8 @@ export interface HeartbeatPayload {
   readonly beat: number;
   /** The run's last seq before this beat, so a consumer can detect events it missed. */
   readonly lastSeq: number;
+  /** Facts from the `details` option (a recording runtime: `recorded`). */
+  readonly [fact: string]: unknown;
 }
 
 /** Options of {@link Heartbeat}. */
@@ -35,6 +37,8 @@ export interface HeartbeatOptions {
    * @default realClock
    */
   clock?: Clock;
+  /** More facts for each beat's payload (a recording runtime adds `recorded`: see docs/bus-and-log.md). */
+  details?: () => Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -54,6 +58,7 @@ export class Heartbeat implements BusDisposable {
   readonly #runId: string;
   readonly #intervalMs: number;
   readonly #clock: Clock;
+  readonly #details: (() => Readonly<Record<string, unknown>>) | undefined;
   #timer: TimerHandle | undefined;
   #beat = 0;
 
@@ -63,6 +68,7 @@ export class Heartbeat implements BusDisposable {
     this.#runId = checkRunId('runId', options.runId);
     this.#intervalMs = checkInteger('intervalMs', options.intervalMs ?? 5000, 1);
     this.#clock = options.clock ?? realClock;
+    this.#details = options.details;
   }
 
   /** True between `start()` and `stop()`. */
@@ -107,7 +113,7 @@ export class Heartbeat implements BusDisposable {
       return;
     }
     this.#beat++;
-    const payload: HeartbeatPayload = { intervalMs: this.#intervalMs, beat: this.#beat, lastSeq: this.#bus.lastSeq(this.#runId) };
+    const payload: HeartbeatPayload = { intervalMs: this.#intervalMs, beat: this.#beat, lastSeq: this.#bus.lastSeq(this.#runId), ...this.#details?.() };
     this.#bus.publish(HeartbeatTopic, payload, { runId: this.#runId });
     this.#arm();
   }

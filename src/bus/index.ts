@@ -1,5 +1,6 @@
 /** The live path: the event bus, topic patterns, heartbeats and liveness. */
 export { EventBus } from './event-bus.ts';
+export { BusOverflowTopic, kOverflowReportMs } from './bus-engine.ts';
 export type {
   BusStats, OverflowStats, QueueSize, ShutdownResult, Subscription, EventHandler, SubscriberSnapshot, TopicStats,
 } from './event-bus.ts';

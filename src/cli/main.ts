@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ErrorCode, isSluiceError } from '../core/errors.ts';
 import { ExitCode, UsageError } from './cli-error.ts';
-import { collect, integer, integerList, number } from './options.ts';
+import { collect, integer, integerList, moment, number } from './options.ts';
 import { processIO, type CliIO } from './output.ts';
 
 const kExitCodes = `
@@ -136,18 +136,41 @@ function program(io: CliIO, exit: (code: number) => void): Command {
       exit(await inspectCommand(module, options, io));
     });
 
-  command('runs', 'list the runs recorded in the durable event log')
-    .description('Lists the runs recorded in the durable event log: run id, events, first and last time.')
+  const runs = command('runs', 'the run registry: each recorded run\'s flow, status, jobs and duration; prune the log').description(
+    'The runs recorded in the durable event log. "sluice runs" lists them; "sluice runs <runId|latest>" shows one; "sluice runs prune" bounds the log.',
+  );
+  runs
+    .command('list [runId]', { isDefault: true })
+    .summary('list the runs, newest first, or show one (an id or latest)')
+    .description('Lists the runs recorded in the durable event log, newest first: flow, status (running, completed, failed, interrupted), jobs completed/failed/cancelled, overflows, start, duration and events, with the size of the log. Given a run id (or latest), shows that run.')
+    .helpOption('-h, --help', 'this help')
+    .exitOverride()
     .addOption(dbOption())
+    .option('--flow <flow>', 'only runs of this flow')
+    .addOption(new Option('--status <status>', 'only runs with this status').choices(['running', 'completed', 'failed', 'interrupted']))
     .addOption(jsonOption('one object per run'))
-    .action(async (options) => {
+    .action(async (run: string | undefined, options) => {
       const { runsCommand } = await import('./commands/runs.ts');
-      exit(await runsCommand(options, io));
+      exit(await runsCommand(run, options, io));
+    });
+  runs
+    .command('prune [runIds...]')
+    .summary('remove runs from the log: by count, age, size or id')
+    .description('Removes whole runs from the durable event log and gives their space back (VACUUM). A running runtime applies its own retention (record.retention) at start and close.')
+    .helpOption('-h, --help', 'this help')
+    .exitOverride()
+    .addOption(dbOption())
+    .option('--keep <n>', 'keep only the n most recent runs', integer(0))
+    .option('--older-than <age|date>', 'remove runs whose last event is older (30m, 12h, 7d, 2w, or a date)', moment)
+    .option('--max-mb <n>', 'remove the oldest runs until the rest take at most n MB', number(0))
+    .action(async (runIds: string[], options) => {
+      const { pruneCommand } = await import('./commands/runs.ts');
+      exit(await pruneCommand(runIds, options, io));
     });
 
   command('replay', "print a recorded run's events in order")
     .description('Prints the events of a recorded run in order (seq, time, topic, payload).')
-    .argument('<runId>', 'the run (see sluice runs)')
+    .argument('<runId>', 'the run (see sluice runs), or latest')
     .option('--since <seq>', 'only events after this seq (a cursor)', integer(0), 0)
     .option('--topic <prefix>', 'only events whose topic starts with this')
     .addOption(dbOption())
@@ -159,9 +182,11 @@ function program(io: CliIO, exit: (code: number) => void): Command {
 
   command('tail', 'follow a run from the durable log while it is recorded')
     .description('Follows a run from the durable log: prints its events as they are recorded, until the run stops (run.stopped), you press Ctrl-C, or --idle ms pass without a new event.')
-    .argument('<runId>', 'the run (see sluice runs)')
+    .argument('<runId>', 'the run (see sluice runs), or latest')
     .option('--since <seq>', 'start after this seq (0: print the run from its start)', integer(0), 0)
     .option('--idle <ms>', 'give up after this long without events (default: wait for the run to stop)', number(1))
+    .option('--topic <prefix>', 'only events whose topic starts with this')
+    .option('--events', 'one line per event also at high volume (by default more than 20 events a second become one summary line a second)')
     .addOption(dbOption())
     .addOption(jsonOption('one event a line'))
     .action(async (runId: string, options) => {

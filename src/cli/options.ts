@@ -37,3 +37,14 @@ export function integerList(value: string): number[] {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+const kUnitMs: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** An age (`30m`, `12h`, `7d`, `2w`) or a date (`2026-11-01`, an ISO time): the moment it names, as a Date. */
+export function moment(value: string): Date {
+  const age = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(value.trim());
+  if (age !== null) return new Date(Date.now() - Number(age[1]) * (kUnitMs[age[2] as string] as number));
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError('Expected an age such as 30m, 12h, 7d or 2w, or a date such as 2026-11-01.');
+  return new Date(ms);
+}

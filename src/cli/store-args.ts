@@ -23,3 +23,24 @@ export async function openExistingLog(value: string | undefined): Promise<Sqlite
   if (!existsSync(path)) throw new UsageError(`No event log at ${path}; run a flow first (sluice run …) or pass --db <path>`);
   return SqliteEventLog.open({ path, readonly: true });
 }
+
+/** ` --db <path>` when `value` names a log other than the default, so a printed hint can be followed as is. */
+export function dbHint(value: string | undefined): string {
+  if (value === undefined || resolve(value) === resolve(kDefaultDb)) return '';
+  return /^[\w@%+=:,./-]+$/.test(value) ? ` --db ${value}` : ` --db '${value.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The run a command names: `latest` is the run recorded last; any other id must be in the log
+ * (a usage error names the log searched and how to list its runs).
+ */
+export async function resolveRunId(log: SqliteEventLog, runId: string, db: string | undefined): Promise<string> {
+  if (runId === 'latest') {
+    const runs = await log.runs();
+    const latest = runs.sort((a, b) => b.lastTime.localeCompare(a.lastTime))[0];
+    if (latest === undefined) throw new UsageError(`No runs in the event log ${dbPath(db, false)}; run a flow first (sluice run …)`);
+    return latest.runId;
+  }
+  if ((await log.lastSeq(runId)) === 0) throw new UsageError(`No run "${runId}" in the event log ${dbPath(db, false)} (see sluice runs${dbHint(db)})`);
+  return runId;
+}

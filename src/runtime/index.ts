@@ -2,6 +2,7 @@
 export { Runtime } from './runtime.ts';
 export type { RuntimeStatus, PostOptions, PostAsyncOptions, PostAllOptions, CloseReport, RuntimeStats } from './runtime.ts';
 export type { DurationSnapshot } from './duration-stats.ts';
+export type { FailureSummary, FailureTallySnapshot } from './failure-tally.ts';
 export type { RuntimeOptions, ResolvedRuntimeOptions } from './runtime-options.ts';
 export type { JobFilter } from './job-table.ts';
 export type { PlacementStats } from './placement.ts';

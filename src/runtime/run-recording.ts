@@ -6,7 +6,7 @@
 import type { BusEvent, EventBus } from '../bus/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { SluiceError } from '../core/errors.ts';
-import { DurableSink, SqliteEventLog, type EventLog } from '../store/index.ts';
+import { DurableSink, SqliteEventLog, kDefaultRetention, type EventLog } from '../store/index.ts';
 import type { RecordOptions } from './runtime-options.ts';
 import { kDefaultRecordedTopics } from './runtime-events.ts';
 
@@ -31,21 +31,24 @@ export class RunRecording {
   readonly #tap: { dispose(): void };
   readonly #bus: EventBus;
   readonly #runId: string;
+  readonly #record: RecordOptions;
 
-  private constructor(bus: EventBus, runId: string, log: EventLog, ownsLog: boolean, sink: DurableSink, tap: { dispose(): void }) {
+  private constructor(bus: EventBus, runId: string, record: RecordOptions, log: EventLog, ownsLog: boolean, sink: DurableSink, tap: { dispose(): void }) {
     this.#bus = bus;
     this.#runId = runId;
+    this.#record = record;
     this.#log = log;
     this.#ownsLog = ownsLog;
     this.sink = sink;
     this.#tap = tap;
   }
 
-  /** Opens the log, resumes `runId`'s sequence on `bus` and attaches the sink. */
+  /** Opens the log, applies the retention, resumes `runId`'s sequence on `bus` and attaches the sink. */
   static async open(bus: EventBus, runId: string, record: RecordOptions, clock: Clock): Promise<RunRecording> {
     const ownsLog = typeof record.log === 'string';
     const log = typeof record.log === 'string' ? await SqliteEventLog.open({ path: record.log }) : record.log;
     try {
+      await applyRetention(log, record, runId);
       bus.resumeSequence(runId, await log.lastSeq(runId));
       const sink = new DurableSink({ ...record.sink, log, clock });
       // Failed commits are retried by the sink and show in the store's health; they are reported
@@ -54,7 +57,7 @@ export class RunRecording {
         if (!bus.isClosed && bus.hasSubscribers('store.error')) bus.publish('store.error', { code: error.code, message: error.message }, { runId });
       });
       const tap = bus.addSink(sink, { topics: record.topics ?? kDefaultRecordedTopics });
-      return new RunRecording(bus, runId, log, ownsLog, sink, tap);
+      return new RunRecording(bus, runId, record, log, ownsLog, sink, tap);
     } catch (error) {
       if (ownsLog) await log.close();
       throw error;
@@ -71,6 +74,7 @@ export class RunRecording {
     const notPersisted = result.pending + result.lost;
     const error = notPersisted > 0 ? this.sink.health().lastError : undefined;
     if (notPersisted > 0) await this.#markFailed(notPersisted, error);
+    else await applyRetention(this.#log, this.#record, this.#runId).catch(() => undefined);
     if (this.#ownsLog) await this.#log.close().catch(() => undefined);
     return { flushed: result.flushed, notPersisted, ...(error === undefined ? {} : { error: describeStoreError(error) }) };
   }
@@ -87,6 +91,13 @@ export class RunRecording {
     // Best effort: a full or read-only disk refuses this too, and the caller reports it anyway.
     await Promise.race([this.#log.append([event]).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
   }
+}
+
+/** Prunes `log` to the record options' retention (the default when none is given), keeping `runId`. */
+async function applyRetention(log: EventLog, record: RecordOptions, runId: string): Promise<void> {
+  if (record.retention === false) return;
+  const { keepRuns, maxBytes } = { ...kDefaultRetention, ...record.retention };
+  await log.prune({ keepRuns, maxBytes, except: [runId] });
 }
 
 /** A store error as one line: its message and, when SQLite gave one, its result code. */

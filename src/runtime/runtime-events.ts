@@ -40,6 +40,7 @@ export const kDefaultRecordedTopics: readonly string[] = [
   'job.failed',
   'job.cancelled',
   'slot.overflow',
+  'bus.overflow',
   'pool.thread_error',
   'activation.retry',
   'activation.error',

@@ -128,6 +128,17 @@ export interface RecordOptions {
   topics?: readonly string[];
   /** Options of the durable sink (batching, high-water mark). */
   sink?: Omit<DurableSinkOptions, 'log' | 'clock'>;
+  /**
+   * How much of the log to keep, applied when the runtime starts and when it closes (never to
+   * its own run): the most recent `keepRuns` runs, and the oldest runs go until the rest take at
+   * most `maxBytes` (`RunInfo.bytes`). `false` keeps everything.
+   * @default { keepRuns: 100, maxBytes: 1 GiB } (kDefaultRetention)
+   * @example
+   * ```ts
+   * new Runtime({ record: { log: '.sluice/runs.sqlite', retention: { keepRuns: 20, maxBytes: 256 * 2 ** 20 } } });
+   * ```
+   */
+  retention?: { keepRuns?: number; maxBytes?: number } | false;
 }
 
 /** Options with every default filled in. */
@@ -192,7 +203,14 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
   }
   if (resolved.record !== undefined) {
     assertObject('record', resolved.record);
-    assertKnownKeys('record', resolved.record as unknown as Record<string, unknown>, ['log', 'topics', 'sink']);
+    assertKnownKeys('record', resolved.record as unknown as Record<string, unknown>, ['log', 'topics', 'sink', 'retention']);
+    const retention = resolved.record.retention;
+    if (retention !== undefined && retention !== false) {
+      assertObject('record.retention', retention);
+      assertKnownKeys('record.retention', retention as Record<string, unknown>, ['keepRuns', 'maxBytes']);
+      if (retention.keepRuns !== undefined) assertInteger('record.retention.keepRuns', retention.keepRuns, 1);
+      if (retention.maxBytes !== undefined) assertInteger('record.retention.maxBytes', retention.maxBytes, 1);
+    }
     const log = resolved.record.log;
     if (typeof log !== 'string' && (typeof log !== 'object' || log === null || typeof (log as EventLog).append !== 'function')) {
       throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`record.log\` to be an EventLog or a SQLite file path, got ${describeValue(log)}`);

@@ -73,6 +73,15 @@ export class RuntimeServices {
     return this.#recording;
   }
 
+  /**
+   * Events of the run the recording took, counting `extra` more about to be published (the
+   * event that carries the count): undefined without a recording.
+   */
+  recordedCount(extra = 0): number | undefined {
+    const recording = this.#recording;
+    return recording === undefined ? undefined : recording.sink.stats().accepted + extra;
+  }
+
   get governance(): RuntimeGovernance | undefined {
     return this.#governance;
   }
@@ -103,7 +112,12 @@ export class RuntimeServices {
 
   #startRest(): void {
     const { clock, heartbeatMs, runId } = this.#options;
-    if (heartbeatMs > 0) this.#heartbeat = createHeartbeat(this.#bus, { runId, intervalMs: heartbeatMs, clock }).start();
+    if (heartbeatMs > 0) {
+      // A recording run's beats say how many events the recording took so far: a reader of the
+      // log compares it with what the log holds up to the beat, and knows whether events were lost.
+      const details = this.#recording === undefined ? undefined : () => ({ recorded: this.recordedCount(1) });
+      this.#heartbeat = createHeartbeat(this.#bus, { runId, intervalMs: heartbeatMs, clock, ...(details === undefined ? {} : { details }) }).start();
+    }
     this.health.register('bus', () => this.#busHealth());
     this.health.register('pool', () => this.#poolHealth());
     const recording = this.#recording;

@@ -24,6 +24,7 @@ import type { BreakerRegistry, HealthCheck, HealthCheckOptions, HealthSnapshot, 
 import type { GovernedRuntime } from './runtime-governable.ts';
 import { RuntimeServices } from './runtime-services.ts';
 import { DurationStats, type DurationSnapshot } from './duration-stats.ts';
+import { FailureTally, type FailureTallySnapshot } from './failure-tally.ts';
 import type { RecordingOutcome } from './run-recording.ts';
 import { RuntimeEvents, RuntimeTopic } from './runtime-events.ts';
 import { Poster, type PostAllOptions, type PostAsyncOptions, type PostOptions } from './poster.ts';
@@ -72,6 +73,8 @@ export interface RuntimeStats {
   jobLatency: Record<string, DurationSnapshot>;
   /** Activation durations per routine of each worker, in ms. */
   activations: Array<{ workerId: string; routineId: string } & DurationSnapshot>;
+  /** Why jobs failed: the first 10 distinct failures (code, message, routine) with their count of jobs. */
+  failures: FailureTallySnapshot;
 }
 
 
@@ -100,6 +103,8 @@ export class Runtime {
   #jobCounter = 0;
   /** Job latency per flow. */
   readonly #jobLatency = new Map<string, DurationStats>();
+  /** Why jobs failed, for `stats().failures`. */
+  readonly #failures = new FailureTally(10);
   #workerCounter = 0;
   #closing: Promise<CloseReport> | undefined;
   readonly #events: RuntimeEvents;
@@ -220,7 +225,8 @@ export class Runtime {
   }
 
   #published(): void {
-    this.#events.publish(RuntimeTopic.RunStarted, () => ({ runtime: this.name, runId: this.runId, flows: this.listFlows(), pid: process.pid, node: process.version }));
+    // heartbeatMs tells a reader of the log how long a silence means the process died (0: no heartbeats).
+    this.#events.publish(RuntimeTopic.RunStarted, () => ({ runtime: this.name, runId: this.runId, flows: this.listFlows(), pid: process.pid, node: process.version, heartbeatMs: this.#options.heartbeatMs }));
   }
 
 
@@ -454,6 +460,7 @@ export class Runtime {
       queuedItems,
       jobLatency: Object.fromEntries([...this.#jobLatency].map(([flowId, stats]) => [flowId, stats.snapshot()])),
       activations,
+      failures: this.#failures.snapshot(),
     };
   }
 
@@ -472,7 +479,7 @@ export class Runtime {
       const drained = (await this.#within(this.#jobs.idle(), timeout)) && !this.#destroyed;
       const cancelled = [...this.#destroyCancelled, ...this.#cancelAll('runtime closed before the job finished')];
       const destroyed = this.#destroyed;
-      this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained, cancelled: cancelled.length, ...(destroyed ? { destroyed } : {}) }));
+      this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained, cancelled: cancelled.length, ...(destroyed ? { destroyed } : {}), ...this.#recordedFact() }));
       await this.#pool?.close({ timeout: destroyed ? 0 : Math.min(timeout, 5_000) });
       const recording = await this.#services.stop(destroyed ? 1_000 : Math.max(timeout, 5_000));
       this.#services.finishStop();
@@ -500,7 +507,7 @@ export class Runtime {
     this.#services.beginStop();
     this.#services.finishStop();
     const cancelled = this.#cancelAll('runtime destroyed');
-    this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained: false, cancelled: cancelled.length, destroyed: true }));
+    this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained: false, cancelled: cancelled.length, destroyed: true, ...this.#recordedFact() }));
     void this.#pool?.destroy();
     const flushing = this.#services.stop(1_000);
     this.#closing ??= flushing.then((recording) => closeReport(false, cancelled, recording));
@@ -575,6 +582,12 @@ export class Runtime {
     return job;
   }
 
+  /** `{ recorded }` for run.stopped: the events the recording took, this one included (see docs/bus-and-log.md). */
+  #recordedFact(): { recorded?: number } {
+    const recorded = this.#services.recordedCount(1);
+    return recorded === undefined ? {} : { recorded };
+  }
+
   #jobSettled(job: JobContext): void {
     this.#jobs.settled(job);
     this.#poster.jobEnded();
@@ -596,6 +609,7 @@ export class Runtime {
     if (job.status === 'completed') counters.jobsProcessed++;
     else if (job.status === 'failed') {
       counters.jobsFailed++;
+      this.#failures.record(job);
       if (job.error?.code === ErrorCode.ItemDropped) counters.jobsDropped++;
     }
     else counters.jobsCancelled++;

@@ -6,17 +6,62 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BusEvent } from '../bus/index.ts';
 import { setLongTimeout } from '../core/clock.ts';
 import { assertMs, checkInteger } from '../core/validate.ts';
+import { runStatus, type RunStatus, type RunTally } from './run-tally.ts';
 
 /** What the log knows of one run: a snapshot. */
 export interface RunInfo {
   readonly runId: string;
   readonly firstSeq: number;
   readonly lastSeq: number;
-  /** Events stored (equals `lastSeq - firstSeq + 1` when the run has no holes). */
+  /** Events stored (equals `lastSeq - firstSeq + 1` when every event of the run was recorded). */
   readonly count: number;
   /** ISO time of the first and last stored event. */
   readonly firstTime: string;
   readonly lastTime: string;
+  /** The flow of the run's first worker, when it started one. */
+  readonly flow: string | undefined;
+  /**
+   * Where the run stands: `completed` (stopped, every job completed), `failed` (stopped with
+   * failed or cancelled jobs), `running`, or `interrupted` (no `run.stopped`, and silent for 3
+   * heartbeat intervals, or 60 s without heartbeats: the process died).
+   */
+  readonly status: RunStatus;
+  /** How its jobs ended (`dropped` are failed jobs whose item a `dropOldest` slot evicted). */
+  readonly jobs: { readonly completed: number; readonly failed: number; readonly cancelled: number; readonly dropped: number };
+  /** Slot overflows plus events the bus dropped for slow subscribers. */
+  readonly overflows: number;
+  /** ISO time of `run.stopped`, when the run stopped. */
+  readonly endTime: string | undefined;
+  /** From the first to the last stored event, ms (to `run.stopped` for a stopped run). */
+  readonly durationMs: number;
+  /** The interval its heartbeats promised, ms (undefined without heartbeats). */
+  readonly heartbeatMs: number | undefined;
+  /** Whether it recorded `run.recording_failed` (events of the run were lost). */
+  readonly recordingFailed: boolean;
+  /** What its events take, as retention counts it: their fields' characters plus 16 bytes an event. */
+  readonly bytes: number;
+  /**
+   * Events the recording took that the log lacks: heartbeats and `run.stopped` of a recording
+   * runtime carry `recorded` (events taken so far, that one included), compared with what the log
+   * holds up to them. 0 when nothing was lost (or the run predates the count).
+   */
+  readonly lost: number;
+}
+
+/** A {@link RunInfo} from a run's span and its tally, with the status as of `now`. */
+export function runInfo(span: Pick<RunInfo, 'runId' | 'firstSeq' | 'lastSeq' | 'count' | 'firstTime' | 'lastTime' | 'bytes'>, tally: RunTally, now = Date.now()): RunInfo {
+  return {
+    ...span,
+    flow: tally.flow,
+    status: runStatus(tally, span.lastTime, now),
+    jobs: { completed: tally.jobsCompleted, failed: tally.jobsFailed, cancelled: tally.jobsCancelled, dropped: tally.jobsDropped },
+    overflows: tally.overflows,
+    endTime: tally.stoppedTime,
+    durationMs: Math.max(0, Date.parse(tally.stoppedTime ?? span.lastTime) - Date.parse(span.firstTime)),
+    heartbeatMs: tally.heartbeatMs,
+    recordingFailed: tally.recordingFailed,
+    lost: Math.max(0, tally.lost),
+  };
 }
 
 /** The outcome of {@link EventLog.append}. */
@@ -56,6 +101,12 @@ export interface PruneOptions {
   olderThan?: Date | string | number;
   /** Keeps only this many runs, the most recent by last event time. */
   keepRuns?: number;
+  /** Removes the oldest runs until the rest take at most this many bytes (`RunInfo.bytes`). */
+  maxBytes?: number;
+  /** Removes these runs. */
+  runIds?: readonly string[];
+  /** Never removes these runs (a runtime's own run), whatever else is asked. */
+  except?: readonly string[];
 }
 
 /** Options of {@link EventLog.waitFor}. */

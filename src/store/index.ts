@@ -1,6 +1,9 @@
 /** The durable path: the event log (memory, SQLite) and the batching sink that feeds it. */
 export type { WaitForOptions } from './event-log.ts';
 export type { EventLog, RunInfo, AppendResult, SinceOptions, ReplayOptions, PruneOptions, PruneResult } from './event-log.ts';
+export { runStatus, kStallFactor, kSilentRunMs } from './run-tally.ts';
+export type { RunStatus } from './run-tally.ts';
+export { kDefaultRetention } from './retention.ts';
 export { MemoryEventLog } from './memory-event-log.ts';
 export { SqliteEventLog } from './sqlite-event-log.ts';
 export type { SqliteEventLogOptions } from './sqlite-event-log.ts';

@@ -4,13 +4,19 @@
  */
 import type { BusEvent } from '../bus/index.ts';
 import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
-import { CommitWatch, replayInPages, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
+import { selectPruned } from './retention.ts';
+import { newTally, storedSize, tallyEvent, type RunTally } from './run-tally.ts';
+import { CommitWatch, replayInPages, runInfo, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
 import { checkInteger, checkPruneOptions, checkRunId, storeClosedError } from './store-checks.ts';
 
 interface MemoryRun {
   /** Rows by seq, kept sorted; payloads as JSON text, as SQLite keeps them. */
   readonly events: EventRow[];
   readonly seqs: Set<number>;
+  /** The registry's facts, folded as events are stored. */
+  readonly tally: RunTally;
+  /** What its events take (see `RunInfo.bytes`). */
+  bytes: number;
 }
 
 /**
@@ -52,10 +58,12 @@ export class MemoryEventLog implements EventLog {
       }
       seen.add(key);
       if (run === undefined) {
-        run = { events: [], seqs: new Set() };
+        run = { events: [], seqs: new Set(), tally: newTally(), bytes: 0 };
         this.#runs.set(event.run_id, run);
       }
       run.seqs.add(event.seq);
+      tallyEvent(run.tally, event.topic, event.payload, event.time, run.events.length + 1);
+      run.bytes += storedSize(event.run_id, event.time, event.topic, event.payload);
       const last = run.events.at(-1);
       run.events.push(event);
       if (last !== undefined && last.seq > event.seq) run.events.sort((a, b) => a.seq - b.seq);
@@ -107,7 +115,7 @@ export class MemoryEventLog implements EventLog {
         if (e.time < firstTime) firstTime = e.time;
         if (e.time > lastTime) lastTime = e.time;
       }
-      out.push({ runId, firstSeq: first.seq, lastSeq: last.seq, count: run.events.length, firstTime, lastTime });
+      out.push(runInfo({ runId, firstSeq: first.seq, lastSeq: last.seq, count: run.events.length, firstTime, lastTime, bytes: run.bytes }, run.tally));
     }
     return out.sort((a, b) => (a.lastTime < b.lastTime ? 1 : a.lastTime > b.lastTime ? -1 : a.runId < b.runId ? -1 : 1));
   }
@@ -118,11 +126,7 @@ export class MemoryEventLog implements EventLog {
 
   async prune(options: PruneOptions): Promise<PruneResult> {
     this.#assertOpen();
-    const { olderThan, keepRuns } = checkPruneOptions(options);
-    const runs = await this.runs();
-    const doomed = new Set<string>();
-    if (olderThan !== undefined) for (const r of runs) if (r.lastTime < olderThan) doomed.add(r.runId);
-    if (keepRuns !== undefined) for (const r of runs.slice(keepRuns)) doomed.add(r.runId);
+    const doomed = selectPruned(await this.runs(), checkPruneOptions(options));
     let events = 0;
     for (const runId of doomed) {
       events += this.#runs.get(runId)?.events.length ?? 0;

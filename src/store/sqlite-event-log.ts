@@ -8,9 +8,9 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BusEvent } from '../bus/index.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import { CommitWatch, replayInPages, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
+import { CommitWatch, replayInPages, runInfo, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
 import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
-import { configureConnection, kSchemaVersion, migrate } from './sqlite-schema.ts';
+import { configureConnection, kSchemaVersion, kTallySelectV1, migrate } from './sqlite-schema.ts';
 import { InlineSqliteWriter, ReadOnlySqliteWriter, type SqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
 import { checkInteger, checkPruneOptions, checkRunId, failOption, storeClosedError } from './store-checks.ts';
 
@@ -48,7 +48,21 @@ interface RunRow {
   count: number;
   first_time: string;
   last_time: string;
+  flow: string | null;
+  jobs_completed: number;
+  jobs_failed: number;
+  jobs_cancelled: number;
+  jobs_dropped: number;
+  overflows: number;
+  stopped_time: string | null;
+  heartbeat_ms: number | null;
+  recording_failed: number;
+  bytes: number;
+  lost: number;
 }
+
+const kRunColumns = 'run_id, first_seq, last_seq, count, first_time, last_time';
+const kRegistryColumns = 'flow, jobs_completed, jobs_failed, jobs_cancelled, jobs_dropped, overflows, stopped_time, heartbeat_ms, recording_failed, bytes, lost';
 
 /**
  * Opens (creating and migrating as needed) an event log in a SQLite file.
@@ -72,14 +86,16 @@ export class SqliteEventLog implements EventLog {
   #closed = false;
   readonly #commits = new CommitWatch();
 
-  private constructor(path: string, db: Database.Database, writer: SqliteWriter) {
+  private constructor(path: string, db: Database.Database, writer: SqliteWriter, schema = kSchemaVersion) {
     this.#path = path;
     this.#db = db;
     this.#writer = writer;
     this.#since = db.prepare('SELECT run_id, seq, time, topic, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq');
     this.#sinceLimit = db.prepare('SELECT run_id, seq, time, topic, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?');
     this.#lastSeq = db.prepare('SELECT max(seq) FROM events WHERE run_id = ?').pluck();
-    this.#runs = db.prepare('SELECT run_id, first_seq, last_seq, count, first_time, last_time FROM runs ORDER BY last_time DESC, run_id ASC');
+    // A read-only log of schema 1 has no registry columns: they are computed from its events.
+    const registry = schema >= 2 ? kRegistryColumns : kTallySelectV1;
+    this.#runs = db.prepare(`SELECT ${kRunColumns}, ${registry} FROM runs ORDER BY last_time DESC, run_id ASC`);
   }
 
   /** Opens the log; rejects with a coded error when the file cannot be opened or migrated. */
@@ -126,6 +142,7 @@ export class SqliteEventLog implements EventLog {
 
   static #openReadOnly(path: string, busyTimeoutMs: number): SqliteEventLog {
     let db: Database.Database | undefined;
+    let schema = kSchemaVersion;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -135,13 +152,15 @@ export class SqliteEventLog implements EventLog {
           details: { path, found, supported: kSchemaVersion },
         });
       }
-      if (found < kSchemaVersion) {
-        throw new SluiceError(ErrorCode.StoreFailed, `The event log \`${path}\` has schema version ${found} and was opened read-only, so it cannot be brought to version ${kSchemaVersion}; open it once with write access`, {
+      if (found < 1) {
+        throw new SluiceError(ErrorCode.StoreFailed, `The event log \`${path}\` has no sluice schema (version ${found}) and was opened read-only, so it cannot be created; open it once with write access`, {
           details: { path, found, supported: kSchemaVersion },
         });
       }
       // A read is what fails on read-only storage (a WAL file without its -shm): fail here, coded.
       db.prepare('SELECT count(*) FROM runs').pluck().get();
+      // Schema 1 is read as it is (the registry computed from the events), never migrated.
+      schema = found;
     } catch (err) {
       db?.close();
       if (err instanceof SluiceError) throw err;
@@ -150,7 +169,7 @@ export class SqliteEventLog implements EventLog {
         details: { path, sqliteCode: (err as { code?: string }).code },
       });
     }
-    return new SqliteEventLog(path, db, new ReadOnlySqliteWriter(path));
+    return new SqliteEventLog(path, db, new ReadOnlySqliteWriter(path), schema);
   }
 
   /** The database file. */
@@ -194,9 +213,26 @@ export class SqliteEventLog implements EventLog {
 
   async runs(): Promise<RunInfo[]> {
     this.#assertOpen();
-    return (this.#runs.all() as RunRow[]).map((r) => ({
-      runId: r.run_id, firstSeq: r.first_seq, lastSeq: r.last_seq, count: r.count, firstTime: r.first_time, lastTime: r.last_time,
-    }));
+    const now = Date.now();
+    return (this.#runs.all() as RunRow[]).map((r) =>
+      runInfo(
+        { runId: r.run_id, firstSeq: r.first_seq, lastSeq: r.last_seq, count: r.count, firstTime: r.first_time, lastTime: r.last_time, bytes: r.bytes },
+        {
+          flow: r.flow ?? undefined,
+          jobsCompleted: r.jobs_completed,
+          jobsFailed: r.jobs_failed,
+          jobsCancelled: r.jobs_cancelled,
+          jobsDropped: r.jobs_dropped,
+          overflows: r.overflows,
+          stoppedTime: r.stopped_time ?? undefined,
+          heartbeatMs: r.heartbeat_ms ?? undefined,
+          recordingFailed: r.recording_failed !== 0,
+          check: undefined,
+          lost: r.lost,
+        },
+        now,
+      ),
+    );
   }
 
   replay(runId: string, options: ReplayOptions = {}): AsyncIterableIterator<BusEvent> {
@@ -205,8 +241,35 @@ export class SqliteEventLog implements EventLog {
 
   async prune(options: PruneOptions): Promise<PruneResult> {
     this.#assertOpen();
-    const { olderThan, keepRuns } = checkPruneOptions(options);
-    return this.#writer.prune(olderThan, keepRuns);
+    return this.#writer.prune(checkPruneOptions(options));
+  }
+
+  /**
+   * Gives the space of pruned runs back to the file system: rewrites the database (`VACUUM`) and
+   * truncates its WAL. Blocks this thread while it runs (seconds for a large log): for
+   * maintenance such as `sluice runs prune`, not for a busy runtime. Open the log with
+   * `writer: 'inline'` for it: with the writer thread's connection open beside this one, SQLite
+   * may wait up to `busyTimeoutMs` for it.
+   *
+   * @example
+   * ```ts
+   * await log.prune({ keepRuns: 10 });
+   * await log.compact();
+   * ```
+   */
+  async compact(): Promise<void> {
+    this.#assertOpen();
+    if (this.#db.readonly) throw new SluiceError(ErrorCode.StoreFailed, `Compacting the event log \`${this.#path}\` failed: the log was opened read-only`, { details: { path: this.#path, sqliteCode: 'SQLITE_READONLY' } });
+    try {
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+      this.#db.exec('VACUUM');
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      throw new SluiceError(ErrorCode.StoreFailed, `Compacting the event log \`${this.#path}\` failed: ${(err as Error).message}`, {
+        cause: err,
+        details: { path: this.#path, sqliteCode: (err as { code?: string }).code },
+      });
+    }
   }
 
   /** Finishes queued writes, then closes both connections; idempotent. */

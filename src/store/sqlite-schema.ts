@@ -10,12 +10,49 @@
  * runs(run_id TEXT PRIMARY KEY, first_seq, last_seq, count, first_time, last_time) WITHOUT ROWID
  * runs_by_last_time ON runs(last_time)              -- retention
  * ```
+ *
+ * Version 2 (the run registry; backfilled from the events by the migration):
+ * ```sql
+ * runs + flow TEXT, jobs_completed, jobs_failed, jobs_cancelled, jobs_dropped, overflows INTEGER,
+ *        stopped_time TEXT, heartbeat_ms INTEGER, recording_failed INTEGER, bytes INTEGER,
+ *        lost INTEGER  -- events the recording took that the log lacks, at the last checkpoint
+ * ```
  */
 import type Database from 'better-sqlite3';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 
 /** The schema version this code reads and writes. */
-export const kSchemaVersion = 1;
+export const kSchemaVersion = 2;
+
+/**
+ * The registry's columns computed from a run's events (`runs.run_id`), as run-tally.ts folds
+ * them: the backfill of migration 2, and what a read-only log of schema 1 reports.
+ */
+const kTallyColumns: ReadonlyArray<readonly [string, string]> = [
+  ['flow', `(SELECT json_extract(payload, '$.flowId') FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'worker.started' ORDER BY seq LIMIT 1)`],
+  ['jobs_completed', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.completed')`],
+  ['jobs_failed', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.failed')`],
+  ['jobs_cancelled', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.cancelled')`],
+  ['jobs_dropped', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.failed' AND instr(e.payload, '"SLUICE_ERR_ITEM_DROPPED"') > 0)`],
+  [
+    'overflows',
+    `((SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'slot.overflow')
+      + (SELECT coalesce(sum(max(coalesce(json_extract(payload, '$.dropped'), 1), 1)), 0) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'bus.overflow'))`,
+  ],
+  ['stopped_time', `(SELECT max(time) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'run.stopped')`],
+  [
+    'heartbeat_ms',
+    `(SELECT coalesce(json_extract(payload, '$.heartbeatMs'), json_extract(payload, '$.intervalMs')) FROM events e
+      WHERE e.run_id = runs.run_id AND e.topic IN ('run.started', 'run.heartbeat') AND coalesce(json_extract(payload, '$.heartbeatMs'), json_extract(payload, '$.intervalMs')) > 0 ORDER BY seq LIMIT 1)`,
+  ],
+  ['recording_failed', `EXISTS (SELECT 1 FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'run.recording_failed')`],
+  ['bytes', `(SELECT coalesce(sum(length(run_id) + length(time) + length(topic) + coalesce(length(payload), 0) + 16), 0) FROM events e WHERE e.run_id = runs.run_id)`],
+  // Schema 1 runtimes did not count what they recorded.
+  ['lost', '0'],
+];
+
+/** `SELECT` list of a read-only log of schema 1: the registry's columns computed from the events. */
+export const kTallySelectV1 = kTallyColumns.map(([name, expr]) => `${expr} AS ${name}`).join(',\n  ');
 
 const kMigrations: readonly string[] = [
   `CREATE TABLE events (
@@ -35,6 +72,19 @@ const kMigrations: readonly string[] = [
      last_time  TEXT    NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX runs_by_last_time ON runs (last_time);`,
+  // 2: the run registry (flow, job outcomes, overflows, stop, heartbeat), backfilled from the events.
+  `ALTER TABLE runs ADD COLUMN flow TEXT;
+   ALTER TABLE runs ADD COLUMN jobs_completed INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN jobs_failed INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN jobs_cancelled INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN jobs_dropped INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN overflows INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN stopped_time TEXT;
+   ALTER TABLE runs ADD COLUMN heartbeat_ms INTEGER;
+   ALTER TABLE runs ADD COLUMN recording_failed INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
+   UPDATE runs SET ${kTallyColumns.map(([name, expr]) => `${name} = ${expr}`).join(',\n')};`,
 ];
 
 /**

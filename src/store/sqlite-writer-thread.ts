@@ -37,7 +37,7 @@ port.on('message', (request: WriterRequest) => {
     if (request.type === 'write') {
       port.postMessage({ type: 'done', id: request.id, ...core.write(request.columns), runs: 0, events: 0 } satisfies WriterReply);
     } else if (request.type === 'prune') {
-      const out = core.prune(request.olderThan, request.keepRuns);
+      const out = core.prune(request.spec);
       port.postMessage({ type: 'done', id: request.id, inserted: 0, ignored: 0, ...out } satisfies WriterReply);
     } else {
       core.close();

@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
+import type { PruneSpec } from './retention.ts';
 import type { EventColumns } from './sqlite-codec.ts';
 import { type PruneOutcome, SqliteWriterCore, type WriteOutcome } from './sqlite-writer-core.ts';
 
@@ -20,7 +21,7 @@ export interface WriterThreadData {
 /** @internal Requests to the writer thread. */
 export type WriterRequest =
   | { type: 'write'; id: number; columns: EventColumns }
-  | { type: 'prune'; id: number; olderThan: string | undefined; keepRuns: number | undefined }
+  | { type: 'prune'; id: number; spec: PruneSpec }
   | { type: 'close'; id: number };
 
 /** @internal Replies from the writer thread. */
@@ -34,7 +35,7 @@ export interface SqliteWriter {
   /** Writes one batch in one transaction. */
   write(columns: EventColumns): Promise<WriteOutcome>;
   /** Removes whole runs. */
-  prune(olderThan: string | undefined, keepRuns: number | undefined): Promise<PruneOutcome>;
+  prune(spec: PruneSpec): Promise<PruneOutcome>;
   /** Finishes queued requests, then closes the connection. */
   close(): Promise<void>;
   /** Abandons queued requests at once (a crash, as far as the database can tell). */
@@ -74,9 +75,9 @@ export class InlineSqliteWriter implements SqliteWriter {
     }
   }
 
-  async prune(olderThan: string | undefined, keepRuns: number | undefined): Promise<PruneOutcome> {
+  async prune(spec: PruneSpec): Promise<PruneOutcome> {
     try {
-      return this.#core.prune(olderThan, keepRuns);
+      return this.#core.prune(spec);
     } catch (err) {
       throw storeFailed(this.#path, 'Pruning', (err as Error).message, (err as { code?: string }).code, err);
     }
@@ -158,8 +159,8 @@ export class ThreadSqliteWriter implements SqliteWriter {
     return { inserted: reply.inserted, ignored: reply.ignored };
   }
 
-  async prune(olderThan: string | undefined, keepRuns: number | undefined): Promise<PruneOutcome> {
-    const reply = await this.#request({ type: 'prune', id: 0, olderThan, keepRuns }, 'Pruning');
+  async prune(spec: PruneSpec): Promise<PruneOutcome> {
+    const reply = await this.#request({ type: 'prune', id: 0, spec }, 'Pruning');
     return { runs: reply.runs, events: reply.events };
   }
 

@@ -4,6 +4,7 @@
  */
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import { checkInteger, failOption } from '../core/validate.ts';
+import type { PruneSpec } from './retention.ts';
 
 export { checkInteger, failOption };
 
@@ -21,14 +22,24 @@ export function toIsoTime(name: string, value: unknown): string {
 }
 
 /** @internal Validates prune options; returns the resolved cut-offs. */
-export function checkPruneOptions(options: unknown): { olderThan: string | undefined; keepRuns: number | undefined } {
+export function checkPruneOptions(options: unknown): PruneSpec {
   if (typeof options !== 'object' || options === null) failOption('options', 'an object', options);
-  const { olderThan, keepRuns } = options as { olderThan?: unknown; keepRuns?: unknown };
-  if (olderThan === undefined && keepRuns === undefined) failOption('options', 'an object with `olderThan` or `keepRuns`', options);
+  const { olderThan, keepRuns, maxBytes, runIds, except } = options as { olderThan?: unknown; keepRuns?: unknown; maxBytes?: unknown; runIds?: unknown; except?: unknown };
+  if (olderThan === undefined && keepRuns === undefined && maxBytes === undefined && runIds === undefined) {
+    failOption('options', 'an object with `olderThan`, `keepRuns`, `maxBytes` or `runIds`', options);
+  }
   return {
     olderThan: olderThan === undefined ? undefined : toIsoTime('olderThan', olderThan),
     keepRuns: keepRuns === undefined ? undefined : checkInteger('keepRuns', keepRuns, 0),
+    maxBytes: maxBytes === undefined ? undefined : checkInteger('maxBytes', maxBytes, 0),
+    runIds: runIds === undefined ? undefined : checkRunIds('runIds', runIds),
+    except: except === undefined ? undefined : checkRunIds('except', except),
   };
+}
+
+function checkRunIds(name: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((id) => typeof id !== 'string' || id.length === 0)) failOption(name, 'an array of run ids', value);
+  return [...(value as string[])];
 }
 
 /** @internal The error of every call on a closed log or sink. */

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { ErrorCode, type SluiceError } from '../../src/core/errors.ts';
-import { type BusEvent, EventBus, getBus, resetBus } from '../../src/bus/index.ts';
+import { type BusEvent, BusOverflowTopic, EventBus, getBus, kOverflowReportMs, resetBus } from '../../src/bus/index.ts';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -249,6 +249,30 @@ describe('EventBus', () => {
     const done = bus.shutdown({ timeout: 100 });
     clock.advance(100);
     expect(await done).toEqual({ drained: false, pending: 2 });
+  });
+
+  it('a slow subscriber\'s drops are said on bus.overflow, once a second with the count since the last report', async () => {
+    const clock = new ManualClock();
+    const bus = new EventBus({ clock });
+    const reports: unknown[] = [];
+    bus.subscribe(BusOverflowTopic, (event) => void reports.push(event.payload), { name: 'overflow-watch' });
+    const gate = deferred();
+    bus.subscribe('data.*', () => gate.promise, { maxQueue: 2, name: 'slow-ui' });
+    for (let i = 0; i < 50; i++) bus.publish('data.x', i, { runId: 'r1' });
+    await tick();
+    expect(reports).toEqual([]);
+    clock.advance(kOverflowReportMs);
+    await tick();
+    // 50 published before the first delivery: 2 queued, 48 dropped.
+    expect(reports).toEqual([{ subscriber: 'slow-ui', pattern: 'data.*', dropped: 48, totalDropped: 48, capacity: 2 }]);
+    for (let i = 0; i < 5; i++) bus.publish('data.x', i, { runId: 'r1' });
+    clock.advance(kOverflowReportMs);
+    await tick();
+    // One in the handler, one queued: of 5 more, 1 fits and 4 push older ones out.
+    expect(reports.at(-1)).toEqual({ subscriber: 'slow-ui', pattern: 'data.*', dropped: 4, totalDropped: 52, capacity: 2 });
+    expect(bus.overflowStats().find((s) => s.name === 'slow-ui')?.dropped).toBe(52);
+    gate.resolve();
+    await bus.shutdown({ timeout: 1_000 });
   });
 
   it('validates at the edge with coded messages naming the value', () => {

@@ -263,6 +263,7 @@ describe('stats()', () => {
       name: 'stats', status: 'running', flows: ['g'], workers: 1, activeJobs: 2, jobsEvicted: 0, queuedItems: 2, pool: undefined, placements: [],
       jobLatency: {},
       activations: [{ workerId: expect.any(String), routineId: 'r', count: 0, avgMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 }],
+      failures: { distinct: [], otherJobs: 0, total: 0 },
     });
     await tick();
     expect(runtime.stats().queuedItems).toBe(0);

@@ -6,11 +6,14 @@ import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { FlowModule } from '../../core/flow-module.ts';
+import type { JobContext } from '../../core/job-context.ts';
+import type { FailureTallySnapshot } from '../../runtime/failure-tally.ts';
 import { Runtime } from '../../runtime/runtime.ts';
 import { ExitCode, UsageError } from '../cli-error.ts';
 import { loadModuleArg, parseParams } from '../flow-loader.ts';
 import { createProgress, formatCount, openOutput, type CliIO } from '../output.ts';
-import { dbPath, kDefaultDb } from '../store-args.ts';
+import { terminalSafe } from '../safe-text.ts';
+import { dbHint, dbPath } from '../store-args.ts';
 
 /** The options of `sluice run`, as the command line parsed them. */
 export interface RunOptions {
@@ -46,6 +49,10 @@ export interface RunSummary {
   failed: number;
   cancelled: number;
   drained: boolean;
+  /** Why jobs failed: the first distinct failures with their count of jobs (absent when none failed). */
+  failures?: FailureTallySnapshot;
+  /** With `--post`: each posted job's outcome and data (the first 10,000). */
+  jobs?: PostedJob[];
 }
 
 interface Target {
@@ -53,6 +60,21 @@ interface Target {
   slot: string;
   items: Iterable<unknown> | AsyncIterable<unknown>;
   total: number;
+  /** Items named by `--post`: each job's outcome and data are printed. */
+  posted?: true;
+}
+
+/** The most `--post` jobs whose outcome `run` keeps (and prints with `--json`). */
+const kMaxPostedJobs = 10_000;
+/** The most shown as text. */
+const kShownPostedJobs = 10;
+
+/** A `--post` job's outcome. */
+export interface PostedJob {
+  jobId: string;
+  status: string;
+  data: Record<string, unknown>;
+  error?: { code: string; message: string };
 }
 
 async function* readJsonl(path: string): AsyncIterable<unknown> {
@@ -100,7 +122,7 @@ function resolvePost(post: string): Promise<Target> | Target {
   const [, routine, slot, value] = match as unknown as [string, string, string, string];
   if (value.startsWith('@')) {
     const path = value.slice(1);
-    return countLines(path).then((total) => ({ routine, slot, items: readJsonl(path), total }));
+    return countLines(path).then((total) => ({ routine, slot, items: readJsonl(path), total, posted: true as const }));
   }
   let data: unknown;
   try {
@@ -108,7 +130,41 @@ function resolvePost(post: string): Promise<Target> | Target {
   } catch (cause) {
     throw new UsageError(`--post value for ${routine}.${slot} is not valid JSON: ${(cause as Error).message}`);
   }
-  return { routine, slot, items: [data], total: 1 };
+  return { routine, slot, items: [data], total: 1, posted: true };
+}
+
+/** Posts `--post` items one by one, keeping their jobs (up to {@link kMaxPostedJobs}) to report each. */
+async function postEach(runtime: Runtime, flowId: string, target: Target, workerId: string, jobs: JobContext[], onPosted: (n: number) => void): Promise<void> {
+  let n = 0;
+  for await (const item of target.items) {
+    const [, job] = await runtime.postAsync(flowId, target.routine, target.slot, item, { workerId });
+    if (jobs.length < kMaxPostedJobs) jobs.push(job);
+    onPosted(++n);
+  }
+}
+
+function postedOutcome(job: JobContext): PostedJob {
+  const error = job.error;
+  return { jobId: job.jobId, status: job.status, data: { ...job.data }, ...(error === undefined ? {} : { error: { code: error.code, message: error.message } }) };
+}
+
+function writePostedJobs(io: CliIO, jobs: readonly PostedJob[]): void {
+  for (const job of jobs.slice(0, kShownPostedJobs)) {
+    const outcome = job.error === undefined ? '' : ` ${job.error.code}: ${job.error.message}`;
+    io.stdout.write(terminalSafe(`job ${job.jobId} ${job.status}${outcome}; data ${JSON.stringify(job.data)}`) + '\n');
+  }
+  if (jobs.length > kShownPostedJobs) io.stdout.write(`… ${formatCount(jobs.length - kShownPostedJobs)} more jobs (--json prints every one)\n`);
+}
+
+function writeFailures(io: CliIO, failures: FailureTallySnapshot, replay: { runId: string; db: string } | undefined): void {
+  const ways = failures.distinct.length + (failures.otherJobs > 0 ? '+' : '');
+  io.stdout.write(`failures: ${formatCount(failures.total)} jobs failed, ${ways} distinct error${failures.distinct.length === 1 && failures.otherJobs === 0 ? '' : 's'}:\n`);
+  for (const f of failures.distinct) {
+    const where = f.routineId === undefined ? '' : ` in ${f.routineId}`;
+    io.stdout.write(terminalSafe(`  ${formatCount(f.jobs)} × ${f.code}${where}: ${f.message} (first: job ${f.firstJobId})`) + '\n');
+  }
+  if (failures.otherJobs > 0) io.stdout.write(`  ${formatCount(failures.otherJobs)} more jobs failed with other errors\n`);
+  if (replay !== undefined) io.stdout.write(`every failed job: sluice replay ${replay.runId} --topic job.failed${replay.db}\n`);
 }
 
 /** Runs `sluice run <module>` and returns the exit code. */
@@ -118,7 +174,7 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
   const quiet = options.quiet === true;
   const record = options.record ? dbPath(options.db, true) : undefined;
   // Recording is on by default: say so first, and how to turn it off.
-  if (record !== undefined && !quiet) io.stderr.write(`recording to ${record} (--no-record to turn off)\n`);
+  if (record !== undefined) io.stderr.write(`recording to ${record} (--no-record to turn off)\n`);
   const pool = { ...(options.threads === undefined ? {} : { threads: options.threads }), ...(options.dispatchBatch === undefined ? {} : { dispatchBatch: options.dispatchBatch }) };
   const runtime = new Runtime({ ...(record === undefined ? {} : { record: { log: record } }), ...(Object.keys(pool).length === 0 ? {} : { pool }) });
   const flow = runtime.register(mod, parseParams(options.param ?? []));
@@ -148,9 +204,11 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
   const progress = createProgress(io, `${flow.id}`, target.total, { quiet: quiet || options.json === true });
   const start = performance.now();
   let drained = false;
+  const postedJobs: JobContext[] = [];
   try {
     try {
-      await runtime.postAll(flow.id, target.routine, target.slot, target.items, { workerId: worker.workerId, onPosted: (n) => progress.update(n) });
+      if (target.posted === true) await postEach(runtime, flow.id, target, worker.workerId, postedJobs, (n) => progress.update(n));
+      else await runtime.postAll(flow.id, target.routine, target.slot, target.items, { workerId: worker.workerId, onPosted: (n) => progress.update(n) });
     } catch (error) {
       if (!interrupted) throw error;
     }
@@ -182,6 +240,9 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
     cancelled: counters.jobsCancelled,
     drained: drained && report.cancelled.length === 0,
   };
+  const failures = runtime.stats().failures;
+  if (failures.total > 0) summary.failures = failures;
+  if (target.posted === true) summary.jobs = postedJobs.map(postedOutcome);
   const recordingFailed = record !== undefined && report.notPersisted > 0;
   if (recordingFailed) {
     // One line, whatever the output mode: the flow's results stand, the log does not hold them.
@@ -189,6 +250,8 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
     io.stderr.write(`sluice: recording to ${record} failed: ${why}; ${formatCount(report.notPersisted)} events not persisted\n`);
   }
   const moduleReport = mod.report?.(worker);
+  // Hints name the log when it is not the default, so they can be followed as printed.
+  const dbFlag = dbHint(options.db);
   if (options.json !== undefined) {
     const out = openOutput(options.json, io);
     out.write(`${JSON.stringify(moduleReport === undefined ? summary : { ...summary, report: moduleReport })}\n`);
@@ -198,10 +261,9 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
     io.stdout.write(`flow ${summary.flow}: ${formatCount(summary.items)} items in ${summary.seconds.toFixed(2)} s = ${formatCount(summary.itemsPerSecond)} items/s\n`);
     io.stdout.write(`jobs: ${formatCount(summary.completed)} completed, ${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} cancelled\n`);
     for (const [key, value] of Object.entries(moduleReport ?? {})) io.stdout.write(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
-    if (record !== undefined && !recordingFailed) {
-      const db = options.db === undefined || resolve(options.db) === resolve(kDefaultDb) ? '' : ` --db ${JSON.stringify(options.db)}`;
-      io.stdout.write(`recorded as ${summary.runId} in ${record} (sluice replay ${summary.runId}${db})\n`);
-    }
+    if (summary.jobs !== undefined) writePostedJobs(io, summary.jobs);
+    if (summary.failures !== undefined) writeFailures(io, summary.failures, record === undefined || recordingFailed ? undefined : { runId: summary.runId, db: dbFlag });
+    if (record !== undefined && !recordingFailed) io.stdout.write(`recorded as ${summary.runId} in ${record} (sluice replay ${summary.runId}${dbFlag})\n`);
   }
   if (interrupted) return ExitCode.Interrupted;
   if (summary.failed + summary.cancelled > 0 || !summary.drained) return ExitCode.JobsFailed;

@@ -1,5 +1,6 @@
 /**
- * `sluice tail <runId>`: follows a run from the durable log while another process records it.
+ * `sluice tail <runId|latest>`: follows a run from the durable log while another process records
+ * it: one line per event, or one line a second at high volume (see tail-view.ts).
  * New events are read when the database's WAL file changes (a file watch), with a slow timer as
  * a fallback for file systems that do not report changes. It stops when the run stops, on
  * SIGINT/SIGTERM, or after `--idle` ms without events; it says when the run looks stalled
@@ -7,25 +8,33 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { LivenessMonitor } from '../../bus/index.ts';
-import { ExitCode, UsageError } from '../cli-error.ts';
+import { ExitCode } from '../cli-error.ts';
 import { writeEvent } from '../event-format.ts';
+import { TailView } from '../tail-view.ts';
 import { openOutput, type CliIO } from '../output.ts';
-import { dbPath, openExistingLog } from '../store-args.ts';
+import { dbPath, openExistingLog, resolveRunId } from '../store-args.ts';
 
 /** The options of `sluice tail`, as the command line parsed them. */
 export interface TailOptions {
   since: number;
   idle?: number;
+  topic?: string;
+  /** One line per event, also at high volume. */
+  events?: boolean;
   db?: string;
   json?: true | string;
 }
 
 /** Runs `sluice tail <runId>` and returns the exit code. */
-export async function tailCommand(runId: string, values: TailOptions, io: CliIO): Promise<number> {
+export async function tailCommand(run: string, values: TailOptions, io: CliIO): Promise<number> {
   const idle = values.idle ?? Number.POSITIVE_INFINITY;
   let cursor = values.since;
   const log = await openExistingLog(values.db);
+  // `latest` is the run recorded last; another id may name a run that has not started yet.
+  const runId = run === 'latest' ? await resolveRunId(log, run, values.db) : run;
   const out = openOutput(values.json ?? true, io);
+  // JSON is for programs: every event. Text is for people: a summary line a second at high volume.
+  const view = values.json === undefined ? new TailView((t) => out.write(t), { mode: values.events === true ? 'events' : 'auto', truncate: io.stdout.isTTY === true }) : undefined;
   const liveness = new LivenessMonitor();
   let stopped = false;
   let lastEventAt = performance.now();
@@ -47,8 +56,10 @@ export async function tailCommand(runId: string, values: TailOptions, io: CliIO)
           for (const event of events) {
             cursor = event.seq;
             liveness.observe(event);
-            writeEvent((t) => out.write(t), event, values.json !== undefined);
             if (event.topic === 'run.stopped') stopped = true;
+            if (values.topic !== undefined && !event.topic.startsWith(values.topic)) continue;
+            if (view !== undefined) view.push(event);
+            else writeEvent((t) => out.write(t), event, true);
           }
           if (events.length > 0) {
             lastEventAt = performance.now();
@@ -85,6 +96,7 @@ export async function tailCommand(runId: string, values: TailOptions, io: CliIO)
       wake = undefined;
       if (stopped) break;
       await readNew();
+      view?.tick();
       if (liveness.status(runId) === 'stalled' && !warnedStall) {
         warnedStall = true;
         io.stderr.write(`sluice tail: run "${runId}" looks stalled: no event or heartbeat for longer than its heartbeats promise\n`);
@@ -98,6 +110,7 @@ export async function tailCommand(runId: string, values: TailOptions, io: CliIO)
     watcher?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    view?.end();
     await out.close();
     await log.close();
   }
