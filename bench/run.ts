@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: runs every built-in scenario — inline pipeline, fan-out/fan-in, CPU-bound
  * scaling by threads, the dispatch-batch sweep, latency at fixed rates, durable-log throughput,
+ * what recording costs the pipeline,
  * the governor ramp and the command line's start-up — each beside a baseline measured in the
  * same run; prints a table per scenario and writes bench/results/<scenario>.json, report.html
  * (self-contained, with charts) and report.md.
  *
- * Usage: npm run bench [-- --only inline,sweeps,pool,store,governor,inference,cli] [--quick]
+ * Usage: npm run bench [-- --only inline,sweeps,pool,store,recording,governor,inference,cli] [--quick]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -15,7 +16,7 @@ import { printRows, writeResults } from './report.ts';
 import { suiteReport, type SuiteResults } from './suite-report.ts';
 import type { StoreBenchResult } from './store.ts';
 
-const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'governor', 'inference', 'cli'] as const;
+const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'recording', 'governor', 'inference', 'cli'] as const;
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' } } });
 const only = values.only?.split(',');
 for (const name of only ?? []) {
@@ -78,6 +79,12 @@ await scenario('store', async () => {
   suite.store = storeRows(result);
   printRows('durable log', suite.store);
   log(`  → ${await writeResults('store', result)}`);
+});
+await scenario('recording', async () => {
+  const { runRecordingBench } = await import('./recording.ts');
+  suite.recording = await runRecordingBench({ quick }, log);
+  printRows('recording cost', suite.recording);
+  log(`  → ${await writeResults('recording', suite.recording)}`);
 });
 await scenario('governor', async () => {
   const { runGovernorBench } = await import('./governor.ts');

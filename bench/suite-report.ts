@@ -15,6 +15,7 @@ export interface SuiteResults {
   pool?: BenchRow[];
   store?: BenchRow[];
   cli?: BenchRow[];
+  recording?: BenchRow[];
   sweeps?: SweepBenchResult;
   governor?: { rows: BenchRow[]; runs: RampResult[]; targetMs: number };
   quick: boolean;
@@ -79,6 +80,7 @@ export function headlines(s: SuiteResults): ReportHeadline[] {
   add('no-op pool routine, batch 256 vs raw Piscina', find(s.pool, /dispatch batch 256/));
   add('durable log: sink vs raw better-sqlite3 (rows/s)', find(s.store, /sink, thread writer/i));
   add("sluice --help (built) vs node -e '' (wall time)", find(s.cli, /--help \(built/));
+  add('pipeline recorded vs not recorded (items/s)', find(s.recording, /recording on vs/));
   add('governor ramp: p99-over-target windows, governed / ungoverned', find(s.governor?.rows, /windows with p99/));
   return out;
 }
@@ -101,6 +103,7 @@ export function suiteReport(s: SuiteResults): ReportModel {
   }
   if (s.pool !== undefined) sections.push({ title: 'Pool scenarios (vs raw Piscina)', table: rowsTable(s.pool) });
   if (s.store !== undefined) sections.push({ title: 'Durable log throughput and the live path (vs raw better-sqlite3)', table: rowsTable(s.store) });
+  if (s.recording !== undefined) sections.push({ title: 'What recording costs (pipeline, recorded vs --no-record)', table: rowsTable(s.recording) });
   if (s.cli !== undefined) sections.push({ title: "Command-line start-up (wall time vs node -e '')", table: rowsTable(s.cli) });
   if (s.governor !== undefined) {
     sections.push({ title: 'Governor ramp (governed vs ungoverned, same process)', table: rowsTable(s.governor.rows), charts: governorCharts(s.governor.runs, s.governor.targetMs) });
