@@ -74,7 +74,7 @@ export type {
 } from './bus/index.ts';
 
 // The event log (durable path)
-export { MemoryEventLog, SqliteEventLog, DurableSink, kSchemaVersion } from './store/index.ts';
+export { MemoryEventLog, SqliteEventLog, DurableSink, kSchemaVersion, kDefaultRetention } from './store/index.ts';
 export type { EventLog, RunInfo, RunStatus, AppendResult, SinceOptions, ReplayOptions, PruneOptions, PruneResult, WaitForOptions, SqliteEventLogOptions, DurableSinkOptions, SinkHealth, SinkHealthStatus, SinkStats, SinkCloseResult } from './store/index.ts';
 
 // Telemetry
