@@ -30,25 +30,114 @@ export interface UnserializablePayload {
  */
 export function encodeEvents(events: readonly BusEvent[]): { columns: EventColumns; unserializable: number } {
   const n = events.length;
-  const columns: EventColumns = { runIds: new Array(n), seqs: new Array(n), times: new Array(n), topics: new Array(n), payloads: new Array(n) };
-  let unserializable = 0;
+  const raw: RawColumns = { runIds: new Array(n), seqs: new Array(n), times: new Array(n), topics: new Array(n), payloads: new Array(n) };
   for (let i = 0; i < n; i++) {
     const e = events[i]!;
-    columns.runIds[i] = e.runId;
-    columns.seqs[i] = e.seq;
-    columns.times[i] = e.time;
-    columns.topics[i] = e.topic;
+    raw.runIds[i] = e.runId;
+    raw.seqs[i] = e.seq;
+    raw.times[i] = e.time;
+    raw.topics[i] = e.topic;
+    raw.payloads[i] = e.payload;
+  }
+  const unserializable = encodePayloads(raw.payloads);
+  return { columns: raw as EventColumns, unserializable };
+}
+
+/** A batch as columns with the payloads as they were published, not yet encoded. */
+export interface RawColumns {
+  runIds: string[];
+  seqs: number[];
+  times: string[];
+  topics: string[];
+  payloads: unknown[];
+}
+
+/**
+ * Encodes payloads in place as JSON text (null for `undefined`), a payload JSON cannot represent
+ * as the `$unserializable` marker; returns how many were. `skip` lists indices already encoded.
+ */
+export function encodePayloads(payloads: unknown[], skip?: ReadonlySet<number>): number {
+  let unserializable = 0;
+  for (let i = 0; i < payloads.length; i++) {
+    if (skip?.has(i) === true) continue;
     let json: string | undefined;
     try {
-      json = JSON.stringify(e.payload);
+      json = JSON.stringify(payloads[i]);
     } catch (err) {
       unserializable++;
       const marker: UnserializablePayload = { $unserializable: err instanceof Error ? err.message : String(err) };
       json = JSON.stringify(marker);
     }
-    columns.payloads[i] = json ?? null;
+    payloads[i] = json ?? null;
   }
-  return { columns, unserializable };
+  return unserializable;
+}
+
+/**
+ * A batch packed to cross threads cheaply: run ids, times and topics repeat from event to event,
+ * so each distinct one is sent once and events refer to it; numbers travel in typed arrays
+ * (transferred, not copied); payloads go as published, for the writer thread to encode.
+ */
+export interface PackedBatch {
+  /** The distinct run ids, times and topics. */
+  readonly strings: string[];
+  /** Per event: the index in `strings` of its run id, time and topic. */
+  readonly refs: Uint32Array<ArrayBuffer>;
+  readonly seqs: Float64Array<ArrayBuffer>;
+  readonly payloads: unknown[];
+}
+
+/** Packs `events` (see {@link PackedBatch}). */
+export function packEvents(events: readonly BusEvent[]): PackedBatch {
+  const n = events.length;
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  const refs = new Uint32Array(3 * n);
+  const seqs = new Float64Array(n);
+  const payloads = new Array<unknown>(n);
+  const ref = (value: string): number => {
+    let i = index.get(value);
+    if (i === undefined) {
+      i = strings.length;
+      strings.push(value);
+      index.set(value, i);
+    }
+    return i;
+  };
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    refs[3 * i] = ref(e.runId);
+    refs[3 * i + 1] = ref(e.time);
+    refs[3 * i + 2] = ref(e.topic);
+    seqs[i] = e.seq;
+    payloads[i] = e.payload;
+  }
+  return { strings, refs, seqs, payloads };
+}
+
+/** The columns of a packed batch, payloads as they came. */
+export function unpackEvents(batch: PackedBatch): RawColumns {
+  const n = batch.seqs.length;
+  const { strings, refs } = batch;
+  const columns: RawColumns = { runIds: new Array(n), seqs: Array.from(batch.seqs), times: new Array(n), topics: new Array(n), payloads: batch.payloads };
+  for (let i = 0; i < n; i++) {
+    columns.runIds[i] = strings[refs[3 * i]!]!;
+    columns.times[i] = strings[refs[3 * i + 1]!]!;
+    columns.topics[i] = strings[refs[3 * i + 2]!]!;
+  }
+  return columns;
+}
+
+/**
+ * True when a payload must be encoded before it crosses threads, because a structured clone
+ * would not keep what JSON.stringify reads: an object with its own `toJSON`, or one of a class.
+ * (Plain objects, arrays, primitives, Dates and typed arrays encode the same on either side;
+ * a class instance nested inside a plain object is cloned as a plain object.)
+ */
+export function encodesOnlyHere(payload: unknown): boolean {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || payload instanceof Date || ArrayBuffer.isView(payload)) return false;
+  const proto = Object.getPrototypeOf(payload) as object | null;
+  return (proto !== Object.prototype && proto !== null) || typeof (payload as { toJSON?: unknown }).toJSON === 'function';
 }
 
 /** A stored row. */

@@ -184,7 +184,7 @@ export class SqliteEventLog implements EventLog {
   async append(events: readonly BusEvent[]): Promise<AppendResult> {
     this.#assertOpen();
     if (events.length === 0) return { inserted: 0, ignored: 0 };
-    const result = await this.#writer.write(encodeEvents(events).columns);
+    const result = await this.#writer.write(events);
     this.#commits.notify();
     return result;
   }

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { configureConnection } from './sqlite-schema.ts';
 import { SqliteWriterCore } from './sqlite-writer-core.ts';
+import { encodePayloads, unpackEvents, type EventColumns } from './sqlite-codec.ts';
 import type { WriterReply, WriterRequest, WriterThreadData } from './sqlite-writer.ts';
 
 const data = workerData as WriterThreadData;
@@ -36,6 +37,11 @@ port.on('message', (request: WriterRequest) => {
   try {
     if (request.type === 'write') {
       port.postMessage({ type: 'done', id: request.id, ...core.write(request.columns), runs: 0, events: 0 } satisfies WriterReply);
+    } else if (request.type === 'write-packed') {
+      // The payloads as published: encoded here, off the main thread.
+      const columns = unpackEvents(request.batch);
+      encodePayloads(columns.payloads, request.encoded.length === 0 ? undefined : new Set(request.encoded));
+      port.postMessage({ type: 'done', id: request.id, ...core.write(columns as EventColumns), runs: 0, events: 0 } satisfies WriterReply);
     } else if (request.type === 'prune') {
       const out = core.prune(request.spec);
       port.postMessage({ type: 'done', id: request.id, inserted: 0, ignored: 0, ...out } satisfies WriterReply);

@@ -9,7 +9,8 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { PruneSpec } from './retention.ts';
-import type { EventColumns } from './sqlite-codec.ts';
+import { encodeEvents, encodesOnlyHere, packEvents, type EventColumns, type PackedBatch } from './sqlite-codec.ts';
+import type { BusEvent } from '../bus/index.ts';
 import { type PruneOutcome, SqliteWriterCore, type WriteOutcome } from './sqlite-writer-core.ts';
 
 /** @internal Data the writer thread starts with. */
@@ -21,6 +22,8 @@ export interface WriterThreadData {
 /** @internal Requests to the writer thread. */
 export type WriterRequest =
   | { type: 'write'; id: number; columns: EventColumns }
+  /** A packed batch, payloads as published: encoded by the thread, but for the indices in `encoded` (done here). */
+  | { type: 'write-packed'; id: number; batch: PackedBatch; encoded: number[] }
   | { type: 'prune'; id: number; spec: PruneSpec }
   | { type: 'close'; id: number };
 
@@ -33,7 +36,7 @@ export type WriterReply =
 /** The write side of a SQLite event log. */
 export interface SqliteWriter {
   /** Writes one batch in one transaction. */
-  write(columns: EventColumns): Promise<WriteOutcome>;
+  write(events: readonly BusEvent[]): Promise<WriteOutcome>;
   /** Removes whole runs. */
   prune(spec: PruneSpec): Promise<PruneOutcome>;
   /** Finishes queued requests, then closes the connection. */
@@ -67,11 +70,11 @@ export class InlineSqliteWriter implements SqliteWriter {
     this.#core = new SqliteWriterCore(db);
   }
 
-  async write(columns: EventColumns): Promise<WriteOutcome> {
+  async write(events: readonly BusEvent[]): Promise<WriteOutcome> {
     try {
-      return this.#core.write(columns);
+      return this.#core.write(encodeEvents(events).columns);
     } catch (err) {
-      throw storeFailed(this.#path, `Writing ${columns.seqs.length} events`, (err as Error).message, (err as { code?: string }).code, err);
+      throw storeFailed(this.#path, `Writing ${events.length} events`, (err as Error).message, (err as { code?: string }).code, err);
     }
   }
 
@@ -154,8 +157,33 @@ export class ThreadSqliteWriter implements SqliteWriter {
     return this.#ready;
   }
 
-  async write(columns: EventColumns): Promise<WriteOutcome> {
-    const reply = await this.#request({ type: 'write', id: 0, columns }, `Writing ${columns.seqs.length} events`);
+  /**
+   * Sends the batch packed, with its payloads as published: the thread encodes them as JSON, so
+   * the main thread pays a structured clone instead of encoding. Payloads a clone would change
+   * (own `toJSON`, class instances) are encoded here first; a batch that cannot be cloned at all
+   * (a function inside) is encoded here whole.
+   */
+  async write(events: readonly BusEvent[]): Promise<WriteOutcome> {
+    const what = `Writing ${events.length} events`;
+    const batch = packEvents(events);
+    const { payloads } = batch;
+    const encoded: number[] = [];
+    for (let i = 0; i < payloads.length; i++) {
+      if (!encodesOnlyHere(payloads[i])) continue;
+      try {
+        payloads[i] = JSON.stringify(payloads[i]) ?? null;
+        encoded.push(i);
+      } catch {
+        // Encoded in the thread, where the failure becomes the $unserializable marker.
+      }
+    }
+    let reply;
+    try {
+      reply = await this.#request({ type: 'write-packed', id: 0, batch, encoded }, what, [batch.refs.buffer, batch.seqs.buffer]);
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'DataCloneError') throw error;
+      reply = await this.#request({ type: 'write', id: 0, columns: encodeEvents(events).columns }, what);
+    }
     return { inserted: reply.inserted, ignored: reply.ignored };
   }
 
@@ -180,14 +208,20 @@ export class ThreadSqliteWriter implements SqliteWriter {
     await worker.terminate();
   }
 
-  async #request<R extends WriterRequest>(request: R, what: string): Promise<Extract<WriterReply, { type: 'done' }>> {
+  async #request<R extends WriterRequest>(request: R, what: string, transfer: ArrayBuffer[] = []): Promise<Extract<WriterReply, { type: 'done' }>> {
     await this.start();
     const id = this.#nextId++;
     const worker = this.#worker;
     if (worker === undefined) throw storeFailed(this.#data.path, what, 'the writer thread is gone');
     return new Promise((resolve, reject) => {
+      try {
+        worker.postMessage({ ...request, id }, transfer);
+      } catch (error) {
+        // Not sent (a value that cannot be cloned): the caller decides what to do.
+        reject(error);
+        return;
+      }
       this.#pending.set(id, { what, resolve, reject });
-      worker.postMessage({ ...request, id });
     });
   }
 
@@ -228,8 +262,8 @@ export class ReadOnlySqliteWriter implements SqliteWriter {
     this.#path = path;
   }
 
-  write(columns: EventColumns): Promise<WriteOutcome> {
-    return Promise.reject(storeFailed(this.#path, `Writing ${columns.seqs.length} events`, 'the log was opened read-only', 'SQLITE_READONLY'));
+  write(events: readonly BusEvent[]): Promise<WriteOutcome> {
+    return Promise.reject(storeFailed(this.#path, `Writing ${events.length} events`, 'the log was opened read-only', 'SQLITE_READONLY'));
   }
 
   prune(): Promise<PruneOutcome> {

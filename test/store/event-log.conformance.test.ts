@@ -52,6 +52,32 @@ describe.each(implementations)('EventLog conformance: %s', (_name, create) => {
     expect(stored).toMatchObject({ seq: 1, payload: { $unserializable: expect.stringMatching(/BigInt/) } });
   });
 
+  it('stores what JSON.stringify makes of any payload, whichever thread encodes it', async () => {
+    class Money {
+      constructor(readonly cents: number) {}
+      toJSON(): string {
+        return `${this.cents / 100} EUR`;
+      }
+    }
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    // Clonable: the SQLite writer thread encodes these (a class with toJSON is encoded first).
+    await log.append([new Money(250), { when: new Date('2025-01-01T00:00:00Z') }, cyclic, { nested: { list: [1, 'x', null] } }, undefined, 'text', 42].map((p, i) => ev('j', i + 1, undefined, p)));
+    // Not clonable (a function inside): the batch is encoded before it crosses.
+    await log.append([ev('j', 8, undefined, { f: () => 1, keep: 2 }), ev('j', 9, undefined, new Money(5))]);
+    expect((await log.since('j', 0)).map((e) => e.payload)).toEqual([
+      '2.5 EUR',
+      { when: '2025-01-01T00:00:00.000Z' },
+      { $unserializable: expect.stringMatching(/circular/i) },
+      { nested: { list: [1, 'x', null] } },
+      undefined,
+      'text',
+      42,
+      { keep: 2 },
+      '0.05 EUR',
+    ]);
+  });
+
   it('keeps history immune to later mutation of a payload', async () => {
     const payload = { n: 1 };
     await log.append([ev('r', 1, undefined, payload)]);
