@@ -17,11 +17,16 @@ export function dbPath(value: string | undefined, create: boolean): string {
   return path;
 }
 
-/** Opens an existing log for reading; a missing file is a usage error naming it. */
-export async function openExistingLog(value: string | undefined): Promise<SqliteEventLog> {
+/** The absolute path of an existing log; a missing file is a usage error naming it. */
+export function existingLogPath(value: string | undefined): string {
   const path = dbPath(value, false);
   if (!existsSync(path)) throw new UsageError(`No event log at ${path}; run a flow first (sluice run …) or pass --db <path>`);
-  return SqliteEventLog.open({ path, readonly: true });
+  return path;
+}
+
+/** Opens an existing log for reading; a missing file is a usage error naming it. */
+export async function openExistingLog(value: string | undefined): Promise<SqliteEventLog> {
+  return SqliteEventLog.open({ path: existingLogPath(value), readonly: true });
 }
 
 /** ` --db <path>` when `value` names a log other than the default, so a printed hint can be followed as is. */

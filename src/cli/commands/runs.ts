@@ -8,7 +8,7 @@ import type { RunInfo, RunStatus } from '../../store/index.ts';
 import { ExitCode, UsageError } from '../cli-error.ts';
 import { formatCount, openOutput, type CliIO } from '../output.ts';
 import { jsonTerminalSafe, terminalSafe } from '../safe-text.ts';
-import { dbHint, dbPath, openExistingLog, resolveRunId } from '../store-args.ts';
+import { dbHint, dbPath, existingLogPath, openExistingLog, resolveRunId } from '../store-args.ts';
 
 /** The options of `sluice runs [runId]`. */
 export interface RunsOptions {
@@ -129,11 +129,10 @@ export async function pruneCommand(runIds: readonly string[], values: PruneCliOp
   if (runIds.length === 0 && values.keep === undefined && values.olderThan === undefined && values.maxMb === undefined) {
     throw new UsageError('Say what to prune: --keep <n>, --older-than <age|date>, --max-mb <n>, or run ids');
   }
-  const path = dbPath(values.db, false);
+  // Opened for writing, but a missing log is the user's mistake, not a new file to create.
+  const path = existingLogPath(values.db);
   const { SqliteEventLog } = await import('../../store/index.ts');
   const before = logSize(path);
-  // Opened for writing: the folder must exist, but a missing log is the user's mistake, not a new file.
-  (await openExistingLog(values.db).then((l) => l.close()));
   // One connection (inline writer): VACUUM needs the file to itself.
   const log = await SqliteEventLog.open({ path, writer: 'inline' });
   let result;
