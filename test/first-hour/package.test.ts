@@ -78,7 +78,9 @@ export default defineFlow(import.meta.url, () =>
 
 beforeAll(async () => {
   const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', dir, '--loglevel=error'], { cwd: root, timeout: 300_000, maxBuffer: 64 * 2 ** 20 });
-  const [{ filename }] = JSON.parse(stdout) as Array<{ filename: string }>;
+  const packed = (JSON.parse(stdout) as Array<{ filename: string }>)[0];
+  if (packed === undefined) throw new Error(`npm pack printed no file: ${stdout}`);
+  const { filename } = packed;
   await exec('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2));
   await exec('npm', ['install', join(dir, filename as string), ...npmFlags], { cwd: project, timeout: 600_000, maxBuffer: 64 * 2 ** 20 });

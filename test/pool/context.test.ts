@@ -13,7 +13,7 @@ describe('pool logic sees the same context API as inline', () => {
     }
     const strip = (run: typeof inline) =>
       (run.got as Array<Record<string, unknown>>)
-        .map(({ isMainThread: _m, threadId: _t, workerId, flowId, jobId, ...rest }) => ({ ...rest, workerOk: workerId === run.worker.workerId, flowOk: flowId === run.worker.flowId, jobOk: typeof jobId === 'string' }))
+        .map(({ isMainThread: _m, threadId: _t, workerId, flowId, jobId, ...rest }): Record<string, unknown> => ({ ...rest, workerOk: workerId === run.worker.workerId, flowOk: flowId === run.worker.flowId, jobOk: typeof jobId === 'string' }))
         .sort((a, b) => (a.value as number) - (b.value as number));
     expect(strip(pooled)).toEqual(strip(inline));
     expect((pooled.got as Array<{ isMainThread: boolean }>).every((g) => g.isMainThread === false)).toBe(true);

@@ -23,8 +23,9 @@ describe('README quick start', () => {
     const ci = readFileSync(new URL('.ci/run', root), 'utf8');
     expect(ci).toMatch(/^npm ci$/m);
     expect(ci).toMatch(/^npm test$/m);
-    // The test command first makes sure of what the tests need from the machine (test/ensure-system.mjs).
-    expect(pkg.scripts.test).toBe('node test/ensure-system.mjs && vitest run');
+    // The test command first makes sure of what the tests need from the machine
+    // (test/ensure-system.mjs), then typechecks the whole tree (src, flows, bench, test, scripts).
+    expect(pkg.scripts.test).toBe('node test/ensure-system.mjs && tsc -p tsconfig.json --noEmit && vitest run');
     expect(ci).not.toMatch(/apt-get/);
   });
 

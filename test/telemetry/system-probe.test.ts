@@ -4,7 +4,7 @@ import { ErrorCode } from '../../src/core/errors.ts';
 import { type ProbeSource, SystemProbe, createOsProbeSource } from '../../src/telemetry/index.ts';
 
 function fakeSource(overrides: Partial<ProbeSource> = {}): ProbeSource & { disk: number } {
-  const source = {
+  const source: ProbeSource & { disk: number } = {
     name: 'fake',
     disk: 0,
     cpuLoad: async () => 0.25,
