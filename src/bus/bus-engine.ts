@@ -5,6 +5,7 @@
  */
 import type { TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError, reportToListeners } from '../core/errors.ts';
+import { isThenable } from '../core/validate.ts';
 import type { BusEvent, EventSink } from './bus-event.ts';
 import type { ResolvedEventBusOptions } from './bus-options.ts';
 import { DropOldestQueue } from './subscriber-queue.ts';
@@ -280,7 +281,8 @@ export class BusEngine {
       this.#inFlight++;
       try {
         const result = sub.handler(event);
-        if (result !== undefined && typeof (result as Promise<void>).then === 'function') await result;
+        // A handler may return anything; only a thenable is awaited (null, a number… are not).
+        if (isThenable(result)) await result;
         sub.delivered++;
         stats.delivered++;
       } catch (cause) {

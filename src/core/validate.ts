@@ -96,3 +96,16 @@ export function checkNumber(name: string, value: unknown, min: number, max = Num
   }
   return value;
 }
+
+/**
+ * True for a promise or any other thenable (an object or function with a `then` method): what
+ * `await` would wait for. Logic, handlers and checks may return one.
+ *
+ * @example
+ * ```ts
+ * if (isThenable(result)) await result;
+ * ```
+ */
+export function isThenable<T = unknown>(value: unknown): value is PromiseLike<T> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<T>).then === 'function';
+}

@@ -13,6 +13,7 @@ import { Piscina } from 'piscina';
 import { runInScope, type ActivationScope, type EmitOptions, type ItemEntry } from '../core/context.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { ensureTypeScriptLoader } from '../core/ts-loader.ts';
+import { isThenable } from '../core/validate.ts';
 import type { Flow } from '../core/flow.ts';
 import type { Logic } from '../core/routine.ts';
 import type { JobContext } from '../core/job-context.ts';
@@ -298,10 +299,6 @@ function notClonable(routineId: string, where: string, type: string): SluiceErro
   return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" produced a value that cannot cross threads: ${where} is a ${type}`, {
     details: { routineId, where, type },
   });
-}
-
-function isThenable(value: unknown): value is PromiseLike<void> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<void>).then === 'function';
 }
 
 /** Records the job data writes of an activation after its logic ran; returns a non-clonable error, if any. */

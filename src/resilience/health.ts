@@ -8,7 +8,7 @@ import type { BusDisposable } from '../bus/index.ts';
 import { createDisposable } from '../bus/index.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError, describeValue, isSluiceError } from '../core/errors.ts';
-import { assertFunction, assertInteger, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf } from '../core/validate.ts';
+import { assertFunction, assertInteger, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf, isThenable } from '../core/validate.ts';
 import {
   type HealthChange, type HealthReport, type HealthSnapshot, type HealthStatus, type SubsystemHealth, kHealthStatuses, worstStatus,
 } from './health-report.ts';
@@ -44,10 +44,6 @@ interface Entry {
   /** A check timed out and its promise has not settled yet: the next tick does not call it again. */
   hung: boolean;
   removed: boolean;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { type Clock, realClock } from '../core/clock.ts';
 import { ErrorCode, SluiceError, TimeoutError, describeValue } from '../core/errors.ts';
-import { assertFunction, assertNumber, assertObject } from '../core/validate.ts';
+import { assertFunction, assertNumber, assertObject, isThenable } from '../core/validate.ts';
 
 /** Options of {@link withTimeout}. */
 export interface WithTimeoutOptions {
@@ -37,10 +37,6 @@ export interface WithTimeoutOptions {
 
 /** The work: a promise already running, or a function given the signal that aborts on timeout. */
 export type TimedWork<T> = PromiseLike<T> | ((signal: AbortSignal) => T | PromiseLike<T>);
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
-}
 
 /**
  * Settles with `work`'s result, or rejects with a `TimeoutError` coded

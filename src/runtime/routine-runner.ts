@@ -10,6 +10,7 @@ import type { EmitOptions, ItemEntry } from '../core/context.ts';
 import { runInScope } from '../core/context.ts';
 import { retryDelay, type ErrorHandler } from '../core/error-handler.ts';
 import { ErrorCode, RoutineError, SlotQueueFullError, SluiceError, describeValue } from '../core/errors.ts';
+import { isThenable } from '../core/validate.ts';
 import type { RoutineEntry } from '../core/flow.ts';
 import { ActivationLog, JobContext, kAddError, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
 import type { Logic, SlotItems } from '../core/routine.ts';
@@ -356,7 +357,7 @@ export class RoutineRunner implements Schedulable {
       return;
     }
     if (probeStart !== 0) this.placement.record((performance.now() - probeStart) * 1000);
-    if (result !== null && typeof result === 'object' && typeof (result as Promise<void>).then === 'function') {
+    if (isThenable(result)) {
       const timeoutMs = this.entry.timeoutMs;
       const pending =
         timeoutMs > 0

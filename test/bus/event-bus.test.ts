@@ -251,6 +251,20 @@ describe('EventBus', () => {
     expect(await done).toEqual({ drained: false, pending: 2 });
   });
 
+  it('a handler may return anything: only a thenable is awaited (null, 0, a string count as delivered)', async () => {
+    const bus = new EventBus();
+    const errors: unknown[] = [];
+    bus.onError((e) => void errors.push(e));
+    const returns: unknown[] = [null, 0, 'done', { then: undefined }];
+    let i = 0;
+    // A JavaScript handler may return anything (an arrow's last expression, say).
+    bus.subscribe('t', () => returns[i++] as void);
+    for (let n = 0; n < returns.length; n++) bus.publish('t', n);
+    await bus.shutdown({ timeout: 1_000 });
+    expect(errors).toEqual([]);
+    expect(bus.getStats().topics.t).toMatchObject({ delivered: 4, failed: 0 });
+  });
+
   it('a slow subscriber\'s drops are said on bus.overflow, once a second with the count since the last report', async () => {
     const clock = new ManualClock();
     const bus = new EventBus({ clock });
