@@ -22,8 +22,11 @@ export const ExitCode = {
 /** A usage error (`SLUICE_ERR_USAGE`): printed with the command's help hint, exit code 2. */
 export class UsageError extends SluiceError {
   readonly exitCode = ExitCode.Usage;
+  /** False when the message already says where to look (then `see sluice <cmd> --help` is not added). */
+  readonly helpHint: boolean;
 
-  constructor(message: string) {
+  constructor(message: string, options: { helpHint?: boolean } = {}) {
     super(ErrorCode.Usage, message);
+    this.helpHint = options.helpHint ?? true;
   }
 }

@@ -221,9 +221,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     root.outputHelp();
     return ExitCode.Usage;
   }
-  // The command named, for error lines: the first word that is not an option.
-  const name = argv.find((a) => !a.startsWith('-'));
-  const label = name !== undefined && root.commands.some((c) => c.name() === name) ? `sluice ${name}` : 'sluice';
+  // The command named, for error lines: the first word that is not an option, and its
+  // subcommand when it has one (`sluice runs prune`).
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const command = root.commands.find((c) => c.name() === words[0]);
+  const sub = command?.commands.find((c) => c.name() === words[1]);
+  const label = command === undefined ? 'sluice' : sub === undefined ? `sluice ${command.name()}` : `sluice ${command.name()} ${sub.name()}`;
   try {
     await root.parseAsync(argv, { from: 'user' });
     return code;
@@ -239,7 +242,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     const prefix = isSluiceError(error) ? `${error.code}: ` : '';
     // One line: node's own messages may span several.
     const message = String(err.message ?? error).replace(/\s*\n\s*/g, ' ');
-    io.stderr.write(`${label}: ${prefix}${message}${usage ? ` (see ${label} --help)` : ''}\n`);
+    io.stderr.write(`${label}: ${prefix}${message}${usage && error.helpHint ? ` (see ${label} --help)` : ''}\n`);
     if (verbose && err.stack !== undefined) io.stderr.write(`${err.stack}\n`);
     if (usage) return ExitCode.Usage;
     if (isSluiceError(error) && error.code === ErrorCode.FlowModuleInvalid) return ExitCode.FlowInvalid;
