@@ -72,6 +72,10 @@ export function openOutput(json: true | string, io: CliIO): LineOutput {
   const stream = createWriteStream(path);
   return {
     write: (text) => void stream.write(text),
-    close: () => new Promise<void>((done, fail) => stream.end((error?: Error | null) => (error ? fail(error) : done()))),
+    close: () =>
+      new Promise<void>((done, fail) => stream.end((error?: Error | null) => (error ? fail(error) : done()))).then(() => {
+        // Said, so that `--json latest` (a file named latest) is not a silent surprise.
+        io.stderr.write(`JSON written to ${path}\n`);
+      }),
   };
 }

@@ -4,7 +4,7 @@
  * tail, and text replay that never cuts a payload when piped.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,11 @@ describe('the run registry', () => {
     const [one] = await runsJson(runId);
     expect(one).toMatchObject({ runId, flow: 'fanout', status: 'completed', jobs: { completed: 40, failed: 0, cancelled: 0, dropped: 0 }, lost: 0, recordingFailed: false });
     expect(one?.heartbeatMs).toBe(5_000);
+    // --json with a file writes there and says so (a run id after --json would be taken as the file).
+    const file = join(dir, 'out', 'runs.jsonl');
+    const written = await cli('runs', '--db', db, '--json', file);
+    expect(written).toMatchObject({ code: 0, out: '', err: `JSON written to ${file}\n` });
+    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as RunInfo).runId)).toContain(runId);
     const bad = await cli('runs', '--db', db, '--status', 'crashed');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/Allowed choices are running, completed, failed, interrupted/);
