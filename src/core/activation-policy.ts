@@ -5,7 +5,7 @@
  * `state` object the engine passes in, so one policy object serves every worker.
  */
 import { ErrorCode, SluiceError, describeValue } from './errors.ts';
-import { assertFunction, assertInteger, assertKnownKeys, assertMs, assertNumber, assertObject, assertOneOf } from './validate.ts';
+import { assertFunction, assertInteger, assertKnownKeys, assertMs, assertObject, assertOneOf } from './validate.ts';
 
 /** A read-only view of one routine's slots in one worker. */
 export interface SlotsView {

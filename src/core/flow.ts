@@ -7,7 +7,7 @@ import { resolveErrorHandler, type ErrorHandler, type ErrorHandlerOptions } from
 import { ErrorCode, SluiceError, describeValue } from './errors.ts';
 import type { BreakerOptions } from '../resilience/index.ts';
 import type { Routine } from './routine.ts';
-import { assertInteger, assertKnownKeys, assertMs, assertName, assertNumber, assertObject, assertOneOf } from './validate.ts';
+import { assertInteger, assertKnownKeys, assertMs, assertName, assertObject, assertOneOf } from './validate.ts';
 
 /** Where a routine's logic runs: the main thread, the thread pool, or decided by measured cost. */
 export type Placement = 'inline' | 'pool' | 'auto';

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import type { BusEvent } from '../bus/index.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import { CommitWatch, replayInPages, runInfo, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
-import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
+import { type EventRow, decodeRow } from './sqlite-codec.ts';
 import { configureConnection, kSchemaVersion, kTallySelectV1, migrate } from './sqlite-schema.ts';
 import { InlineSqliteWriter, ReadOnlySqliteWriter, type SqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
 import { checkInteger, checkPruneOptions, checkRunId, failOption, storeClosedError } from './store-checks.ts';
