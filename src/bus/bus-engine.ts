@@ -136,9 +136,17 @@ export class BusEngine {
     this.#errorListeners.delete(listener);
   }
 
-  hasSubscribers(topic: string): boolean {
+  hasSubscribers(topic: string, besides?: EventSink): boolean {
     const entry = this.#entry(topic);
-    return this.#matching(entry).length > 0 || this.#matchingSinks(entry).length > 0;
+    if (this.#matching(entry).length > 0) return true;
+    const sinks = this.#matchingSinks(entry);
+    return besides === undefined ? sinks.length > 0 : sinks.some((sink) => sink !== besides);
+  }
+
+  reserveSeq(runId: string): number {
+    const seq = (this.#seq.get(runId) ?? 0) + 1;
+    this.#seq.set(runId, seq);
+    return seq;
   }
 
   lastSeq(runId: string): number {

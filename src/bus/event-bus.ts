@@ -174,9 +174,12 @@ export class EventBus {
    * ```ts
    * if (bus.hasSubscribers('job.trace')) bus.publish('job.trace', expensiveTrace());
    * ```
+   *
+   * With `besides`, that sink does not count: true when anyone else would get the event (a
+   * recording asks whether it alone takes a topic).
    */
-  hasSubscribers(topic: string): boolean {
-    return this.#engine.hasSubscribers(topic);
+  hasSubscribers(topic: string, options?: { besides?: EventSink }): boolean {
+    return this.#engine.hasSubscribers(topic, options?.besides);
   }
 
   /**
@@ -240,6 +243,25 @@ export class EventBus {
    */
   lastSeq(runId: string): number {
     return this.#engine.lastSeq(checkRunId('runId', runId));
+  }
+
+  /**
+   * Stamps the next `seq` of `runId`'s stream for an event that is recorded without being
+   * published (a recording runtime's packed completed jobs, when only the log takes them): no
+   * subscriber sees it, and the stream stays strictly increasing.
+   *
+   * @example
+   * ```ts
+   * const seq = bus.reserveSeq('run-1'); // bus.lastSeq('run-1') === seq
+   * ```
+   */
+  reserveSeq(runId: string): number {
+    this.#assertOpen();
+    if (!this.#validRunIds.has(runId)) {
+      checkRunId('runId', runId);
+      if (this.#validRunIds.size < kMaxRememberedTopics) this.#validRunIds.add(runId);
+    }
+    return this.#engine.reserveSeq(runId);
   }
 
   /**

@@ -97,6 +97,9 @@ export interface JobSnapshot {
  * console.log(job.status, job.traceLog.length);
  * ```
  */
+/** Where a job keeps the number in the id its runtime made it (read by the recording, which stores the number, not the id). */
+export const kJobSerial = Symbol('sluice.job.serial');
+
 export class JobContext {
   /** The job's id, unique in its runtime. */
   readonly jobId: string;
@@ -124,6 +127,8 @@ export class JobContext {
   #done: Promise<JobContext> | undefined;
   #resolveDone: ((job: JobContext) => void) | undefined;
   [kAbort]: AbortController | undefined;
+  /** The runtime's number for a job whose id it made (`prefix` + this number); 0 for an id given at post time. */
+  [kJobSerial] = 0;
 
   /** Made by the runtime's `post()`; not for users. */
   constructor(

@@ -1,13 +1,15 @@
 /**
  * The durable recording of a run: opens the event log (or takes the one given), resumes the
- * run's sequence from it, and taps the bus with a `DurableSink` for the recorded topics. Closing
- * detaches the tap, flushes the sink and closes a log it opened.
+ * run's sequence from it, and taps the bus with a `DurableSink` for the recorded topics (through
+ * a {@link RecordingTap}, which also packs the completed jobs the runtime hands it). Closing
+ * hands over the last pack, detaches the tap, flushes the sink and closes a log it opened.
  */
 import type { BusEvent, EventBus } from '../bus/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { SluiceError } from '../core/errors.ts';
 import { DurableSink, SqliteEventLog, kDefaultRetention, type EventLog } from '../store/index.ts';
 import type { RecordOptions } from './runtime-options.ts';
+import { RecordingTap } from './recording-tap.ts';
 import { kDefaultRecordedTopics } from './runtime-events.ts';
 
 /** The topic of the event that marks a run whose recording lost events (written when the log still can). */
@@ -26,21 +28,29 @@ export interface RecordingOutcome {
 /** An open recording. */
 export class RunRecording {
   readonly sink: DurableSink;
+  /** The bus sink in front of `sink`; completed jobs only the recording listens to are packed into it. */
+  readonly tap: RecordingTap;
   readonly #log: EventLog;
   readonly #ownsLog: boolean;
-  readonly #tap: { dispose(): void };
+  readonly #attached: { dispose(): void };
   readonly #bus: EventBus;
   readonly #runId: string;
   readonly #record: RecordOptions;
 
-  private constructor(bus: EventBus, runId: string, record: RecordOptions, log: EventLog, ownsLog: boolean, sink: DurableSink, tap: { dispose(): void }) {
+  private constructor(bus: EventBus, runId: string, record: RecordOptions, log: EventLog, ownsLog: boolean, sink: DurableSink, tap: RecordingTap, attached: { dispose(): void }) {
     this.#bus = bus;
     this.#runId = runId;
     this.#record = record;
     this.#log = log;
     this.#ownsLog = ownsLog;
     this.sink = sink;
-    this.#tap = tap;
+    this.tap = tap;
+    this.#attached = attached;
+  }
+
+  /** Events the recording took so far: those the sink accepted and the jobs still being packed. */
+  get taken(): number {
+    return this.sink.stats().accepted + this.tap.pending;
   }
 
   /** Opens the log, applies the retention, resumes `runId`'s sequence on `bus` and attaches the sink. */
@@ -56,8 +66,9 @@ export class RunRecording {
       sink.onError((error) => {
         if (!bus.isClosed && bus.hasSubscribers('store.error')) bus.publish('store.error', { code: error.code, message: error.message }, { runId });
       });
-      const tap = bus.addSink(sink, { topics: record.topics ?? kDefaultRecordedTopics });
-      return new RunRecording(bus, runId, record, log, ownsLog, sink, tap);
+      const tap = new RecordingTap(sink, runId, clock);
+      const attached = bus.addSink(tap, { topics: record.topics ?? kDefaultRecordedTopics });
+      return new RunRecording(bus, runId, record, log, ownsLog, sink, tap, attached);
     } catch (error) {
       if (ownsLog) await log.close();
       throw error;
@@ -69,7 +80,8 @@ export class RunRecording {
    * the run is marked failed in the log where the log still takes a write.
    */
   async close(timeout: number): Promise<RecordingOutcome> {
-    this.#tap.dispose();
+    this.tap.close();
+    this.#attached.dispose();
     const result = await this.sink.close({ timeout });
     const notPersisted = result.pending + result.lost;
     const error = notPersisted > 0 ? this.sink.health().lastError : undefined;

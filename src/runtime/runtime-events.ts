@@ -6,6 +6,7 @@
 import type { EventBus } from '../bus/index.ts';
 import type { SluiceError } from '../core/errors.ts';
 import type { JobContext } from '../core/job-context.ts';
+import type { RecordingTap } from './recording-tap.ts';
 
 /** The topics the runtime publishes. */
 export const RuntimeTopic = {
@@ -80,6 +81,10 @@ export class RuntimeEvents implements EngineEvents {
   /** `hasSubscribers` per topic, valid while the bus's subscription version is `#version`. */
   readonly #listening = new Map<string, boolean>();
   #version = -1;
+  /** The recording's tap, which packs completed jobs when it alone takes `job.completed`. */
+  #tap: RecordingTap | undefined;
+  /** Whether completed jobs go to `#tap` packed (valid while the subscription version is `#version`). */
+  #packing: boolean | undefined;
 
   constructor(bus: EventBus, runId: string) {
     this.#bus = bus;
@@ -89,16 +94,40 @@ export class RuntimeEvents implements EngineEvents {
   /** True when someone listens to `topic` (cached until subscriptions change). */
   listens(topic: string): boolean {
     const bus = this.#bus;
-    if (bus.subscriptionVersion !== this.#version) {
-      this.#version = bus.subscriptionVersion;
-      this.#listening.clear();
-    }
+    if (bus.subscriptionVersion !== this.#version) this.#resync();
     let listening = this.#listening.get(topic);
     if (listening === undefined) {
       listening = !bus.isClosed && bus.hasSubscribers(topic);
       this.#listening.set(topic, listening);
     }
     return listening;
+  }
+
+  /**
+   * Hands completed jobs to `tap` (a recording's) packed, whenever it alone takes
+   * `job.completed`: they are recorded, with their own seqs, without a bus event each.
+   */
+  packCompletedJobs(tap: RecordingTap | undefined, jobPrefix: string): void {
+    tap?.numberJobsAfter(jobPrefix);
+    this.#tap = tap;
+    this.#packing = undefined;
+  }
+
+  #resync(): void {
+    this.#version = this.#bus.subscriptionVersion;
+    this.#listening.clear();
+    this.#packing = undefined;
+  }
+
+  /** True when a completed job goes to the recording's tap packed rather than on the bus. */
+  #packs(): boolean {
+    const tap = this.#tap;
+    if (tap === undefined || !tap.isOpen || this.#bus.isClosed) return false;
+    if (this.#bus.subscriptionVersion !== this.#version) this.#resync();
+    if (this.#packing === undefined) {
+      this.#packing = this.listens(RuntimeTopic.JobCompleted) && !this.#bus.hasSubscribers(RuntimeTopic.JobCompleted, { besides: tap });
+    }
+    return this.#packing;
   }
 
   /** Publishes `make()` on `topic` when someone listens. */
@@ -122,6 +151,10 @@ export class RuntimeEvents implements EngineEvents {
   /** Publishes the end of a job on the topic of its status. */
   jobEnded(job: JobContext): void {
     const topic = job.status === 'completed' ? RuntimeTopic.JobCompleted : job.status === 'failed' ? RuntimeTopic.JobFailed : RuntimeTopic.JobCancelled;
+    if (topic === RuntimeTopic.JobCompleted && job.error === undefined && job.errors.length === 0 && this.#packs()) {
+      (this.#tap as RecordingTap).addCompletedJob(this.#bus.reserveSeq(this.#runId), job);
+      return;
+    }
     this.publish(topic, () => {
       const error = job.error;
       return {

@@ -79,7 +79,7 @@ export class RuntimeServices {
    */
   recordedCount(extra = 0): number | undefined {
     const recording = this.#recording;
-    return recording === undefined ? undefined : recording.sink.stats().accepted + extra;
+    return recording === undefined ? undefined : recording.taken + extra;
   }
 
   get governance(): RuntimeGovernance | undefined {

@@ -6,7 +6,7 @@
 import { ErrorCode, SluiceError, TimeoutError, describeValue } from '../core/errors.ts';
 import { Flow } from '../core/flow.ts';
 import { isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
-import { JobContext, type JobHooks } from '../core/job-context.ts';
+import { JobContext, kJobSerial, type JobHooks } from '../core/job-context.ts';
 import { kCounters, type WorkerState } from '../core/worker-state.ts';
 import { assertInteger, assertKnownKeys, assertMs, assertName, assertObject } from '../core/validate.ts';
 import { JobTable, type JobFilter } from './job-table.ts';
@@ -225,6 +225,7 @@ export class Runtime {
   }
 
   #published(): void {
+    this.#events.packCompletedJobs(this.#services.recording?.tap, this.#jobPrefix);
     // heartbeatMs tells a reader of the log how long a silence means the process died (0: no heartbeats).
     this.#events.publish(RuntimeTopic.RunStarted, () => ({ runtime: this.name, runId: this.runId, flows: this.listFlows(), pid: process.pid, node: process.version, heartbeatMs: this.#options.heartbeatMs }));
   }
@@ -576,6 +577,7 @@ export class Runtime {
       this.#options.clock.now(),
       this.#hooks,
     );
+    if (options.jobId === undefined) job[kJobSerial] = this.#jobCounter;
     this.#jobs.add(job, options.jobId === undefined);
     engine.jobStarted();
     engine.worker[kCounters].jobsPosted++;

@@ -72,6 +72,11 @@ export class DurableSink implements EventSink {
     this.#engine = new SinkEngine(this.#options);
   }
 
+  /** @internal Its options, resolved (defaults applied): the recording sizes its packs of jobs by them. */
+  get options(): ResolvedDurableSinkOptions {
+    return this.#options;
+  }
+
   /** The bus tap: takes one event. Throws `SLUICE_ERR_STORE_CLOSED` once closing. */
   onEvent(event: BusEvent): void {
     this.#engine.accept(event);

@@ -16,3 +16,5 @@ export { DurableSink } from './durable-sink.ts';
 export type { SinkCloseResult, SinkListener, SinkHealth, SinkHealthStatus, SinkStats } from './durable-sink.ts';
 export type { DurableSinkOptions, ResolvedDurableSinkOptions } from './sink-options.ts';
 export { resolveDurableSinkOptions } from './sink-options.ts';
+export { JobOutcomePack } from './job-outcome-pack.ts';
+export type { JobCompletedPayload } from './job-outcome-pack.ts';

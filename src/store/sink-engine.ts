@@ -6,6 +6,7 @@ import type { BusEvent } from '../bus/index.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError, isSluiceError, reportToListeners } from '../core/errors.ts';
 import type { ResolvedDurableSinkOptions } from './sink-options.ts';
+import { eventWeight, expandPacks, takesPacks } from './job-outcome-pack.ts';
 import { storeClosedError } from './store-checks.ts';
 
 /** `healthy`: keeping up. `degraded`: behind, stalled or failing. `unhealthy`: failing repeatedly. */
@@ -65,10 +66,18 @@ interface Batch {
   /** Index (in acceptance order) of its first event. */
   readonly start: number;
   readonly events: BusEvent[];
+  /** The events it stands for (a pack of completed jobs counts as its jobs). */
+  readonly weight: number;
   startedAt: number;
 }
 
-const countEvents = (batches: readonly Batch[]): number => batches.reduce((n, b) => n + b.events.length, 0);
+const countEvents = (batches: readonly Batch[]): number => batches.reduce((n, b) => n + b.weight, 0);
+
+function weigh(events: readonly BusEvent[], from = 0, to = events.length): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n += eventWeight(events[i]!);
+  return n;
+}
 
 /** @internal */
 export class SinkEngine {
@@ -124,10 +133,11 @@ export class SinkEngine {
   /** Takes one event; returns false when the caller should wait for `ready()`. Never drops. */
   accept(event: BusEvent): boolean {
     if (this.#closing) throw storeClosedError('durable sink');
-    this.#accepted++;
+    const weight = eventWeight(event);
+    this.#accepted += weight;
     if (this.#gaveUp !== undefined) {
       // Counted, never held: a dead log must not grow memory either.
-      this.#lost++;
+      this.#lost += weight;
       return true;
     }
     this.#buffer.push(event);
@@ -205,7 +215,7 @@ export class SinkEngine {
   /** Events not committed (after close: to spill elsewhere rather than lose silently). */
   uncommitted(): BusEvent[] {
     const batches = [...this.#retry, ...this.#writing].sort((a, b) => a.order - b.order);
-    return [...batches.flatMap((b) => b.events), ...this.#buffer.slice(this.#head)];
+    return expandPacks([...batches.flatMap((b) => b.events), ...this.#buffer.slice(this.#head)]);
   }
 
   #buffered(): number {
@@ -232,11 +242,12 @@ export class SinkEngine {
     });
   }
 
-  #take(): BusEvent[] {
+  #take(): Batch {
     const n = Math.min(this.#buffered(), this.#o.maxBatchSize);
-    const batch = this.#buffer.slice(this.#head, this.#head + n);
+    const events = this.#buffer.slice(this.#head, this.#head + n);
+    const batch: Batch = { order: this.#order++, start: this.#taken, events, weight: weigh(events), startedAt: 0 };
     this.#head += n;
-    this.#taken += n;
+    this.#taken += batch.weight;
     if (this.#head === this.#buffer.length) {
       this.#buffer = [];
       this.#head = 0;
@@ -252,13 +263,14 @@ export class SinkEngine {
     this.#timer?.cancel();
     this.#timer = undefined;
     while (!this.#closed && this.#canWrite()) {
-      const batch = this.#retry.shift() ?? (this.#buffered() > 0 ? { order: this.#order++, start: this.#taken, events: this.#take(), startedAt: 0 } : undefined);
+      const batch = this.#retry.shift() ?? (this.#buffered() > 0 ? this.#take() : undefined);
       if (batch === undefined) return;
       batch.startedAt = this.#o.clock.now();
       this.#writing.push(batch);
       let outcome: Promise<{ inserted: number; ignored: number }>;
       try {
-        outcome = this.#o.log.append(batch.events);
+        // A log that does not store packs of completed jobs gets the events they stand for.
+        outcome = this.#o.log.append(takesPacks(this.#o.log) ? batch.events : expandPacks(batch.events));
       } catch (err) {
         outcome = Promise.reject(err);
       }
@@ -286,7 +298,7 @@ export class SinkEngine {
 
   #onCommitted(batch: Batch, ignored: number): void {
     this.#settle(batch);
-    const n = batch.events.length;
+    const n = batch.weight;
     this.#committed += n;
     this.#batches++;
     if (n > this.#largest) this.#largest = n;
@@ -317,7 +329,7 @@ export class SinkEngine {
   #onFailed(batch: Batch, err: unknown): void {
     this.#settle(batch);
     if (this.#gaveUp !== undefined) {
-      this.#drop(batch.events.length);
+      this.#drop(batch.weight);
       return;
     }
     this.#retry.push(batch);
@@ -326,7 +338,7 @@ export class SinkEngine {
     this.#consecutive++;
     this.#lastError = isSluiceError(err)
       ? err
-      : new SluiceError(ErrorCode.StoreFailed, `Committing ${batch.events.length} events failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      : new SluiceError(ErrorCode.StoreFailed, `Committing ${batch.weight} events failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     this.#permanent = isPermanent(this.#lastError) ? this.#permanent + 1 : 0;
     if (this.#permanent >= this.#o.giveUpAfterFailures) {
       this.#giveUp(this.#lastError);
@@ -351,7 +363,7 @@ export class SinkEngine {
     this.#retryTimer = undefined;
     this.#timer?.cancel();
     this.#timer = undefined;
-    const buffered = this.#buffered();
+    const buffered = weigh(this.#buffer, this.#head);
     const held = countEvents(this.#retry) + buffered;
     this.#retry = [];
     this.#buffer = [];

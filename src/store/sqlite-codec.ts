@@ -3,6 +3,7 @@
  * the payload as JSON text. Columns clone across threads far cheaper than event objects.
  */
 import type { BusEvent } from '../bus/index.ts';
+import { JobOutcomePack } from './job-outcome-pack.ts';
 
 /** A batch of events as parallel columns. */
 export interface EventColumns {
@@ -12,6 +13,13 @@ export interface EventColumns {
   topics: string[];
   /** JSON text, or null for an `undefined` payload. */
   payloads: (string | null)[];
+  /**
+   * Per event, the jobs of a packed row of completed jobs (see {@link JobOutcomePack}), 0 for an
+   * ordinary event. Absent: the batch holds no pack.
+   */
+  packedCounts?: number[];
+  /** Per event, the seq of its first job (a pack), else its own seq. Absent: `seqs`. */
+  firstSeqs?: number[];
 }
 
 /** The marker stored in place of a payload JSON cannot represent. */
@@ -39,6 +47,7 @@ export function encodeEvents(events: readonly BusEvent[]): { columns: EventColum
     raw.topics[i] = e.topic;
     raw.payloads[i] = e.payload;
   }
+  Object.assign(raw, findPacks(raw.seqs, raw.payloads));
   const unserializable = encodePayloads(raw.payloads);
   return { columns: raw as EventColumns, unserializable };
 }
@@ -50,6 +59,17 @@ export interface RawColumns {
   times: string[];
   topics: string[];
   payloads: unknown[];
+  packedCounts?: number[];
+  firstSeqs?: number[];
+}
+
+/** `packedCounts` and `firstSeqs` of a batch that holds a pack (read before the payloads are encoded); undefined when none does. */
+function findPacks(seqs: ArrayLike<number>, payloads: readonly unknown[]): { packedCounts: number[]; firstSeqs: number[] } | undefined {
+  if (!payloads.some((p) => p instanceof JobOutcomePack)) return undefined;
+  return {
+    packedCounts: payloads.map((p) => (p instanceof JobOutcomePack ? p.count : 0)),
+    firstSeqs: payloads.map((p, i) => (p instanceof JobOutcomePack ? p.firstSeq : seqs[i]!)),
+  };
 }
 
 /**
@@ -85,6 +105,8 @@ export interface PackedBatch {
   readonly refs: Uint32Array<ArrayBuffer>;
   readonly seqs: Float64Array<ArrayBuffer>;
   readonly payloads: unknown[];
+  /** Per event, the jobs of a pack (0 for an ordinary event) and its first seq, when the batch holds a pack. */
+  readonly packs?: { readonly packedCounts: number[]; readonly firstSeqs: number[] };
 }
 
 /** Packs `events` (see {@link PackedBatch}). */
@@ -112,14 +134,15 @@ export function packEvents(events: readonly BusEvent[]): PackedBatch {
     seqs[i] = e.seq;
     payloads[i] = e.payload;
   }
-  return { strings, refs, seqs, payloads };
+  const packs = findPacks(seqs, payloads);
+  return { strings, refs, seqs, payloads, ...(packs === undefined ? {} : { packs }) };
 }
 
 /** The columns of a packed batch, payloads as they came. */
 export function unpackEvents(batch: PackedBatch): RawColumns {
   const n = batch.seqs.length;
   const { strings, refs } = batch;
-  const columns: RawColumns = { runIds: new Array(n), seqs: Array.from(batch.seqs), times: new Array(n), topics: new Array(n), payloads: batch.payloads };
+  const columns: RawColumns = { runIds: new Array(n), seqs: Array.from(batch.seqs), times: new Array(n), topics: new Array(n), payloads: batch.payloads, ...batch.packs };
   for (let i = 0; i < n; i++) {
     columns.runIds[i] = strings[refs[3 * i]!]!;
     columns.times[i] = strings[refs[3 * i + 1]!]!;
@@ -147,10 +170,12 @@ export interface EventRow {
   time: string;
   topic: string;
   payload: string | null;
+  /** 1 for a packed row of completed jobs (schema 3); absent or 0 for one event. */
+  packed?: number;
 }
 
 /**
- * Turns a stored row back into an event.
+ * Turns a stored row of one event back into the event ({@link decodeRows} also expands packed rows).
  *
  * @example
  * ```ts
@@ -159,4 +184,25 @@ export interface EventRow {
  */
 export function decodeRow(row: EventRow): BusEvent {
   return { seq: row.seq, time: row.time, runId: row.run_id, topic: row.topic, payload: row.payload === null ? undefined : JSON.parse(row.payload) };
+}
+
+/**
+ * The events stored rows stand for, those with `seq > afterSeq`, at most `limit`: a packed row
+ * is expanded into its completed jobs (it is stored under its last job's seq, so rows in seq
+ * order give events in seq order).
+ */
+export function decodeRows(rows: readonly EventRow[], afterSeq: number, limit = Number.POSITIVE_INFINITY): BusEvent[] {
+  const out: BusEvent[] = [];
+  for (const row of rows) {
+    if (out.length >= limit) break;
+    if (row.packed === 1 && row.payload !== null) {
+      for (const e of JobOutcomePack.expand(row.payload, row.run_id, afterSeq)) {
+        if (out.length >= limit) break;
+        out.push(e);
+      }
+    } else {
+      out.push(decodeRow(row));
+    }
+  }
+  return out;
 }

@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import type { BusEvent } from '../bus/index.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import { CommitWatch, replayInPages, runInfo, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
-import { type EventRow, decodeRow } from './sqlite-codec.ts';
+import { kTakesPacks } from './job-outcome-pack.ts';
+import { type EventRow, decodeRows } from './sqlite-codec.ts';
 import { configureConnection, kSchemaVersion, kTallySelectV1, migrate } from './sqlite-schema.ts';
 import { InlineSqliteWriter, ReadOnlySqliteWriter, type SqliteWriter, ThreadSqliteWriter } from './sqlite-writer.ts';
 import { checkInteger, checkPruneOptions, checkRunId, failOption, storeClosedError } from './store-checks.ts';
@@ -76,6 +77,8 @@ const kRegistryColumns = 'flow, jobs_completed, jobs_failed, jobs_cancelled, job
  * ```
  */
 export class SqliteEventLog implements EventLog {
+  /** Stores packs of completed jobs as packed rows (the durable sink hands them over as they are). */
+  readonly [kTakesPacks] = true;
   readonly #path: string;
   readonly #db: Database.Database;
   readonly #writer: SqliteWriter;
@@ -90,8 +93,10 @@ export class SqliteEventLog implements EventLog {
     this.#path = path;
     this.#db = db;
     this.#writer = writer;
-    this.#since = db.prepare('SELECT run_id, seq, time, topic, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq');
-    this.#sinceLimit = db.prepare('SELECT run_id, seq, time, topic, payload FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?');
+    // Schema 3 stores packed rows of completed jobs; a read-only log of an older schema has none.
+    const columns = `run_id, seq, time, topic, payload, ${schema >= 3 ? 'packed' : '0 AS packed'}`;
+    this.#since = db.prepare(`SELECT ${columns} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq`);
+    this.#sinceLimit = db.prepare(`SELECT ${columns} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`);
     this.#lastSeq = db.prepare('SELECT max(seq) FROM events WHERE run_id = ?').pluck();
     // A read-only log of schema 1 has no registry columns: they are computed from its events.
     const registry = schema >= 2 ? kRegistryColumns : kTallySelectV1;
@@ -200,10 +205,10 @@ export class SqliteEventLog implements EventLog {
     this.#assertOpen();
     checkRunId(runId);
     checkInteger('afterSeq', afterSeq, 0);
-    const rows = (options.limit === undefined
-      ? this.#since.all(runId, afterSeq)
-      : this.#sinceLimit.all(runId, afterSeq, checkInteger('limit', options.limit, 1))) as EventRow[];
-    return rows.map(decodeRow);
+    // A packed row yields at least one event after `afterSeq`, so `limit` rows hold `limit` events.
+    const limit = options.limit === undefined ? undefined : checkInteger('limit', options.limit, 1);
+    const rows = (limit === undefined ? this.#since.all(runId, afterSeq) : this.#sinceLimit.all(runId, afterSeq, limit)) as EventRow[];
+    return decodeRows(rows, afterSeq, limit);
   }
 
   async lastSeq(runId: string): Promise<number> {

@@ -17,12 +17,18 @@
  *        stopped_time TEXT, heartbeat_ms INTEGER, recording_failed INTEGER, bytes INTEGER,
  *        lost INTEGER  -- events the recording took that the log lacks, at the last checkpoint
  * ```
+ *
+ * Version 3 (completed jobs packed: one row stands for a run of `job.completed` events, stored
+ * under the last one's seq with its jobs as columns in `payload`; see job-outcome-pack.ts):
+ * ```sql
+ * events + packed INTEGER  -- 1 for a packed row, 0 for one event
+ * ```
  */
 import type Database from 'better-sqlite3';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 
 /** The schema version this code reads and writes. */
-export const kSchemaVersion = 2;
+export const kSchemaVersion = 3;
 
 /**
  * The registry's columns computed from a run's events (`runs.run_id`), as run-tally.ts folds
@@ -85,6 +91,8 @@ const kMigrations: readonly string[] = [
    ALTER TABLE runs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE runs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
    UPDATE runs SET ${kTallyColumns.map(([name, expr]) => `${name} = ${expr}`).join(',\n')};`,
+  // 3: packed rows of completed jobs (one row stands for many job.completed events, stored under the last one's seq).
+  'ALTER TABLE events ADD COLUMN packed INTEGER NOT NULL DEFAULT 0;',
 ];
 
 /**

@@ -30,7 +30,7 @@ export class SqliteWriterCore {
 
   constructor(db: Database.Database) {
     this.#db = db;
-    this.#insert = db.prepare('INSERT OR IGNORE INTO events (run_id, seq, time, topic, payload) VALUES (?, ?, ?, ?, ?)');
+    this.#insert = db.prepare('INSERT OR IGNORE INTO events (run_id, seq, time, topic, payload, packed) VALUES (?, ?, ?, ?, ?, ?)');
     this.#upsertRun = db.prepare(
       `INSERT INTO runs (run_id, first_seq, last_seq, count, first_time, last_time,
                          flow, jobs_completed, jobs_failed, jobs_cancelled, jobs_dropped, overflows, stopped_time, heartbeat_ms, recording_failed, bytes)
@@ -55,7 +55,10 @@ export class SqliteWriterCore {
 
     this.#writeTx = db.transaction((c: EventColumns): WriteOutcome => {
       const insert = this.#insert;
+      const { packedCounts, firstSeqs } = c;
+      // Counted in events: a packed row of completed jobs counts its jobs.
       let inserted = 0;
+      let ignored = 0;
       // Per-run aggregate of the rows actually inserted, flushed when the run changes.
       let run: string | undefined;
       let first = 0, last = 0, count = 0, firstTime = '', lastTime = '';
@@ -74,8 +77,14 @@ export class SqliteWriterCore {
         const seq = c.seqs[i]!;
         const time = c.times[i]!;
         const topic = c.topics[i]!;
-        if (insert.run(runId, seq, time, topic, c.payloads[i]).changes === 0) continue;
-        inserted++;
+        const jobs = packedCounts?.[i] ?? 0;
+        const packed = jobs > 0 ? 1 : 0;
+        const n = packed === 1 ? jobs : 1;
+        if (insert.run(runId, seq, time, topic, c.payloads[i], packed).changes === 0) {
+          ignored += n;
+          continue;
+        }
+        inserted += n;
         if (runId !== run) {
           flushRun();
           run = runId;
@@ -85,17 +94,24 @@ export class SqliteWriterCore {
           tally = newTally();
           bytes = 0;
         }
-        count++;
         const payload = c.payloads[i];
         bytes += storedSize(runId, time, topic, payload);
-        if (isTallied(topic)) tallyEvent(tally, topic, payload, time, count);
+        if (packed === 1) {
+          count += n;
+          tally.jobsCompleted += n;
+          const from = firstSeqs?.[i] ?? seq;
+          if (from < first) first = from;
+        } else {
+          count++;
+          if (isTallied(topic)) tallyEvent(tally, topic, payload, time, count);
+        }
         if (seq < first) first = seq;
         if (seq > last) last = seq;
         if (time < firstTime) firstTime = time;
         if (time > lastTime) lastTime = time;
       }
       flushRun();
-      return { inserted, ignored: c.seqs.length - inserted };
+      return { inserted, ignored };
     });
 
     this.#pruneTx = db.transaction((spec: PruneSpec): PruneOutcome => {

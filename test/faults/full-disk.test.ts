@@ -1,5 +1,5 @@
 /**
- * Fault: a full disk under `sluice run`. The file-size limit (`ulimit -f`, 2 MB) makes every
+ * Fault: a full disk under `sluice run`. The file-size limit (`ulimit -f`, 128 KB: a recorded job takes a few bytes) makes every
  * write past it fail as a full disk does; the run's own results must stand, the recording must
  * fail loudly — one line naming the file and the SQLite error, the count of events not persisted,
  * exit code 4 — and never claim the run was recorded.
@@ -15,9 +15,9 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-full-disk-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a full disk is loud', () => {
-  it('sluice run on a 2 MB limit: the flow completes, one stderr line names the file and the SQLite error, events not persisted are counted, exit 4, no "recorded as"', () => {
+  it('sluice run on a 128 KB file-size limit: the flow completes, one stderr line names the file and the SQLite error, events not persisted are counted, exit 4, no "recorded as"', () => {
     const db = join(dir, 'runs.sqlite');
-    const out = spawnSync('bash', ['-c', `ulimit -f 2048; exec "${process.execPath}" bin/sluice.js run flows/pipeline.ts --items 100000 --db "${db}" --json`], {
+    const out = spawnSync('bash', ['-c', `ulimit -f 128; exec "${process.execPath}" bin/sluice.js run flows/pipeline.ts --items 100000 --db "${db}" --json`], {
       cwd: root,
       encoding: 'utf8',
       timeout: 60_000,
@@ -34,7 +34,7 @@ describe('a full disk is loud', () => {
     expect(summary.notPersisted).toBeGreaterThan(0);
     expect((summary.recordingError as { code: string }).code).toBe('SLUICE_ERR_STORE_FAILED');
     // Text mode never claims the run was recorded either.
-    const text = spawnSync('bash', ['-c', `ulimit -f 2048; exec "${process.execPath}" bin/sluice.js run flows/pipeline.ts --items 50000 --db "${join(dir, 'text.sqlite')}" -q`], {
+    const text = spawnSync('bash', ['-c', `ulimit -f 128; exec "${process.execPath}" bin/sluice.js run flows/pipeline.ts --items 50000 --db "${join(dir, 'text.sqlite')}" -q`], {
       cwd: root,
       encoding: 'utf8',
       timeout: 60_000,
