@@ -1,6 +1,7 @@
 /**
- * The machine probe: CPU, memory, GPU/VRAM where a GPU exists, disk and network rates from
- * `systeminformation`, sampled in the background; process RSS and heap from
+ * The governor's machine sensor: CPU, memory, GPU/VRAM where a GPU exists, disk and network
+ * rates from telemetry's `SystemProbe` (the engine's one machine probe), sampled in the
+ * background; process RSS and heap from
  * `process.memoryUsage()`; event-loop delay from `perf_hooks.monitorEventLoopDelay`.
  * `read()` answers instantly with the last values.
  * @module
@@ -8,6 +9,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { realClock, type Clock, type TimerHandle } from '../core/clock.ts';
+import { SystemProbe, type SystemSnapshot } from '../telemetry/index.ts';
 import { Metric } from './metric-names.ts';
 import { checkFunction, checkKnownKeys, checkNumber, checkObject } from './option-checks.ts';
 import { cleanReadings, type SensorReadings } from './sensor-source.ts';
@@ -36,8 +38,8 @@ export interface SystemSensorOptions {
    */
   clock?: Clock;
   /**
-   * The machine probe; the default uses `systeminformation`. Tests inject a scripted one.
-   * @default a systeminformation probe
+   * The machine probe; the default reads telemetry's `SystemProbe` (over `systeminformation`). Tests inject a scripted one.
+   * @default a SystemProbe
    */
   probe?: () => Promise<SensorReadings>;
 }
@@ -58,7 +60,7 @@ export function createSystemSensor(options: SystemSensorOptions = {}): ManagedSe
   const intervalMs = options.intervalMs ?? 500;
   checkNumber('sensor.intervalMs', intervalMs, 250);
   const clock = options.clock ?? realClock;
-  const probe = options.probe ?? createSystemInformationProbe();
+  const probe = options.probe ?? createMachineProbe();
   checkFunction('sensor.probe', probe);
 
   let last: Record<string, number> = {};
@@ -122,44 +124,30 @@ export function createSystemSensor(options: SystemSensorOptions = {}): ManagedSe
 }
 
 /**
- * The default probe over `systeminformation` (loaded on first use). The GPU is looked for once;
- * without one, GPU metrics stay absent and `graphics()` is not called again.
+ * The default probe: telemetry's {@link SystemProbe} (one machine probe for the whole engine,
+ * over `systeminformation`), its snapshot read as governor metrics. The GPU is looked for on the
+ * first sample and every tenth; without one, GPU metrics stay absent.
  */
-function createSystemInformationProbe(): () => Promise<SensorReadings> {
-  let hasGpu: boolean | undefined;
-  return async () => {
-    const si = (await import('systeminformation')).default;
-    const wantGpu = hasGpu !== false;
-    const [load, mem, fs, net, graphics] = await Promise.allSettled([
-      si.currentLoad(),
-      si.mem(),
-      si.fsStats(),
-      si.networkStats('*'),
-      wantGpu ? si.graphics() : Promise.resolve(undefined),
-    ]);
-    const out: Record<string, number | undefined> = {};
-    if (load.status === 'fulfilled') out[Metric.CpuUtil] = load.value.currentLoad / 100;
-    if (mem.status === 'fulfilled' && mem.value.total > 0) out[Metric.MemUtil] = mem.value.active / mem.value.total;
-    if (fs.status === 'fulfilled' && fs.value !== null && fs.value !== undefined) {
-      out[Metric.DiskReadBps] = fs.value.rx_sec ?? undefined;
-      out[Metric.DiskWriteBps] = fs.value.wx_sec ?? undefined;
-    }
-    if (net.status === 'fulfilled') {
-      const ifaces = net.value.filter((n) => n.iface !== 'lo' && n.rx_sec !== null && n.rx_sec !== undefined);
-      if (ifaces.length > 0) {
-        out[Metric.NetRxBps] = ifaces.reduce((sum, n) => sum + (n.rx_sec ?? 0), 0);
-        out[Metric.NetTxBps] = ifaces.reduce((sum, n) => sum + (n.tx_sec ?? 0), 0);
-      }
-    }
-    if (graphics.status === 'fulfilled' && graphics.value !== undefined) {
-      const gpus = graphics.value.controllers.filter((c) => typeof c.utilizationGpu === 'number');
-      hasGpu = gpus.length > 0;
-      if (hasGpu) {
-        out[Metric.GpuUtil] = Math.max(...gpus.map((c) => (c.utilizationGpu ?? 0) / 100));
-        const vram = gpus.filter((c) => typeof c.memoryUsed === 'number' && typeof c.memoryTotal === 'number' && c.memoryTotal > 0);
-        if (vram.length > 0) out[Metric.VramUtil] = Math.max(...vram.map((c) => (c.memoryUsed ?? 0) / (c.memoryTotal ?? 1)));
-      }
-    }
-    return out;
+function createMachineProbe(): () => Promise<SensorReadings> {
+  const probe = new SystemProbe();
+  return async () => readingsOf(await probe.sampleNow());
+}
+
+/** A system snapshot as governor metrics (fractions of 0..1, bytes per second). */
+export function readingsOf(snapshot: SystemSnapshot): SensorReadings {
+  const out: Record<string, number | undefined> = {
+    [Metric.CpuUtil]: snapshot.cpu.load,
+    [Metric.MemUtil]: snapshot.memory.totalBytes > 0 ? snapshot.memory.usedRatio : undefined,
+    [Metric.DiskReadBps]: snapshot.disk?.readBytesPerSec,
+    [Metric.DiskWriteBps]: snapshot.disk?.writeBytesPerSec,
+    [Metric.NetRxBps]: snapshot.network?.rxBytesPerSec,
+    [Metric.NetTxBps]: snapshot.network?.txBytesPerSec,
   };
+  const gpus = (snapshot.gpu ?? []).filter((g) => typeof g.utilization === 'number');
+  if (gpus.length > 0) {
+    out[Metric.GpuUtil] = Math.max(...gpus.map((g) => g.utilization ?? 0));
+    const vram = gpus.filter((g) => typeof g.memoryUsedBytes === 'number' && typeof g.memoryTotalBytes === 'number' && g.memoryTotalBytes > 0);
+    if (vram.length > 0) out[Metric.VramUtil] = Math.max(...vram.map((g) => (g.memoryUsedBytes ?? 0) / (g.memoryTotalBytes ?? 1)));
+  }
+  return out;
 }

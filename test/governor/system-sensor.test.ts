@@ -107,3 +107,26 @@ describe('combineSensors', () => {
     await expect(sensor()).rejects.toThrow('down');
   });
 });
+
+describe('the default machine probe', () => {
+  it('reads telemetry\'s SystemProbe snapshot as governor metrics: GPU and VRAM only where a GPU reports them', async () => {
+    const { readingsOf } = await import('../../src/governor/system-sensor.ts');
+    const base = {
+      time: '2026-12-01T00:00:00.000Z', sample: 1, cpu: { load: 0.25, cores: 2 },
+      memory: { totalBytes: 1000, usedBytes: 400, availableBytes: 600, usedRatio: 0.4 },
+      process: { rssBytes: 1, heapUsedBytes: 1 },
+    };
+    expect(readingsOf(base)).toEqual({ cpu_util: 0.25, mem_util: 0.4, disk_read_bps: undefined, disk_write_bps: undefined, net_rx_bps: undefined, net_tx_bps: undefined });
+    const full = readingsOf({
+      ...base,
+      disk: { readBytesPerSec: 10, writeBytesPerSec: 20 },
+      network: { rxBytesPerSec: 30, txBytesPerSec: 40 },
+      gpu: [
+        { vendor: 'v', model: 'a', utilization: 0.5, memoryTotalBytes: 100, memoryUsedBytes: 25 },
+        { vendor: 'v', model: 'b', utilization: 0.75 },
+        { vendor: 'v', model: 'no-telemetry' },
+      ],
+    });
+    expect(full).toMatchObject({ disk_read_bps: 10, disk_write_bps: 20, net_rx_bps: 30, net_tx_bps: 40, gpu_util: 0.75, vram_util: 0.25 });
+  });
+});
