@@ -88,13 +88,30 @@ export function checkInteger(name: string, value: unknown, min: number, max = Nu
   return value;
 }
 
-/** Checks `value` is a finite number within `[min, max]` (`exclusiveMin` excludes `min`) and returns it. */
-export function checkNumber(name: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY, exclusiveMin = false): number {
+/**
+ * Checks `value` is a finite number within `[min, max]` (`exclusiveMin` excludes `min`) and
+ * returns it; the message says the range the way a reader writes it: ``a number in (0, 1]``,
+ * ``a number >= 250``, ``a finite number``.
+ *
+ * @example
+ * ```ts
+ * const alpha = checkNumber('alpha', options.alpha ?? 0.1, 0, 1, true); // (0, 1]
+ * ```
+ */
+export function checkNumber(name: string, value: unknown, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY, exclusiveMin = false): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (exclusiveMin && value === min)) {
-    const low = exclusiveMin ? `> ${min}` : `>= ${min}`;
-    failOption(name, max === Number.POSITIVE_INFINITY ? `a finite number ${low}` : `a number ${low} and <= ${max}`, value);
+    failOption(name, numberRange(min, max, exclusiveMin), value);
   }
   return value;
+}
+
+function numberRange(min: number, max: number, exclusiveMin: boolean): string {
+  const hasMin = min !== Number.NEGATIVE_INFINITY;
+  const hasMax = max !== Number.POSITIVE_INFINITY;
+  if (hasMin && hasMax) return `a number in ${exclusiveMin ? '(' : '['}${min}, ${max}]`;
+  if (hasMin) return `a number ${exclusiveMin ? '>' : '>='} ${min}`;
+  if (hasMax) return `a number <= ${max}`;
+  return 'a finite number';
 }
 
 /**

@@ -95,11 +95,11 @@ export class AdmissionGate implements Governable {
     this.#clock = options.clock ?? realClock;
     if (typeof this.#clock?.now !== 'function') failOption('clock', 'a Clock', this.#clock);
     this.#maxRate = options.maxRate ?? 1_000_000;
-    checkNumber('maxRate', this.#maxRate, Number.MIN_VALUE);
+    checkNumber('maxRate', this.#maxRate, 0, Number.POSITIVE_INFINITY, true);
     this.#minRate = options.minRate ?? 1;
-    checkNumber('minRate', this.#minRate, Number.MIN_VALUE, this.#maxRate);
+    checkNumber('minRate', this.#minRate, 0, this.#maxRate, true);
     this.#burstSeconds = options.burstSeconds ?? 0.1;
-    checkNumber('burstSeconds', this.#burstSeconds, Number.MIN_VALUE);
+    checkNumber('burstSeconds', this.#burstSeconds, 0, Number.POSITIVE_INFINITY, true);
     this.#maxShedLevel = options.maxShedLevel ?? 3;
     checkInteger('maxShedLevel', this.#maxShedLevel, 0);
     this.#rate = this.#maxRate;

@@ -18,7 +18,7 @@ export class Ema {
   #value: number | undefined;
 
   constructor(alpha: number) {
-    checkNumber('alpha', alpha, Number.MIN_VALUE, 1);
+    checkNumber('alpha', alpha, 0, 1, true);
     this.alpha = alpha;
   }
 

@@ -275,7 +275,7 @@ export class Governor {
     if (!this.#engine.hasActuator(action)) {
       throw new SluiceError(ErrorCode.UnknownAction, `Governor has no actuator for action ${describeValue(action)} (known: ${this.actions().join(', ')})`, { details: { action } });
     }
-    checkNumber('factor', factor, Number.MIN_VALUE);
+    checkNumber('factor', factor, 0, Number.POSITIVE_INFINITY, true);
     if (options.knob !== undefined && !this.#engine.knobNames(subsystem).includes(options.knob)) {
       throw new SluiceError(ErrorCode.UnknownKnob, `Subsystem "${subsystem}" has no knob ${describeValue(options.knob)} (knobs: ${this.#engine.knobNames(subsystem).join(', ')})`, {
         details: { subsystem, knob: options.knob },

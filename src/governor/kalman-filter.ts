@@ -60,8 +60,8 @@ export function resolveKalmanOptions(options: KalmanOptions | undefined): Resolv
   checkKnownKeys('kalman', o, ['model', 'processNoise', 'measurementNoise']);
   const resolved = { model: o.model ?? 'constant-velocity', processNoise: o.processNoise ?? 0.05, measurementNoise: o.measurementNoise ?? 1 };
   checkOneOf('kalman.model', resolved.model, ['random-walk', 'constant-velocity']);
-  checkNumber('kalman.processNoise', resolved.processNoise, Number.MIN_VALUE);
-  checkNumber('kalman.measurementNoise', resolved.measurementNoise, Number.MIN_VALUE);
+  checkNumber('kalman.processNoise', resolved.processNoise, 0, Number.POSITIVE_INFINITY, true);
+  checkNumber('kalman.measurementNoise', resolved.measurementNoise, 0, Number.POSITIVE_INFINITY, true);
   return Object.freeze(resolved);
 }
 

@@ -37,7 +37,7 @@ export function resolveProfilerOptions(options: ProfilerOptions | undefined): Re
   const o = options ?? {};
   checkKnownKeys('profiler', o, ['alpha', 'kalman']);
   const alpha = o.alpha ?? 0.3;
-  checkNumber('profiler.alpha', alpha, Number.MIN_VALUE, 1);
+  checkNumber('profiler.alpha', alpha, 0, 1, true);
   return Object.freeze({ alpha, kalman: resolveKalmanOptions(o.kalman) });
 }
 

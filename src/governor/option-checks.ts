@@ -9,10 +9,11 @@
  * ```
  * @module
  */
-import { assertFunction, assertInteger, assertKnownKeys, assertName, assertObject, assertOneOf, failOption } from '../core/validate.ts';
+import { assertFunction, assertInteger, assertKnownKeys, assertName, assertObject, assertOneOf, checkNumber, failOption } from '../core/validate.ts';
 
-// The generic checks are core's; only the governor's own range phrasing lives here.
+// The generic checks are core's; the governor names them as it always has.
 export {
+  checkNumber,
   failOption,
   assertName as checkName,
   assertOneOf as checkOneOf,
@@ -24,22 +25,6 @@ export {
 /** Asserts `value` is an integer >= `min`. */
 export function checkInteger(name: string, value: unknown, min: number): asserts value is number {
   assertInteger(name, value, min);
-}
-
-/** Asserts `value` is a finite number in `[min, max]`; a `min` of `Number.MIN_VALUE` reads "> 0". */
-export function checkNumber(name: string, value: unknown, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    const low = min === Number.MIN_VALUE ? '(0' : `[${min}`;
-    const range =
-      min === Number.NEGATIVE_INFINITY && max === Number.POSITIVE_INFINITY
-        ? 'a finite number'
-        : max === Number.POSITIVE_INFINITY
-          ? min === Number.MIN_VALUE ? 'a number > 0' : `a number >= ${min}`
-          : min === Number.NEGATIVE_INFINITY
-            ? `a number <= ${max}`
-            : `a number in ${low}, ${max}]`;
-    failOption(name, range, value);
-  }
 }
 
 /** Asserts `value` is a finite number strictly between `low` and `high`. */

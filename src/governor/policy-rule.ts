@@ -183,7 +183,7 @@ export class PolicyRule {
     if (kMultipliers.includes(this.action)) {
       if (typeof this.factor !== 'number' || !(this.factor > 0 && this.factor < 1)) failOption('factor', `a number in (0, 1) for \`${this.action}\``, this.factor);
     } else {
-      checkNumber('factor', this.factor, Number.MIN_VALUE);
+      checkNumber('factor', this.factor, 0, Number.POSITIVE_INFINITY, true);
     }
 
     this.clearThreshold = options.clearThreshold ?? this.threshold;

@@ -24,7 +24,7 @@ describe('LatencyTracker', () => {
 
   it('refuses negative samples and bad options', () => {
     expect(() => new LatencyTracker().record(-1)).toThrow(/`ms`/);
-    expect(() => new LatencyTracker({ alpha: 0 })).toThrow('Expected `alpha` to be a number > 0 and <= 1, got `0` (number)');
+    expect(() => new LatencyTracker({ alpha: 0 })).toThrow('Expected `alpha` to be a number in (0, 1], got `0` (number)');
     expect(() => new LatencyTracker({ window: 0 })).toThrow(/`window`/);
   });
 });
