@@ -9,6 +9,7 @@
 // Errors
 export { ErrorCode, SluiceError, SlotQueueFullError, TimeoutError, RoutineError, isSluiceError, isSlotQueueFullError } from './core/index.ts';
 export type { ErrorCodeValue, SluiceErrorOptions } from './core/index.ts';
+export type { DisposableHandle } from './core/index.ts';
 
 // Time
 export { RealClock, ManualClock, realClock, setLongTimeout, kMaxTimerMs } from './core/index.ts';

@@ -2,6 +2,7 @@
  * The event every bus subscriber, sink and event log sees. One shape on the live path and the
  * durable path, so a consumer can switch from backfill to live delivery without translating.
  */
+import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 
 /**
  * One published event.
@@ -46,30 +47,7 @@ export interface EventSink {
   onEvent(event: BusEvent): void;
 }
 
-/**
- * A handle that ends a subscription (or a sink, or a listener). Calling `dispose()` twice is
- * harmless; `using sub = bus.subscribe(...)` disposes at the end of the block.
- *
- * @example
- * ```ts
- * const sub = bus.subscribe('job.*', handler);
- * sub.dispose();
- * ```
- */
-export interface BusDisposable {
-  /** Ends it; idempotent. */
-  dispose(): void;
-  /** Same as `dispose()`. */
-  [Symbol.dispose](): void;
-}
+/** What ends a subscription, a sink's tap or a listener: the engine's one disposable shape. */
+export type BusDisposable = DisposableHandle;
 
-/** Builds a {@link BusDisposable} around `fn`, calling it at most once. */
-export function createDisposable(fn: () => void): BusDisposable {
-  let done = false;
-  const dispose = (): void => {
-    if (done) return;
-    done = true;
-    fn();
-  };
-  return { dispose, [Symbol.dispose]: dispose };
-}
+export { createDisposable };

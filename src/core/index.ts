@@ -34,3 +34,5 @@ export { WorkerState } from './worker-state.ts';
 export type { WorkerStatus, WorkerCounters, ActivationRecord, WorkerSnapshot } from './worker-state.ts';
 export { currentJob, currentJobs, currentWorker, currentRoutine, emit } from './context.ts';
 export type { ActivationContext, EmitOptions, ItemEntry } from './context.ts';
+export { createDisposable } from './disposable.ts';
+export type { DisposableHandle } from './disposable.ts';

@@ -4,7 +4,7 @@
  * pressure passes. A thin facade: it validates and forwards to the engine.
  * @module
  */
-import { createDisposable } from '../bus/index.ts';
+import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import type { Actuator } from './actuator.ts';
 import type { Decision } from './decision.ts';
@@ -16,11 +16,8 @@ import { checkFunction, checkKnownKeys, checkName, checkNumber, checkObject, fai
 import { PolicyRule, type PolicyRuleOptions } from './policy-rule.ts';
 import type { GovernorStats, SubsystemSnapshot, TickReport } from './tick-report.ts';
 
-/** Undoes a registration or a subscription; calling it twice is harmless. */
-export interface GovernorDisposable {
-  dispose(): void;
-  [Symbol.dispose](): void;
-}
+/** Undoes a registration or a subscription: the engine's one disposable shape. */
+export type GovernorDisposable = DisposableHandle;
 
 /** Options of {@link Governor.register}. */
 export interface RegisterOptions {

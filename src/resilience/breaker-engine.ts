@@ -14,8 +14,7 @@
  * @module
  */
 import { CircuitState, ConsecutiveBreaker, type IBreaker, SamplingBreaker } from 'cockatiel';
-import type { BusDisposable } from '../bus/index.ts';
-import { createDisposable } from '../bus/index.ts';
+import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { BreakerOpenError } from './breaker-open-error.ts';
 import { type BreakerSettings, type ResolvedBreakerOptions, breakerSettings } from './breaker-options.ts';
@@ -229,7 +228,7 @@ export class BreakerEngine {
     return this.#state;
   }
 
-  onStateChange(listener: (transition: BreakerTransition) => void): BusDisposable {
+  onStateChange(listener: (transition: BreakerTransition) => void): DisposableHandle {
     return this.#listeners.add(listener);
   }
 
@@ -258,7 +257,7 @@ export class BreakerEngine {
     }
   }
 
-  isolate(): BusDisposable {
+  isolate(): DisposableHandle {
     if (this.#state !== 'isolated') this.#transition('isolated', 'isolated', this.options.clock.now());
     this.#holds++;
     const epoch = this.#epoch;

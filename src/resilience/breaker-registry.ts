@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { BusDisposable } from '../bus/index.ts';
+import type { DisposableHandle } from '../core/disposable.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { assertFunction, assertKnownKeys, assertName, assertObject } from '../core/validate.ts';
 import type { BreakerJSON, BreakerSnapshot, BreakerState, BreakerTransition } from './breaker-engine.ts';
@@ -67,7 +67,7 @@ export class BreakerRegistry {
   readonly #bus: ResilienceBus | undefined;
   readonly #defaults: BreakerOptions;
   readonly #saved: Map<string, unknown>;
-  readonly #breakers = new Map<string, { breaker: SluiceBreaker; subscription: BusDisposable }>();
+  readonly #breakers = new Map<string, { breaker: SluiceBreaker; subscription: DisposableHandle }>();
   readonly #listeners = new ListenerSet<BreakerTransition>('breakers.onStateChange');
 
   constructor(options: BreakerRegistryOptions = {}) {
@@ -135,7 +135,7 @@ export class BreakerRegistry {
    * const sub = breakers.onStateChange(({ name, to }) => console.log(name, to));
    * ```
    */
-  onStateChange(listener: (transition: BreakerTransition) => void): BusDisposable {
+  onStateChange(listener: (transition: BreakerTransition) => void): DisposableHandle {
     assertFunction('listener', listener);
     return this.#listeners.add(listener);
   }
@@ -193,7 +193,7 @@ export class BreakerRegistry {
    * const binding = breakers.bindHealth(health); // an open breaker makes the runtime degraded
    * ```
    */
-  bindHealth(health: { report(name: string, status: HealthStatus, detail?: string): void }): BusDisposable {
+  bindHealth(health: { report(name: string, status: HealthStatus, detail?: string): void }): DisposableHandle {
     if (typeof health !== 'object' || health === null || typeof health.report !== 'function') {
       throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`health\` to have report(name, status, detail), got ${describeValue(health)}`, {
         details: { name: 'health' },

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { BusDisposable } from '../bus/index.ts';
+import type { DisposableHandle } from '../core/disposable.ts';
 import type { Clock } from '../core/clock.ts';
 import { assertFunction, assertName, assertObject } from '../core/validate.ts';
 import {
@@ -137,7 +137,7 @@ export class SluiceBreaker {
    * hold.dispose();
    * ```
    */
-  isolate(): BusDisposable {
+  isolate(): DisposableHandle {
     return this.#engine.isolate();
   }
 
@@ -162,7 +162,7 @@ export class SluiceBreaker {
    * const sub = breaker.onStateChange(({ from, to }) => console.log(`${from} -> ${to}`));
    * ```
    */
-  onStateChange(listener: (transition: BreakerTransition) => void): BusDisposable {
+  onStateChange(listener: (transition: BreakerTransition) => void): DisposableHandle {
     assertFunction('listener', listener);
     return this.#engine.onStateChange(listener);
   }

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { BusDisposable } from '../bus/index.ts';
-import { createDisposable } from '../bus/index.ts';
+import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError, describeValue, isSluiceError } from '../core/errors.ts';
 import { assertFunction, assertInteger, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf, isThenable } from '../core/validate.ts';
@@ -18,7 +17,7 @@ import { ListenerSet } from './listener-set.ts';
 /** Anything that exposes health the way {@link HealthRegistry} does (what `bindHealth` needs). */
 export interface HealthSource {
   snapshot(): { readonly status: HealthStatus };
-  onChange(listener: (change: HealthChange) => void): BusDisposable;
+  onChange(listener: (change: HealthChange) => void): DisposableHandle;
 }
 
 interface Entry {
@@ -110,7 +109,7 @@ export class HealthRegistry implements HealthSource {
    * reg.dispose();
    * ```
    */
-  register(name: string, check: HealthCheck, options: HealthCheckOptions = {}): BusDisposable {
+  register(name: string, check: HealthCheck, options: HealthCheckOptions = {}): DisposableHandle {
     assertName('subsystem name', name);
     assertFunction('check', check);
     assertObject('check options', options);
@@ -265,7 +264,7 @@ export class HealthRegistry implements HealthSource {
    * const sub = health.onChange((c) => { if (c.status !== c.previousStatus) console.log('overall', c.status); });
    * ```
    */
-  onChange(listener: (change: HealthChange) => void): BusDisposable {
+  onChange(listener: (change: HealthChange) => void): DisposableHandle {
     assertFunction('listener', listener);
     return this.#listeners.add(listener);
   }

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { BusDisposable } from '../bus/index.ts';
-import { createDisposable } from '../bus/index.ts';
+import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 import { type Clock, realClock } from '../core/clock.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { assertFunction, assertInteger, assertKnownKeys, assertName, assertObject, assertOneOf } from '../core/validate.ts';
@@ -202,7 +201,7 @@ export class RuntimeStateMachine {
    * const sub = lifecycle.onTransition(({ from, to, reason }) => log.info(`${from} -> ${to}`, reason));
    * ```
    */
-  onTransition(listener: (transition: RuntimeTransition) => void): BusDisposable {
+  onTransition(listener: (transition: RuntimeTransition) => void): DisposableHandle {
     assertFunction('listener', listener);
     return this.#listeners.add(listener);
   }
@@ -219,7 +218,7 @@ export class RuntimeStateMachine {
    * // ... in close(): binding.dispose(); lifecycle.transition('stopping');
    * ```
    */
-  bindHealth(health: HealthSource): BusDisposable {
+  bindHealth(health: HealthSource): DisposableHandle {
     if (typeof health !== 'object' || health === null || typeof health.snapshot !== 'function' || typeof health.onChange !== 'function') {
       throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`health\` to have snapshot() and onChange(), got ${describeValue(health)}`, {
         details: { name: 'health' },

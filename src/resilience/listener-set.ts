@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type BusDisposable, createDisposable } from '../bus/index.ts';
+import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 
 /**
  * A set of listeners, notified in subscription order.
@@ -32,7 +32,7 @@ export class ListenerSet<T> {
   }
 
   /** Adds `listener`; the disposable removes it (and only it, even if added twice). */
-  add(listener: (value: T) => void): BusDisposable {
+  add(listener: (value: T) => void): DisposableHandle {
     // A wrapper per subscription, so the same function subscribed twice is two subscriptions.
     const entry = (value: T): void => listener(value);
     this.#listeners.add(entry);

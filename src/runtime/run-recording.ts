@@ -4,6 +4,7 @@
  * a {@link RecordingTap}, which also packs the completed jobs the runtime hands it). Closing
  * hands over the last pack, detaches the tap, flushes the sink and closes a log it opened.
  */
+import type { DisposableHandle } from '../core/disposable.ts';
 import type { BusEvent, EventBus } from '../bus/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { SluiceError } from '../core/errors.ts';
@@ -32,12 +33,12 @@ export class RunRecording {
   readonly tap: RecordingTap;
   readonly #log: EventLog;
   readonly #ownsLog: boolean;
-  readonly #attached: { dispose(): void };
+  readonly #attached: DisposableHandle;
   readonly #bus: EventBus;
   readonly #runId: string;
   readonly #record: RecordOptions;
 
-  private constructor(bus: EventBus, runId: string, record: RecordOptions, log: EventLog, ownsLog: boolean, sink: DurableSink, tap: RecordingTap, attached: { dispose(): void }) {
+  private constructor(bus: EventBus, runId: string, record: RecordOptions, log: EventLog, ownsLog: boolean, sink: DurableSink, tap: RecordingTap, attached: DisposableHandle) {
     this.#bus = bus;
     this.#runId = runId;
     this.#record = record;

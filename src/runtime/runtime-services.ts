@@ -8,6 +8,7 @@
  * one with either needs `await runtime.start()`. The runtime is `degraded` while any subsystem
  * reports degraded or unhealthy, and back to `running` when all recover.
  */
+import type { DisposableHandle } from '../core/disposable.ts';
 import { createHeartbeat, type EventBus, type Heartbeat } from '../bus/index.ts';
 import type { RoutineEntry } from '../core/flow.ts';
 import type { ThreadPool } from '../pool/index.ts';
@@ -38,8 +39,8 @@ export class RuntimeServices {
   #recording: RunRecording | undefined;
   #governance: RuntimeGovernance | undefined;
   #heartbeat: Heartbeat | undefined;
-  #healthBinding: { dispose(): void } | undefined;
-  #breakerBinding: { dispose(): void } | undefined;
+  #healthBinding: DisposableHandle | undefined;
+  #breakerBinding: DisposableHandle | undefined;
   #busDrops = 0;
 
   constructor(options: ResolvedRuntimeOptions, pool: () => ThreadPool | undefined) {

@@ -3,6 +3,7 @@
  * scheduler. It is the one public door to running flows; nothing here is global, so several
  * runtimes can live in one process.
  */
+import type { DisposableHandle } from '../core/disposable.ts';
 import { ErrorCode, SluiceError, TimeoutError, describeValue } from '../core/errors.ts';
 import { Flow } from '../core/flow.ts';
 import { isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
@@ -179,7 +180,7 @@ export class Runtime {
    * db.dispose();
    * ```
    */
-  addHealthCheck(name: string, check: HealthCheck, options?: HealthCheckOptions): { dispose(): void; [Symbol.dispose](): void } {
+  addHealthCheck(name: string, check: HealthCheck, options?: HealthCheckOptions): DisposableHandle {
     return this.#services.health.register(name, check, options);
   }
 

@@ -25,6 +25,7 @@
  * - **Committed means durable.** A crash loses only events whose batch had not committed.
  */
 import type { BusEvent, EventSink } from '../bus/index.ts';
+import type { DisposableHandle } from '../core/disposable.ts';
 import type { SluiceError } from '../core/errors.ts';
 import { type SinkHealth, SinkEngine, type SinkHealthStatus, type SinkStats } from './sink-engine.ts';
 import { type DurableSinkOptions, type ResolvedDurableSinkOptions, resolveDurableSinkOptions } from './sink-options.ts';
@@ -41,11 +42,8 @@ export interface SinkCloseResult {
   readonly lost: number;
 }
 
-/** A disposable listener registration. */
-export interface SinkListener {
-  dispose(): void;
-  [Symbol.dispose](): void;
-}
+/** A listener registration: the engine's one disposable shape. */
+export type SinkListener = DisposableHandle;
 
 /**
  * Batches events into an {@link EventLog} losslessly.
