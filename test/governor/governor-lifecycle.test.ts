@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { ErrorCode } from '../../src/core/errors.ts';
 import { Governor, GovernorTopic, type Decision, type TelemetryPayload } from '../../src/governor/index.ts';
-import { createFakeBus, createFakeRuntime, scriptedSensor, settle, ticks } from './helpers.ts';
+import { createFakeBus, createFakeRuntime, scriptedSensor, ticks } from './helpers.ts';
+import { tick } from '../fixtures/helpers.ts';
 
 describe('lifecycle', () => {
   it('start is idempotent, ticks every interval on the injected clock, stop leaves no timer', async () => {
@@ -14,15 +15,15 @@ describe('lifecycle', () => {
     expect(governor.isRunning).toBe(true);
     expect(clock.pendingTimers).toBe(1);
     clock.advance(499);
-    await settle();
+    await tick(1);
     expect(sensor.calls).toBe(0);
     clock.advance(1);
-    await settle();
+    await tick(1);
     expect(sensor.calls).toBe(1);
     expect(clock.pendingTimers).toBe(1); // re-armed after the tick
     for (let i = 0; i < 3; i++) {
       clock.advance(500);
-      await settle();
+      await tick(1);
     }
     expect(sensor.calls).toBe(4);
     expect(governor.stats().ticks).toBe(4);
@@ -31,7 +32,7 @@ describe('lifecycle', () => {
     expect(governor.isRunning).toBe(false);
     expect(clock.pendingTimers).toBe(0);
     clock.advance(5000);
-    await settle();
+    await tick(1);
     expect(sensor.calls).toBe(4);
   });
 
@@ -44,7 +45,7 @@ describe('lifecycle', () => {
     governor.start();
     expect(clock.pendingTimers).toBe(1);
     clock.advance(500);
-    await settle();
+    await tick(1);
     expect(sensor.calls).toBe(1);
     await governor[Symbol.asyncDispose]();
     expect(clock.pendingTimers).toBe(0);
@@ -56,7 +57,7 @@ describe('lifecycle', () => {
     const governor = new Governor({ clock, sensor: () => new Promise((resolve) => (release = () => resolve({ cpu_util: 0.5 }))) });
     governor.start();
     clock.advance(500);
-    await settle();
+    await tick(1);
     const stopped = governor.stop();
     release();
     await stopped;
@@ -85,7 +86,7 @@ describe('lifecycle', () => {
       sensor: async () => {
         active += 1;
         maxActive = Math.max(maxActive, active);
-        await settle();
+        await tick(1);
         active -= 1;
         return { cpu_util: 0.1 };
       },

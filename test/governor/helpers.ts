@@ -79,11 +79,6 @@ export function createFakeBus(subscribed?: readonly string[]): FakeBus {
   return bus;
 }
 
-/** Lets every pending promise callback run (ticks started by a fired timer). */
-export function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /** Runs `n` ticks in a row. */
 export async function ticks(governor: { tick(): Promise<unknown> }, n: number, clock?: { advance(ms: number): void }, stepMs = 500): Promise<void> {
   for (let i = 0; i < n; i++) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { ErrorCode } from '../../src/core/errors.ts';
 import { Governor, combineSensors, createSystemSensor } from '../../src/governor/index.ts';
-import { settle } from './helpers.ts';
+import { tick } from '../fixtures/helpers.ts';
 
 describe('createSystemSensor', () => {
   it.each([100, 249, Number.NaN, '500'])('rejects intervalMs %s with a coded error naming the value', (intervalMs) => {
@@ -18,10 +18,10 @@ describe('createSystemSensor', () => {
     expect(sensor.read()).not.toHaveProperty('cpu_util'); // not started: only process metrics
     sensor.start();
     sensor.start();
-    await settle();
+    await tick(1);
     expect(sensor.read().cpu_util).toBe(0.1);
     clock.advance(250);
-    await settle();
+    await tick(1);
     expect(sensor.read().cpu_util).toBe(0.2);
     expect(sensor.samples).toBe(2);
     const reading = sensor.read();
@@ -34,7 +34,7 @@ describe('createSystemSensor', () => {
     sensor.stop();
     expect(clock.pendingTimers).toBe(0);
     clock.advance(1000);
-    await settle();
+    await tick(1);
     expect(sensor.samples).toBe(2);
   });
 
@@ -49,10 +49,10 @@ describe('createSystemSensor', () => {
       },
     });
     sensor.start();
-    await settle();
+    await tick(1);
     fail = true;
     clock.advance(500);
-    await settle();
+    await tick(1);
     expect(sensor.read().mem_util).toBe(0.4);
     expect(clock.pendingTimers).toBe(1);
     sensor.stop();
@@ -82,7 +82,7 @@ describe('createSystemSensor', () => {
     const governor = new Governor({ clock, sensor });
     governor.start();
     expect(sensor.isRunning).toBe(true);
-    await settle();
+    await tick(1);
     const report = await governor.tick();
     expect(report.metrics.cpu_util).toBe(0.5);
     await governor.stop();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ManualClock } from '../../src/core/index.ts';
 import { type BreakerTransition, BreakerRegistry, HealthRegistry, ResilienceTopic, breakerHealth } from '../../src/resilience/index.ts';
-import { thrown } from './helpers.ts';
+import { thrown } from '../fixtures/helpers.ts';
 
 class FakeBus {
   readonly events: Array<{ topic: string; payload: unknown }> = [];

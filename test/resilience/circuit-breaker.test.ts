@@ -3,7 +3,7 @@ import { ErrorCode, ManualClock, SluiceError } from '../../src/core/index.ts';
 import {
   BreakerOpenError, type BreakerLease, type BreakerPermit, type BreakerTransition, SluiceBreaker, isBreakerOpenError,
 } from '../../src/resilience/index.ts';
-import { thrown } from './helpers.ts';
+import { thrown } from '../fixtures/helpers.ts';
 
 function permit(lease: BreakerLease): BreakerPermit {
   if (!lease.allowed) throw new Error(`expected a permit, got ${lease.error.message}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode, ManualClock } from '../../src/core/index.ts';
 import { type HealthChange, type HealthReport, HealthRegistry, type HealthStatus, worstStatus } from '../../src/resilience/index.ts';
-import { deferred, flush, thrown } from './helpers.ts';
+import { deferred, tick, thrown } from '../fixtures/helpers.ts';
 
 function changes(health: HealthRegistry): HealthChange[] {
   const seen: HealthChange[] = [];
@@ -99,10 +99,10 @@ describe('health checks', () => {
     health.register('store', check, { intervalMs: 100 });
     health.start();
     clock.advance(5_000);
-    await flush();
+    await tick(1);
     expect(check).toHaveBeenCalledTimes(1);
     pending.resolve({ status: 'degraded', detail: 'behind' });
-    await flush();
+    await tick(1);
     expect(health.snapshot().subsystems.store).toMatchObject({ status: 'degraded', detail: 'behind', lastCheckAt: 5_000 });
     clock.advance(100);
     expect(check).toHaveBeenCalledTimes(2);
@@ -131,12 +131,12 @@ describe('health checks', () => {
     expect(health.snapshot().subsystems.governor?.detail).toContain('still running');
 
     hanging.resolve({ status: 'healthy' });
-    await flush();
+    await tick(1);
     expect(health.snapshot().subsystems.governor?.status).toBe('unhealthy'); // a late result is dropped
     hanging = deferred<HealthReport>();
     hanging.resolve({ status: 'healthy' });
     clock.advance(1_000);
-    await flush();
+    await tick(1);
     expect(check).toHaveBeenCalledTimes(2);
     expect(health.snapshot().subsystems.governor).toMatchObject({ status: 'healthy', consecutiveErrors: 0, errorCount: 2 });
     expect(health.status).toBe('healthy');
@@ -159,7 +159,7 @@ describe('health checks', () => {
     health.start();
     expect(health.snapshot().subsystems.pool?.lastError?.message).toBe('Health check of "pool" threw: pool gone');
     clock.advance(10);
-    await flush();
+    await tick(1);
     expect(health.snapshot().subsystems.pool?.lastError?.message).toBe('Health check of "pool" rejected: db locked');
     clock.advance(10);
     expect(health.snapshot().subsystems.pool?.lastError?.message).toContain('returned `{"status":"fine"}` (object) instead of { status, detail? }');
@@ -200,7 +200,7 @@ describe('health checks', () => {
     health.stop();
     expect(clock.pendingTimers).toBe(1); // the running check's timeout, cancelled when it settles
     pending.resolve({ status: 'unhealthy' });
-    await flush();
+    await tick(1);
     expect(health.snapshot().subsystems.store?.status).toBe('unknown');
     expect(clock.pendingTimers).toBe(0);
   });

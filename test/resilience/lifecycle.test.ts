@@ -3,7 +3,7 @@ import { ErrorCode, ManualClock } from '../../src/core/index.ts';
 import {
   HealthRegistry, ResilienceTopic, type RuntimeState, RuntimeStateMachine, type RuntimeTransition, kRuntimeStates, kRuntimeTransitions,
 } from '../../src/resilience/index.ts';
-import { thrown } from './helpers.ts';
+import { thrown } from '../fixtures/helpers.ts';
 
 /** A path from `created` to each state. */
 const kPaths: Record<RuntimeState, RuntimeState[]> = {

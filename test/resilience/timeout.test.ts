@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode, ManualClock, TimeoutError } from '../../src/core/index.ts';
 import { withTimeout } from '../../src/resilience/index.ts';
-import { deferred, flush, thrown } from './helpers.ts';
+import { deferred, tick, thrown } from '../fixtures/helpers.ts';
 
 describe('withTimeout', () => {
   it('resolves with the work and clears its timer', async () => {
@@ -42,7 +42,7 @@ describe('withTimeout', () => {
     expect(onTimeout).toHaveBeenCalledWith(error);
     expect(clock.pendingTimers).toBe(0);
     late.resolve(1); // a late result is dropped
-    await flush();
+    await tick(1);
     expect(onTimeout).toHaveBeenCalledTimes(1);
   });
 
