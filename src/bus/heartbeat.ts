@@ -3,7 +3,8 @@
  * `intervalMs`, even when nothing else happens. A consumer that keeps receiving beats knows the
  * run is quiet; one that stops receiving them knows it stalled (see `LivenessMonitor`).
  */
-import { type Clock, type TimerHandle, realClock } from '../core/clock.ts';
+import { type Clock, realClock } from '../core/clock.ts';
+import { BusTicker } from './bus-ticker.ts';
 import type { BusDisposable } from './bus-event.ts';
 import { checkInteger, checkRunId, failOption } from './bus-options.ts';
 import type { EventBus } from './event-bus.ts';
@@ -57,9 +58,8 @@ export class Heartbeat implements BusDisposable {
   readonly #bus: EventBus;
   readonly #runId: string;
   readonly #intervalMs: number;
-  readonly #clock: Clock;
   readonly #details: (() => Readonly<Record<string, unknown>>) | undefined;
-  #timer: TimerHandle | undefined;
+  readonly #ticker: BusTicker;
   #beat = 0;
 
   constructor(bus: EventBus, options: HeartbeatOptions) {
@@ -67,13 +67,13 @@ export class Heartbeat implements BusDisposable {
     this.#bus = bus;
     this.#runId = checkRunId('runId', options.runId);
     this.#intervalMs = checkInteger('intervalMs', options.intervalMs ?? 5000, 1);
-    this.#clock = options.clock ?? realClock;
     this.#details = options.details;
+    this.#ticker = new BusTicker(bus, options.clock ?? realClock, this.#intervalMs, () => this.#beatOnce(), { ref: false });
   }
 
   /** True between `start()` and `stop()`. */
   get isRunning(): boolean {
-    return this.#timer !== undefined;
+    return this.#ticker.isRunning;
   }
 
   /** Beats published so far. */
@@ -83,14 +83,13 @@ export class Heartbeat implements BusDisposable {
 
   /** Starts beating (the first beat after one interval); idempotent. */
   start(): this {
-    if (this.#timer === undefined) this.#arm();
+    this.#ticker.start();
     return this;
   }
 
   /** Stops beating; idempotent. */
   stop(): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#ticker.stop();
   }
 
   /** Same as `stop()`. */
@@ -102,20 +101,10 @@ export class Heartbeat implements BusDisposable {
     this.stop();
   }
 
-  #arm(): void {
-    this.#timer = this.#clock.setTimeout(() => this.#tick(), this.#intervalMs, { ref: false });
-  }
-
-  #tick(): void {
-    if (this.#timer === undefined) return;
-    if (this.#bus.isClosed) {
-      this.#timer = undefined;
-      return;
-    }
+  #beatOnce(): void {
     this.#beat++;
     const payload: HeartbeatPayload = { intervalMs: this.#intervalMs, beat: this.#beat, lastSeq: this.#bus.lastSeq(this.#runId), ...this.#details?.() };
     this.#bus.publish(HeartbeatTopic, payload, { runId: this.#runId });
-    this.#arm();
   }
 }
 

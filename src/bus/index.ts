@@ -16,3 +16,4 @@ export type { HeartbeatOptions, HeartbeatPayload } from './heartbeat.ts';
 export { LivenessMonitor } from './liveness-monitor.ts';
 export type { Liveness, LivenessMonitorOptions, RunLiveness } from './liveness-monitor.ts';
 export { getBus, resetBus } from './default-bus.ts';
+export { BusTicker } from './bus-ticker.ts';

@@ -176,13 +176,7 @@ class Permit implements BreakerPermit {
 }
 
 /** Restores what {@link BreakerEngine.toJSON} wrote; the facade validated it. */
-export interface BreakerRestore {
-  readonly state: 'closed' | 'open' | 'isolated';
-  readonly halfOpenInMs: number;
-  readonly opens: number;
-  readonly breakerState: unknown;
-  readonly counters: Readonly<BreakerCounters>;
-}
+export type BreakerRestore = Pick<BreakerJSON, 'state' | 'halfOpenInMs' | 'opens' | 'breakerState' | 'counters'>;
 
 /** The breaker state machine. */
 export class BreakerEngine {

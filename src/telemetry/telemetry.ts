@@ -3,8 +3,8 @@
  * the system probe, sampled on an interval and published as one snapshot on the bus topic
  * {@link TelemetryTopic}. Publishing is skipped when nobody listens.
  */
-import type { EventBus } from '../bus/index.ts';
-import { type Clock, type TimerHandle, realClock } from '../core/clock.ts';
+import { BusTicker, type EventBus } from '../bus/index.ts';
+import { type Clock, realClock } from '../core/clock.ts';
 import { DriftMonitor, type DriftMonitorOptions, type DriftResult } from './drift-monitor.ts';
 import { LatencyTracker, type LatencySnapshot, type LatencyTrackerOptions } from './latency-tracker.ts';
 import type { SystemProbe, SystemSnapshot } from './system-probe.ts';
@@ -67,24 +67,24 @@ export interface TelemetrySnapshot {
 export class Telemetry {
   readonly #bus: EventBus;
   readonly #probe: SystemProbe | undefined;
-  readonly #intervalMs: number;
   readonly #runId: string | undefined;
   readonly #clock: Clock;
   readonly #wallTime: () => number;
   readonly #latency = new Map<string, LatencyTracker>();
   readonly #throughput = new Map<string, ThroughputCounter>();
   readonly #drift = new Map<string, DriftMonitor>();
-  #timer: TimerHandle | undefined;
+  readonly #ticker: BusTicker;
 
   constructor(options: TelemetryOptions) {
     if (typeof options !== 'object' || options === null) failOption('options', 'an object', options);
     if (typeof options.bus?.publish !== 'function') failOption('bus', 'an EventBus', options.bus);
     this.#bus = options.bus;
     this.#probe = options.probe;
-    this.#intervalMs = checkInteger('intervalMs', options.intervalMs ?? 1000, 1);
+    const intervalMs = checkInteger('intervalMs', options.intervalMs ?? 1000, 1);
     this.#runId = options.runId;
     this.#clock = options.clock ?? realClock;
     this.#wallTime = options.wallTime ?? Date.now;
+    this.#ticker = new BusTicker(options.bus, this.#clock, intervalMs, () => void this.publish());
   }
 
   /** The latency tracker called `name`, created on first use with `options`. */
@@ -124,35 +124,22 @@ export class Telemetry {
 
   /** Publishes every `intervalMs` until stopped; idempotent. */
   start(): this {
-    if (this.#timer === undefined) this.#arm();
+    this.#ticker.start();
     return this;
   }
 
   /** Stops publishing; idempotent. */
   stop(): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#ticker.stop();
   }
 
   /** True between `start()` and `stop()`. */
   get isRunning(): boolean {
-    return this.#timer !== undefined;
+    return this.#ticker.isRunning;
   }
 
   [Symbol.dispose](): void {
     this.stop();
-  }
-
-  #arm(): void {
-    this.#timer = this.#clock.setTimeout(() => {
-      if (this.#timer === undefined) return;
-      if (this.#bus.isClosed) {
-        this.#timer = undefined;
-        return;
-      }
-      this.publish();
-      this.#arm();
-    }, this.#intervalMs);
   }
 }
 
