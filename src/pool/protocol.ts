@@ -68,16 +68,12 @@ export type StartMark = { readonly startSlot: number } | { readonly started: Sha
 /** A protocol object while it is being built (optional fields are set only when present). */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Effect kinds, in the order logic caused them. */
 /** The `workerData` key telling an owned pool's threads to refuse emitting class instances (`rejectClassInstances`). */
 export const kRejectClassInstancesKey = 'sluice.rejectClassInstances';
 
-export const OpKind = { Emit: 0, State: 1, JobData: 2, FailJob: 3 } as const;
-
 /**
- * Effects of a batch, flat, activation after activation, each in the order logic caused it:
- * `Emit, event, data, job` (job: an index into the activation's jobs, -1 for all of them),
- * `State, patch`, `JobData, job, data`, `FailJob, job, error` (a `SerializedError`).
+ * Effects of a batch, flat, activation after activation, each in the order logic caused it;
+ * written and read only by batch-codec.ts (`OpWriter`, `OpReader`), which defines its layout.
  */
 export type OpStream = unknown[];
 

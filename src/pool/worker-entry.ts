@@ -22,7 +22,8 @@ import { findClassInstance, findUnclonable, isDetached } from './clonable.ts';
 import { exposeControl, type ControlApi } from './control-plane.ts';
 import { kStartBoardKey, stampStart } from './start-board.ts';
 import { importFlowModule, markPoolThread } from './pool-thread.ts';
-import { OpKind, kRejectClassInstancesKey, serializeError, type BatchResult, type BatchTask, type Mutable, type SerializedError, type WarmTask } from './protocol.ts';
+import { BatchDecoder, OpWriter } from './batch-codec.ts';
+import { kRejectClassInstancesKey, serializeError, type BatchResult, type BatchTask, type WarmTask } from './protocol.ts';
 
 interface BuiltRoutine {
   readonly routine: { hasEvent(name: string): boolean; getConfig(): Record<string, unknown>; resolveLogic(): Logic | undefined; readonly kind: string };
@@ -128,9 +129,9 @@ class PoolJob {
   }
 }
 
-/** The effects of a batch as they are recorded: flat, in order (see `OpStream`). */
+/** The effects of a batch as they are recorded (the codec's op writer), and the buffers its emits move. */
 interface Recorder {
-  readonly ops: unknown[];
+  readonly ops: OpWriter;
   readonly buffers: Set<ArrayBuffer>;
 }
 
@@ -246,7 +247,7 @@ class PoolScope implements ActivationScope {
     const bad = findUnclonable(patch, 'patch');
     if (bad !== undefined) throw notClonable(this.routineId, `state ${bad.path}`, bad.type);
     this.#state = { ...this.#state, ...patch };
-    this.#recorder.ops.push(OpKind.State, { ...patch });
+    this.#recorder.ops.state({ ...patch });
   }
 
   emit(event: string, data: unknown, options?: EmitOptions): void {
@@ -268,7 +269,7 @@ class PoolScope implements ActivationScope {
       const bad = findUnclonable(data, 'data') as { path: string; type: string };
       throw notClonable(this.routineId, `event "${event}" ${bad.path}`, bad.type);
     }
-    this.#recorder.ops.push(OpKind.Emit, event, data, job);
+    this.#recorder.ops.emit(event, data, job);
   }
 
   failJob(job: JobContext, error: unknown): void {
@@ -277,7 +278,7 @@ class PoolScope implements ActivationScope {
       const id = typeof job === 'object' && job !== null ? (job as { jobId?: unknown }).jobId : undefined;
       throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.routineId}" called failJob() with ${typeof id === 'string' ? `job "${id}"` : describeValue(job)}, which is not a job of this activation`);
     }
-    this.#recorder.ops.push(OpKind.FailJob, index, serializeError(error));
+    this.#recorder.ops.failJob(index, serializeError(error));
   }
 
   /** Adds the buffers an emit asked to move (not copy) to the batch's transfer list. */
@@ -311,55 +312,27 @@ function recordJobData(scope: PoolScope, recorder: Recorder): SluiceError | unde
     const data = job.rawData();
     const bad = findUnclonable(data, 'data');
     if (bad !== undefined) error ??= notClonable(scope.routineId, `job "${job.jobId}" ${bad.path}`, bad.type);
-    else recorder.ops.push(OpKind.JobData, index, data);
+    else recorder.ops.jobData(index, data);
   }
   return error;
 }
 
-/** Reads the columns of a batch task back into activations, one at a time. */
+/** Reads a batch task's activations into scopes, one at a time (the codec reads the columns). */
 class BatchReader {
   readonly #task: BatchTask;
-  #item = 0;
-  #job = 0;
+  readonly #decoder: BatchDecoder;
 
   constructor(task: BatchTask) {
     this.#task = task;
+    this.#decoder = new BatchDecoder(task);
   }
 
   /** The scope of activation `i` (call in order). */
   next(i: number, built: BuiltRoutine, flowId: string, recorder: Recorder): PoolScope {
     const task = this.#task;
-    const names = task.slots;
-    const slots: Record<string, unknown[]> = {};
-    if (task.itemCounts === undefined) {
-      slots[names[0] as string] = [task.items[this.#item++]];
-    } else {
-      for (let s = 0; s < names.length; s++) {
-        const n = task.itemCounts[i * names.length + s] as number;
-        slots[names[s] as string] = task.items.slice(this.#item, this.#item + n) as unknown[];
-        this.#item += n;
-      }
-    }
-    const state = task.states[task.stateAt === undefined ? 0 : (task.stateAt[i] as number)] as Record<string, unknown>;
-    const itemJobs = task.itemJobs?.[i];
-    const scope = new PoolScope(
-      task.routineId,
-      flowId,
-      task.workerId,
-      built,
-      slots,
-      state,
-      task.messages?.[i],
-      task.attempts?.[i] ?? 1,
-      itemJobs === 0 ? undefined : itemJobs,
-      recorder,
-    );
-    const jobs = task.jobCounts === undefined ? 1 : (task.jobCounts[i] as number);
-    for (let j = 0; j < jobs; j++) {
-      const extra = task.jobExtras?.[this.#job];
-      scope.poolJobs.push(new PoolJob(task.jobIds[this.#job] as string, scope, extra?.[0], extra?.[1]));
-      this.#job++;
-    }
+    const a = this.#decoder.next(i);
+    const scope = new PoolScope(task.routineId, flowId, task.workerId, built, a.slots, a.state, a.message, a.attempt, a.itemJobs, recorder);
+    for (const job of a.jobs) scope.poolJobs.push(new PoolJob(job.jobId, scope, job.metadata, job.data));
     return scope;
   }
 }
@@ -427,10 +400,7 @@ class BatchRun {
   readonly #flowId: string;
   readonly #started: number;
   readonly #reader: BatchReader;
-  readonly #recorder: Recorder = { ops: [], buffers: new Set() };
-  readonly #ends: number[];
-  #failed: number[] | undefined;
-  #errors: SerializedError[] | undefined;
+  readonly #recorder: Recorder = { ops: new OpWriter(), buffers: new Set() };
 
   constructor(task: BatchTask, routine: BuiltRoutine, flowId: string, started: number) {
     this.#task = task;
@@ -438,7 +408,6 @@ class BatchRun {
     this.#flowId = flowId;
     this.#started = started;
     this.#reader = new BatchReader(task);
-    this.#ends = new Array<number>(task.count);
   }
 
   /** Runs activations `from..count`; returns the result, or a promise of it once async logic is involved. */
@@ -477,24 +446,13 @@ class BatchRun {
   #settle(i: number, scope: PoolScope, thrown: unknown): void {
     const dataError = recordJobData(scope, this.#recorder);
     const error = thrown ?? dataError;
-    this.#ends[i] = this.#recorder.ops.length;
-    if (error !== undefined) {
-      (this.#failed ??= []).push(i);
-      (this.#errors ??= []).push(serializeError(error));
-    }
+    this.#recorder.ops.end(i, error === undefined ? undefined : serializeError(error));
   }
 
   #finish(): unknown {
     counters.activations += this.#task.count;
     counters.busyMs += performance.now() - this.#started;
-    const ops = this.#recorder.ops;
-    // A batch of one needs no `ends`: its effects are all of `ops` (every key costs on the way back).
-    const result: Mutable<BatchResult> = { ops };
-    if (this.#task.count > 1) result.ends = this.#ends;
-    if (this.#failed !== undefined) {
-      result.failed = this.#failed;
-      result.errors = this.#errors;
-    }
+    const result = this.#recorder.ops.result(this.#task.count);
     const buffers = this.#recorder.buffers;
     if (buffers.size === 0) return result;
     // postMessage drops a reply whose transfer list holds a detached buffer without a word, and

@@ -16,7 +16,7 @@ import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow, RoutineEntry } from '../core/flow.ts';
 import { JobContext, kEnd } from '../core/job-context.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
-import { OpKind, deserializeError, warnRuntimeInPoolThread, findClassInstance, findUnclonable, type BatchResult, type BatchTask, type PoolTarget, type Mutable, type ResolvedThreadPoolOptions, type SerializedError, type StartMark, type ThreadPool } from '../pool/index.ts';
+import { BatchEncoder, OpReader, deserializeError, warnRuntimeInPoolThread, findClassInstance, findUnclonable, type BatchResult, type BatchTask, type OpVisitor, type PoolTarget, type ResolvedThreadPoolOptions, type SerializedError, type StartMark, type ThreadPool } from '../pool/index.ts';
 import { jobFailure, type Activation, type Item } from './activation-scope.ts';
 import { jobList } from './jobs.ts';
 import { PlacementProbe } from './placement.ts';
@@ -43,7 +43,7 @@ const kNoState: Record<string, unknown> = Object.freeze({}) as Record<string, un
 const kSplitOn: ReadonlySet<string> = new Set([ErrorCode.WorkerCrashed, ErrorCode.ActivationTimeout, ErrorCode.NotClonable]);
 
 /** The dispatch target of one routine of one worker: encodes and settles its batches. */
-class RunnerTarget implements PoolTarget<Pending> {
+class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
   readonly key: object;
   readonly flowId: string;
   readonly routineId: string;
@@ -115,80 +115,26 @@ class RunnerTarget implements PoolTarget<Pending> {
   }
 
   encode(items: readonly Pending[], start: StartMark | undefined): BatchTask {
-    const names = this.#slots;
-    const slotCount = names.length;
-    const count = items.length;
-    // The common shape (one slot, one item, one job, one state per activation) fills two
-    // columns; the others are made only when an activation needs them.
-    const data: unknown[] = [];
-    let itemCounts: number[] | undefined;
-    const jobIds: string[] = [];
-    let jobCounts: number[] | undefined;
-    let jobExtras: Array<readonly [Record<string, unknown>, Record<string, unknown>]> | undefined;
-    const states: Record<string, unknown>[] = [];
-    let stateAt: number[] | undefined;
-    let lastState: Record<string, unknown> | undefined;
-    let messages: unknown[] | undefined;
-    let attempts: number[] | undefined;
-    let itemJobs: Array<Record<string, number[][]> | 0> | undefined;
-    for (let i = 0; i < count; i++) {
+    const slotCount = this.#slots.length;
+    const encoder = new BatchEncoder(this.#slots);
+    for (let i = 0; i < items.length; i++) {
       const { activation, state } = items[i] as Pending;
-      if (slotCount === 1 && itemCounts === undefined && (activation.bySlot[0] as Item[]).length === 1) {
-        data.push(((activation.bySlot[0] as Item[])[0] as Item).data);
-      } else {
-        itemCounts ??= new Array<number>(i * slotCount).fill(1);
-        for (let s = 0; s < slotCount; s++) {
-          const list = activation.bySlot[s] as Item[];
-          itemCounts.push(list.length);
-          for (let k = 0; k < list.length; k++) data.push((list[k] as Item).data);
-        }
+      encoder.activation(state, activation.message, activation.attempt);
+      for (let s = 0; s < slotCount; s++) {
+        const list = activation.bySlot[s] as Item[];
+        for (let k = 0; k < list.length; k++) encoder.item(s, (list[k] as Item).data);
       }
       const jobs = activation.jobs;
-      if (jobs instanceof JobContext) {
-        jobCounts?.push(1);
-        jobExtras = addJob(jobs, jobIds, jobExtras);
-      } else {
-        (jobCounts ??= new Array<number>(i).fill(1)).push(jobs.length);
-        for (const job of jobs) jobExtras = addJob(job, jobIds, jobExtras);
-        (itemJobs ??= new Array<Record<string, number[][]> | 0>(count).fill(0))[i] = itemJobsOf(activation, jobs, names);
+      if (jobs instanceof JobContext) encoder.job(jobs.jobId, jobs.metadata, jobs.data);
+      else {
+        for (const job of jobs) encoder.job(job.jobId, job.metadata, job.data);
+        encoder.itemJobs(itemJobsOf(activation, jobs, this.#slots));
       }
-      if (state !== lastState) {
-        if (lastState !== undefined) stateAt ??= new Array<number>(i).fill(0);
-        states.push(state);
-        lastState = state;
-      }
-      stateAt?.push(states.length - 1);
-      if (activation.message !== undefined) (messages ??= new Array(count))[i] = activation.message;
-      if (activation.attempt !== 1) (attempts ??= new Array<number>(count).fill(1))[i] = activation.attempt;
     }
-    // Optional columns are set only when present (no spread: a literal with spreads is built
-    // slowly, and an absent key costs nothing to clone).
-    const task: Mutable<BatchTask> = {
-      kind: 'batch',
-      moduleUrl: this.#moduleUrl,
-      params: this.#params,
-      flowKey: this.#pool().flowKey(this.#flow, this.#moduleUrl),
-      flowId: this.flowId,
-      routineId: this.routineId,
-      workerId: this.#worker.workerId,
-      count,
-      slots: names,
-      items: data,
-      jobIds,
-      states,
-    };
-    if (itemCounts !== undefined) task.itemCounts = itemCounts;
-    if (jobCounts !== undefined) task.jobCounts = jobCounts;
-    if (jobExtras !== undefined) task.jobExtras = jobExtras;
-    if (stateAt !== undefined) task.stateAt = stateAt;
-    if (messages !== undefined) task.messages = messages;
-    if (attempts !== undefined) task.attempts = attempts;
-    if (itemJobs !== undefined) task.itemJobs = itemJobs;
-    if (start !== undefined) {
-      if ('startSlot' in start) task.startSlot = start.startSlot;
-      else task.started = start.started;
-    }
-    return task;
+    return encoder.task(
+      { moduleUrl: this.#moduleUrl, params: this.#params, flowKey: this.#pool().flowKey(this.#flow, this.#moduleUrl), flowId: this.flowId, routineId: this.routineId, workerId: this.#worker.workerId },
+      start,
+    );
   }
 
   settle(items: readonly Pending[], result: BatchResult | undefined, error: SluiceError | undefined): void {
@@ -210,54 +156,38 @@ class RunnerTarget implements PoolTarget<Pending> {
       this.#failBatch(items, thrown);
       return;
     }
-    const ops = batch.ops;
-    const failed = batch.failed;
-    let nextFailed = failed === undefined || failed.length === 0 ? -1 : (failed[0] as number);
-    let failedAt = 0;
-    let k = 0;
+    const reader = new OpReader(batch);
     for (let i = 0; i < items.length; i++) {
       const activation = (items[i] as Pending).activation;
-      const end = batch.ends === undefined ? ops.length : (batch.ends[i] as number);
       let outcome: unknown;
       try {
-        k = this.#apply(activation, ops, k, end);
+        reader.effects(i, activation, this);
       } catch (refused) {
         // As inline: an emit refused on the main thread (a full slot) fails the activation there.
         outcome = refused;
-        k = end;
       }
-      if (i === nextFailed) {
-        const thrown = deserializeError((batch.errors as NonNullable<BatchResult['errors']>)[failedAt] as NonNullable<BatchResult['error']>);
-        outcome ??= thrown;
-        failedAt++;
-        nextFailed = failedAt < (failed as readonly number[]).length ? ((failed as readonly number[])[failedAt] as number) : -1;
-      }
+      const failed = reader.error(i);
+      if (failed !== undefined) outcome ??= deserializeError(failed);
       done(activation, outcome);
     }
   }
 
-  /** Applies the effects `ops[k..end)` of one activation, in order; returns `end`. */
-  #apply(activation: Activation, ops: readonly unknown[], k: number, end: number): number {
-    const runner = this.#runner;
-    while (k < end) {
-      const kind = ops[k] as number;
-      if (kind === OpKind.Emit) {
-        const job = ops[k + 3] as number;
-        runner.emitFrom(activation, ops[k + 1] as string, ops[k + 2], job >= 0 ? { job: jobList(activation.jobs)[job] as JobContext } : undefined);
-        k += 4;
-      } else if (kind === OpKind.State) {
-        this.#worker[kMergeState](this.routineId, ops[k + 1] as Record<string, unknown>);
-        k += 2;
-      } else if (kind === OpKind.FailJob) {
-        const job = jobList(activation.jobs)[ops[k + 1] as number] as JobContext;
-        job[kEnd]('failed', jobFailure(this.routineId, job.jobId, deserializeError(ops[k + 2] as SerializedError)));
-        k += 3;
-      } else {
-        Object.assign((jobList(activation.jobs)[ops[k + 1] as number] as JobContext).data, ops[k + 2]);
-        k += 3;
-      }
-    }
-    return k;
+  /** Effects of an activation's logic in the thread, applied in order (see {@link OpReader}). */
+  emit(activation: Activation, event: string, data: unknown, job: number): void {
+    this.#runner.emitFrom(activation, event, data, job >= 0 ? { job: jobList(activation.jobs)[job] as JobContext } : undefined);
+  }
+
+  state(_activation: Activation, patch: Record<string, unknown>): void {
+    this.#worker[kMergeState](this.routineId, patch);
+  }
+
+  jobData(activation: Activation, job: number, data: Record<string, unknown>): void {
+    Object.assign((jobList(activation.jobs)[job] as JobContext).data, data);
+  }
+
+  failJob(activation: Activation, job: number, error: SerializedError): void {
+    const target = jobList(activation.jobs)[job] as JobContext;
+    target[kEnd]('failed', jobFailure(this.routineId, target.jobId, deserializeError(error)));
   }
 
   /**
@@ -360,26 +290,6 @@ class RunnerTarget implements PoolTarget<Pending> {
     }
     return undefined;
   }
-}
-
-function isEmpty(record: Record<string, unknown>): boolean {
-  for (const _ in record) return false;
-  return true;
-}
-
-function addJob(
-  job: JobContext,
-  ids: string[],
-  extras: Array<readonly [Record<string, unknown>, Record<string, unknown>]> | undefined,
-): Array<readonly [Record<string, unknown>, Record<string, unknown>]> | undefined {
-  const index = ids.length;
-  ids.push(job.jobId);
-  const metadata = job.metadata;
-  const data = job.data;
-  if (extras === undefined && isEmpty(metadata) && isEmpty(data)) return undefined;
-  const out = extras ?? new Array<readonly [Record<string, unknown>, Record<string, unknown>]>(index).fill([kNoState, kNoState]);
-  out.push([metadata, data]);
-  return out;
 }
 
 function itemJobsOf(activation: Activation, jobs: readonly JobContext[], names: readonly string[]): Record<string, number[][]> {
