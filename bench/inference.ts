@@ -104,7 +104,9 @@ async function plainPredict(tf: TensorFlow, model: { predict(x: unknown): unknow
   for (let at = 0; at < rows.length; at += batch) {
     const chunk = rows.slice(at, at + batch);
     const flat = new Float32Array(chunk.length * kFeatures);
-    chunk.forEach((r, i) => flat.set(r, i * kFeatures));
+    chunk.forEach((r, i) => {
+      flat.set(r, i * kFeatures);
+    });
     const x = tf.tensor2d(flat, [chunk.length, kFeatures]);
     const y = model.predict(x) as { data(): Promise<Float32Array>; dispose(): void };
     await y.data();

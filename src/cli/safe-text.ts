@@ -6,6 +6,7 @@
  */
 
 /** Characters a terminal acts on: C0 (tabs and newlines too: output is one line per record), DEL, C1, bidi controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const kTerminalControls = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** What JSON.stringify leaves raw that a terminal would still act on (C0 it escapes itself). */

@@ -72,7 +72,9 @@ export class RingQueue<T> implements SlotQueue<T> {
 
   clear(): T[] {
     const out: T[] = [];
-    this.forEach((item) => out.push(item));
+    this.forEach((item) => {
+      out.push(item);
+    });
     this.#items.fill(undefined);
     this.#head = 0;
     this.#length = 0;

@@ -174,7 +174,9 @@ function checkList(name: string, value: unknown, min: number): readonly number[]
   if (!Array.isArray(value) || value.length === 0) {
     throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${name}\` to be a non-empty array of integers >= ${min}, got ${describeValue(value)}`, { details: { name } });
   }
-  value.forEach((v, i) => assertInteger(`${name}[${i}]`, v, min));
+  value.forEach((v, i) => {
+    assertInteger(`${name}[${i}]`, v, min);
+  });
   return [...new Set(value as number[])];
 }
 

@@ -224,7 +224,9 @@ function check(schema: Schema, value: unknown, path: string, errors: string[]): 
   } else if (actual === 'array') {
     const list = value as unknown[];
     if (schema.minItems !== undefined && list.length < schema.minItems) errors.push(`${path}: expected at least ${schema.minItems} items, got ${list.length}`);
-    if (schema.items !== undefined) list.forEach((item, i) => check(schema.items as Schema, item, `${path}[${i}]`, errors));
+    if (schema.items !== undefined) list.forEach((item, i) => {
+      check(schema.items as Schema, item, `${path}[${i}]`, errors);
+    });
   }
 }
 

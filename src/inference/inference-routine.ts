@@ -177,7 +177,9 @@ export class InferenceRoutine extends Routine {
       else rowOf[i] = rows.push(data) - 1;
     }
     const flat = new Float32Array(rows.length * size);
-    rows.forEach((item, r) => flat.set(this.#inputOf(ctx.routineId, item, r, size), r * size));
+    rows.forEach((item, r) => {
+      flat.set(this.#inputOf(ctx.routineId, item, r, size), r * size);
+    });
     const predictions = await session.predict(flat, rows.length);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as { data: unknown; job: ActivationContext['job'] };

@@ -5,7 +5,7 @@
  * thread). Every offset of the format lives here; both sides use these classes, so they cannot
  * disagree. Encoding allocates nothing per activation beyond the columns themselves.
  */
-import { type BatchResult, type BatchTask, type Mutable, type SerializedError, type StartMark } from './protocol.ts';
+import type { BatchResult, BatchTask, Mutable, SerializedError, StartMark } from './protocol.ts';
 
 /** What every activation of a batch shares. */
 export interface BatchHeader {

@@ -265,7 +265,7 @@ export class Dispatcher {
     // allowed: an owned pool's balancer sees to it; in an injected pool a signal does (Piscina
     // never gives a task with a signal to a busy thread). Creating an AbortController costs
     // several µs, as much as the rest of dispatching a batch of one.
-    let abort: AbortController | undefined = target.timeoutMs > 0 || (this.#depth === 1 && !this.#balanced) ? new AbortController() : undefined;
+    const abort: AbortController | undefined = target.timeoutMs > 0 || (this.#depth === 1 && !this.#balanced) ? new AbortController() : undefined;
     let timer: TimerHandle | undefined;
     if (target.timeoutMs > 0 && start !== undefined) {
       const ms = target.timeoutMs * items.length;

@@ -148,7 +148,7 @@ export class Poster {
     }
     this.#host.gate()?.admit(options.priority ?? 0);
     const sink = this.#host.sink();
-    if (sink !== undefined && sink.isPressured) throw recordingBehind(sink, 'post');
+    if (sink?.isPressured) throw recordingBehind(sink, 'post');
     if (this.#jobsFull()) throw this.#tooManyJobs('post');
     const job = this.#host.newJob(engine, options);
     RoutineRunner.offer(runner, target, { data, jobs: job });
@@ -163,10 +163,10 @@ export class Poster {
     this.#target('postAsync', flowId, routineId, slot, data, options);
     // A slow disk slows posting: wait until the recording is back under its high-water mark.
     const sink = this.#host.sink();
-    if ((sink !== undefined && sink.isPressured && !sink.isClosed) || this.#jobsFull()) {
+    if ((sink?.isPressured && !sink.isClosed) || this.#jobsFull()) {
       this.#park(`${routineId}.${slot}`);
       try {
-        while (sink !== undefined && sink.isPressured && !sink.isClosed) await sink.ready(options.signal === undefined ? {} : { signal: options.signal });
+        while (sink?.isPressured && !sink.isClosed) await sink.ready(options.signal === undefined ? {} : { signal: options.signal });
         while (this.#jobsFull()) {
           this.#host.assertOpen('postAsync');
           await this.#jobRoom(options.signal);
@@ -264,7 +264,7 @@ export class Poster {
     const room = async (): Promise<void> => {
       while (target.isFull || target.waiting > 0) await target.room();
       // A slow disk slows posting (the recording's backlog stays under its high-water mark).
-      while (sink !== undefined && sink.isPressured && !sink.isClosed) await sink.ready(signal === undefined ? {} : { signal });
+      while (sink?.isPressured && !sink.isClosed) await sink.ready(signal === undefined ? {} : { signal });
       while (this.#jobsFull()) {
         this.#host.assertOpen('postAll');
         await this.#jobRoom(signal);
@@ -274,7 +274,7 @@ export class Poster {
     if (Symbol.iterator in items) {
       for (const data of items as Iterable<unknown>) {
         signal?.throwIfAborted();
-        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023 || (sink !== undefined && sink.isPressured) || this.#jobsFull()) await room();
+        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023 || (sink?.isPressured) || this.#jobsFull()) await room();
         if (gate === undefined || (await admitted())) postOne(data);
       }
     } else {

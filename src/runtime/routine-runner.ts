@@ -598,7 +598,7 @@ export class RoutineRunner implements Schedulable {
     const items = activation.items;
     const mid = Math.ceil(items.length / 2);
     for (const half of [items.slice(0, mid), items.slice(mid)]) {
-      const bySlot = activation.bySlot.map((list, i) => (i === index ? half : kNoItems));
+      const bySlot = activation.bySlot.map((_list, i) => (i === index ? half : kNoItems));
       this.#retries.push({ items: half, bySlot, jobs: distinctJobs(half), message: activation.message, attempt: activation.attempt, startMono: 0, isolated: true });
     }
     return 'split';

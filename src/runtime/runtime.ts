@@ -11,7 +11,7 @@ import { JobContext, kJobSerial, type JobHooks } from '../core/job-context.ts';
 import { kCounters, type WorkerState } from '../core/worker-state.ts';
 import { assertInteger, assertKnownKeys, assertMs, assertName, assertObject } from '../core/validate.ts';
 import { JobTable, type JobFilter } from './job-table.ts';
-import { RoutineRunner } from './routine-runner.ts';
+import type { RoutineRunner } from './routine-runner.ts';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.ts';
 import { Scheduler } from './scheduler.ts';
 import { WorkerEngine } from './worker-engine.ts';

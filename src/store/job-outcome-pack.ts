@@ -111,7 +111,10 @@ export class JobOutcomePack {
 
   #grow(): void {
     const size = this.#seqs.length * 2;
-    const grow = <T extends Float64Array | Int32Array>(from: T, to: T): T => (to.set(from), to);
+    const grow = <T extends Float64Array | Int32Array>(from: T, to: T): T => {
+      to.set(from);
+      return to;
+    };
     this.#seqs = grow(this.#seqs, new Float64Array(size));
     this.#times = grow(this.#times, new Float64Array(size));
     this.#idNums = grow(this.#idNums, new Float64Array(size));

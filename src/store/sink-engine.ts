@@ -318,7 +318,7 @@ export class SinkEngine {
       for (const resolve of waiters) resolve();
     }
     if (this.#flushWaiters.length > 0) {
-      this.#flushWaiters = this.#flushWaiters.filter((w) => (this.#isCommittedThrough(w.target) ? (w.resolve(), false) : true));
+      this.#resolveFlushWaiters();
     }
     const buffered = this.#buffered();
     // A backlog, a waiting flush() or a closing sink commits at once; a partial batch waits.
@@ -385,8 +385,17 @@ export class SinkEngine {
     if (this.#pressured && this.pending <= this.#o.highWaterMark / 2) this.#pressured = false;
     if (!this.#pressured) for (const resolve of this.#readyWaiters.splice(0)) resolve();
     if (this.#flushWaiters.length > 0) {
-      this.#flushWaiters = this.#flushWaiters.filter((w) => (this.#isCommittedThrough(w.target) ? (w.resolve(), false) : true));
+      this.#resolveFlushWaiters();
     }
+  }
+
+  /** Resolves the flush() waiters whose events are all committed (or counted lost). */
+  #resolveFlushWaiters(): void {
+    this.#flushWaiters = this.#flushWaiters.filter((w) => {
+      if (!this.#isCommittedThrough(w.target)) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   #report(error: SluiceError): void {

@@ -178,7 +178,7 @@ export class ThreadSqliteWriter implements SqliteWriter {
         // Encoded in the thread, where the failure becomes the $unserializable marker.
       }
     }
-    let reply;
+    let reply: Extract<WriterReply, { type: 'done' }>;
     try {
       reply = await this.#request({ type: 'write-packed', id: 0, batch, encoded }, what, [batch.refs.buffer, batch.seqs.buffer]);
     } catch (error) {

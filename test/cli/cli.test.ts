@@ -106,7 +106,7 @@ describe('sluice run and inspect', () => {
 
   it('run --post @file.jsonl posts one item per line', async () => {
     const file = join(dir, 'items.jsonl');
-    writeFileSync(file, Array.from({ length: 25 }, (_, i) => JSON.stringify({ sensor: 's', celsius: i })).join('\n') + '\n');
+    writeFileSync(file, `${Array.from({ length: 25 }, (_, i) => JSON.stringify({ sensor: 's', celsius: i })).join('\n')}\n`);
     const t = io();
     expect(await main(['run', 'flows/pipeline.ts', '--post', `source.in=@${file}`, '--json', '--no-record'], t)).toBe(0);
     expect(JSON.parse(t.out())).toMatchObject({ items: 25, completed: 25 });

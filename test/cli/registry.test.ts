@@ -32,7 +32,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-registry-'));
   db = join(dir, 'a log', 'runs.sqlite');
   input = join(dir, 'readings.jsonl');
-  writeFileSync(input, ['{"celsius": 21}', '{"no": 1}', '{"celsius": 22}', '{"no": 2}', '{"celsius": "hot"}'].join('\n') + '\n');
+  writeFileSync(input, `${['{"celsius": 21}', '{"no": 1}', '{"celsius": 22}', '{"no": 2}', '{"celsius": "hot"}'].join('\n')}\n`);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -10,7 +10,9 @@ const implementations: Array<[string, () => SlotQueue<number>]> = [
 
 function contents(q: SlotQueue<number>): number[] {
   const out: number[] = [];
-  q.forEach((x) => out.push(x));
+  q.forEach((x) => {
+    out.push(x);
+  });
   return out;
 }
 

@@ -51,7 +51,7 @@ describe('WorkerState', () => {
     const states = worker.routineStates;
     expect(states).toEqual({ c: { count: 1, seen: ['a'] } });
     (states.c as { count: number }).count = 100;
-    (states.c?.seen as unknown[]).push('evil');
+    (states.c!.seen as unknown[]).push('evil');
     const one = worker.getRoutineState('c');
     (one.seen as unknown[]).push('evil');
     expect(worker.routineStates).toEqual({ c: { count: 1, seen: ['a'] } });

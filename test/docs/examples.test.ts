@@ -37,7 +37,7 @@ function commentBody(lines: readonly string[], from: number, to: number, name: s
 }
 
 /** The examples of a Markdown text: every ```ts fence with its setup and check comments. */
-export function extractExamples(file: string, text: string): Example[] {
+function extractExamples(file: string, text: string): Example[] {
   const examples: Example[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -64,7 +64,7 @@ export function extractExamples(file: string, text: string): Example[] {
 }
 
 /** Maps the imports an example shows to this repository. */
-export function mapImports(code: string): string {
+function mapImports(code: string): string {
   const src = join(root, 'src/index.ts');
   const inference = join(root, 'src/inference/index.ts');
   return code

@@ -23,6 +23,7 @@ function io() {
   };
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters
 const kControl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 describe('output never lets data act on the reader', () => {

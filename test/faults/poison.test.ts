@@ -1,6 +1,6 @@
 /** Fault: poison items in batches run inline (a `batchSize` policy): innocents must not share their fate. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, Runtime, batchSize, type ErrorHandlerOptions } from '../../src/index.ts';
+import { Flow, Runtime, batchSize, type ErrorHandlerOptions } from '../../src/index.ts';
 import { makeRoutine } from '../fixtures/routines.ts';
 
 const kBad = new Set([7, 500, 1501, 2222, 3999]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { ErrorCode, SluiceError } from '../../src/core/errors.ts';
-import { Governor, PolicyRule, createGovernable, createDefaultRules, type PolicyRuleOptions, type SensorSource } from '../../src/governor/index.ts';
+import { Governor, type PolicyRule, createGovernable, createDefaultRules, type PolicyRuleOptions, type SensorSource } from '../../src/governor/index.ts';
 import { createFakeBus, createFakeRuntime, scriptedSensor, ticks } from './helpers.ts';
 
 function setup(options: { sensor?: SensorSource; rules?: (PolicyRule | PolicyRuleOptions)[] } = {}) {

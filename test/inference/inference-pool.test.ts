@@ -20,7 +20,9 @@ describe('InferenceRoutine on the pool', () => {
     jobs.forEach((job, i) => {
       expect(job.status).toBe('completed');
       expect(job.data.id).toBe(i);
-      (job.data.output as number[]).forEach((v, k) => expect(v).toBeCloseTo(expected[i]![k]!, 5));
+      (job.data.output as number[]).forEach((v, k) => {
+        expect(v).toBeCloseTo(expected[i]![k]!, 5);
+      });
     });
     const worker = runtime.listWorkers()[0]!;
     const stats = readInferenceStats(worker, 'infer')!;

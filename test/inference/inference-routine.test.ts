@@ -56,9 +56,13 @@ describe('InferenceRoutine', () => {
       expect(output).toHaveLength(kOutputs);
       // Every item's result went to its own job: compare with predict on that item alone.
       const expected = unbatched(model, row(i));
-      output.forEach((v, k) => expect(v).toBeCloseTo(expected[k] as number, 5));
+      output.forEach((v, k) => {
+        expect(v).toBeCloseTo(expected[k] as number, 5);
+      });
       // The seeded model built again gives the same numbers: the routine loaded what it was given.
-      unbatched(reference, row(i)).forEach((v, k) => expect(v).toBeCloseTo(expected[k] as number, 5));
+      unbatched(reference, row(i)).forEach((v, k) => {
+        expect(v).toBeCloseTo(expected[k] as number, 5);
+      });
       if (i % 3 === 0) expect(job.data.id).toBe(i);
     });
     reference.dispose();
@@ -133,7 +137,11 @@ describe('InferenceRoutine', () => {
     const { flow } = inferenceFlow('disk', { model: { path: join(dir, 'small') } });
     rt.register(flow);
     const jobs = await postAll(rt, 'disk', [row(1), row(2)]);
-    jobs.forEach((job, i) => (job.data.output as number[]).forEach((v, k) => expect(v).toBeCloseTo(unbatched(original, row(i + 1))[k] as number, 5)));
+    jobs.forEach((job, i) => {
+      (job.data.output as number[]).forEach((v, k) => {
+        expect(v).toBeCloseTo(unbatched(original, row(i + 1))[k] as number, 5);
+      });
+    });
     original.dispose();
     await rt.close();
   });

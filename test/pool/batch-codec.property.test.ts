@@ -64,7 +64,9 @@ describe('BatchEncoder / BatchDecoder', () => {
           const encoder = new BatchEncoder(slots);
           for (const a of activations) {
             encoder.activation(a.state, a.message, a.attempt);
-            a.items.forEach((list, s) => list.forEach((item) => encoder.item(s, item)));
+            a.items.forEach((list, s) => {
+              for (const item of list) encoder.item(s, item);
+            });
             for (const job of a.jobs) encoder.job(job.jobId, job.metadata, job.data);
             if (a.itemJobs !== undefined) encoder.itemJobs(a.itemJobs);
           }

@@ -108,7 +108,7 @@ describe('cancellation reaches activations in threads', () => {
     const worker = runtime.exec('injected');
     for (const i of range(10)) runtime.post('injected', 'source', 'in', i, { workerId: worker.workerId });
     expect(await runtime.waitUntilAllJobsFinished({ timeout: 20_000 })).toBe(true);
-    expect((worker.getRoutineState('sink')?.got as unknown[]).length).toBe(10);
+    expect((worker.getRoutineState('sink')!.got as unknown[]).length).toBe(10);
     expect(runtime.pool.stats().injected).toBe(true);
     expectCode(() => runtime.pool.resize(2), ErrorCode.InvalidArgument);
     await runtime.close();

@@ -52,10 +52,10 @@ describe('circuit breakers through the runtime', () => {
     runtime.bus.subscribe('breaker.state', (e) => void states.push((e.payload as { to: string }).to));
     const behaviour = { fail: true };
     const delivered: unknown[] = [];
-    let calls = 0;
+    let _calls = 0;
     runtime.register(breakerFlow(behaviour, delivered));
     runtime.bus.subscribe('activation.finished', (e) => {
-      if ((e.payload as { routineId: string }).routineId === 'call') calls++;
+      if ((e.payload as { routineId: string }).routineId === 'call') _calls++;
     });
     const post = (x: number) => runtime.post('guarded', 'call', 'in', x)[1];
     const failing = [1, 2, 3].map(post);

@@ -47,7 +47,7 @@ describe('STOP', () => {
     expect(bad.error?.code).toBe(ErrorCode.RoutineFailed);
     expect(bad.error?.message).toContain('"src"');
     expect(bad.error?.message).toContain(mode === 'throw' ? 'failed bad' : 'rejected bad');
-    expect((bad.error?.cause as Error).message).toContain('bad');
+    expect((bad.error!.cause as Error).message).toContain('bad');
     expect(bad.traceLog.map((t) => [t.routineId, t.status, t.error?.code])).toEqual([['src', 'failed', ErrorCode.RoutineFailed]]);
     expect(good.status).toBe('completed');
     expect(seen.map((s) => s.data)).toEqual(['good']);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventBus, type BusEvent } from '../../src/bus/index.ts';
+import type { EventBus, BusEvent } from '../../src/bus/index.ts';
 import { SqliteEventLog, MemoryEventLog } from '../../src/store/index.ts';
 import { ErrorCode, Flow, ManualClock, Runtime } from '../../src/index.ts';
 import { RuntimeTopic } from '../../src/runtime/runtime-events.ts';
@@ -82,7 +82,7 @@ describe('runtime events on the bus', () => {
     for (const x of [1, 2, 3]) runtime.post('b', 'emit', 'in', x);
     await tick();
     await tick();
-    const actions = seen.map((e) => (e.payload as { routineId: string; action: string }).action + ':' + (e.payload as { routineId: string }).routineId);
+    const actions = seen.map((e) => `${(e.payload as { routineId: string; action: string }).action}:${(e.payload as { routineId: string }).routineId}`);
     expect(actions).toEqual(['rejected:hold', 'dropped:drop', 'blocked:slow']);
     runtime.destroy();
   });

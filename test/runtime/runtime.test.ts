@@ -1,6 +1,6 @@
 /** The Runtime facade: options, registry, workers, posting, waiting, closing. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, ManualClock, Runtime, type RuntimeOptions } from '../../src/index.ts';
+import { ErrorCode, Flow, ManualClock, Runtime, type JobContext, type RuntimeOptions } from '../../src/index.ts';
 import pipelineModule from '../../flows/pipeline.ts';
 import { deferred, expectCode, expectRejectCode, isSettled, tick } from '../fixtures/helpers.ts';
 import { Pass, makeRoutine } from '../fixtures/routines.ts';
@@ -12,7 +12,9 @@ function gatedFlow(id = 'g') {
     'r',
     { concurrency: 10 },
   );
-  return { flow, gates, openAll: () => gates.splice(0).forEach((g) => g()) };
+  return { flow, gates, openAll: () => {
+      for (const g of gates.splice(0)) g();
+    } };
 }
 
 describe('Runtime options', () => {
@@ -239,7 +241,7 @@ describe('close(), destroy() and await using', () => {
 
   it('await using closes the runtime at the end of the block', async () => {
     let outer: Runtime | undefined;
-    let job;
+    let job: JobContext | undefined;
     {
       await using runtime = new Runtime();
       outer = runtime;

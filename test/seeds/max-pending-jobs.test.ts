@@ -9,7 +9,9 @@ function gatedRuntime(maxPendingJobs: number) {
   const gates: Array<() => void> = [];
   const slow = makeRoutine({ slots: [['in', { maxQueueLength: 100 }]], logic: () => new Promise<void>((resolve) => gates.push(resolve)) });
   runtime.register(new Flow('bounded').addRoutine(slow, 'slow', { concurrency: 100 }));
-  return { runtime, open: () => gates.splice(0).forEach((resolve) => resolve()) };
+  return { runtime, open: () => {
+      for (const resolve of gates.splice(0)) resolve();
+    } };
 }
 
 describe('maxPendingJobs', () => {

@@ -121,7 +121,7 @@ export async function benchCommand(specifier: string, cli: BenchCliOptions, io: 
   const baseline = await moduleBaseline(specifier);
   const quiet = values.quiet === true || values.json === true;
   let progress: ReturnType<typeof createProgress> | undefined;
-  let result;
+  let result: Awaited<ReturnType<typeof runBench>>;
   try {
     result = await runBench({
       module: mod,
@@ -156,7 +156,7 @@ export async function benchCommand(specifier: string, cli: BenchCliOptions, io: 
   if (values.report !== undefined) {
     const model = benchResultToReport(result);
     const html = await writeOut(values.report, renderHtmlReport(model));
-    const md = await writeOut(values.report.replace(/\.html?$/i, '') + '.md', renderMarkdownReport(model));
+    const md = await writeOut(`${values.report.replace(/\.html?$/i, '')}.md`, renderMarkdownReport(model));
     say(`report: ${html}\nsummary: ${md}\n`);
   }
   const failed = result.configurations.some((c) => c.jobs.failed + c.jobs.cancelled > 0);

@@ -151,7 +151,7 @@ function postedOutcome(job: JobContext): PostedJob {
 function writePostedJobs(io: CliIO, jobs: readonly PostedJob[]): void {
   for (const job of jobs.slice(0, kShownPostedJobs)) {
     const outcome = job.error === undefined ? '' : ` ${job.error.code}: ${job.error.message}`;
-    io.stdout.write(terminalSafe(`job ${job.jobId} ${job.status}${outcome}; data ${JSON.stringify(job.data)}`) + '\n');
+    io.stdout.write(`${terminalSafe(`job ${job.jobId} ${job.status}${outcome}; data ${JSON.stringify(job.data)}`)}\n`);
   }
   if (jobs.length > kShownPostedJobs) io.stdout.write(`… ${formatCount(jobs.length - kShownPostedJobs)} more jobs (--json prints every one)\n`);
 }
@@ -161,7 +161,7 @@ function writeFailures(io: CliIO, failures: FailureTallySnapshot, replay: { runI
   io.stdout.write(`failures: ${formatCount(failures.total)} jobs failed, ${ways} distinct error${failures.distinct.length === 1 && failures.otherJobs === 0 ? '' : 's'}:\n`);
   for (const f of failures.distinct) {
     const where = f.routineId === undefined ? '' : ` in ${f.routineId}`;
-    io.stdout.write(terminalSafe(`  ${formatCount(f.jobs)} × ${f.code}${where}: ${f.message} (first: job ${f.firstJobId})`) + '\n');
+    io.stdout.write(`${terminalSafe(`  ${formatCount(f.jobs)} × ${f.code}${where}: ${f.message} (first: job ${f.firstJobId})`)}\n`);
   }
   if (failures.otherJobs > 0) io.stdout.write(`  ${formatCount(failures.otherJobs)} more jobs failed with other errors\n`);
   if (replay !== undefined) io.stdout.write(`every failed job: sluice replay ${replay.runId} --topic job.failed${replay.db}\n`);

@@ -4,7 +4,7 @@
  * (`sluice runs <runId|latest>`), and `sluice runs prune` to bound the log.
  */
 import { statSync } from 'node:fs';
-import type { RunInfo, RunStatus } from '../../store/index.ts';
+import type { PruneResult, RunInfo, RunStatus } from '../../store/index.ts';
 import { ExitCode, UsageError } from '../cli-error.ts';
 import { formatCount, openOutput, type CliIO } from '../output.ts';
 import { jsonTerminalSafe, terminalSafe } from '../safe-text.ts';
@@ -135,7 +135,7 @@ export async function pruneCommand(runIds: readonly string[], values: PruneCliOp
   const before = logSize(path);
   // One connection (inline writer): VACUUM needs the file to itself.
   const log = await SqliteEventLog.open({ path, writer: 'inline' });
-  let result;
+  let result: PruneResult;
   try {
     const ids: string[] = [];
     for (const id of runIds) ids.push(await resolveRunId(log, id, values.db));
