@@ -31,7 +31,8 @@ export async function runCliBench(options: { quick?: boolean } = {}, log: (line:
     node: () => wallMs(['-e', '']),
     helpBuilt: () => wallMs(['bin/sluice.js', '--help'], { SLUICE_CLI: 'dist' }),
     helpSource: () => wallMs(['bin/sluice.js', '--help']),
-    firstItemBuilt: () => wallMs(['bin/sluice.js', 'run', 'flows/pipeline.ts', '--items', '1', '--no-record', '--quiet'], { SLUICE_CLI: 'dist' }),
+    firstItemBuilt: () =>
+      wallMs(['bin/sluice.js', 'run', 'flows/pipeline.ts', '--items', '1', '--no-record', '--quiet'], { SLUICE_CLI: 'dist' }),
   };
   const samples: Record<keyof typeof cases, number[]> = { node: [], helpBuilt: [], helpSource: [], firstItemBuilt: [] };
   // One warm-up round (file cache), then interleaved rounds.
@@ -50,11 +51,18 @@ export async function runCliBench(options: { quick?: boolean } = {}, log: (line:
   return [
     row("sluice --help (built, as installed) vs node -e ''", 'helpBuilt', `goal < 150 ms; median of ${runs}`),
     row("sluice --help (sources under tsx, a checkout) vs node -e ''", 'helpSource', `median of ${runs}`),
-    row("sluice run flows/pipeline.ts --items 1 (built; .ts flow through tsx) vs node -e ''", 'firstItemBuilt', 'start, load the flow, one job, close'),
+    row(
+      "sluice run flows/pipeline.ts --items 1 (built; .ts flow through tsx) vs node -e ''",
+      'firstItemBuilt',
+      'start, load the flow, one job, close',
+    ),
   ];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await runCliBench({ quick: process.argv.includes('--quick') }, (line) => process.stderr.write(`${line}\n`));
-  for (const r of rows) console.log(`${r.scenario}: ${r.sluice.toFixed(0)} ms vs ${r.baseline.toFixed(0)} ms (${r.ratio.toFixed(2)}×, spread ${(100 * r.spread).toFixed(0)}%)`);
+  for (const r of rows)
+    console.log(
+      `${r.scenario}: ${r.sluice.toFixed(0)} ms vs ${r.baseline.toFixed(0)} ms (${r.ratio.toFixed(2)}×, spread ${(100 * r.spread).toFixed(0)}%)`,
+    );
 }

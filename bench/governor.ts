@@ -47,35 +47,66 @@ async function measureCapacity(costUs: number): Promise<number> {
   runtime.register(governed, { costUs });
   const n = Math.round(200_000 / costUs); // ~0.2 s of work
   const start = performance.now();
-  await runtime.postAll('governed', 'score', 'in', Array.from({ length: n }, (_, i) => ({ id: i, priority: 0, payload: i })));
+  await runtime.postAll(
+    'governed',
+    'score',
+    'in',
+    Array.from({ length: n }, (_, i) => ({ id: i, priority: 0, payload: i })),
+  );
   await runtime.waitUntilAllJobsFinished();
   const perSecond = n / ((performance.now() - start) / 1000);
   await runtime.close();
   return perSecond;
 }
 
-async function ramp(isGoverned: boolean, capacity: number, options: Required<Omit<GovernorBenchOptions, 'quick' | 'repeats'>>): Promise<RampResult> {
+async function ramp(
+  isGoverned: boolean,
+  capacity: number,
+  options: Required<Omit<GovernorBenchOptions, 'quick' | 'repeats'>>,
+): Promise<RampResult> {
   const { targetMs, costUs, rampMs } = options;
   const governor = isGoverned
     ? new Governor({
         intervalMs: 250,
         sensor: () => ({}),
         rules: [
-          new PolicyRule({ name: 'queue-wait', metric: 'queue_wait_ms', use: 'value', threshold: targetMs * 0.25, clearThreshold: targetMs * 0.05, action: 'shed_load', factor: 1, cooldownMs: 250, clearAfter: 20 }),
+          new PolicyRule({
+            name: 'queue-wait',
+            metric: 'queue_wait_ms',
+            use: 'value',
+            threshold: targetMs * 0.25,
+            clearThreshold: targetMs * 0.05,
+            action: 'shed_load',
+            factor: 1,
+            cooldownMs: 250,
+            clearAfter: 20,
+          }),
         ],
       })
     : undefined;
-  const runtime = new Runtime({ jobHistoryLimit: 0, traceLimit: 0, historyLimit: 0, heartbeatMs: 0, ...(governor === undefined ? {} : { governor }) });
+  const runtime = new Runtime({
+    jobHistoryLimit: 0,
+    traceLimit: 0,
+    historyLimit: 0,
+    heartbeatMs: 0,
+    ...(governor === undefined ? {} : { governor }),
+  });
   runtime.register(governed, { costUs });
   const decisions: RampResult['decisions'] = [];
   const t0 = performance.now();
-  governor?.onDecision((d: Decision) => decisions.push({ atMs: performance.now() - t0, rule: d.rule, action: d.action, before: d.before, after: d.after }));
+  governor?.onDecision((d: Decision) =>
+    decisions.push({ atMs: performance.now() - t0, rule: d.rule, action: d.action, before: d.before, after: d.after }),
+  );
   await runtime.start();
   governor?.start();
   const worker = runtime.exec('governed');
 
   const latencies: Array<{ at: number; ms: number }> = [];
-  runtime.bus.subscribe('job.completed', (e) => void latencies.push({ at: performance.now() - t0, ms: (e.payload as { durationMs: number }).durationMs }), { maxQueue: 1_000_000 });
+  runtime.bus.subscribe(
+    'job.completed',
+    (e) => void latencies.push({ at: performance.now() - t0, ms: (e.payload as { durationMs: number }).durationMs }),
+    { maxQueue: 1_000_000 },
+  );
   let peakRss = process.memoryUsage.rss();
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
 
@@ -94,9 +125,16 @@ async function ramp(isGoverned: boolean, capacity: number, options: Required<Omi
         due -= 1;
         const priority = offered % 4;
         try {
-          runtime.post('governed', 'score', 'in', { id: offered, priority, payload: offered % 97 }, { workerId: worker.workerId, priority });
+          runtime.post(
+            'governed',
+            'score',
+            'in',
+            { id: offered, priority, payload: offered % 97 },
+            { workerId: worker.workerId, priority },
+          );
         } catch (error) {
-          if (isSluiceError(error) && (error.code === ErrorCode.LoadShed || error.code === ErrorCode.Throttled)) shed[`p${priority}`] = (shed[`p${priority}`] ?? 0) + 1;
+          if (isSluiceError(error) && (error.code === ErrorCode.LoadShed || error.code === ErrorCode.Throttled))
+            shed[`p${priority}`] = (shed[`p${priority}`] ?? 0) + 1;
           else if (isSluiceError(error) && error.code === ErrorCode.QueueFull) rejected++;
           else throw error;
         }
@@ -120,7 +158,8 @@ async function ramp(isGoverned: boolean, capacity: number, options: Required<Omi
   const end = latencies.at(-1)?.at ?? 0;
   for (let w = 0; w * kWindowMs < end; w++) {
     const inWindow = latencies.filter((l) => l.at >= w * kWindowMs && l.at < (w + 1) * kWindowMs).map((l) => l.ms);
-    if (inWindow.length > 0) windows.push({ atMs: w * kWindowMs, p99: percentile(inWindow, 99), count: inWindow.length, offeredPerS: rate(w * kWindowMs) });
+    if (inWindow.length > 0)
+      windows.push({ atMs: w * kWindowMs, p99: percentile(inWindow, 99), count: inWindow.length, offeredPerS: rate(w * kWindowMs) });
   }
   const over = windows.filter((w) => w.p99 > targetMs).length;
   return {
@@ -152,7 +191,15 @@ function pairRows(ungoverned: RampResult, governedRun: RampResult, targetMs: num
       spread: 0,
       note: `governed vs ungoverned; windows of ${kWindowMs} ms`,
     },
-    { scenario: 'worst window p99', unit: 'ms', sluice: worst(governedRun), baseline: worst(ungoverned), ratio: worst(governedRun) / Math.max(1, worst(ungoverned)), spread: 0, note: 'governed vs ungoverned' },
+    {
+      scenario: 'worst window p99',
+      unit: 'ms',
+      sluice: worst(governedRun),
+      baseline: worst(ungoverned),
+      ratio: worst(governedRun) / Math.max(1, worst(ungoverned)),
+      spread: 0,
+      note: 'governed vs ungoverned',
+    },
     {
       scenario: 'requests completed during the ramp',
       unit: 'req/s',
@@ -162,7 +209,15 @@ function pairRows(ungoverned: RampResult, governedRun: RampResult, targetMs: num
       spread: 0,
       note: 'throughput kept by the governed run',
     },
-    { scenario: 'peak RSS', unit: 'MB', sluice: governedRun.peakRssMb, baseline: ungoverned.peakRssMb, ratio: governedRun.peakRssMb / ungoverned.peakRssMb, spread: 0, note: 'governed vs ungoverned' },
+    {
+      scenario: 'peak RSS',
+      unit: 'MB',
+      sluice: governedRun.peakRssMb,
+      baseline: ungoverned.peakRssMb,
+      ratio: governedRun.peakRssMb / ungoverned.peakRssMb,
+      spread: 0,
+      note: 'governed vs ungoverned',
+    },
     {
       scenario: 'requests shed (governed) / queued at ramp end (ungoverned)',
       unit: 'req',
@@ -179,7 +234,10 @@ function pairRows(ungoverned: RampResult, governedRun: RampResult, targetMs: num
  * Runs the ramp ungoverned then governed (`repeats` times, capacity measured before each pair)
  * and returns the median of each figure, with the spread, plus the last pair's timelines.
  */
-export async function runGovernorBench(options: GovernorBenchOptions = {}, log: (line: string) => void = () => {}): Promise<{ rows: BenchRow[]; runs: RampResult[]; capacity: number; targetMs: number }> {
+export async function runGovernorBench(
+  options: GovernorBenchOptions = {},
+  log: (line: string) => void = () => {},
+): Promise<{ rows: BenchRow[]; runs: RampResult[]; capacity: number; targetMs: number }> {
   const resolved = {
     targetMs: options.targetMs ?? 50,
     costUs: options.costUs ?? 100,
@@ -192,7 +250,9 @@ export async function runGovernorBench(options: GovernorBenchOptions = {}, log: 
   let capacity = 0;
   for (let r = 0; r < repeats; r++) {
     capacity = await measureCapacity(resolved.costUs);
-    log(`  pair ${r + 1}/${repeats}: capacity ≈ ${Math.round(capacity)} requests/s; ramping 40% → 200% over ${resolved.rampMs} ms, p99 target ${resolved.targetMs} ms`);
+    log(
+      `  pair ${r + 1}/${repeats}: capacity ≈ ${Math.round(capacity)} requests/s; ramping 40% → 200% over ${resolved.rampMs} ms, p99 target ${resolved.targetMs} ms`,
+    );
     const ungoverned = await ramp(false, capacity, resolved);
     await settle(200);
     const governedRun = await ramp(true, capacity, resolved);

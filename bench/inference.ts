@@ -14,13 +14,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import {
-  Flow,
-  Routine,
-  Runtime,
-  defineFlow,
-  type SlotItems,
-} from '../src/index.ts';
+import { Flow, Routine, Runtime, defineFlow, type SlotItems } from '../src/index.ts';
 import {
   InferenceRoutine,
   createInferenceGovernable,
@@ -98,7 +92,12 @@ function makeRows(items: number): Float32Array[] {
 }
 
 /** Plain predict over the same rows in batches of `batch`: items/s and mean ms a batch. */
-async function plainPredict(tf: TensorFlow, model: { predict(x: unknown): unknown }, rows: readonly Float32Array[], batch: number): Promise<{ itemsPerSecond: number; batchMs: number }> {
+async function plainPredict(
+  tf: TensorFlow,
+  model: { predict(x: unknown): unknown },
+  rows: readonly Float32Array[],
+  batch: number,
+): Promise<{ itemsPerSecond: number; batchMs: number }> {
   const started = performance.now();
   let batches = 0;
   for (let at = 0; at < rows.length; at += batch) {
@@ -150,14 +149,25 @@ async function runFlow(
   const count = (worker.getRoutineState('count').count as number) - warm;
   if (count !== posted) throw new Error(`expected ${posted} results, got ${count}`);
   const batches = Math.max(1, (after?.batches ?? 0) - (pool === undefined ? (before?.batches ?? 0) : 0));
-  const batchMs = pool === undefined ? ((after?.meanBatchMs ?? 0) * (after?.batches ?? 0) - (before?.meanBatchMs ?? 0) * (before?.batches ?? 0)) / batches : (after?.meanBatchMs ?? Number.NaN);
+  const batchMs =
+    pool === undefined
+      ? ((after?.meanBatchMs ?? 0) * (after?.batches ?? 0) - (before?.meanBatchMs ?? 0) * (before?.batches ?? 0)) / batches
+      : (after?.meanBatchMs ?? Number.NaN);
   return { itemsPerSecond: posted / (ms / 1000), batchMs, items: posted, ...(finalBatch === undefined ? {} : { finalBatch }) };
 }
 
 function row(scenario: string, unit: string, sluice: number[], baseline: number[], note: string, higherIsBetter = true): BenchRow {
   const s = summarize(sluice);
   const b = summarize(baseline);
-  return { scenario, unit, sluice: s.median, baseline: b.median, ratio: higherIsBetter ? s.median / b.median : b.median / s.median, spread: Math.max(s.spread, b.spread), note };
+  return {
+    scenario,
+    unit,
+    sluice: s.median,
+    baseline: b.median,
+    ratio: higherIsBetter ? s.median / b.median : b.median / s.median,
+    spread: Math.max(s.spread, b.spread),
+    note,
+  };
 }
 
 /**
@@ -200,9 +210,24 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
       sMs.push(run.batchMs);
       await settle();
     }
-    const throughput = row(`inline ${info.kind}, batch ${batch}`, 'items/s', s, b, `${data.length} items; baseline: plain predict, same batches`);
+    const throughput = row(
+      `inline ${info.kind}, batch ${batch}`,
+      'items/s',
+      s,
+      b,
+      `${data.length} items; baseline: plain predict, same batches`,
+    );
     out.push(throughput);
-    out.push(row(`inline ${info.kind}, batch ${batch}: ms a batch`, 'ms', sMs, bMs, 'routine: tensor in, predict, read back, dispose (its stats) vs the same in a loop', false));
+    out.push(
+      row(
+        `inline ${info.kind}, batch ${batch}: ms a batch`,
+        'ms',
+        sMs,
+        bMs,
+        'routine: tensor in, predict, read back, dispose (its stats) vs the same in a loop',
+        false,
+      ),
+    );
     fixed.set(batch, { sluice: throughput.sluice, batchMs: summarize(sMs).median });
   }
 
@@ -214,7 +239,15 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
       s.push((await runFlow({ id: `bench-pool${threads}`, maxBatch: 32, placement: 'pool', backend }, rows, { threads })).itemsPerSecond);
       await settle();
     }
-    out.push(row(`pool ${threads} thread${threads === 1 ? '' : 's'}, batch 32`, 'items/s', s, b, 'one model per thread; baseline: plain predict on the main thread'));
+    out.push(
+      row(
+        `pool ${threads} thread${threads === 1 ? '' : 's'}, batch 32`,
+        'items/s',
+        s,
+        b,
+        'one model per thread; baseline: plain predict on the main thread',
+      ),
+    );
   }
 
   // The governor under a latency target: 1.5 × the batch-32 latency, starting from 128.
@@ -224,17 +257,25 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
   const settled: number[] = [];
   let governedItems = 0;
   for (let r = 0; r < runs; r++) {
-    const run = await runFlow({ id: 'bench-governed', maxBatch: largest, backend }, rows, undefined, (runtime) => {
-      const governor = new Governor({ intervalMs: 250, rules: [], sensor: () => ({}) });
-      const governable = createInferenceGovernable(runtime, 'bench-governed', 'infer');
-      const registration = governor.register(governable, { rules: createInferenceRules({ name: governable.name, maxBatchLatencyMs: target, cooldownMs: 500 }) });
-      governor.start();
-      return async () => {
-        await governor.stop();
-        registration.dispose();
-        return governable.knobs()[0]?.value ?? largest;
-      };
-    }, quick ? 3_000 : 6_000);
+    const run = await runFlow(
+      { id: 'bench-governed', maxBatch: largest, backend },
+      rows,
+      undefined,
+      (runtime) => {
+        const governor = new Governor({ intervalMs: 250, rules: [], sensor: () => ({}) });
+        const governable = createInferenceGovernable(runtime, 'bench-governed', 'infer');
+        const registration = governor.register(governable, {
+          rules: createInferenceRules({ name: governable.name, maxBatchLatencyMs: target, cooldownMs: 500 }),
+        });
+        governor.start();
+        return async () => {
+          await governor.stop();
+          registration.dispose();
+          return governable.knobs()[0]?.value ?? largest;
+        };
+      },
+      quick ? 3_000 : 6_000,
+    );
     governedItems = run.items;
     s.push(run.itemsPerSecond);
     settled.push(run.finalBatch ?? largest);

@@ -164,7 +164,11 @@ class Record extends Routine {
   }
 }
 const latencyModule = defineFlow(import.meta.url, () =>
-  new Flow('latency').addRoutine(new Stamp(), 'stamp').addRoutine(new Pass(), 'pass').addRoutine(new Record(), 'record').pipe('stamp', 'pass', 'record'),
+  new Flow('latency')
+    .addRoutine(new Stamp(), 'stamp')
+    .addRoutine(new Pass(), 'pass')
+    .addRoutine(new Record(), 'record')
+    .pipe('stamp', 'pass', 'record'),
 );
 
 async function atRate(rate: number, durationMs: number, post: (t: number) => void): Promise<void> {
@@ -239,8 +243,24 @@ export async function runInlineBench(options: InlineBenchOptions = {}, log: (lin
   const sp = summarize(s);
   const bp = summarize(b);
   const lp = summarize(lean);
-  rows.push({ scenario: 'pipeline, 3 stages, 1 job/post (defaults)', unit: 'items/s', sluice: sp.median, baseline: bp.median, ratio: sp.median / bp.median, spread: sp.spread, note: `${items} items, median of ${runs}` });
-  rows.push({ scenario: 'pipeline, 3 stages, 1 job/post (trace/history off)', unit: 'items/s', sluice: lp.median, baseline: bp.median, ratio: lp.median / bp.median, spread: lp.spread, note: 'traceLimit 0, historyLimit 0, jobHistoryLimit 0' });
+  rows.push({
+    scenario: 'pipeline, 3 stages, 1 job/post (defaults)',
+    unit: 'items/s',
+    sluice: sp.median,
+    baseline: bp.median,
+    ratio: sp.median / bp.median,
+    spread: sp.spread,
+    note: `${items} items, median of ${runs}`,
+  });
+  rows.push({
+    scenario: 'pipeline, 3 stages, 1 job/post (trace/history off)',
+    unit: 'items/s',
+    sluice: lp.median,
+    baseline: bp.median,
+    ratio: lp.median / bp.median,
+    spread: lp.spread,
+    note: 'traceLimit 0, historyLimit 0, jobHistoryLimit 0',
+  });
 
   const fs: number[] = [];
   const fb: number[] = [];
@@ -254,13 +274,37 @@ export async function runInlineBench(options: InlineBenchOptions = {}, log: (lin
   }
   const fsum = summarize(fs);
   const fbs = summarize(fb);
-  rows.push({ scenario: 'fan-out 3 branches + join', unit: 'items/s', sluice: fsum.median, baseline: fbs.median, ratio: fsum.median / fbs.median, spread: fsum.spread, note: `${fanItems} documents, median of ${runs}` });
+  rows.push({
+    scenario: 'fan-out 3 branches + join',
+    unit: 'items/s',
+    sluice: fsum.median,
+    baseline: fbs.median,
+    ratio: fsum.median / fbs.median,
+    spread: fsum.spread,
+    note: `${fanItems} documents, median of ${runs}`,
+  });
 
   log(`  latency at ${rate}/s for ${latencyMs} ms`);
   const lat = await latency(rate, latencyMs);
   const toUs = (ms: number): number => ms * 1000;
-  rows.push({ scenario: `latency p50 at ${rate} posts/s`, unit: 'µs', sluice: toUs(percentile(lat.sluice, 50)), baseline: toUs(percentile(lat.baseline, 50)), ratio: percentile(lat.sluice, 50) / percentile(lat.baseline, 50), spread: 0, note: `${lat.sluice.length} posts` });
-  rows.push({ scenario: `latency p99 at ${rate} posts/s`, unit: 'µs', sluice: toUs(percentile(lat.sluice, 99)), baseline: toUs(percentile(lat.baseline, 99)), ratio: percentile(lat.sluice, 99) / percentile(lat.baseline, 99), spread: 0, note: 'post → sink, same process' });
+  rows.push({
+    scenario: `latency p50 at ${rate} posts/s`,
+    unit: 'µs',
+    sluice: toUs(percentile(lat.sluice, 50)),
+    baseline: toUs(percentile(lat.baseline, 50)),
+    ratio: percentile(lat.sluice, 50) / percentile(lat.baseline, 50),
+    spread: 0,
+    note: `${lat.sluice.length} posts`,
+  });
+  rows.push({
+    scenario: `latency p99 at ${rate} posts/s`,
+    unit: 'µs',
+    sluice: toUs(percentile(lat.sluice, 99)),
+    baseline: toUs(percentile(lat.baseline, 99)),
+    ratio: percentile(lat.sluice, 99) / percentile(lat.baseline, 99),
+    spread: 0,
+    note: 'post → sink, same process',
+  });
   return rows;
 }
 

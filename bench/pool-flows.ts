@@ -64,7 +64,11 @@ export default defineFlow<NoopParams>(
     p.shape === 'spin'
       ? new Flow(p.id).addRoutine(new Spin(p.spinMs ?? 1), 'spin', { placement: 'pool' })
       : p.shape === 'direct'
-      ? new Flow(p.id).addRoutine(new Pass(), 'noop', { placement: 'pool' })
-      : new Flow(p.id).addRoutine(new Pass(), 'source').addRoutine(new Pass(), 'noop', { placement: 'pool' }).addRoutine(new Count(), 'sink').pipe('source', 'noop', 'sink'),
+        ? new Flow(p.id).addRoutine(new Pass(), 'noop', { placement: 'pool' })
+        : new Flow(p.id)
+            .addRoutine(new Pass(), 'source')
+            .addRoutine(new Pass(), 'noop', { placement: 'pool' })
+            .addRoutine(new Count(), 'sink')
+            .pipe('source', 'noop', 'sink'),
   { defaults: { id: 'noop', shape: 'chain' }, input: { routine: 'source', slot: 'in', generate: (i) => i } },
 );

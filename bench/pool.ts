@@ -54,13 +54,21 @@ async function openFlow(
   runtime.register(module as typeof noopModule, params as never);
   const worker = runtime.exec(id);
   const flow = runtime.getFlow(id);
-  await runtime.pool.warmUp({ flows: [{ flow, moduleUrl: (flow.source as { moduleUrl: string }).moduleUrl, params: flow.source?.params }] });
+  await runtime.pool.warmUp({
+    flows: [{ flow, moduleUrl: (flow.source as { moduleUrl: string }).moduleUrl, params: flow.source?.params }],
+  });
   let done = 0;
   const post = async (items: number): Promise<number> => {
     const start = performance.now();
-    await runtime.postAll(id, input.routine, 'in', (function* () {
-      for (let i = 0; i < items; i++) yield input.generate(i);
-    })(), { workerId: worker.workerId });
+    await runtime.postAll(
+      id,
+      input.routine,
+      'in',
+      (function* () {
+        for (let i = 0; i < items; i++) yield input.generate(i);
+      })(),
+      { workerId: worker.workerId },
+    );
     if (!(await runtime.waitUntilAllJobsFinished({ timeout: 600_000 }))) throw new Error('bench jobs did not finish');
     const seconds = (performance.now() - start) / 1000;
     done += items;
@@ -82,7 +90,12 @@ async function sluiceCpu(threads: number, items: number): Promise<number> {
 }
 
 async function sluiceTrivial(batch: number, items: number): Promise<number> {
-  const flow = await openFlow(noopModule, { id: `noop${batch}`, shape: 'direct' }, { threads: 2, dispatchBatch: batch }, { routine: 'noop', generate: (i) => i });
+  const flow = await openFlow(
+    noopModule,
+    { id: `noop${batch}`, shape: 'direct' },
+    { threads: 2, dispatchBatch: batch },
+    { routine: 'noop', generate: (i) => i },
+  );
   try {
     // Warm until the hot paths are compiled at this batch size: at batch 256 the first 20,000
     // items (under a hundred batches) still run at two thirds of the steady rate.
@@ -101,7 +114,9 @@ async function sluiceBurst(threads: number, jobs: number, spinMs: number): Promi
     runtime.register(noopModule, { id, shape: 'spin', spinMs });
     const worker = runtime.exec(id);
     const flow = runtime.getFlow(id);
-    await runtime.pool.warmUp({ flows: [{ flow, moduleUrl: (flow.source as { moduleUrl: string }).moduleUrl, params: flow.source?.params }] });
+    await runtime.pool.warmUp({
+      flows: [{ flow, moduleUrl: (flow.source as { moduleUrl: string }).moduleUrl, params: flow.source?.params }],
+    });
     const start = performance.now();
     for (let i = 0; i < jobs; i++) runtime.post(id, 'spin', 'in', i, { workerId: worker.workerId });
     if (!(await runtime.waitUntilAllJobsFinished({ timeout: 600_000 }))) throw new Error('burst jobs did not finish');
@@ -117,7 +132,12 @@ const kLatencyWarm = 3_000;
 
 /** p50 µs of one activation at a time through the pool at batch 1 (post, wait for the job). */
 async function sluiceLatency(samples: number): Promise<number> {
-  const flow = await openFlow(noopModule, { id: 'noop-latency', shape: 'direct' }, { threads: 2, dispatchBatch: 1 }, { routine: 'noop', generate: (i) => i });
+  const flow = await openFlow(
+    noopModule,
+    { id: 'noop-latency', shape: 'direct' },
+    { threads: 2, dispatchBatch: 1 },
+    { routine: 'noop', generate: (i) => i },
+  );
   try {
     const runtime = flow.runtime;
     const one = async (i: number): Promise<number> => {
@@ -172,7 +192,11 @@ function rawLatency(samples: number): Promise<number> {
 }
 
 /** Runs `fns` in turn, `runs` times; medians and spreads of each. */
-async function rounds(runs: number, fns: Record<string, () => Promise<number>>, log: (line: string) => void): Promise<Record<string, { median: number; spread: number }>> {
+async function rounds(
+  runs: number,
+  fns: Record<string, () => Promise<number>>,
+  log: (line: string) => void,
+): Promise<Record<string, { median: number; spread: number }>> {
   const values: Record<string, number[]> = {};
   for (let r = 0; r < runs; r++) {
     const got: string[] = [];
@@ -210,22 +234,54 @@ export async function runPoolBench(options: PoolBenchOptions = {}, log: (line: s
 
   log(`  cpu flow and raw kernel, 1 and 2 threads (load ${loadBefore})…`);
   const kernelTask = (i: number): unknown => ({ seed: i + 1, size, rounds: hashRounds });
-  const cpu = await rounds(runs, {
-    one: () => sluiceCpu(1, cpuItems),
-    two: () => sluiceCpu(2, cpuItems),
-    rawOne: () => rawThroughput(cpuItems, kernelTask, 'default', 1, 16),
-    rawTwo: () => rawThroughput(cpuItems, kernelTask, 'default', 2, 32),
-  }, log);
+  const cpu = await rounds(
+    runs,
+    {
+      one: () => sluiceCpu(1, cpuItems),
+      two: () => sluiceCpu(2, cpuItems),
+      rawOne: () => rawThroughput(cpuItems, kernelTask, 'default', 1, 16),
+      rawTwo: () => rawThroughput(cpuItems, kernelTask, 'default', 2, 32),
+    },
+    log,
+  );
   const { one, two, rawOne, rawTwo } = cpu as Record<'one' | 'two' | 'rawOne' | 'rawTwo', { median: number; spread: number }>;
-  rows.push({ scenario: 'cpu flow: 2 threads vs 1 thread (speed-up)', unit: 'items/s', sluice: two.median, baseline: one.median, ratio: two.median / one.median, spread: Math.max(one.spread, two.spread), note: 'target ≥ 1.8× on 2 cores (Routilux ~1.0×)' });
-  rows.push({ scenario: 'raw Piscina kernel: 2 threads vs 1 thread (the machine now)', unit: 'items/s', sluice: rawTwo.median, baseline: rawOne.median, ratio: rawTwo.median / rawOne.median, spread: Math.max(rawOne.spread, rawTwo.spread), note: 'ceiling of the speed-up in this run' });
-  rows.push({ scenario: 'cpu flow 2 threads vs raw Piscina 2 threads', unit: 'items/s', sluice: two.median, baseline: rawTwo.median, ratio: two.median / rawTwo.median, spread: Math.max(two.spread, rawTwo.spread), note: 'same kernel, one raw task per item' });
+  rows.push({
+    scenario: 'cpu flow: 2 threads vs 1 thread (speed-up)',
+    unit: 'items/s',
+    sluice: two.median,
+    baseline: one.median,
+    ratio: two.median / one.median,
+    spread: Math.max(one.spread, two.spread),
+    note: 'target ≥ 1.8× on 2 cores (Routilux ~1.0×)',
+  });
+  rows.push({
+    scenario: 'raw Piscina kernel: 2 threads vs 1 thread (the machine now)',
+    unit: 'items/s',
+    sluice: rawTwo.median,
+    baseline: rawOne.median,
+    ratio: rawTwo.median / rawOne.median,
+    spread: Math.max(rawOne.spread, rawTwo.spread),
+    note: 'ceiling of the speed-up in this run',
+  });
+  rows.push({
+    scenario: 'cpu flow 2 threads vs raw Piscina 2 threads',
+    unit: 'items/s',
+    sluice: two.median,
+    baseline: rawTwo.median,
+    ratio: two.median / rawTwo.median,
+    spread: Math.max(two.spread, rawTwo.spread),
+    note: 'same kernel, one raw task per item',
+  });
 
   const rawItems = Math.min(items, 40_000);
   for (const batch of [1, 16, 256]) {
     log(`  trivial pool routine at dispatch batch ${batch} and raw Piscina no-op…`);
     const n = batch === 1 ? Math.min(items, 20_000) : items;
-    const r = await rounds(runs, { sluice: () => sluiceTrivial(batch, n), raw: () => rawThroughput(rawItems, (i) => i, 'noop', 2, 5_000) }, log);
+    const r = await rounds(
+      runs,
+      { sluice: () => sluiceTrivial(batch, n), raw: () => rawThroughput(rawItems, (i) => i, 'noop', 2, 5_000) },
+      log,
+    );
     const { sluice, raw } = r as Record<'sluice' | 'raw', { median: number; spread: number }>;
     rows.push({
       scenario: `trivial pool routine, dispatch batch ${batch}`,
@@ -253,8 +309,19 @@ export async function runPoolBench(options: PoolBenchOptions = {}, log: (line: s
   const samples = quick ? 1_000 : 3_000;
   const lat = await rounds(runs, { sluice: () => sluiceLatency(samples), raw: () => rawLatency(samples) }, log);
   const { sluice: sl, raw: rl } = lat as Record<'sluice' | 'raw', { median: number; spread: number }>;
-  rows.push({ scenario: 'per-activation latency at batch 1 vs raw run() (one at a time, p50)', unit: 'µs', sluice: sl.median, baseline: rl.median, ratio: sl.median / rl.median, spread: Math.max(sl.spread, rl.spread), note: 'target ≤ 1.3×' });
-  for (const [jobs, spinMs] of [[8, 150], [70, 20]] as const) {
+  rows.push({
+    scenario: 'per-activation latency at batch 1 vs raw run() (one at a time, p50)',
+    unit: 'µs',
+    sluice: sl.median,
+    baseline: rl.median,
+    ratio: sl.median / rl.median,
+    spread: Math.max(sl.spread, rl.spread),
+    note: 'target ≤ 1.3×',
+  });
+  for (const [jobs, spinMs] of [
+    [8, 150],
+    [70, 20],
+  ] as const) {
     log(`  burst of ${jobs} × ${spinMs} ms, 1 and 2 threads (load ${load()})…`);
     const burst = await rounds(quick ? 2 : 3, { one: () => sluiceBurst(1, jobs, spinMs), two: () => sluiceBurst(2, jobs, spinMs) }, log);
     const { one: b1, two: b2 } = burst as Record<'one' | 'two', { median: number; spread: number }>;

@@ -23,9 +23,14 @@ async function once(items: number, options: RuntimeOptions): Promise<number> {
   await runtime.start();
   const generate = pipeline.input?.generate as (i: number) => unknown;
   const started = performance.now();
-  await runtime.postAll('pipeline', 'source', 'in', (function* () {
-    for (let i = 0; i < items; i++) yield generate(i);
-  })());
+  await runtime.postAll(
+    'pipeline',
+    'source',
+    'in',
+    (function* () {
+      for (let i = 0; i < items; i++) yield generate(i);
+    })(),
+  );
   await runtime.waitUntilAllJobsFinished();
   const report = await runtime.close();
   const seconds = (performance.now() - started) / 1000;
@@ -34,7 +39,10 @@ async function once(items: number, options: RuntimeOptions): Promise<number> {
 }
 
 /** The recording-cost rows. */
-export async function runRecordingBench(options: { quick?: boolean } = {}, log: (line: string) => void = () => undefined): Promise<BenchRow[]> {
+export async function runRecordingBench(
+  options: { quick?: boolean } = {},
+  log: (line: string) => void = () => undefined,
+): Promise<BenchRow[]> {
   const items = options.quick === true ? 50_000 : 200_000;
   const runs = options.quick === true ? 3 : 5;
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-recording-'));
@@ -50,7 +58,9 @@ export async function runRecordingBench(options: { quick?: boolean } = {}, log: 
       await settle();
       on.push(await once(items, recorded()));
       await settle();
-      log(`  run ${i + 1}/${runs}: recorded ${Math.round(on.at(-1) as number)} items/s, not recorded ${Math.round(off.at(-1) as number)} items/s`);
+      log(
+        `  run ${i + 1}/${runs}: recorded ${Math.round(on.at(-1) as number)} items/s, not recorded ${Math.round(off.at(-1) as number)} items/s`,
+      );
     }
     const a = summarize(on);
     const b = summarize(off);
@@ -72,5 +82,8 @@ export async function runRecordingBench(options: { quick?: boolean } = {}, log: 
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await runRecordingBench({ quick: process.argv.includes('--quick') }, (line) => process.stderr.write(`${line}\n`));
-  for (const r of rows) console.log(`${r.scenario}: ${Math.round(r.sluice)} vs ${Math.round(r.baseline)} items/s = ${r.ratio.toFixed(2)}x (spread ${(100 * r.spread).toFixed(0)}%)`);
+  for (const r of rows)
+    console.log(
+      `${r.scenario}: ${Math.round(r.sluice)} vs ${Math.round(r.baseline)} items/s = ${r.ratio.toFixed(2)}x (spread ${(100 * r.spread).toFixed(0)}%)`,
+    );
 }

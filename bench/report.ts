@@ -18,7 +18,10 @@ function fmt(n: number): string {
 /** Prints `rows` as a Markdown table under `title`. */
 export function printRows(title: string, rows: readonly BenchRow[], out: (text: string) => void = (t) => process.stdout.write(t)): void {
   out(`\n### ${title}\n\n| scenario | sluice | baseline | ratio | spread | note |\n|---|---:|---:|---:|---:|---|\n`);
-  for (const r of rows) out(`| ${r.scenario} | ${fmt(r.sluice)} ${r.unit} | ${fmt(r.baseline)} ${r.unit} | ${r.ratio.toFixed(2)}× | ${(100 * r.spread).toFixed(0)}% | ${r.note} |\n`);
+  for (const r of rows)
+    out(
+      `| ${r.scenario} | ${fmt(r.sluice)} ${r.unit} | ${fmt(r.baseline)} ${r.unit} | ${r.ratio.toFixed(2)}× | ${(100 * r.spread).toFixed(0)}% | ${r.note} |\n`,
+    );
 }
 
 /** Writes `rows` to bench/results/<name>.json and returns the path. */

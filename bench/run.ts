@@ -49,15 +49,42 @@ async function scenario(name: (typeof kScenarios)[number], body: () => Promise<v
 
 function storeRows(r: StoreBenchResult): BenchRow[] {
   return [
-    { scenario: 'durable log: DurableSink, thread writer vs raw better-sqlite3 batched', unit: 'rows/s', sluice: r.throughput.sinkRowsPerSec, baseline: r.throughput.rawRowsPerSec, ratio: r.throughput.ratio, spread: 0, note: `${r.events} events, batch ${r.batchSize}, median of ${r.throughput.runs.sink.length}` },
-    { scenario: 'durable log: DurableSink, inline writer vs raw', unit: 'rows/s', sluice: r.throughput.sinkInlineRowsPerSec, baseline: r.throughput.rawRowsPerSec, ratio: r.throughput.sinkInlineRowsPerSec / r.throughput.rawRowsPerSec, spread: 0, note: 'the writer on the main thread' },
-    { scenario: 'live path p99 publish → deliver, stalled database vs healthy', unit: 'µs', sluice: r.latency.stalled.p99Us, baseline: r.latency.healthy.p99Us, ratio: r.latency.p99Ratio, spread: 0, note: `${r.latency.stalled.committedDuringWindow} rows committed while stalled` },
+    {
+      scenario: 'durable log: DurableSink, thread writer vs raw better-sqlite3 batched',
+      unit: 'rows/s',
+      sluice: r.throughput.sinkRowsPerSec,
+      baseline: r.throughput.rawRowsPerSec,
+      ratio: r.throughput.ratio,
+      spread: 0,
+      note: `${r.events} events, batch ${r.batchSize}, median of ${r.throughput.runs.sink.length}`,
+    },
+    {
+      scenario: 'durable log: DurableSink, inline writer vs raw',
+      unit: 'rows/s',
+      sluice: r.throughput.sinkInlineRowsPerSec,
+      baseline: r.throughput.rawRowsPerSec,
+      ratio: r.throughput.sinkInlineRowsPerSec / r.throughput.rawRowsPerSec,
+      spread: 0,
+      note: 'the writer on the main thread',
+    },
+    {
+      scenario: 'live path p99 publish → deliver, stalled database vs healthy',
+      unit: 'µs',
+      sluice: r.latency.stalled.p99Us,
+      baseline: r.latency.healthy.p99Us,
+      ratio: r.latency.p99Ratio,
+      spread: 0,
+      note: `${r.latency.stalled.committedDuringWindow} rows committed while stalled`,
+    },
   ];
 }
 
 await scenario('inline', async () => {
   const { runInlineBench } = await import('./inline.ts');
-  suite.inline = await runInlineBench(quick ? { items: 50_000, runs: 2, latencyMs: 1_000 } : { items: 200_000, runs: 3, latencyMs: 2_000 }, log);
+  suite.inline = await runInlineBench(
+    quick ? { items: 50_000, runs: 2, latencyMs: 1_000 } : { items: 200_000, runs: 3, latencyMs: 2_000 },
+    log,
+  );
   printRows('inline engine (core)', suite.inline);
   log(`  → ${await writeResults('inline', suite.inline)}`);
 });
@@ -75,7 +102,9 @@ await scenario('pool', async () => {
 });
 await scenario('store', async () => {
   const { runStoreBench } = await import('./store.ts');
-  const result = await runStoreBench(quick ? { events: 50_000, repeats: 1, latencyWindowMs: 500 } : { events: 150_000, repeats: 2, latencyWindowMs: 1_000 });
+  const result = await runStoreBench(
+    quick ? { events: 50_000, repeats: 1, latencyWindowMs: 500 } : { events: 150_000, repeats: 2, latencyWindowMs: 1_000 },
+  );
   suite.store = storeRows(result);
   printRows('durable log', suite.store);
   log(`  → ${await writeResults('store', result)}`);

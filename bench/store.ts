@@ -78,13 +78,24 @@ export interface StoreBenchResult {
 function makeEvents(n: number, runId: string): BusEvent[] {
   const time = new Date().toISOString();
   return Array.from({ length: n }, (_, i) => ({
-    seq: i + 1, time, runId, topic: i % 3 === 0 ? 'job.completed' : 'routine.activated',
-    payload: { jobId: `job-${String(i).padStart(8, '0')}`, routine: 'transform', slot: 'in', value: i * 1.5, tags: ['a', 'b'], note: 'x'.repeat(96) },
+    seq: i + 1,
+    time,
+    runId,
+    topic: i % 3 === 0 ? 'job.completed' : 'routine.activated',
+    payload: {
+      jobId: `job-${String(i).padStart(8, '0')}`,
+      routine: 'transform',
+      slot: 'in',
+      value: i * 1.5,
+      tags: ['a', 'b'],
+      note: 'x'.repeat(96),
+    },
   }));
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+const pct = (sorted: Float64Array, q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
 
 function rawInsert(path: string, events: readonly BusEvent[], batchSize: number): number {
   const db = new Database(path);
@@ -117,7 +128,10 @@ async function sinkInsert(path: string, events: readonly BusEvent[], batchSize: 
   return events.length / seconds;
 }
 
-async function liveLatency(path: string, options: { stalled: boolean; writer: 'thread' | 'inline'; windowMs: number; burst: number }): Promise<LatencyResult> {
+async function liveLatency(
+  path: string,
+  options: { stalled: boolean; writer: 'thread' | 'inline'; windowMs: number; burst: number },
+): Promise<LatencyResult> {
   const log = await SqliteEventLog.open({ path, writer: options.writer, busyTimeoutMs: options.writer === 'inline' ? 100 : 60_000 });
   const bus = new EventBus();
   const sink = new DurableSink({ log, retryInitialMs: 10, retryMaxMs: 10 });
@@ -126,9 +140,13 @@ async function liveLatency(path: string, options: { stalled: boolean; writer: 't
   const blocker = options.stalled ? new Database(path) : undefined;
   blocker?.prepare('BEGIN IMMEDIATE').run();
   const latency: number[] = [];
-  bus.subscribe('bench.tick', (event) => {
-    latency.push((performance.now() - (event.payload as { at: number }).at) * 1000);
-  }, { maxQueue: 4096 });
+  bus.subscribe(
+    'bench.tick',
+    (event) => {
+      latency.push((performance.now() - (event.payload as { at: number }).at) * 1000);
+    },
+    { maxQueue: 4096 },
+  );
   const committedBefore = sink.stats().committed;
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
@@ -151,8 +169,13 @@ async function liveLatency(path: string, options: { stalled: boolean; writer: 't
   await bus.shutdown();
   const l = Float64Array.from(latency).sort();
   return {
-    samples: l.length, p50Us: pct(l, 0.5), p99Us: pct(l, 0.99), maxUs: l[l.length - 1] ?? 0,
-    loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, committedDuringWindow,
+    samples: l.length,
+    p50Us: pct(l, 0.5),
+    p99Us: pct(l, 0.99),
+    maxUs: l[l.length - 1] ?? 0,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+    loopDelayMaxMs: loop.max / 1e6,
+    committedDuringWindow,
   };
 }
 
@@ -196,9 +219,10 @@ export async function runStoreBench(options: StoreBenchOptions = {}): Promise<St
     const byP99 = (runs: LatencyResult[]): LatencyResult => [...runs].sort((a, b) => a.p99Us - b.p99Us)[Math.floor(runs.length / 2)]!;
     const healthy = byP99(healthyRuns);
     const stalled = byP99(stalledRuns);
-    const inlineStalled = options.inlineControl === false
-      ? undefined
-      : await liveLatency(fresh(), { stalled: true, writer: 'inline', windowMs: Math.min(windowMs, 1000), burst });
+    const inlineStalled =
+      options.inlineControl === false
+        ? undefined
+        : await liveLatency(fresh(), { stalled: true, writer: 'inline', windowMs: Math.min(windowMs, 1000), burst });
     const raw = median(runs.raw);
     const sink = median(runs.sink);
     return {
@@ -220,12 +244,18 @@ function printTable(r: StoreBenchResult): void {
   console.log(`\nsluice store bench — node ${r.node}, ${r.events} events of ~${r.payloadBytes} B payload, batch ${r.batchSize}\n`);
   console.log('throughput (median)                rows/s    vs raw');
   console.log(`  raw better-sqlite3 batched     ${k(r.throughput.rawRowsPerSec).padStart(8)}     1.00`);
-  console.log(`  DurableSink, thread writer     ${k(r.throughput.sinkRowsPerSec).padStart(8)}     ${r.throughput.ratio.toFixed(2)}   (target >= 0.80)`);
-  console.log(`  DurableSink, inline writer     ${k(r.throughput.sinkInlineRowsPerSec).padStart(8)}     ${(r.throughput.sinkInlineRowsPerSec / r.throughput.rawRowsPerSec).toFixed(2)}`);
+  console.log(
+    `  DurableSink, thread writer     ${k(r.throughput.sinkRowsPerSec).padStart(8)}     ${r.throughput.ratio.toFixed(2)}   (target >= 0.80)`,
+  );
+  console.log(
+    `  DurableSink, inline writer     ${k(r.throughput.sinkInlineRowsPerSec).padStart(8)}     ${(r.throughput.sinkInlineRowsPerSec / r.throughput.rawRowsPerSec).toFixed(2)}`,
+  );
   console.log('\nlive path, publish→deliver (µs)   p50     p99      max   loop delay p99 / max (ms)   committed in window');
   const row = (name: string, l: LatencyResult | undefined): void => {
     if (l === undefined) return;
-    console.log(`  ${name.padEnd(28)}${us(l.p50Us).padStart(7)} ${us(l.p99Us).padStart(7)} ${us(l.maxUs).padStart(8)}   ${l.loopDelayP99Ms.toFixed(1).padStart(8)} / ${l.loopDelayMaxMs.toFixed(1).padEnd(8)}         ${l.committedDuringWindow}`);
+    console.log(
+      `  ${name.padEnd(28)}${us(l.p50Us).padStart(7)} ${us(l.p99Us).padStart(7)} ${us(l.maxUs).padStart(8)}   ${l.loopDelayP99Ms.toFixed(1).padStart(8)} / ${l.loopDelayMaxMs.toFixed(1).padEnd(8)}         ${l.committedDuringWindow}`,
+    );
   };
   row('healthy sink', r.latency.healthy);
   row('stalled db (thread)', r.latency.stalled);

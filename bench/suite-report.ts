@@ -4,7 +4,16 @@
  * latency percentiles over time, the governor's decisions on the same time axis) and the
  * headline ratios, rendered by the harness as bench/results/report.html and report.md.
  */
-import { benchSummaryTable, formatNumber, sweepCharts, timelineCharts, type ChartSpec, type ReportHeadline, type ReportModel, type ReportSection } from '../src/harness/index.ts';
+import {
+  benchSummaryTable,
+  formatNumber,
+  sweepCharts,
+  timelineCharts,
+  type ChartSpec,
+  type ReportHeadline,
+  type ReportModel,
+  type ReportSection,
+} from '../src/harness/index.ts';
 import type { RampResult } from './governor.ts';
 import type { BenchRow } from './inline.ts';
 import type { SweepBenchResult } from './sweeps.ts';
@@ -28,7 +37,14 @@ export interface SuiteResults {
 export function rowsTable(rows: readonly BenchRow[]) {
   return {
     columns: ['scenario', 'sluice', 'baseline', 'ratio', 'spread', 'note'],
-    rows: rows.map((r) => [r.scenario, `${formatNumber(r.sluice)} ${r.unit}`, `${formatNumber(r.baseline)} ${r.unit}`, `${formatNumber(r.ratio)}×`, `${(100 * r.spread).toFixed(0)}%`, r.note]),
+    rows: rows.map((r) => [
+      r.scenario,
+      `${formatNumber(r.sluice)} ${r.unit}`,
+      `${formatNumber(r.baseline)} ${r.unit}`,
+      `${formatNumber(r.ratio)}×`,
+      `${(100 * r.spread).toFixed(0)}%`,
+      r.note,
+    ]),
   };
 }
 
@@ -36,7 +52,10 @@ function governorCharts(runs: RampResult[], targetMs: number): ChartSpec[] {
   const end = Math.max(...runs.flatMap((r) => r.windows.map((w) => w.atMs / 1000 + 0.25)), 1);
   const xDomain = [0, end] as const;
   const governed = runs.find((r) => r.governed);
-  const markers = (governed?.decisions ?? []).map((d) => ({ x: d.atMs / 1000, label: `${d.action} ${formatNumber(d.before)}→${formatNumber(d.after)}` }));
+  const markers = (governed?.decisions ?? []).map((d) => ({
+    x: d.atMs / 1000,
+    label: `${d.action} ${formatNumber(d.before)}→${formatNumber(d.after)}`,
+  }));
   const charts: ChartSpec[] = [
     {
       title: 'governor ramp: p99 latency per 250 ms window',
@@ -45,11 +64,31 @@ function governorCharts(runs: RampResult[], targetMs: number): ChartSpec[] {
       xDomain,
       markers,
       series: [
-        ...runs.map((r) => ({ name: r.governed ? 'governed' : 'ungoverned', dashed: !r.governed, points: r.windows.map((w) => [w.atMs / 1000, w.p99] as const) })),
-        { name: `target ${targetMs} ms`, dashed: true, points: [[0, targetMs], [end, targetMs]] as const },
+        ...runs.map((r) => ({
+          name: r.governed ? 'governed' : 'ungoverned',
+          dashed: !r.governed,
+          points: r.windows.map((w) => [w.atMs / 1000, w.p99] as const),
+        })),
+        {
+          name: `target ${targetMs} ms`,
+          dashed: true,
+          points: [
+            [0, targetMs],
+            [end, targetMs],
+          ] as const,
+        },
       ],
     },
-    { title: 'governor ramp: offered load', xLabel: 'seconds', yLabel: 'requests/s offered', xDomain, markers, series: runs.filter((r) => r.governed).map((r) => ({ name: 'offered', points: r.windows.map((w) => [w.atMs / 1000, w.offeredPerS] as const) })) },
+    {
+      title: 'governor ramp: offered load',
+      xLabel: 'seconds',
+      yLabel: 'requests/s offered',
+      xDomain,
+      markers,
+      series: runs
+        .filter((r) => r.governed)
+        .map((r) => ({ name: 'offered', points: r.windows.map((w) => [w.atMs / 1000, w.offeredPerS] as const) })),
+    },
   ];
   if (governed !== undefined && governed.decisions.length > 0) {
     const ds = governed.decisions;
@@ -59,7 +98,13 @@ function governorCharts(runs: RampResult[], targetMs: number): ChartSpec[] {
       yLabel: 'knob value',
       xDomain,
       markers,
-      series: [{ name: ds[0]?.rule ?? 'knob', step: true, points: [[0, ds[0]?.before ?? 0], ...ds.map((d) => [d.atMs / 1000, d.after] as const), [end, ds[ds.length - 1]?.after ?? 0]] }],
+      series: [
+        {
+          name: ds[0]?.rule ?? 'knob',
+          step: true,
+          points: [[0, ds[0]?.before ?? 0], ...ds.map((d) => [d.atMs / 1000, d.after] as const), [end, ds[ds.length - 1]?.after ?? 0]],
+        },
+      ],
     });
   }
   return charts;
@@ -89,24 +134,45 @@ export function headlines(s: SuiteResults): ReportHeadline[] {
 export function suiteReport(s: SuiteResults): ReportModel {
   const sections: ReportSection[] = [];
   if (s.failures.length > 0) sections.push({ title: 'Scenarios that failed', text: s.failures });
-  if (s.inline !== undefined) sections.push({ title: 'Inline engine: pipeline, fan-out/fan-in, latency (vs plain JavaScript)', table: rowsTable(s.inline) });
+  if (s.inline !== undefined)
+    sections.push({ title: 'Inline engine: pipeline, fan-out/fan-in, latency (vs plain JavaScript)', table: rowsTable(s.inline) });
   if (s.sweeps !== undefined) {
     const { cpu, batch, latency } = s.sweeps;
-    sections.push({ title: 'CPU-bound scaling by threads (flows/cpu.ts, harness)', text: ['Baseline: the same kernel in a plain loop on the main thread.', ...cpu.notes], table: benchSummaryTable(cpu), charts: sweepCharts(cpu) });
-    sections.push({ title: 'Dispatch-batch sweep (no-op pool routine, 2 threads, harness)', text: ['Baseline: raw Piscina, one task per item, 2 threads.', ...batch.notes], table: benchSummaryTable(batch), charts: sweepCharts(batch) });
+    sections.push({
+      title: 'CPU-bound scaling by threads (flows/cpu.ts, harness)',
+      text: ['Baseline: the same kernel in a plain loop on the main thread.', ...cpu.notes],
+      table: benchSummaryTable(cpu),
+      charts: sweepCharts(cpu),
+    });
+    sections.push({
+      title: 'Dispatch-batch sweep (no-op pool routine, 2 threads, harness)',
+      text: ['Baseline: raw Piscina, one task per item, 2 threads.', ...batch.notes],
+      table: benchSummaryTable(batch),
+      charts: sweepCharts(batch),
+    });
     sections.push({
       title: 'Latency at fixed rates (flows/pipeline.ts, open loop, harness)',
       text: ['Post → job end per job; each rate is one open-loop repetition after a warm-up.'],
       table: rowsTable(s.sweeps.rows.filter((r) => /posts\/s/.test(r.scenario))),
-      charts: latency.flatMap((r) => (r.configurations[0] === undefined ? [] : timelineCharts(`${r.flow} at ${formatNumber(r.settings.rate)}/s`, r.configurations[0]).slice(0, 1))),
+      charts: latency.flatMap((r) =>
+        r.configurations[0] === undefined
+          ? []
+          : timelineCharts(`${r.flow} at ${formatNumber(r.settings.rate)}/s`, r.configurations[0]).slice(0, 1),
+      ),
     });
   }
   if (s.pool !== undefined) sections.push({ title: 'Pool scenarios (vs raw Piscina)', table: rowsTable(s.pool) });
-  if (s.store !== undefined) sections.push({ title: 'Durable log throughput and the live path (vs raw better-sqlite3)', table: rowsTable(s.store) });
-  if (s.recording !== undefined) sections.push({ title: 'What recording costs (pipeline, recorded vs --no-record)', table: rowsTable(s.recording) });
+  if (s.store !== undefined)
+    sections.push({ title: 'Durable log throughput and the live path (vs raw better-sqlite3)', table: rowsTable(s.store) });
+  if (s.recording !== undefined)
+    sections.push({ title: 'What recording costs (pipeline, recorded vs --no-record)', table: rowsTable(s.recording) });
   if (s.cli !== undefined) sections.push({ title: "Command-line start-up (wall time vs node -e '')", table: rowsTable(s.cli) });
   if (s.governor !== undefined) {
-    sections.push({ title: 'Governor ramp (governed vs ungoverned, same process)', table: rowsTable(s.governor.rows), charts: governorCharts(s.governor.runs, s.governor.targetMs) });
+    sections.push({
+      title: 'Governor ramp (governed vs ungoverned, same process)',
+      table: rowsTable(s.governor.rows),
+      charts: governorCharts(s.governor.runs, s.governor.targetMs),
+    });
   }
   return {
     title: 'sluice: built-in benchmark scenarios',

@@ -68,30 +68,82 @@ export async function runSweepBench(options: SweepBenchOptions = {}): Promise<Sw
     threads,
     batch: [8],
     window: 64,
-    baseline: { name: 'plain JS kernel, main thread', run: (items) => { for (const b of items as Array<{ seed: number }>) kernel(b.seed, size, rounds); } },
+    baseline: {
+      name: 'plain JS kernel, main thread',
+      run: (items) => {
+        for (const b of items as Array<{ seed: number }>) kernel(b.seed, size, rounds);
+      },
+    },
   });
   for (const c of cpu.configurations) {
-    rows.push({ scenario: `cpu flow, ${c.threads} thread${c.threads === 1 ? '' : 's'} vs plain JS on the main thread`, unit: 'items/s', sluice: c.itemsPerSecond.median, baseline: cpu.baseline?.itemsPerSecond.median ?? Number.NaN, ratio: c.ratioToBaseline ?? Number.NaN, spread: c.itemsPerSecond.spread, note: `p99 ${c.latencyMs.p99.toFixed(1)} ms, pool util ${Math.round(100 * (c.poolUtilization ?? 0))}%` });
+    rows.push({
+      scenario: `cpu flow, ${c.threads} thread${c.threads === 1 ? '' : 's'} vs plain JS on the main thread`,
+      unit: 'items/s',
+      sluice: c.itemsPerSecond.median,
+      baseline: cpu.baseline?.itemsPerSecond.median ?? Number.NaN,
+      ratio: c.ratioToBaseline ?? Number.NaN,
+      spread: c.itemsPerSecond.spread,
+      note: `p99 ${c.latencyMs.p99.toFixed(1)} ms, pool util ${Math.round(100 * (c.poolUtilization ?? 0))}%`,
+    });
   }
 
   log('  source → no-op pool routine → sink by dispatch batch (harness)…');
   const batches = quick ? [1, 16, 256] : [1, 4, 16, 64, 256];
-  const batch = await runBench({ module: noopModule, items: quick ? 10_000 : 30_000, warmup: 10_000, repeat, threads: [2], batch: batches, baseline: rawPiscina(2) });
+  const batch = await runBench({
+    module: noopModule,
+    items: quick ? 10_000 : 30_000,
+    warmup: 10_000,
+    repeat,
+    threads: [2],
+    batch: batches,
+    baseline: rawPiscina(2),
+  });
   for (const c of batch.configurations) {
-    rows.push({ scenario: `source → no-op pool routine → sink (harness), dispatch batch ${c.batch} vs raw Piscina`, unit: 'items/s', sluice: c.itemsPerSecond.median, baseline: batch.baseline?.itemsPerSecond.median ?? Number.NaN, ratio: c.ratioToBaseline ?? Number.NaN, spread: c.itemsPerSecond.spread, note: `p99 ${c.latencyMs.p99.toFixed(2)} ms` });
+    rows.push({
+      scenario: `source → no-op pool routine → sink (harness), dispatch batch ${c.batch} vs raw Piscina`,
+      unit: 'items/s',
+      sluice: c.itemsPerSecond.median,
+      baseline: batch.baseline?.itemsPerSecond.median ?? Number.NaN,
+      ratio: c.ratioToBaseline ?? Number.NaN,
+      spread: c.itemsPerSecond.spread,
+      note: `p99 ${c.latencyMs.p99.toFixed(2)} ms`,
+    });
   }
 
   const latency: BenchResult[] = [];
   for (const rate of quick ? [1_000, 5_000] : [1_000, 5_000, 20_000]) {
     log(`  pipeline at ${rate} posts/s (harness)…`);
-    const result = await runBench({ module: pipelineModule, rate, durationMs: quick ? 1_000 : 2_000, warmup: 2_000, repeat: 1, timelineMs: 100 });
+    const result = await runBench({
+      module: pipelineModule,
+      rate,
+      durationMs: quick ? 1_000 : 2_000,
+      warmup: 2_000,
+      repeat: 1,
+      timelineMs: 100,
+    });
     latency.push(result);
     // The baseline: the same three steps as plain calls, deferred by a microtask like a post.
     const base = await microtaskLatency(rate, quick ? 1_000 : 2_000);
     const c = result.configurations[0];
     if (c === undefined) continue;
-    rows.push({ scenario: `pipeline at ${rate} posts/s: p50 post → job end`, unit: 'µs', sluice: 1000 * c.latencyMs.p50, baseline: base.p50, ratio: (1000 * c.latencyMs.p50) / base.p50, spread: 0, note: `${c.jobs.posted} jobs, ${c.jobs.refused} refused` });
-    rows.push({ scenario: `pipeline at ${rate} posts/s: p99 post → job end`, unit: 'µs', sluice: 1000 * c.latencyMs.p99, baseline: base.p99, ratio: (1000 * c.latencyMs.p99) / base.p99, spread: 0, note: 'baseline: plain calls deferred by a microtask' });
+    rows.push({
+      scenario: `pipeline at ${rate} posts/s: p50 post → job end`,
+      unit: 'µs',
+      sluice: 1000 * c.latencyMs.p50,
+      baseline: base.p50,
+      ratio: (1000 * c.latencyMs.p50) / base.p50,
+      spread: 0,
+      note: `${c.jobs.posted} jobs, ${c.jobs.refused} refused`,
+    });
+    rows.push({
+      scenario: `pipeline at ${rate} posts/s: p99 post → job end`,
+      unit: 'µs',
+      sluice: 1000 * c.latencyMs.p99,
+      baseline: base.p99,
+      ratio: (1000 * c.latencyMs.p99) / base.p99,
+      spread: 0,
+      note: 'baseline: plain calls deferred by a microtask',
+    });
   }
   return { rows, cpu, batch, latency };
 }
@@ -119,7 +171,8 @@ async function microtaskLatency(rate: number, durationMs: number): Promise<{ p50
   });
   await new Promise((r) => setImmediate(r));
   samples.sort((a, b) => a - b);
-  const at = (p: number): number => samples[Math.min(samples.length - 1, Math.max(0, Math.ceil((p / 100) * samples.length) - 1))] ?? Number.NaN;
+  const at = (p: number): number =>
+    samples[Math.min(samples.length - 1, Math.max(0, Math.ceil((p / 100) * samples.length) - 1))] ?? Number.NaN;
   return { p50: at(50), p99: at(99) };
 }
 

@@ -69,5 +69,9 @@ export default defineFlow(
       .addRoutine(new Enrich().setConfig({ weight: params.weight }), 'enrich', { errorHandler: { strategy: 'retry', maxAttempts: 5 } })
       .addRoutine(new Store(), 'store')
       .pipe('parse', 'enrich', 'store'),
-  { description: 'parse → enrich (async lookup, weight) → store', defaults: { weight: 2 }, input: { routine: 'parse', slot: 'in', generate: (i) => ({ id: i }) } },
+  {
+    description: 'parse → enrich (async lookup, weight) → store',
+    defaults: { weight: 2 },
+    input: { routine: 'parse', slot: 'in', generate: (i) => ({ id: i }) },
+  },
 );

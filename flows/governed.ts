@@ -50,7 +50,8 @@ class Respond extends Routine {
 
 export default defineFlow(
   import.meta.url,
-  (params: { costUs: number }) => new Flow('governed').addRoutine(new Score(params.costUs), 'score').addRoutine(new Respond(), 'respond').pipe('score', 'respond'),
+  (params: { costUs: number }) =>
+    new Flow('governed').addRoutine(new Score(params.costUs), 'score').addRoutine(new Respond(), 'respond').pipe('score', 'respond'),
   {
     description: 'a request-scoring service with a fixed CPU cost per request, for governed vs ungoverned ramps',
     defaults: { costUs: 100 },

@@ -18,13 +18,7 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  Flow,
-  Routine,
-  defineFlow,
-  type ActivationContext,
-  type SlotItems,
-} from '../src/index.ts';
+import { Flow, Routine, defineFlow, type ActivationContext, type SlotItems } from '../src/index.ts';
 import {
   InferenceRoutine,
   fileSystemLoader,
@@ -96,7 +90,12 @@ export async function trainModel(tf: TensorFlow, dir: string): Promise<{ accurac
   }
   const model = tf.sequential({
     layers: [
-      tf.layers.dense({ units: 32, activation: 'relu', inputShape: [kFeatures], kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.dense({
+        units: 32,
+        activation: 'relu',
+        inputShape: [kFeatures],
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
       tf.layers.dense({ units: kClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
     ],
   });
@@ -230,7 +229,16 @@ export default defineFlow<InferenceParams>(
       .pipe('prep', 'infer', 'post', 'sink'),
   {
     description: 'prep (pool) → infer (TensorFlow.js, batched) → post → sink: an MLP classifies synthetic readings',
-    defaults: { id: 'inference', maxBatch: 32, timeoutMs: 5, prepPlacement: 'pool', inferPlacement: 'inline', modelDir: kDefaultModelDir, backend: 'auto', log: true },
+    defaults: {
+      id: 'inference',
+      maxBatch: 32,
+      timeoutMs: 5,
+      prepPlacement: 'pool',
+      inferPlacement: 'inline',
+      modelDir: kDefaultModelDir,
+      backend: 'auto',
+      log: true,
+    },
     input: { routine: 'prep', slot: 'in', generate: (i) => ({ id: i }) },
     // What `sluice run flows/inference.ts` prints after the jobs: backend, batches, accuracy.
     report: (worker) => {
@@ -240,7 +248,9 @@ export default defineFlow<InferenceParams>(
         backend: `${stats?.backend ?? 'unknown'} (TensorFlow.js ${stats?.tfBackend ?? '?'}, thread ${stats?.thread ?? '?'})`,
         ...(stats === undefined
           ? {}
-          : { batches: `${stats.batches} (mean ${(stats.items / Math.max(1, stats.batches)).toFixed(1)} items, ${stats.meanBatchMs.toFixed(2)} ms), tensors after the last batch: ${stats.numTensors} (${stats.numBytes} bytes)` }),
+          : {
+              batches: `${stats.batches} (mean ${(stats.items / Math.max(1, stats.batches)).toFixed(1)} items, ${stats.meanBatchMs.toFixed(2)} ms), tensors after the last batch: ${stats.numTensors} (${stats.numBytes} bytes)`,
+            }),
         accuracy: `${((sink.accuracy ?? 0) * 100).toFixed(1)}% over ${sink.count ?? 0} items`,
       };
     },

@@ -72,7 +72,12 @@ export class Sink extends Routine {
 
 export default defineFlow(
   import.meta.url,
-  () => new Flow('pipeline').addRoutine(new Source(), 'source').addRoutine(new Transform(), 'transform').addRoutine(new Sink(), 'sink').pipe('source', 'transform', 'sink'),
+  () =>
+    new Flow('pipeline')
+      .addRoutine(new Source(), 'source')
+      .addRoutine(new Transform(), 'transform')
+      .addRoutine(new Sink(), 'sink')
+      .pipe('source', 'transform', 'sink'),
   {
     description: 'source → transform → sink: validates readings, converts °C to °F, aggregates per worker',
     input: { routine: 'source', slot: 'in', generate: (i) => ({ sensor: `s${i % 16}`, celsius: (i % 400) / 10 - 10 }) },

@@ -11,4 +11,6 @@ import { kDefaultModelDir, trainModel } from '../flows/inference.ts';
 const dir = process.argv[2] ?? kDefaultModelDir;
 const { tf, info } = await loadTensorFlow();
 const { accuracy, seconds } = await trainModel(tf, dir);
-console.log(`model saved to ${dir}: training accuracy ${(accuracy * 100).toFixed(1)}% in ${seconds.toFixed(1)} s on ${info.kind} (${info.package})`);
+console.log(
+  `model saved to ${dir}: training accuracy ${(accuracy * 100).toFixed(1)}% in ${seconds.toFixed(1)} s on ${info.kind} (${info.package})`,
+);

@@ -98,8 +98,17 @@ export class BusEngine {
   subscribe(pattern: TopicPattern, handler: EventHandler, maxQueue: number, name: string): number {
     const id = this.#nextId++;
     this.#subscribers.set(id, {
-      id, name, pattern, handler, queue: new DropOldestQueue(maxQueue),
-      active: true, scheduled: false, running: false, dropped: 0, delivered: 0, failed: 0,
+      id,
+      name,
+      pattern,
+      handler,
+      queue: new DropOldestQueue(maxQueue),
+      active: true,
+      scheduled: false,
+      running: false,
+      dropped: 0,
+      delivered: 0,
+      failed: 0,
     });
     this.#invalidate();
     return id;
@@ -173,9 +182,12 @@ export class BusEngine {
       try {
         sink.onEvent(event);
       } catch (cause) {
-        this.#report(new SluiceError(ErrorCode.BusSinkFailed, `A bus sink threw on event ${runId}#${seq} (\`${topic}\`)`, {
-          cause, details: { topic, runId, seq },
-        }));
+        this.#report(
+          new SluiceError(ErrorCode.BusSinkFailed, `A bus sink threw on event ${runId}#${seq} (\`${topic}\`)`, {
+            cause,
+            details: { topic, runId, seq },
+          }),
+        );
       }
     }
     for (const sub of subscribers) {
@@ -210,8 +222,14 @@ export class BusEngine {
 
   subscribers(): SubscriberSnapshot[] {
     return [...this.#subscribers.values()].map((s) => ({
-      id: s.id, name: s.name, pattern: s.pattern.source, size: s.queue.size, capacity: s.queue.capacity,
-      dropped: s.dropped, delivered: s.delivered, failed: s.failed,
+      id: s.id,
+      name: s.name,
+      pattern: s.pattern.source,
+      size: s.queue.size,
+      capacity: s.queue.capacity,
+      dropped: s.dropped,
+      delivered: s.delivered,
+      failed: s.failed,
     }));
   }
 
@@ -250,7 +268,11 @@ export class BusEngine {
     this.#overflowed.clear();
     if (this.#closed) return;
     for (const [sub, { dropped, runId }] of reports) {
-      this.publish(BusOverflowTopic, { subscriber: sub.name, pattern: sub.pattern.source, dropped, totalDropped: sub.dropped, capacity: sub.queue.capacity }, runId);
+      this.publish(
+        BusOverflowTopic,
+        { subscriber: sub.name, pattern: sub.pattern.source, dropped, totalDropped: sub.dropped, capacity: sub.queue.capacity },
+        runId,
+      );
     }
   }
 
@@ -296,11 +318,13 @@ export class BusEngine {
       } catch (cause) {
         sub.failed++;
         stats.failed++;
-        this.#report(new SluiceError(
-          ErrorCode.BusHandlerFailed,
-          `Subscriber \`${sub.name}\` failed on event ${event.runId}#${event.seq} (\`${event.topic}\`)`,
-          { cause, details: { subscriber: sub.name, topic: event.topic, runId: event.runId, seq: event.seq } },
-        ));
+        this.#report(
+          new SluiceError(
+            ErrorCode.BusHandlerFailed,
+            `Subscriber \`${sub.name}\` failed on event ${event.runId}#${event.seq} (\`${event.topic}\`)`,
+            { cause, details: { subscriber: sub.name, topic: event.topic, runId: event.runId, seq: event.seq } },
+          ),
+        );
       } finally {
         this.#inFlight--;
       }
@@ -351,7 +375,8 @@ export class BusEngine {
   #matchingSinks(entry: TopicEntry): EventSink[] {
     if (entry.sinks !== undefined) return entry.sinks;
     entry.sinks = [];
-    for (const [sink, topics] of this.#sinks) if (topics === undefined || topics.some((p) => p.matches(entry.topic))) entry.sinks.push(sink);
+    for (const [sink, topics] of this.#sinks)
+      if (topics === undefined || topics.some((p) => p.matches(entry.topic))) entry.sinks.push(sink);
     return entry.sinks;
   }
 

@@ -39,14 +39,18 @@ export class BusTicker {
   }
 
   #arm(): void {
-    this.#timer = this.#clock.setTimeout(() => {
-      if (this.#timer === undefined) return;
-      if (this.#bus.isClosed) {
-        this.#timer = undefined;
-        return;
-      }
-      this.#tick();
-      if (this.#timer !== undefined) this.#arm();
-    }, this.#intervalMs, { ref: this.#ref });
+    this.#timer = this.#clock.setTimeout(
+      () => {
+        if (this.#timer === undefined) return;
+        if (this.#bus.isClosed) {
+          this.#timer = undefined;
+          return;
+        }
+        this.#tick();
+        if (this.#timer !== undefined) this.#arm();
+      },
+      this.#intervalMs,
+      { ref: this.#ref },
+    );
   }
 }

@@ -8,8 +8,15 @@ import { ErrorCode, SluiceError } from '../core/errors.ts';
 import { BusEngine, type EventHandler, type SubscriberSnapshot, type TopicStats } from './bus-engine.ts';
 import { type BusDisposable, type BusEvent, type EventSink, createDisposable } from './bus-event.ts';
 import {
-  type EventBusOptions, type PublishOptions, type ResolvedEventBusOptions, type ShutdownOptions, type SubscribeOptions,
-  checkInteger, checkRunId, failOption, resolveEventBusOptions,
+  type EventBusOptions,
+  type PublishOptions,
+  type ResolvedEventBusOptions,
+  type ShutdownOptions,
+  type SubscribeOptions,
+  checkInteger,
+  checkRunId,
+  failOption,
+  resolveEventBusOptions,
 } from './bus-options.ts';
 import { assertTopic, compileTopicPattern } from './topic-pattern.ts';
 
@@ -212,8 +219,12 @@ export class EventBus {
     if (typeof sink !== 'object' || sink === null || typeof sink.onEvent !== 'function') {
       failOption('sink', 'an object with an onEvent(event) method', sink);
     }
-    if (options.topics !== undefined && !Array.isArray(options.topics)) failOption('addSink topics', 'an array of topic patterns', options.topics);
-    this.#engine.addSink(sink, options.topics?.map((t) => compileTopicPattern(t)));
+    if (options.topics !== undefined && !Array.isArray(options.topics))
+      failOption('addSink topics', 'an array of topic patterns', options.topics);
+    this.#engine.addSink(
+      sink,
+      options.topics?.map((t) => compileTopicPattern(t)),
+    );
     return createDisposable(() => this.#engine.removeSink(sink));
   }
 
@@ -372,7 +383,8 @@ export class EventBus {
   }
 
   #assertOpen(): void {
-    if (this.#engine.isClosed) throw new SluiceError(ErrorCode.BusClosed, 'The event bus is shut down; it accepts no more publishes or subscriptions');
+    if (this.#engine.isClosed)
+      throw new SluiceError(ErrorCode.BusClosed, 'The event bus is shut down; it accepts no more publishes or subscriptions');
   }
 }
 

@@ -103,7 +103,12 @@ export class Heartbeat implements BusDisposable {
 
   #beatOnce(): void {
     this.#beat++;
-    const payload: HeartbeatPayload = { intervalMs: this.#intervalMs, beat: this.#beat, lastSeq: this.#bus.lastSeq(this.#runId), ...this.#details?.() };
+    const payload: HeartbeatPayload = {
+      intervalMs: this.#intervalMs,
+      beat: this.#beat,
+      lastSeq: this.#bus.lastSeq(this.#runId),
+      ...this.#details?.(),
+    };
     this.#bus.publish(HeartbeatTopic, payload, { runId: this.#runId });
   }
 }

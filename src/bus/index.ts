@@ -2,7 +2,14 @@
 export { EventBus } from './event-bus.ts';
 export { BusOverflowTopic, kOverflowReportMs } from './bus-engine.ts';
 export type {
-  BusStats, OverflowStats, QueueSize, ShutdownResult, Subscription, EventHandler, SubscriberSnapshot, TopicStats,
+  BusStats,
+  OverflowStats,
+  QueueSize,
+  ShutdownResult,
+  Subscription,
+  EventHandler,
+  SubscriberSnapshot,
+  TopicStats,
 } from './event-bus.ts';
 export type { EventBusOptions, SubscribeOptions, PublishOptions, ShutdownOptions } from './bus-options.ts';
 export { resolveEventBusOptions } from './bus-options.ts';

@@ -78,7 +78,8 @@ export class LivenessMonitor {
     }
     this.#stallFactor = stallFactor;
     const stoppedTopics = options.stoppedTopics ?? ['run.stopped'];
-    if (!Array.isArray(stoppedTopics) || stoppedTopics.some((t) => typeof t !== 'string')) failOption('stoppedTopics', 'an array of topics', stoppedTopics);
+    if (!Array.isArray(stoppedTopics) || stoppedTopics.some((t) => typeof t !== 'string'))
+      failOption('stoppedTopics', 'an array of topics', stoppedTopics);
     this.#stoppedTopics = new Set(stoppedTopics);
     this.#clock = options.clock ?? realClock;
   }

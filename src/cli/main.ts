@@ -66,15 +66,21 @@ function program(io: CliIO, exit: (code: number) => void): Command {
       .summary(summary)
       .helpOption('-h, --help', 'this help')
       .exitOverride()
-      .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text), outputError: () => undefined });
+      .configureOutput({
+        writeOut: (text) => io.stdout.write(text),
+        writeErr: (text) => io.stderr.write(text),
+        outputError: () => undefined,
+      });
 
   command('run', 'run a flow over generated or given items and print throughput')
-    .description('Runs a flow: posts items into its input slot (one job per item), waits for every job to end, and prints items, seconds and items/s. The run is recorded unless --no-record.')
+    .description(
+      'Runs a flow: posts items into its input slot (one job per item), waits for every job to end, and prints items, seconds and items/s. The run is recorded unless --no-record.',
+    )
     .argument('<flow-module>', 'a flow module (.ts or .js) whose default export is defineFlow(...)')
-    .option('--items <n>', 'items to generate with the module\'s input generator', integer(0), 100_000)
+    .option('--items <n>', "items to generate with the module's input generator", integer(0), 100_000)
     .option('--input <file.jsonl>', 'post the items of this file (one JSON value a line) instead of generating')
     .option('--post <routine.slot=value>', 'post into routine.slot instead; value is JSON, or @file.jsonl for one item a line')
-    .option('--routine <routine>', 'where to post generated or --input items (with --slot; default: the module\'s input)')
+    .option('--routine <routine>', "where to post generated or --input items (with --slot; default: the module's input)")
     .option('--slot <slot>', 'the slot of --routine')
     .addOption(paramOption())
     .option('--threads <n>', 'pool threads (pool routines only; default: one fewer than the CPUs)', integer(1))
@@ -95,11 +101,11 @@ function program(io: CliIO, exit: (code: number) => void): Command {
       'Measures a flow: for every pool configuration (--threads × --dispatch-batch) it warms up, then ' +
         'posts items several times (--repeat) and reports the median and spread of items/s, latency ' +
         '(post → job end) p50/p95/p99/max, peak RSS, CPU time, pool utilisation and failed jobs. ' +
-        'A flow module may export `baseline` (a function doing one item\'s work in plain JavaScript, ' +
+        "A flow module may export `baseline` (a function doing one item's work in plain JavaScript, " +
         'or { name, run(items) }): it is timed in the same run and every figure gets a ratio to it.',
     )
     .argument('<flow-module>', 'a flow module (.ts or .js)')
-    .option('--routine <routine>', 'where to post (with --slot; default: the module\'s input)')
+    .option('--routine <routine>', "where to post (with --slot; default: the module's input)")
     .option('--slot <slot>', 'the slot of --routine')
     .option('--items <n>', 'items per repetition (default 10000)', integer(1))
     .option('--input <file.jsonl>', 'post these items (one JSON value a line, cycled) instead of generating')
@@ -126,7 +132,9 @@ function program(io: CliIO, exit: (code: number) => void): Command {
     });
 
   command('inspect', 'show a flow: routines, slots, events, connections, diagram')
-    .description('Shows a flow: its routines (placement, activation policy, slots, events), connections, warnings from validate(), and a diagram.')
+    .description(
+      'Shows a flow: its routines (placement, activation policy, slots, events), connections, warnings from validate(), and a diagram.',
+    )
     .argument('<flow-module>', 'a flow module (.ts or .js)')
     .addOption(paramOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'mermaid', 'dot']).default('text'))
@@ -136,13 +144,15 @@ function program(io: CliIO, exit: (code: number) => void): Command {
       exit(await inspectCommand(module, options, io));
     });
 
-  const runs = command('runs', 'the run registry: each recorded run\'s flow, status, jobs and duration; prune the log').description(
+  const runs = command('runs', "the run registry: each recorded run's flow, status, jobs and duration; prune the log").description(
     'The runs recorded in the durable event log. "sluice runs" lists them; "sluice runs <runId|latest>" shows one; "sluice runs prune" bounds the log.',
   );
   runs
     .command('list [runId]', { isDefault: true })
     .summary('list the runs, newest first, or show one (an id or latest)')
-    .description('Lists the runs recorded in the durable event log, newest first: flow, status (running, completed, failed, interrupted), jobs completed/failed/cancelled, overflows, start, duration and events, with the size of the log. Given a run id (or latest), shows that run.')
+    .description(
+      'Lists the runs recorded in the durable event log, newest first: flow, status (running, completed, failed, interrupted), jobs completed/failed/cancelled, overflows, start, duration and events, with the size of the log. Given a run id (or latest), shows that run.',
+    )
     .helpOption('-h, --help', 'this help')
     .exitOverride()
     .addOption(dbOption())
@@ -156,7 +166,9 @@ function program(io: CliIO, exit: (code: number) => void): Command {
   runs
     .command('prune [runIds...]')
     .summary('remove runs from the log: by count, age, size or id')
-    .description('Removes whole runs from the durable event log and gives their space back (VACUUM). A running runtime applies its own retention (record.retention) at start and close.')
+    .description(
+      'Removes whole runs from the durable event log and gives their space back (VACUUM). A running runtime applies its own retention (record.retention) at start and close.',
+    )
     .helpOption('-h, --help', 'this help')
     .exitOverride()
     .addOption(dbOption())
@@ -181,7 +193,9 @@ function program(io: CliIO, exit: (code: number) => void): Command {
     });
 
   command('tail', 'follow a run from the durable log while it is recorded')
-    .description('Follows a run from the durable log: prints its events as they are recorded, until the run stops (run.stopped), you press Ctrl-C, or --idle ms pass without a new event.')
+    .description(
+      'Follows a run from the durable log: prints its events as they are recorded, until the run stops (run.stopped), you press Ctrl-C, or --idle ms pass without a new event.',
+    )
     .argument('<runId>', 'the run (see sluice runs), or latest')
     .option('--since <seq>', 'start after this seq (0: print the run from its start)', integer(0), 0)
     .option('--idle <ms>', 'give up after this long without events (default: wait for the run to stop)', number(1))
@@ -226,14 +240,16 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   const words = argv.filter((a) => !a.startsWith('-'));
   const command = root.commands.find((c) => c.name() === words[0]);
   const sub = command?.commands.find((c) => c.name() === words[1]);
-  const label = command === undefined ? 'sluice' : sub === undefined ? `sluice ${command.name()}` : `sluice ${command.name()} ${sub.name()}`;
+  const label =
+    command === undefined ? 'sluice' : sub === undefined ? `sluice ${command.name()}` : `sluice ${command.name()} ${sub.name()}`;
   try {
     await root.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end parsing with an "error" that is a success.
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.Ok;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help')
+        return ExitCode.Ok;
       io.stderr.write(`${label}: ${ErrorCode.Usage}: ${commanderMessage(error)} (see ${label} --help)\n`);
       return ExitCode.Usage;
     }

@@ -20,7 +20,8 @@ export function dbPath(value: string | undefined, create: boolean): string {
 /** The absolute path of an existing log; a missing file is a usage error naming it. */
 export function existingLogPath(value: string | undefined): string {
   const path = dbPath(value, false);
-  if (!existsSync(path)) throw new UsageError(`No event log at ${path}; run a flow first (sluice run …) or pass --db <path>`, { helpHint: false });
+  if (!existsSync(path))
+    throw new UsageError(`No event log at ${path}; run a flow first (sluice run …) or pass --db <path>`, { helpHint: false });
   return path;
 }
 
@@ -43,9 +44,11 @@ export async function resolveRunId(log: SqliteEventLog, runId: string, db: strin
   if (runId === 'latest') {
     const runs = await log.runs();
     const latest = runs.sort((a, b) => b.lastTime.localeCompare(a.lastTime))[0];
-    if (latest === undefined) throw new UsageError(`No runs in the event log ${dbPath(db, false)}; run a flow first (sluice run …)`, { helpHint: false });
+    if (latest === undefined)
+      throw new UsageError(`No runs in the event log ${dbPath(db, false)}; run a flow first (sluice run …)`, { helpHint: false });
     return latest.runId;
   }
-  if ((await log.lastSeq(runId)) === 0) throw new UsageError(`No run "${runId}" in the event log ${dbPath(db, false)} (see sluice runs${dbHint(db)})`, { helpHint: false });
+  if ((await log.lastSeq(runId)) === 0)
+    throw new UsageError(`No run "${runId}" in the event log ${dbPath(db, false)} (see sluice runs${dbHint(db)})`, { helpHint: false });
   return runId;
 }

@@ -89,7 +89,6 @@ export interface ActivationPolicy {
 
 const kWait: Wait = Object.freeze({ activate: false });
 
-
 /** True for a policy made by one of the built-in factories (except `custom`). */
 export function isBuiltinPolicy(policy: ActivationPolicy): boolean {
   return policy[kBuiltinPolicy] === true;
@@ -204,7 +203,12 @@ export function allSlotsReady(options: AllSlotsReadyOptions = {}): ActivationPol
       if (waited < timeoutMs) return { activate: false, wakeAfterMs: timeoutMs - waited };
       ctx.state.waitingSince = slots.total() > 0 ? ctx.now : undefined;
       if (onTimeout === 'flush') return { activate: true, take: takeOneFromEach(slots, true), message: { partial: true } };
-      return { activate: false, expire: takeOneFromEach(slots, true), reason: `no partner arrived within ${timeoutMs} ms`, wakeAfterMs: timeoutMs };
+      return {
+        activate: false,
+        expire: takeOneFromEach(slots, true),
+        reason: `no partner arrived within ${timeoutMs} ms`,
+        wakeAfterMs: timeoutMs,
+      };
     },
   };
 }
@@ -351,12 +355,14 @@ export function checkDecision(routineId: string, decision: unknown, slots: Slots
     return decision as Activate;
   }
   if (d.activate === false) {
-    if (d.wakeAfterMs !== undefined && (typeof d.wakeAfterMs !== 'number' || !(d.wakeAfterMs >= 0))) bad('`wakeAfterMs` must be a number >= 0');
+    if (d.wakeAfterMs !== undefined && (typeof d.wakeAfterMs !== 'number' || !(d.wakeAfterMs >= 0)))
+      bad('`wakeAfterMs` must be a number >= 0');
     if (d.expire !== undefined) {
       if (typeof d.expire !== 'object' || d.expire === null) bad('`expire` must be an object of slot counts');
       for (const [slot, count] of Object.entries(d.expire as object)) {
         if (!slots.names.includes(slot)) bad(`unknown slot "${slot}" in \`expire\``);
-        if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > slots.count(slot)) bad(`expire.${slot} out of range`);
+        if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > slots.count(slot))
+          bad(`expire.${slot} out of range`);
       }
     }
     return decision as Wait;

@@ -39,7 +39,7 @@ const kNeverFires: TimerHandle = Object.freeze({ cancel: () => undefined });
  */
 export function setLongTimeout(fn: () => void, ms: number, ref = true): TimerHandle {
   if (ms === Number.POSITIVE_INFINITY) return kNeverFires;
-  const delay = Math.max(ms , 0);
+  const delay = Math.max(ms, 0);
   if (delay <= kMaxTimerMs) {
     const timer = setTimeout(fn, delay);
     if (!ref) timer.unref();

@@ -90,7 +90,8 @@ export interface ActivationScope extends ActivationContext {
 // One storage per thread, shared by every copy of this module in it (a pool thread may load the
 // worker entry and a flow module through different copies: src/ and dist/, or two loaders).
 const kStorageKey = Symbol.for('sluice.activationStorage');
-const kStorage: AsyncLocalStorage<ActivationScope> = ((globalThis as Record<symbol, unknown>)[kStorageKey] ??= new AsyncLocalStorage<ActivationScope>()) as AsyncLocalStorage<ActivationScope>;
+const kStorage: AsyncLocalStorage<ActivationScope> = ((globalThis as Record<symbol, unknown>)[kStorageKey] ??=
+  new AsyncLocalStorage<ActivationScope>()) as AsyncLocalStorage<ActivationScope>;
 
 /** Runs `fn` inside `scope`. Engine use only. */
 export function runInScope<R>(scope: ActivationScope, fn: () => R): R {
@@ -105,7 +106,10 @@ export function currentScope(): ActivationScope | undefined {
 function requireScope(what: string): ActivationScope {
   const scope = kStorage.getStore();
   if (scope === undefined) {
-    throw new SluiceError(ErrorCode.NotInActivation, `${what} was called outside a routine's logic; it only works while an activation runs`);
+    throw new SluiceError(
+      ErrorCode.NotInActivation,
+      `${what} was called outside a routine's logic; it only works while an activation runs`,
+    );
   }
   return scope;
 }

@@ -69,7 +69,11 @@ export const kDefaultErrorHandler: ErrorHandler = Object.freeze({
 });
 
 /** Validates and fills in an error handler; `owner` names the routine or flow in messages. */
-export function resolveErrorHandler(owner: string, options: ErrorHandlerOptions | undefined, base: ErrorHandler = kDefaultErrorHandler): ErrorHandler {
+export function resolveErrorHandler(
+  owner: string,
+  options: ErrorHandlerOptions | undefined,
+  base: ErrorHandler = kDefaultErrorHandler,
+): ErrorHandler {
   if (options === undefined) return base;
   assertObject(`${owner} errorHandler`, options);
   assertKnownKeys(`${owner} errorHandler`, options as Record<string, unknown>, kKeys);

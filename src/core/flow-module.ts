@@ -64,7 +64,10 @@ export function defineFlow<P extends Record<string, unknown> = Record<string, un
   assertName('defineFlow moduleUrl', moduleUrl);
   assertFunction('defineFlow build', build);
   if (!moduleUrl.startsWith('file:')) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`defineFlow moduleUrl\` to be a file: URL (pass import.meta.url), got ${describeValue(moduleUrl)}`);
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`defineFlow moduleUrl\` to be a file: URL (pass import.meta.url), got ${describeValue(moduleUrl)}`,
+    );
   }
   return Object.freeze({
     kind: 'sluice.flow-module',
@@ -74,7 +77,10 @@ export function defineFlow<P extends Record<string, unknown> = Record<string, un
       const full = { ...(meta.defaults ?? {}), ...params } as P;
       const flow = build(full);
       if (!(flow instanceof Flow)) {
-        throw new SluiceError(ErrorCode.FlowModuleInvalid, `The build function of flow module ${moduleUrl} returned ${describeValue(flow)} instead of a Flow`);
+        throw new SluiceError(
+          ErrorCode.FlowModuleInvalid,
+          `The build function of flow module ${moduleUrl} returned ${describeValue(flow)} instead of a Flow`,
+        );
       }
       if (flow.source === undefined && !flow.isFrozen) flow.setSource({ moduleUrl, params: full });
       return flow;
@@ -104,7 +110,11 @@ export async function loadFlowModule(specifier: string): Promise<FlowModule> {
     await ensureTypeScriptLoader(url);
     mod = (await import(url)) as Record<string, unknown>;
   } catch (cause) {
-    throw new SluiceError(ErrorCode.FlowModuleInvalid, `Could not import flow module ${specifier}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    throw new SluiceError(
+      ErrorCode.FlowModuleInvalid,
+      `Could not import flow module ${specifier}: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
   }
   const candidate = isFlowModule(mod.default) ? mod.default : mod.flow;
   if (!isFlowModule(candidate)) {

@@ -144,21 +144,40 @@ export class Flow {
     this.#assertMutable('addRoutine');
     assertName(`Flow "${this.id}" routine id`, id);
     if (typeof routine !== 'object' || routine === null || typeof (routine as Routine).resolveLogic !== 'function') {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected flow "${this.id}" addRoutine("${id}") to get a Routine, got ${describeValue(routine)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected flow "${this.id}" addRoutine("${id}") to get a Routine, got ${describeValue(routine)}`,
+      );
     }
     if (this.#routines.has(id)) {
-      throw new SluiceError(ErrorCode.DuplicateName, `Flow "${this.id}" already has a routine with id "${id}"`, { details: { flowId: this.id, routineId: id } });
+      throw new SluiceError(ErrorCode.DuplicateName, `Flow "${this.id}" already has a routine with id "${id}"`, {
+        details: { flowId: this.id, routineId: id },
+      });
     }
     for (const entry of this.#routines.values()) {
       if (entry.routine === routine) {
-        throw new SluiceError(ErrorCode.DuplicateName, `Flow "${this.id}": the same routine object is already added as "${entry.id}"; create a new instance for "${id}"`);
+        throw new SluiceError(
+          ErrorCode.DuplicateName,
+          `Flow "${this.id}": the same routine object is already added as "${entry.id}"; create a new instance for "${id}"`,
+        );
       }
     }
     if (routine.resolveLogic() === undefined) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${id}" (${routine.kind}) in flow "${this.id}" has no logic: define a logic(items, ctx) method or call setLogic()`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Routine "${id}" (${routine.kind}) in flow "${this.id}" has no logic: define a logic(items, ctx) method or call setLogic()`,
+      );
     }
     assertObject(`Flow "${this.id}" addRoutine("${id}") options`, options);
-    assertKnownKeys(`Flow "${this.id}" addRoutine("${id}") options`, options as Record<string, unknown>, ['placement', 'errorHandler', 'concurrency', 'timeoutMs', 'breaker', 'dependencies', 'fallback']);
+    assertKnownKeys(`Flow "${this.id}" addRoutine("${id}") options`, options as Record<string, unknown>, [
+      'placement',
+      'errorHandler',
+      'concurrency',
+      'timeoutMs',
+      'breaker',
+      'dependencies',
+      'fallback',
+    ]);
     const placement = options.placement ?? 'inline';
     assertOneOf(`routine "${id}" placement`, placement, ['inline', 'pool', 'auto'] as const);
     const concurrency = options.concurrency ?? 1;
@@ -180,7 +199,20 @@ export class Flow {
         assertName(`routine "${id}" fallback.slot`, (fallback as { slot: unknown }).slot);
       }
     }
-    this.#routines.set(id, Object.freeze({ id, routine, placement, errorHandler, concurrency, timeoutMs, breaker, dependencies: Object.freeze([...dependencies]), fallback }));
+    this.#routines.set(
+      id,
+      Object.freeze({
+        id,
+        routine,
+        placement,
+        errorHandler,
+        concurrency,
+        timeoutMs,
+        breaker,
+        dependencies: Object.freeze([...dependencies]),
+        fallback,
+      }),
+    );
     return this;
   }
 
@@ -190,14 +222,22 @@ export class Flow {
     const src = this.#require(source);
     const dst = this.#require(target);
     if (!src.routine.hasEvent(event)) {
-      throw new SluiceError(ErrorCode.UnknownEvent, `Routine "${source}" in flow "${this.id}" has no event "${event}" (declared: ${this.#list(src.routine.events)})`, {
-        details: { flowId: this.id, routineId: source, event },
-      });
+      throw new SluiceError(
+        ErrorCode.UnknownEvent,
+        `Routine "${source}" in flow "${this.id}" has no event "${event}" (declared: ${this.#list(src.routine.events)})`,
+        {
+          details: { flowId: this.id, routineId: source, event },
+        },
+      );
     }
     if (dst.routine.getSlot(slot) === undefined) {
-      throw new SluiceError(ErrorCode.UnknownSlot, `Routine "${target}" in flow "${this.id}" has no slot "${slot}" (declared: ${this.#list(dst.routine.slots)})`, {
-        details: { flowId: this.id, routineId: target, slot },
-      });
+      throw new SluiceError(
+        ErrorCode.UnknownSlot,
+        `Routine "${target}" in flow "${this.id}" has no slot "${slot}" (declared: ${this.#list(dst.routine.slots)})`,
+        {
+          details: { flowId: this.id, routineId: target, slot },
+        },
+      );
     }
     const key = `${source}\u0000${event}\u0000${target}\u0000${slot}`;
     if (this.#connectionKeys.has(key)) {
@@ -216,7 +256,10 @@ export class Flow {
    */
   pipe(...steps: PipeStep[]): this {
     if (steps.length < 2) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected flow "${this.id}" pipe() to get at least 2 steps, got ${describeValue(steps)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected flow "${this.id}" pipe() to get at least 2 steps, got ${describeValue(steps)}`,
+      );
     }
     for (let i = 0; i + 1 < steps.length; i++) {
       const from = typeof steps[i] === 'string' ? { id: steps[i] as string } : (steps[i] as Exclude<PipeStep, string>);
@@ -255,7 +298,11 @@ export class Flow {
       }
     }
     const cycle = this.#findCycle();
-    if (cycle !== undefined) warnings.push({ kind: 'cycle', message: `Flow "${this.id}" has a cycle: ${cycle.join(' -> ')}; jobs on it end only if the loop stops emitting` });
+    if (cycle !== undefined)
+      warnings.push({
+        kind: 'cycle',
+        message: `Flow "${this.id}" has a cycle: ${cycle.join(' -> ')}; jobs on it end only if the loop stops emitting`,
+      });
     return warnings;
   }
 
@@ -307,31 +354,47 @@ export class Flow {
       if (fallback === undefined) continue;
       if ('event' in fallback) {
         if (!entry.routine.hasEvent(fallback.event)) {
-          throw new SluiceError(ErrorCode.UnknownEvent, `Routine "${entry.id}" in flow "${this.id}" falls back to event "${fallback.event}", which it does not declare`, {
-            details: { flowId: this.id, routineId: entry.id, event: fallback.event },
-          });
+          throw new SluiceError(
+            ErrorCode.UnknownEvent,
+            `Routine "${entry.id}" in flow "${this.id}" falls back to event "${fallback.event}", which it does not declare`,
+            {
+              details: { flowId: this.id, routineId: entry.id, event: fallback.event },
+            },
+          );
         }
       } else {
         const target = this.#require(fallback.routine);
         if (target.routine.getSlot(fallback.slot) === undefined) {
-          throw new SluiceError(ErrorCode.UnknownSlot, `Routine "${entry.id}" in flow "${this.id}" falls back to ${fallback.routine}.${fallback.slot}, which is not a slot`, {
-            details: { flowId: this.id, routineId: entry.id, slot: fallback.slot },
-          });
+          throw new SluiceError(
+            ErrorCode.UnknownSlot,
+            `Routine "${entry.id}" in flow "${this.id}" falls back to ${fallback.routine}.${fallback.slot}, which is not a slot`,
+            {
+              details: { flowId: this.id, routineId: entry.id, slot: fallback.slot },
+            },
+          );
         }
       }
     }
   }
 
   #assertMutable(method: string): void {
-    if (this.#frozen) throw new SluiceError(ErrorCode.FlowFrozen, `Flow "${this.id}".${method}() was called after the flow was registered; flows are frozen then`);
+    if (this.#frozen)
+      throw new SluiceError(
+        ErrorCode.FlowFrozen,
+        `Flow "${this.id}".${method}() was called after the flow was registered; flows are frozen then`,
+      );
   }
 
   #require(id: string): RoutineEntry {
     const entry = this.#routines.get(id);
     if (entry === undefined) {
-      throw new SluiceError(ErrorCode.RoutineNotFound, `Flow "${this.id}" has no routine "${id}" (routines: ${[...this.#routines.keys()].join(', ') || 'none'})`, {
-        details: { flowId: this.id, routineId: id },
-      });
+      throw new SluiceError(
+        ErrorCode.RoutineNotFound,
+        `Flow "${this.id}" has no routine "${id}" (routines: ${[...this.#routines.keys()].join(', ') || 'none'})`,
+        {
+          details: { flowId: this.id, routineId: id },
+        },
+      );
     }
     return entry;
   }
@@ -340,7 +403,10 @@ export class Flow {
     const entry = this.#require(id);
     const names = what === 'event' ? entry.routine.events : entry.routine.slots;
     if (names.length !== 1) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `pipe(): routine "${id}" has ${names.length} ${what}s (${this.#list(names)}); name the ${what} as { id: "${id}", ${what}: "…" }`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `pipe(): routine "${id}" has ${names.length} ${what}s (${this.#list(names)}); name the ${what} as { id: "${id}", ${what}: "…" }`,
+      );
     }
     return (names[0] as { name: string }).name;
   }

@@ -1,5 +1,14 @@
 /** The core model: routines, slots, policies, flows, jobs, workers, context and errors. */
-export { ErrorCode, SluiceError, SlotQueueFullError, TimeoutError, RoutineError, isSluiceError, isSlotQueueFullError, describeValue } from './errors.ts';
+export {
+  ErrorCode,
+  SluiceError,
+  SlotQueueFullError,
+  TimeoutError,
+  RoutineError,
+  isSluiceError,
+  isSlotQueueFullError,
+  describeValue,
+} from './errors.ts';
 export type { ErrorCodeValue, SluiceErrorOptions } from './errors.ts';
 export { RealClock, ManualClock, realClock, setLongTimeout, kMaxTimerMs } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
@@ -7,7 +16,16 @@ export { RingQueue, ArrayQueue } from './slot-queue.ts';
 export type { SlotQueue } from './slot-queue.ts';
 export { Slot, OfferResult, resolveSlotOptions, kOverflowPolicies } from './slot.ts';
 export type { SlotOptions, SlotSpec, SlotStatus, SlotCounters, OverflowPolicy, PressureLevel, QueuedItem } from './slot.ts';
-export { immediate, allSlotsReady, batchSize, timeInterval, custom, policies, checkDecision, isBuiltinPolicy } from './activation-policy.ts';
+export {
+  immediate,
+  allSlotsReady,
+  batchSize,
+  timeInterval,
+  custom,
+  policies,
+  checkDecision,
+  isBuiltinPolicy,
+} from './activation-policy.ts';
 export type {
   ActivationPolicy,
   ActivationDecision,
@@ -23,7 +41,17 @@ export type {
 export { Routine } from './routine.ts';
 export type { Logic, SlotItems, EventSpec } from './routine.ts';
 export { Flow } from './flow.ts';
-export type { FlowOptions, RoutineOptions, RoutineEntry, Connection, FlowWarning, FlowSource, Placement, PipeStep, Fallback } from './flow.ts';
+export type {
+  FlowOptions,
+  RoutineOptions,
+  RoutineEntry,
+  Connection,
+  FlowWarning,
+  FlowSource,
+  Placement,
+  PipeStep,
+  Fallback,
+} from './flow.ts';
 export { defineFlow, isFlowModule, loadFlowModule, toModuleUrl } from './flow-module.ts';
 export type { FlowModule, FlowModuleMeta, FlowInput } from './flow-module.ts';
 export { ErrorStrategy, resolveErrorHandler, retryDelay, kDefaultErrorHandler } from './error-handler.ts';

@@ -205,7 +205,14 @@ export class JobContext {
   /** A copy of the trace (capped at the runtime's `traceLimit`; see `traceDropped`). */
   get traceLog(): TraceEntry[] {
     return (this.#trace ?? []).map((log) => {
-      const entry = { routineId: log.routineId, status: log.status, atMs: log.startMono - this.#createdMono, durationMs: log.durationMs, items: log.items, attempt: log.attempt };
+      const entry = {
+        routineId: log.routineId,
+        status: log.status,
+        atMs: log.startMono - this.#createdMono,
+        durationMs: log.durationMs,
+        items: log.items,
+        attempt: log.attempt,
+      };
       return log.error === undefined ? entry : { ...entry, error: log.error };
     });
   }
@@ -237,7 +244,9 @@ export class JobContext {
    */
   cancel(reason = 'cancelled by caller'): void {
     if (this.isTerminal) return;
-    const error = new SluiceError(ErrorCode.JobCancelled, `Job "${this.jobId}" was cancelled: ${reason}`, { details: { jobId: this.jobId } });
+    const error = new SluiceError(ErrorCode.JobCancelled, `Job "${this.jobId}" was cancelled: ${reason}`, {
+      details: { jobId: this.jobId },
+    });
     this.#hooks.cancel(this, error);
     this[kEnd]('cancelled', error);
   }

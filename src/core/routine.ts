@@ -69,7 +69,10 @@ export class Routine {
     assertName(`${this.kind}.addEvent name`, name);
     if (this.#events.has(name)) throw this.#duplicate('event', name);
     if (!Array.isArray(fields) || fields.some((f) => typeof f !== 'string')) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${this.kind}.addEvent("${name}") fields\` to be an array of strings, got ${describeValue(fields)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`${this.kind}.addEvent("${name}") fields\` to be an array of strings, got ${describeValue(fields)}`,
+      );
     }
     this.#events.set(name, Object.freeze({ name, fields: Object.freeze([...fields]) }));
     return this;
@@ -79,7 +82,10 @@ export class Routine {
   setActivationPolicy(policy: ActivationPolicy): this {
     this.#assertMutable('setActivationPolicy');
     if (typeof policy !== 'object' || policy === null || typeof policy.evaluate !== 'function' || typeof policy.type !== 'string') {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${this.kind}.setActivationPolicy\` to get an ActivationPolicy (with type and evaluate), got ${describeValue(policy)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`${this.kind}.setActivationPolicy\` to get an ActivationPolicy (with type and evaluate), got ${describeValue(policy)}`,
+      );
     }
     this.#policy = policy;
     return this;
@@ -170,11 +176,16 @@ export class Routine {
 
   #assertMutable(method: string): void {
     if (this.#frozen) {
-      throw new SluiceError(ErrorCode.FlowFrozen, `${this.kind}.${method}() was called after the routine's flow was registered; routines are frozen then`);
+      throw new SluiceError(
+        ErrorCode.FlowFrozen,
+        `${this.kind}.${method}() was called after the routine's flow was registered; routines are frozen then`,
+      );
     }
   }
 
   #duplicate(what: string, name: string): SluiceError {
-    return new SluiceError(ErrorCode.DuplicateName, `${this.kind} already declares a ${what} named "${name}"`, { details: { routine: this.kind, [what]: name } });
+    return new SluiceError(ErrorCode.DuplicateName, `${this.kind} already declares a ${what} named "${name}"`, {
+      details: { routine: this.kind, [what]: name },
+    });
   }
 }

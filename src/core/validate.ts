@@ -32,7 +32,12 @@ export function assertNumber(name: string, value: unknown, min: number, max = Nu
  * ceiling (2^31 - 1 ms) are valid: sluice's clock chains timers instead of letting Node clamp
  * them to 1 ms.
  */
-export function assertMs(name: string, value: unknown, min: number, options: { noLimit?: boolean; integer?: boolean } = {}): asserts value is number {
+export function assertMs(
+  name: string,
+  value: unknown,
+  min: number,
+  options: { noLimit?: boolean; integer?: boolean } = {},
+): asserts value is number {
   const ok =
     typeof value === 'number' &&
     value >= min &&
@@ -98,7 +103,13 @@ export function checkInteger(name: string, value: unknown, min: number, max = Nu
  * const alpha = checkNumber('alpha', options.alpha ?? 0.1, 0, 1, true); // (0, 1]
  * ```
  */
-export function checkNumber(name: string, value: unknown, min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY, exclusiveMin = false): number {
+export function checkNumber(
+  name: string,
+  value: unknown,
+  min = Number.NEGATIVE_INFINITY,
+  max = Number.POSITIVE_INFINITY,
+  exclusiveMin = false,
+): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (exclusiveMin && value === min)) {
     failOption(name, numberRange(min, max, exclusiveMin), value);
   }
@@ -124,5 +135,7 @@ function numberRange(min: number, max: number, exclusiveMin: boolean): string {
  * ```
  */
 export function isThenable<T = unknown>(value: unknown): value is PromiseLike<T> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<T>).then === 'function';
+  return (
+    value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<T>).then === 'function'
+  );
 }

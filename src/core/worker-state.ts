@@ -133,7 +133,10 @@ export class WorkerState {
 
   /** The last activations, oldest first (capped at the runtime's `historyLimit`). */
   get executionHistory(): ActivationRecord[] {
-    const logs = this.#history.length < this.#historyLimit ? this.#history : [...this.#history.slice(this.#historyNext), ...this.#history.slice(0, this.#historyNext)];
+    const logs =
+      this.#history.length < this.#historyLimit
+        ? this.#history
+        : [...this.#history.slice(this.#historyNext), ...this.#history.slice(0, this.#historyNext)];
     return logs.map((log) => {
       const record = {
         routineId: log.routineId,

@@ -141,13 +141,21 @@ export class AdmissionGate implements Governable {
     const verdict = this.tryAdmit(priority);
     if (verdict.admitted) return;
     if (verdict.reason === 'shed') {
-      throw new SluiceError(ErrorCode.LoadShed, `Post refused: priority ${priority} is below the shed level ${this.#shedLevel} under load`, {
-        details: { priority, shedLevel: this.#shedLevel },
-      });
+      throw new SluiceError(
+        ErrorCode.LoadShed,
+        `Post refused: priority ${priority} is below the shed level ${this.#shedLevel} under load`,
+        {
+          details: { priority, shedLevel: this.#shedLevel },
+        },
+      );
     }
-    throw new SluiceError(ErrorCode.Throttled, `Post refused: admission is throttled to ${round(this.#rate)} items/s; retry in ${Math.ceil(verdict.retryAfterMs)} ms`, {
-      details: { rate: this.#rate, retryAfterMs: verdict.retryAfterMs },
-    });
+    throw new SluiceError(
+      ErrorCode.Throttled,
+      `Post refused: admission is throttled to ${round(this.#rate)} items/s; retry in ${Math.ceil(verdict.retryAfterMs)} ms`,
+      {
+        details: { rate: this.#rate, retryAfterMs: verdict.retryAfterMs },
+      },
+    );
   }
 
   /** The counters. */
@@ -164,8 +172,24 @@ export class AdmissionGate implements Governable {
 
   knobs(): KnobDescriptor[] {
     return [
-      { name: 'admission_rate', kind: KnobKinds.AdmissionRate, value: this.#rate, min: this.#minRate, max: this.#maxRate, baseline: this.#maxRate, step: 'continuous' },
-      { name: 'shed_level', kind: KnobKinds.ShedLevel, value: this.#shedLevel, min: 0, max: this.#maxShedLevel, baseline: 0, step: 'integer' },
+      {
+        name: 'admission_rate',
+        kind: KnobKinds.AdmissionRate,
+        value: this.#rate,
+        min: this.#minRate,
+        max: this.#maxRate,
+        baseline: this.#maxRate,
+        step: 'continuous',
+      },
+      {
+        name: 'shed_level',
+        kind: KnobKinds.ShedLevel,
+        value: this.#shedLevel,
+        min: 0,
+        max: this.#maxShedLevel,
+        baseline: 0,
+        step: 'integer',
+      },
     ];
   }
 
@@ -181,7 +205,9 @@ export class AdmissionGate implements Governable {
       this.#shedLevel = Math.min(this.#maxShedLevel, Math.max(0, Math.round(value)));
       return this.#shedLevel;
     }
-    throw new SluiceError(ErrorCode.UnknownKnob, `Subsystem \`${this.name}\` has no knob \`${name}\``, { details: { subsystem: this.name, knob: name } });
+    throw new SluiceError(ErrorCode.UnknownKnob, `Subsystem \`${this.name}\` has no knob \`${name}\``, {
+      details: { subsystem: this.name, knob: name },
+    });
   }
 
   #capacity(): number {

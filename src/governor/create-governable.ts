@@ -86,9 +86,13 @@ export function createGovernable(options: CreateGovernableOptions): Governable {
         });
       }
       if (typeof value !== 'number' || Number.isNaN(value)) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Expected the value of knob \`${name}.${knobName}\` to be a number, got ${describeValue(value)}`, {
-          details: { subsystem: name, knob: knobName },
-        });
+        throw new SluiceError(
+          ErrorCode.InvalidArgument,
+          `Expected the value of knob \`${name}.${knobName}\` to be a number, got ${describeValue(value)}`,
+          {
+            details: { subsystem: name, knob: knobName },
+          },
+        );
       }
       const step = spec.step ?? (spec.kind === 'admission_rate' ? 'continuous' : 'integer');
       const rounded = step === 'integer' ? Math.round(value) : value;

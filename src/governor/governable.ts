@@ -117,7 +117,15 @@ export function resolveKnob(owner: string, knob: KnobDescriptor): ResolvedKnob {
   if (knob.baseline < knob.min || knob.baseline > knob.max) bad(`\`baseline\` in [${knob.min}, ${knob.max}]`, knob.baseline);
   const step = knob.step ?? (knob.kind === KnobKinds.AdmissionRate ? 'continuous' : 'integer');
   if (step !== 'integer' && step !== 'continuous') bad('`step` to be "integer" or "continuous"', knob.step);
-  return Object.freeze({ name: knob.name, kind: knob.kind, value: knob.value, min: knob.min, max: knob.max, baseline: knob.baseline, step });
+  return Object.freeze({
+    name: knob.name,
+    kind: knob.kind,
+    value: knob.value,
+    min: knob.min,
+    max: knob.max,
+    baseline: knob.baseline,
+    step,
+  });
 }
 
 /** True when `value` has the shape of a {@link Governable}. */

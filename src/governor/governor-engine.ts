@@ -178,7 +178,16 @@ export class GovernorEngine {
     for (const knob of targets) {
       const requested = settleKnobValue(knob, actuator.apply(knob, context));
       const reason = `executed directly: ${action} with factor ${factor}`;
-      const decision = applyKnobChange(entry.governable, knob, requested, { at, tick: this.#ticks, rule: 'manual', action, phase: 'apply', subsystem, metrics: {}, reason });
+      const decision = applyKnobChange(entry.governable, knob, requested, {
+        at,
+        tick: this.#ticks,
+        rule: 'manual',
+        action,
+        phase: 'apply',
+        subsystem,
+        metrics: {},
+        reason,
+      });
       this.#decisions += 1;
       if (decision.outcome === 'rejected') this.#rejected += 1;
       this.#monitor.record(decision);
@@ -269,7 +278,10 @@ export class GovernorEngine {
         errors.push(`${name}.metrics(): ${messageOf(error)}`);
       }
       try {
-        knobs.set(name, entry.governable.knobs().map((k) => resolveKnob(name, k)));
+        knobs.set(
+          name,
+          entry.governable.knobs().map((k) => resolveKnob(name, k)),
+        );
       } catch (error) {
         this.#subsystemErrors += 1;
         errors.push(`${name}.knobs(): ${messageOf(error)}`);
@@ -290,11 +302,14 @@ export class GovernorEngine {
 
     for (const decision of decisions) this.#monitor.record(decision);
     const report: TickReport = { tick, at, metrics: readings, decisions, errors };
-    this.#monitor.publishTick(report, (): TelemetryPayload => ({
-      ...copyReport(report),
-      profiles: this.#profiler.profiles(),
-      knobs: Object.fromEntries([...knobs].map(([name, list]) => [name, list.map((k) => ({ ...k }))])),
-    }));
+    this.#monitor.publishTick(
+      report,
+      (): TelemetryPayload => ({
+        ...copyReport(report),
+        profiles: this.#profiler.profiles(),
+        knobs: Object.fromEntries([...knobs].map(([name, list]) => [name, list.map((k) => ({ ...k }))])),
+      }),
+    );
     return copyReport(report);
   }
 
@@ -352,7 +367,16 @@ export class GovernorEngine {
     };
     const shown = `\`${metricKey}\` ${rule.use} ${round(input)}`;
     const record = (knob: ResolvedKnob, requested: number, phase: 'apply' | 'restore', reason: string): Decision => {
-      const decision = applyKnobChange(governable, knob, requested, { at, tick, rule: rule.name, action: rule.action, phase, subsystem, metrics: used, reason });
+      const decision = applyKnobChange(governable, knob, requested, {
+        at,
+        tick,
+        rule: rule.name,
+        action: rule.action,
+        phase,
+        subsystem,
+        metrics: used,
+        reason,
+      });
       this.#decisions += 1;
       if (decision.outcome === 'rejected') this.#rejected += 1;
       decisions.push(decision);
@@ -414,7 +438,6 @@ export class GovernorEngine {
     }
     return false;
   }
-
 }
 
 function messageOf(error: unknown): string {

@@ -129,7 +129,8 @@ function resolveSensor(sensor: GovernorOptions['sensor']): ResolvedGovernorOptio
 
 function resolveBus(bus: GovernorBus | undefined): GovernorBus | undefined {
   if (bus === undefined) return undefined;
-  if (typeof bus !== 'object' || bus === null || typeof bus.publish !== 'function') failOption('bus', 'an object with publish(topic, payload)', bus);
+  if (typeof bus !== 'object' || bus === null || typeof bus.publish !== 'function')
+    failOption('bus', 'an object with publish(topic, payload)', bus);
   if (bus.hasSubscribers !== undefined) checkFunction('bus.hasSubscribers', bus.hasSubscribers);
   return bus;
 }
@@ -142,7 +143,9 @@ export function resolveRules(rules: GovernorOptions['rules']): PolicyRule[] {
   const seen = new Set<string>();
   for (const rule of resolved) {
     if (seen.has(rule.name)) {
-      throw new SluiceError(ErrorCode.DuplicateName, `Rule name ${describeValue(rule.name)} is used twice`, { details: { rule: rule.name } });
+      throw new SluiceError(ErrorCode.DuplicateName, `Rule name ${describeValue(rule.name)} is used twice`, {
+        details: { rule: rule.name },
+      });
     }
     seen.add(rule.name);
   }

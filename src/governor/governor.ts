@@ -124,7 +124,9 @@ export class Governor {
     checkKnownKeys('register options', options, ['rules']);
     const name = governable.name;
     if (this.#engine.hasSubsystem(name)) {
-      throw new SluiceError(ErrorCode.DuplicateName, `A subsystem named ${describeValue(name)} is already registered`, { details: { subsystem: name } });
+      throw new SluiceError(ErrorCode.DuplicateName, `A subsystem named ${describeValue(name)} is already registered`, {
+        details: { subsystem: name },
+      });
     }
     const knobs = governable.knobs();
     if (!Array.isArray(knobs)) failOption(`${name}.knobs()`, 'an array of knob descriptors', knobs);
@@ -132,7 +134,9 @@ export class Governor {
     for (const knob of knobs) {
       resolveKnob(name, knob);
       if (seen.has(knob.name)) {
-        throw new SluiceError(ErrorCode.DuplicateName, `Subsystem \`${name}\` reports knob ${describeValue(knob.name)} twice`, { details: { subsystem: name, knob: knob.name } });
+        throw new SluiceError(ErrorCode.DuplicateName, `Subsystem \`${name}\` reports knob ${describeValue(knob.name)} twice`, {
+          details: { subsystem: name, knob: knob.name },
+        });
       }
       seen.add(knob.name);
     }
@@ -232,7 +236,9 @@ export class Governor {
     checkName('actuator name', name);
     checkActuator(name, actuator);
     if (this.#engine.hasActuator(name)) {
-      throw new SluiceError(ErrorCode.DuplicateName, `An actuator named ${describeValue(name)} already exists`, { details: { actuator: name } });
+      throw new SluiceError(ErrorCode.DuplicateName, `An actuator named ${describeValue(name)} already exists`, {
+        details: { actuator: name },
+      });
     }
     this.#engine.addActuator(name, actuator);
   }
@@ -265,18 +271,34 @@ export class Governor {
    */
   execute(subsystem: string, action: string, factor: number, options: { knob?: string } = {}): Decision[] {
     if (!this.#engine.hasSubsystem(subsystem)) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Governor has no subsystem ${describeValue(subsystem)} (registered: ${this.subsystems().map((s) => `"${s.name}"`).join(', ') || 'none'})`, {
-        details: { subsystem },
-      });
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Governor has no subsystem ${describeValue(subsystem)} (registered: ${
+          this.subsystems()
+            .map((s) => `"${s.name}"`)
+            .join(', ') || 'none'
+        })`,
+        {
+          details: { subsystem },
+        },
+      );
     }
     if (!this.#engine.hasActuator(action)) {
-      throw new SluiceError(ErrorCode.UnknownAction, `Governor has no actuator for action ${describeValue(action)} (known: ${this.actions().join(', ')})`, { details: { action } });
+      throw new SluiceError(
+        ErrorCode.UnknownAction,
+        `Governor has no actuator for action ${describeValue(action)} (known: ${this.actions().join(', ')})`,
+        { details: { action } },
+      );
     }
     checkNumber('factor', factor, 0, Number.POSITIVE_INFINITY, true);
     if (options.knob !== undefined && !this.#engine.knobNames(subsystem).includes(options.knob)) {
-      throw new SluiceError(ErrorCode.UnknownKnob, `Subsystem "${subsystem}" has no knob ${describeValue(options.knob)} (knobs: ${this.#engine.knobNames(subsystem).join(', ')})`, {
-        details: { subsystem, knob: options.knob },
-      });
+      throw new SluiceError(
+        ErrorCode.UnknownKnob,
+        `Subsystem "${subsystem}" has no knob ${describeValue(options.knob)} (knobs: ${this.#engine.knobNames(subsystem).join(', ')})`,
+        {
+          details: { subsystem, knob: options.knob },
+        },
+      );
     }
     return this.#engine.execute(subsystem, action, factor, options.knob).map((d) => ({ ...d, metrics: { ...d.metrics } }));
   }
@@ -358,14 +380,20 @@ export class Governor {
 
   #checkNewRule(rule: PolicyRule, taken: ReadonlySet<string>): void {
     if (taken.has(rule.name)) {
-      throw new SluiceError(ErrorCode.DuplicateName, `A rule named ${describeValue(rule.name)} already exists`, { details: { rule: rule.name } });
+      throw new SluiceError(ErrorCode.DuplicateName, `A rule named ${describeValue(rule.name)} already exists`, {
+        details: { rule: rule.name },
+      });
     }
     if (!this.#engine.hasActuator(rule.action)) throw unknownAction(rule);
   }
 }
 
 function unknownAction(rule: PolicyRule): SluiceError {
-  return new SluiceError(ErrorCode.UnknownAction, `Rule \`${rule.name}\` names action ${describeValue(rule.action)}, which has no actuator`, {
-    details: { rule: rule.name, action: rule.action },
-  });
+  return new SluiceError(
+    ErrorCode.UnknownAction,
+    `Rule \`${rule.name}\` names action ${describeValue(rule.action)}, which has no actuator`,
+    {
+      details: { rule: rule.name, action: rule.action },
+    },
+  );
 }

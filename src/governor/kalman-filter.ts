@@ -58,7 +58,11 @@ export function resolveKalmanOptions(options: KalmanOptions | undefined): Resolv
   checkObject('kalman options', options, true);
   const o = options ?? {};
   checkKnownKeys('kalman', o, ['model', 'processNoise', 'measurementNoise']);
-  const resolved = { model: o.model ?? 'constant-velocity', processNoise: o.processNoise ?? 0.05, measurementNoise: o.measurementNoise ?? 1 };
+  const resolved = {
+    model: o.model ?? 'constant-velocity',
+    processNoise: o.processNoise ?? 0.05,
+    measurementNoise: o.measurementNoise ?? 1,
+  };
   checkOneOf('kalman.model', resolved.model, ['random-walk', 'constant-velocity']);
   checkNumber('kalman.processNoise', resolved.processNoise, 0, Number.POSITIVE_INFINITY, true);
   checkNumber('kalman.measurementNoise', resolved.measurementNoise, 0, Number.POSITIVE_INFINITY, true);

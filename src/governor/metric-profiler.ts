@@ -4,7 +4,13 @@
  * @module
  */
 import { Ema } from './ema.ts';
-import { createKalmanFilter, resolveKalmanOptions, type Forecaster, type KalmanOptions, type ResolvedKalmanOptions } from './kalman-filter.ts';
+import {
+  createKalmanFilter,
+  resolveKalmanOptions,
+  type Forecaster,
+  type KalmanOptions,
+  type ResolvedKalmanOptions,
+} from './kalman-filter.ts';
 import { checkKnownKeys, checkNumber, checkObject } from './option-checks.ts';
 
 /** Options of the profiler. */

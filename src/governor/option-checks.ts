@@ -9,7 +9,16 @@
  * ```
  * @module
  */
-import { assertFunction, assertInteger, assertKnownKeys, assertName, assertObject, assertOneOf, checkNumber, failOption } from '../core/validate.ts';
+import {
+  assertFunction,
+  assertInteger,
+  assertKnownKeys,
+  assertName,
+  assertObject,
+  assertOneOf,
+  checkNumber,
+  failOption,
+} from '../core/validate.ts';
 
 // The generic checks are core's; the governor names them as it always has.
 export {

@@ -110,8 +110,21 @@ export interface PolicyRuleOptions {
 }
 
 const kRuleKeys = [
-  'name', 'metric', 'threshold', 'action', 'factor', 'direction', 'use', 'clearThreshold', 'cooldownMs',
-  'fireAfter', 'clearAfter', 'restore', 'subsystem', 'knob', 'requires',
+  'name',
+  'metric',
+  'threshold',
+  'action',
+  'factor',
+  'direction',
+  'use',
+  'clearThreshold',
+  'cooldownMs',
+  'fireAfter',
+  'clearAfter',
+  'restore',
+  'subsystem',
+  'knob',
+  'requires',
 ] as const;
 const kDirections = ['above', 'below'] as const;
 const kInputs = ['value', 'ema', 'forecast', 'trend'] as const;
@@ -181,7 +194,8 @@ export class PolicyRule {
 
     this.factor = options.factor ?? kDefaultFactor[this.action] ?? 1;
     if (kMultipliers.includes(this.action)) {
-      if (typeof this.factor !== 'number' || !(this.factor > 0 && this.factor < 1)) failOption('factor', `a number in (0, 1) for \`${this.action}\``, this.factor);
+      if (typeof this.factor !== 'number' || !(this.factor > 0 && this.factor < 1))
+        failOption('factor', `a number in (0, 1) for \`${this.action}\``, this.factor);
     } else {
       checkNumber('factor', this.factor, 0, Number.POSITIVE_INFINITY, true);
     }
@@ -189,10 +203,14 @@ export class PolicyRule {
     this.clearThreshold = options.clearThreshold ?? this.threshold;
     checkNumber('clearThreshold', this.clearThreshold);
     if (this.direction === 'above' && this.clearThreshold > this.threshold) {
-      throw new RangeError(`Expected \`clearThreshold\` <= \`threshold\` (${this.threshold}) for an 'above' rule, got \`${this.clearThreshold}\``);
+      throw new RangeError(
+        `Expected \`clearThreshold\` <= \`threshold\` (${this.threshold}) for an 'above' rule, got \`${this.clearThreshold}\``,
+      );
     }
     if (this.direction === 'below' && this.clearThreshold < this.threshold) {
-      throw new RangeError(`Expected \`clearThreshold\` >= \`threshold\` (${this.threshold}) for a 'below' rule, got \`${this.clearThreshold}\``);
+      throw new RangeError(
+        `Expected \`clearThreshold\` >= \`threshold\` (${this.threshold}) for a 'below' rule, got \`${this.clearThreshold}\``,
+      );
     }
     this.cooldownMs = options.cooldownMs ?? 2000;
     checkNumber('cooldownMs', this.cooldownMs, 0);
@@ -215,7 +233,13 @@ export class PolicyRule {
         checkKnownKeys(`requires[${i}]`, c, ['metric', 'threshold', 'direction', 'use', 'whenMissing']);
         checkName(`requires[${i}].metric`, c.metric);
         checkNumber(`requires[${i}].threshold`, c.threshold);
-        const condition = { metric: c.metric, threshold: c.threshold, direction: c.direction ?? 'above', use: c.use ?? 'value', whenMissing: c.whenMissing ?? false };
+        const condition = {
+          metric: c.metric,
+          threshold: c.threshold,
+          direction: c.direction ?? 'above',
+          use: c.use ?? 'value',
+          whenMissing: c.whenMissing ?? false,
+        };
         checkOneOf(`requires[${i}].direction`, condition.direction, kDirections);
         checkOneOf(`requires[${i}].use`, condition.use, kInputs);
         if (typeof condition.whenMissing !== 'boolean') failOption(`requires[${i}].whenMissing`, 'a boolean', condition.whenMissing);
@@ -238,9 +262,18 @@ export class PolicyRule {
   /** The rule's options, as a plain object (for decisions, logs and the bus). */
   toJSON(): PolicyRuleOptions {
     return {
-      name: this.name, metric: this.metric, threshold: this.threshold, action: this.action, factor: this.factor,
-      direction: this.direction, use: this.use, clearThreshold: this.clearThreshold, cooldownMs: this.cooldownMs,
-      fireAfter: this.fireAfter, clearAfter: this.clearAfter, restore: this.restore,
+      name: this.name,
+      metric: this.metric,
+      threshold: this.threshold,
+      action: this.action,
+      factor: this.factor,
+      direction: this.direction,
+      use: this.use,
+      clearThreshold: this.clearThreshold,
+      cooldownMs: this.cooldownMs,
+      fireAfter: this.fireAfter,
+      clearAfter: this.clearAfter,
+      restore: this.restore,
       ...(this.subsystem === undefined ? {} : { subsystem: this.subsystem }),
       ...(this.knob === undefined ? {} : { knob: this.knob }),
       requires: this.requires.map((c) => ({ ...c })),

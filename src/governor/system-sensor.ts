@@ -54,7 +54,9 @@ export interface SystemSensorOptions {
  * const governor = new Governor({ sensor }); // started and stopped with the governor
  * ```
  */
-export function createSystemSensor(options: SystemSensorOptions = {}): ManagedSensor & { readonly isRunning: boolean; readonly samples: number } {
+export function createSystemSensor(
+  options: SystemSensorOptions = {},
+): ManagedSensor & { readonly isRunning: boolean; readonly samples: number } {
   checkObject('system sensor options', options, true);
   checkKnownKeys('system sensor options', options, ['intervalMs', 'clock', 'probe']);
   const intervalMs = options.intervalMs ?? 500;
@@ -146,7 +148,9 @@ export function readingsOf(snapshot: SystemSnapshot): SensorReadings {
   const gpus = (snapshot.gpu ?? []).filter((g) => typeof g.utilization === 'number');
   if (gpus.length > 0) {
     out[Metric.GpuUtil] = Math.max(...gpus.map((g) => g.utilization ?? 0));
-    const vram = gpus.filter((g) => typeof g.memoryUsedBytes === 'number' && typeof g.memoryTotalBytes === 'number' && g.memoryTotalBytes > 0);
+    const vram = gpus.filter(
+      (g) => typeof g.memoryUsedBytes === 'number' && typeof g.memoryTotalBytes === 'number' && g.memoryTotalBytes > 0,
+    );
     if (vram.length > 0) out[Metric.VramUtil] = Math.max(...vram.map((g) => (g.memoryUsedBytes ?? 0) / (g.memoryTotalBytes ?? 1)));
   }
   return out;

@@ -165,14 +165,37 @@ export interface ResolvedBenchOptions {
 }
 
 const kKeys = [
-  'module', 'params', 'routine', 'slot', 'items', 'input', 'rate', 'rampTo', 'durationMs', 'threads', 'batch', 'warmup', 'repeat',
-  'window', 'baseline', 'governor', 'runtime', 'timeoutMs', 'sampleIntervalMs', 'timelineMs', 'onProgress',
+  'module',
+  'params',
+  'routine',
+  'slot',
+  'items',
+  'input',
+  'rate',
+  'rampTo',
+  'durationMs',
+  'threads',
+  'batch',
+  'warmup',
+  'repeat',
+  'window',
+  'baseline',
+  'governor',
+  'runtime',
+  'timeoutMs',
+  'sampleIntervalMs',
+  'timelineMs',
+  'onProgress',
 ] as const;
 
 function checkList(name: string, value: unknown, min: number): readonly number[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length === 0) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${name}\` to be a non-empty array of integers >= ${min}, got ${describeValue(value)}`, { details: { name } });
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`${name}\` to be a non-empty array of integers >= ${min}, got ${describeValue(value)}`,
+      { details: { name } },
+    );
   }
   value.forEach((v, i) => {
     assertInteger(`${name}[${i}]`, v, min);
@@ -193,7 +216,11 @@ export function resolveBenchOptions(options: BenchOptions): ResolvedBenchOptions
   assertObject('bench options', options);
   assertKnownKeys('bench options', options as unknown as Record<string, unknown>, kKeys);
   if (!isFlowModule(options.module)) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`module\` to be a flow module (what defineFlow() returns), got ${describeValue(options.module)}`, { details: { name: 'module' } });
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`module\` to be a flow module (what defineFlow() returns), got ${describeValue(options.module)}`,
+      { details: { name: 'module' } },
+    );
   }
   const routine = options.routine ?? options.module.input?.routine;
   const slot = options.slot ?? options.module.input?.slot;
@@ -209,7 +236,11 @@ export function resolveBenchOptions(options: BenchOptions): ResolvedBenchOptions
   const items = options.items ?? 10_000;
   assertInteger('items', items, 1);
   if (options.input !== undefined && (!Array.isArray(options.input) || options.input.length === 0)) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`input\` to be a non-empty array of items, got ${describeValue(options.input)}`, { details: { name: 'input' } });
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`input\` to be a non-empty array of items, got ${describeValue(options.input)}`,
+      { details: { name: 'input' } },
+    );
   }
   if (options.input === undefined && options.module.input?.generate === undefined) {
     throw new SluiceError(
@@ -283,7 +314,9 @@ export function resolveBenchOptions(options: BenchOptions): ResolvedBenchOptions
 export function parseDuration(value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
   if (match === null) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected a duration such as 500ms, 10s or 2m, got ${describeValue(value)}`, { details: { name: 'duration' } });
+    throw new SluiceError(ErrorCode.InvalidArgument, `Expected a duration such as 500ms, 10s or 2m, got ${describeValue(value)}`, {
+      details: { name: 'duration' },
+    });
   }
   const n = Number(match[1]);
   const unit = match[2] ?? 'ms';

@@ -32,7 +32,22 @@ export function formatNumber(n: number | null | undefined): string {
  */
 export function benchSummaryTable(result: BenchResult): ReportTable {
   const withBaseline = result.baseline !== null;
-  const columns = ['configuration', 'items/s (median)', 'spread', 'speed-up', ...(withBaseline ? [`× ${result.baseline?.name}`] : []), 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'peak RSS MB', 'CPU ms', 'CPU µs/item', 'pool util', 'jobs failed'];
+  const columns = [
+    'configuration',
+    'items/s (median)',
+    'spread',
+    'speed-up',
+    ...(withBaseline ? [`× ${result.baseline?.name}`] : []),
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'max ms',
+    'peak RSS MB',
+    'CPU ms',
+    'CPU µs/item',
+    'pool util',
+    'jobs failed',
+  ];
   const rows = result.configurations.map((c) => [
     c.label,
     formatNumber(c.itemsPerSecond.median),
@@ -51,7 +66,22 @@ export function benchSummaryTable(result: BenchResult): ReportTable {
   ]);
   if (result.baseline !== null) {
     const b = result.baseline.itemsPerSecond;
-    rows.push([`baseline: ${result.baseline.name}`, formatNumber(b.median), `${(100 * b.spread).toFixed(0)}%`, '', '1×', '', '', '', '', '', '', '', '', '']);
+    rows.push([
+      `baseline: ${result.baseline.name}`,
+      formatNumber(b.median),
+      `${(100 * b.spread).toFixed(0)}%`,
+      '',
+      '1×',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
   }
   return { columns, rows };
 }
@@ -73,15 +103,37 @@ export function sweepCharts(result: BenchResult): ChartSpec[] {
   const threads = distinct(result.configurations.map((c) => c.threads));
   const batches = distinct(result.configurations.map((c) => c.batch));
   const baseline = result.baseline;
-  const line = (name: string, xs: number[], y: (x: number) => ConfigurationResult | undefined) => ({ name, points: xs.map((x) => [x, y(x)?.itemsPerSecond.median ?? null] as const) });
-  const base = (xs: number[]) => (baseline === null ? [] : [{ name: baseline.name, dashed: true, points: xs.map((x) => [x, baseline.itemsPerSecond.median] as const) }]);
+  const line = (name: string, xs: number[], y: (x: number) => ConfigurationResult | undefined) => ({
+    name,
+    points: xs.map((x) => [x, y(x)?.itemsPerSecond.median ?? null] as const),
+  });
+  const base = (xs: number[]) =>
+    baseline === null ? [] : [{ name: baseline.name, dashed: true, points: xs.map((x) => [x, baseline.itemsPerSecond.median] as const) }];
   if (threads.length > 1) {
-    const lines = (batches.length === 0 ? [null] : batches).map((b) => line(b === null ? 'sluice' : `batch ${b}`, threads, (t) => result.configurations.find((c) => c.threads === t && c.batch === b)));
-    charts.push({ title: `${result.flow}: throughput vs threads`, xLabel: 'pool threads', yLabel: 'items/s', xScale: 'log2', series: [...lines, ...base(threads)] });
+    const lines = (batches.length === 0 ? [null] : batches).map((b) =>
+      line(b === null ? 'sluice' : `batch ${b}`, threads, (t) => result.configurations.find((c) => c.threads === t && c.batch === b)),
+    );
+    charts.push({
+      title: `${result.flow}: throughput vs threads`,
+      xLabel: 'pool threads',
+      yLabel: 'items/s',
+      xScale: 'log2',
+      series: [...lines, ...base(threads)],
+    });
   }
   if (batches.length > 1) {
-    const lines = (threads.length === 0 ? [null] : threads).map((t) => line(t === null ? 'sluice' : `${t} thread${t === 1 ? '' : 's'}`, batches, (b) => result.configurations.find((c) => c.batch === b && c.threads === t)));
-    charts.push({ title: `${result.flow}: throughput vs dispatch batch`, xLabel: 'dispatch batch', yLabel: 'items/s', xScale: 'log2', series: [...lines, ...base(batches)] });
+    const lines = (threads.length === 0 ? [null] : threads).map((t) =>
+      line(t === null ? 'sluice' : `${t} thread${t === 1 ? '' : 's'}`, batches, (b) =>
+        result.configurations.find((c) => c.batch === b && c.threads === t),
+      ),
+    );
+    charts.push({
+      title: `${result.flow}: throughput vs dispatch batch`,
+      xLabel: 'dispatch batch',
+      yLabel: 'items/s',
+      xScale: 'log2',
+      series: [...lines, ...base(batches)],
+    });
   }
   return charts;
 }
@@ -98,7 +150,9 @@ export function sweepCharts(result: BenchResult): ChartSpec[] {
  */
 export function timelineCharts(flow: string, c: ConfigurationResult): ChartSpec[] {
   if (c.timeline.length === 0) return [];
-  const end = Math.max(...c.timeline.map((p) => p.t), ...c.decisions.map((d) => d.t)) + (c.timeline.length > 1 ? (c.timeline[1]?.t ?? 0) - (c.timeline[0]?.t ?? 0) : 0.25);
+  const end =
+    Math.max(...c.timeline.map((p) => p.t), ...c.decisions.map((d) => d.t)) +
+    (c.timeline.length > 1 ? (c.timeline[1]?.t ?? 0) - (c.timeline[0]?.t ?? 0) : 0.25);
   const xDomain = [0, end] as const;
   const markers = c.decisions.map((d) => ({ x: d.t, label: `${d.action} ${d.knob} ${formatNumber(d.before)}→${formatNumber(d.after)}` }));
   const charts: ChartSpec[] = [
@@ -114,7 +168,14 @@ export function timelineCharts(flow: string, c: ConfigurationResult): ChartSpec[
         { name: 'p99', points: c.timeline.map((p) => [p.t, p.p99] as const) },
       ],
     },
-    { title: `${flow} (${c.label}): throughput over time`, xLabel: 'seconds', yLabel: 'jobs ended per second', xDomain, markers, series: [{ name: 'items/s', points: c.timeline.map((p) => [p.t, p.itemsPerSecond] as const) }] },
+    {
+      title: `${flow} (${c.label}): throughput over time`,
+      xLabel: 'seconds',
+      yLabel: 'jobs ended per second',
+      xDomain,
+      markers,
+      series: [{ name: 'items/s', points: c.timeline.map((p) => [p.t, p.itemsPerSecond] as const) }],
+    },
   ];
   if (c.decisions.length > 0) {
     const knobs = [...new Set(c.decisions.map((d) => d.knob))];
@@ -126,7 +187,11 @@ export function timelineCharts(flow: string, c: ConfigurationResult): ChartSpec[
       markers,
       series: knobs.map((k) => {
         const ds = c.decisions.filter((d) => d.knob === k);
-        const points: Array<readonly [number, number]> = [[0, (ds[0] as (typeof ds)[number]).before], ...ds.map((d) => [d.t, d.after] as const), [end, (ds[ds.length - 1] as (typeof ds)[number]).after]];
+        const points: Array<readonly [number, number]> = [
+          [0, (ds[0] as (typeof ds)[number]).before],
+          ...ds.map((d) => [d.t, d.after] as const),
+          [end, (ds[ds.length - 1] as (typeof ds)[number]).after],
+        ];
         return { name: k, step: true, points };
       }),
     });
@@ -147,12 +212,19 @@ export function benchResultToReport(result: BenchResult): ReportModel {
   const fastest = [...result.configurations].sort((a, b) => b.itemsPerSecond.median - a.itemsPerSecond.median)[0] as ConfigurationResult;
   const governed = result.configurations.find((c) => c.decisions.length > 0);
   const s = result.settings;
-  const load = s.mode === 'open' ? `open loop at ${formatNumber(s.rate)}${s.rampTo === null ? '' : `→${formatNumber(s.rampTo)}`} posts/s` : 'closed loop (as fast as backpressure allows)';
+  const load =
+    s.mode === 'open'
+      ? `open loop at ${formatNumber(s.rate)}${s.rampTo === null ? '' : `→${formatNumber(s.rampTo)}`} posts/s`
+      : 'closed loop (as fast as backpressure allows)';
   const size = s.durationMs === null ? `${formatNumber(s.items)} items` : `${formatNumber(s.durationMs / 1000)} s`;
   const headlines = [
     { label: `best items/s (${fastest.label})`, value: formatNumber(fastest.itemsPerSecond.median) },
-    ...(result.configurations.length > 1 ? [{ label: `best speed-up over ${result.configurations[0]?.label}`, value: `${formatNumber(fastest.speedup)}×` }] : []),
-    ...(fastest.ratioToBaseline === null ? [] : [{ label: `vs ${result.baseline?.name} (same run)`, value: `${formatNumber(fastest.ratioToBaseline)}×` }]),
+    ...(result.configurations.length > 1
+      ? [{ label: `best speed-up over ${result.configurations[0]?.label}`, value: `${formatNumber(fastest.speedup)}×` }]
+      : []),
+    ...(fastest.ratioToBaseline === null
+      ? []
+      : [{ label: `vs ${result.baseline?.name} (same run)`, value: `${formatNumber(fastest.ratioToBaseline)}×` }]),
     { label: `p99 latency, ms (${fastest.label})`, value: formatNumber(fastest.latencyMs.p99) },
   ];
   const sections: ReportSection[] = [

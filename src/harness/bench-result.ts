@@ -117,9 +117,21 @@ export interface BenchResult {
 
 const num = { type: 'number' } as const;
 const numOrNull = { type: ['number', 'null'] } as const;
-const summary = { type: 'object', required: ['median', 'min', 'max', 'spread', 'values'], properties: { median: num, min: num, max: num, spread: num, values: { type: 'array', items: num } } } as const;
-const latency = { type: 'object', required: ['p50', 'p95', 'p99', 'max', 'count'], properties: { p50: numOrNull, p95: numOrNull, p99: numOrNull, max: numOrNull, count: num } } as const;
-const jobs = { type: 'object', required: ['posted', 'completed', 'failed', 'cancelled', 'refused'], properties: { posted: num, completed: num, failed: num, cancelled: num, refused: num } } as const;
+const summary = {
+  type: 'object',
+  required: ['median', 'min', 'max', 'spread', 'values'],
+  properties: { median: num, min: num, max: num, spread: num, values: { type: 'array', items: num } },
+} as const;
+const latency = {
+  type: 'object',
+  required: ['p50', 'p95', 'p99', 'max', 'count'],
+  properties: { p50: numOrNull, p95: numOrNull, p99: numOrNull, max: numOrNull, count: num },
+} as const;
+const jobs = {
+  type: 'object',
+  required: ['posted', 'completed', 'failed', 'cancelled', 'refused'],
+  properties: { posted: num, completed: num, failed: num, cancelled: num, refused: num },
+} as const;
 
 /**
  * The JSON Schema (draft 2020-12) of a {@link BenchResult} as written by `sluice bench --json`.
@@ -135,7 +147,20 @@ export const kBenchResultSchema = {
   $id: 'https://sluice.dev/schemas/bench-result-1.json',
   title: 'sluice bench result',
   type: 'object',
-  required: ['schema', 'flow', 'module', 'routine', 'slot', 'startedAt', 'environment', 'settings', 'poolRoutines', 'notes', 'baseline', 'configurations'],
+  required: [
+    'schema',
+    'flow',
+    'module',
+    'routine',
+    'slot',
+    'startedAt',
+    'environment',
+    'settings',
+    'poolRoutines',
+    'notes',
+    'baseline',
+    'configurations',
+  ],
   properties: {
     schema: { const: 'sluice.bench/1' },
     flow: { type: 'string' },
@@ -143,21 +168,53 @@ export const kBenchResultSchema = {
     routine: { type: 'string' },
     slot: { type: 'string' },
     startedAt: { type: 'string' },
-    environment: { type: 'object', required: ['node', 'platform', 'arch', 'cpus'], properties: { node: { type: 'string' }, platform: { type: 'string' }, arch: { type: 'string' }, cpus: num } },
+    environment: {
+      type: 'object',
+      required: ['node', 'platform', 'arch', 'cpus'],
+      properties: { node: { type: 'string' }, platform: { type: 'string' }, arch: { type: 'string' }, cpus: num },
+    },
     settings: {
       type: 'object',
       required: ['items', 'durationMs', 'rate', 'rampTo', 'warmup', 'repeat', 'mode'],
-      properties: { items: numOrNull, durationMs: numOrNull, rate: numOrNull, rampTo: numOrNull, warmup: num, repeat: num, mode: { enum: ['closed', 'open'] } },
+      properties: {
+        items: numOrNull,
+        durationMs: numOrNull,
+        rate: numOrNull,
+        rampTo: numOrNull,
+        warmup: num,
+        repeat: num,
+        mode: { enum: ['closed', 'open'] },
+      },
     },
     poolRoutines: { type: 'array', items: { type: 'string' } },
     notes: { type: 'array', items: { type: 'string' } },
-    baseline: { type: ['object', 'null'], required: ['name', 'itemsPerSecond'], properties: { name: { type: 'string' }, itemsPerSecond: summary } },
+    baseline: {
+      type: ['object', 'null'],
+      required: ['name', 'itemsPerSecond'],
+      properties: { name: { type: 'string' }, itemsPerSecond: summary },
+    },
     configurations: {
       type: 'array',
       minItems: 1,
       items: {
         type: 'object',
-        required: ['label', 'threads', 'batch', 'itemsPerSecond', 'latencyMs', 'peakRssBytes', 'cpuMs', 'cpuUsPerItem', 'poolUtilization', 'jobs', 'speedup', 'ratioToBaseline', 'repetitions', 'timeline', 'decisions'],
+        required: [
+          'label',
+          'threads',
+          'batch',
+          'itemsPerSecond',
+          'latencyMs',
+          'peakRssBytes',
+          'cpuMs',
+          'cpuUsPerItem',
+          'poolUtilization',
+          'jobs',
+          'speedup',
+          'ratioToBaseline',
+          'repetitions',
+          'timeline',
+          'decisions',
+        ],
         properties: {
           label: { type: 'string' },
           threads: numOrNull,
@@ -178,18 +235,47 @@ export const kBenchResultSchema = {
               type: 'object',
               required: ['seconds', 'itemsPerSecond', 'latencyMs', 'peakRssBytes', 'cpuMs', 'poolUtilization', 'jobs'],
               properties: {
-                seconds: num, itemsPerSecond: num, latencyMs: latency, peakRssBytes: num, poolUtilization: numOrNull, jobs,
+                seconds: num,
+                itemsPerSecond: num,
+                latencyMs: latency,
+                peakRssBytes: num,
+                poolUtilization: numOrNull,
+                jobs,
                 cpuMs: { type: 'object', required: ['user', 'system'], properties: { user: num, system: num } },
               },
             },
           },
           timeline: {
             type: 'array',
-            items: { type: 'object', required: ['t', 'itemsPerSecond', 'p50', 'p95', 'p99', 'rssMb', 'poolUtilization'], properties: { t: num, itemsPerSecond: num, p50: numOrNull, p95: numOrNull, p99: numOrNull, rssMb: numOrNull, poolUtilization: numOrNull } },
+            items: {
+              type: 'object',
+              required: ['t', 'itemsPerSecond', 'p50', 'p95', 'p99', 'rssMb', 'poolUtilization'],
+              properties: {
+                t: num,
+                itemsPerSecond: num,
+                p50: numOrNull,
+                p95: numOrNull,
+                p99: numOrNull,
+                rssMb: numOrNull,
+                poolUtilization: numOrNull,
+              },
+            },
           },
           decisions: {
             type: 'array',
-            items: { type: 'object', required: ['t', 'rule', 'action', 'phase', 'knob', 'before', 'after'], properties: { t: num, rule: { type: 'string' }, action: { type: 'string' }, phase: { type: 'string' }, knob: { type: 'string' }, before: num, after: num } },
+            items: {
+              type: 'object',
+              required: ['t', 'rule', 'action', 'phase', 'knob', 'before', 'after'],
+              properties: {
+                t: num,
+                rule: { type: 'string' },
+                action: { type: 'string' },
+                phase: { type: 'string' },
+                knob: { type: 'string' },
+                before: num,
+                after: num,
+              },
+            },
           },
         },
       },
@@ -197,7 +283,15 @@ export const kBenchResultSchema = {
   },
 } as const;
 
-type Schema = { type?: string | readonly string[]; const?: unknown; enum?: readonly unknown[]; required?: readonly string[]; properties?: Record<string, Schema>; items?: Schema; minItems?: number };
+type Schema = {
+  type?: string | readonly string[];
+  const?: unknown;
+  enum?: readonly unknown[];
+  required?: readonly string[];
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  minItems?: number;
+};
 
 function typeOf(value: unknown): string {
   if (value === null) return 'null';
@@ -207,8 +301,10 @@ function typeOf(value: unknown): string {
 }
 
 function check(schema: Schema, value: unknown, path: string, errors: string[]): void {
-  if (schema.const !== undefined && value !== schema.const) errors.push(`${path}: expected ${JSON.stringify(schema.const)}, got ${JSON.stringify(value)}`);
-  if (schema.enum !== undefined && !schema.enum.includes(value)) errors.push(`${path}: expected one of ${JSON.stringify(schema.enum)}, got ${JSON.stringify(value)}`);
+  if (schema.const !== undefined && value !== schema.const)
+    errors.push(`${path}: expected ${JSON.stringify(schema.const)}, got ${JSON.stringify(value)}`);
+  if (schema.enum !== undefined && !schema.enum.includes(value))
+    errors.push(`${path}: expected one of ${JSON.stringify(schema.enum)}, got ${JSON.stringify(value)}`);
   const actual = typeOf(value);
   if (schema.type !== undefined) {
     const allowed = typeof schema.type === 'string' ? [schema.type] : schema.type;
@@ -223,10 +319,12 @@ function check(schema: Schema, value: unknown, path: string, errors: string[]): 
     for (const [key, sub] of Object.entries(schema.properties ?? {})) if (key in record) check(sub, record[key], `${path}.${key}`, errors);
   } else if (actual === 'array') {
     const list = value as unknown[];
-    if (schema.minItems !== undefined && list.length < schema.minItems) errors.push(`${path}: expected at least ${schema.minItems} items, got ${list.length}`);
-    if (schema.items !== undefined) list.forEach((item, i) => {
-      check(schema.items as Schema, item, `${path}[${i}]`, errors);
-    });
+    if (schema.minItems !== undefined && list.length < schema.minItems)
+      errors.push(`${path}: expected at least ${schema.minItems} items, got ${list.length}`);
+    if (schema.items !== undefined)
+      list.forEach((item, i) => {
+        check(schema.items as Schema, item, `${path}[${i}]`, errors);
+      });
   }
 }
 

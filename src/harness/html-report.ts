@@ -60,13 +60,16 @@ const kScript = `
  */
 export function renderHtmlReport(model: ReportModel): string {
   const out: string[] = [];
-  out.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`);
+  out.push(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`,
+  );
   out.push(`<title>${escapeHtml(model.title)}</title><style>${kStyle}</style></head><body>`);
   out.push(`<h1>${escapeHtml(model.title)}</h1>`);
   if (model.subtitle !== undefined) out.push(`<p class="subtitle">${escapeHtml(model.subtitle)}</p>`);
   if (model.headlines.length > 0) {
     out.push('<div class="headlines">');
-    for (const h of model.headlines) out.push(`<div class="headline"><div class="v">${escapeHtml(h.value)}</div><div class="l">${escapeHtml(h.label)}</div></div>`);
+    for (const h of model.headlines)
+      out.push(`<div class="headline"><div class="v">${escapeHtml(h.value)}</div><div class="l">${escapeHtml(h.label)}</div></div>`);
     out.push('</div>');
   }
   for (const section of model.sections) {
@@ -77,7 +80,8 @@ export function renderHtmlReport(model: ReportModel): string {
       for (const row of section.table.rows) out.push(`<tr>${row.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`);
       out.push('</tbody></table>');
     }
-    if (section.charts !== undefined && section.charts.length > 0) out.push(`<div class="charts">${section.charts.map(renderChart).join('')}</div>`);
+    if (section.charts !== undefined && section.charts.length > 0)
+      out.push(`<div class="charts">${section.charts.map(renderChart).join('')}</div>`);
     out.push('</section>');
   }
   out.push(`<div id="readout"></div><script>${kScript}</script></body></html>\n`);

@@ -8,7 +8,15 @@ export { runBench, summarize, benchResultToJson } from './run-bench.ts';
 export { resolveBenchOptions, parseDuration } from './bench-options.ts';
 export type { BenchOptions, ResolvedBenchOptions, BenchBaseline, BenchProgress } from './bench-options.ts';
 export { kBenchResultSchema, validateBenchResult } from './bench-result.ts';
-export type { BenchResult, ConfigurationResult, RepetitionResult, Summary, JobCounts, TimelinePoint, DecisionPoint } from './bench-result.ts';
+export type {
+  BenchResult,
+  ConfigurationResult,
+  RepetitionResult,
+  Summary,
+  JobCounts,
+  TimelinePoint,
+  DecisionPoint,
+} from './bench-result.ts';
 export { LatencyRecorder, percentileOfSorted } from './latency-recorder.ts';
 export type { LatencyPercentiles, IntervalStats } from './latency-recorder.ts';
 export { ResourceSampler } from './resource-sampler.ts';

@@ -68,10 +68,12 @@ export async function generateLoad(plan: LoadPlan): Promise<LoadOutcome> {
     }
   };
   const until = (count: number): Promise<void> =>
-    inFlight <= count ? Promise.resolve() : new Promise<void>((resolve) => {
-      wakeBelow = count;
-      wake = resolve;
-    });
+    inFlight <= count
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          wakeBelow = count;
+          wake = resolve;
+        });
   // Posts one item; false when its slot is full.
   const postOne = (): boolean => {
     const data = plan.item(posted);
@@ -127,7 +129,7 @@ export async function generateLoad(plan: LoadPlan): Promise<LoadOutcome> {
             resolve();
             return;
           }
-          const rateNow = r0 + ((r1 - r0) * Math.min(1, (now - start) / span));
+          const rateNow = r0 + (r1 - r0) * Math.min(1, (now - start) / span);
           setTimeout(tick, Math.max(1, Math.min(50, 1000 / rateNow)));
         } catch (error) {
           reject(error);

@@ -51,7 +51,11 @@ export class ResourceSampler {
     const rssBytes = process.memoryUsage.rss();
     if (rssBytes > this.#peak) this.#peak = rssBytes;
     const pool = this.#pool();
-    this.#samples.push({ at: performance.now(), rssBytes, poolUtilization: pool === undefined || pool.threads === 0 ? undefined : Math.min(1, pool.busy / pool.threads) });
+    this.#samples.push({
+      at: performance.now(),
+      rssBytes,
+      poolUtilization: pool === undefined || pool.threads === 0 ? undefined : Math.min(1, pool.busy / pool.threads),
+    });
   }
 
   /** Starts sampling (and the CPU clock). */

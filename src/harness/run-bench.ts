@@ -22,7 +22,12 @@ import { ResourceSampler, type ResourceSample } from './resource-sampler.ts';
  */
 export function summarize(values: readonly number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
-  const median = sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? (sorted[(sorted.length - 1) / 2] as number) : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
+  const median =
+    sorted.length === 0
+      ? Number.NaN
+      : sorted.length % 2 === 1
+        ? (sorted[(sorted.length - 1) / 2] as number)
+        : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
   const min = sorted[0] ?? Number.NaN;
   const max = sorted[sorted.length - 1] ?? Number.NaN;
   return { median, min, max, spread: median > 0 ? (max - min) / median : 0, values: [...values] };
@@ -42,7 +47,8 @@ interface Measured {
 
 function configurations(o: ResolvedBenchOptions, hasPool: boolean, notes: string[]): Configuration[] {
   if (!hasPool) {
-    if (o.threads !== undefined || o.batch !== undefined) notes.push('The flow has no pool routines: --threads and --batch do not apply and were not swept.');
+    if (o.threads !== undefined || o.batch !== undefined)
+      notes.push('The flow has no pool routines: --threads and --batch do not apply and were not swept.');
     return [{ label: 'inline', threads: undefined, batch: undefined }];
   }
   const threads = o.threads ?? [undefined];
@@ -63,7 +69,10 @@ function nanToNull(x: number): number | null {
 
 function timelineOf(recorder: LatencyRecorder, samples: readonly ResourceSample[], start: number, intervalMs: number): TimelinePoint[] {
   const points = recorder.timeline();
-  const count = Math.max(points.length, samples.length === 0 ? 0 : Math.floor(((samples[samples.length - 1] as ResourceSample).at - start) / intervalMs) + 1);
+  const count = Math.max(
+    points.length,
+    samples.length === 0 ? 0 : Math.floor(((samples[samples.length - 1] as ResourceSample).at - start) / intervalMs) + 1,
+  );
   const out: TimelinePoint[] = [];
   for (let i = 0; i < count; i++) {
     const p = points[i];
@@ -84,8 +93,15 @@ function timelineOf(recorder: LatencyRecorder, samples: readonly ResourceSample[
 }
 
 function medianLatency(reps: readonly RepetitionResult[]): LatencyPercentiles {
-  const m = (pick: (l: LatencyPercentiles) => number): number => summarize(reps.map((r) => pick(r.latencyMs)).filter(Number.isFinite)).median;
-  return { p50: m((l) => l.p50), p95: m((l) => l.p95), p99: m((l) => l.p99), max: m((l) => l.max), count: reps.reduce((a, r) => a + r.latencyMs.count, 0) };
+  const m = (pick: (l: LatencyPercentiles) => number): number =>
+    summarize(reps.map((r) => pick(r.latencyMs)).filter(Number.isFinite)).median;
+  return {
+    p50: m((l) => l.p50),
+    p95: m((l) => l.p95),
+    p99: m((l) => l.p99),
+    max: m((l) => l.max),
+    count: reps.reduce((a, r) => a + r.latencyMs.count, 0),
+  };
 }
 
 /**
@@ -110,17 +126,28 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const notes: string[] = [];
   const configs = configurations(o, poolRoutines.length > 0, notes);
   const maxThreads = o.threads === undefined ? undefined : Math.max(...o.threads);
-  const item = o.input === undefined ? (o.module.input?.generate as (i: number) => unknown) : (i: number) => (o.input as readonly unknown[])[i % (o.input as readonly unknown[]).length];
-  const perRun = o.durationMs === undefined ? o.items : Math.ceil(((o.rate ?? 0) > 0 ? Math.max(o.rate ?? 0, o.rampTo ?? 0) : 10_000) * (o.durationMs / 1000));
+  const item =
+    o.input === undefined
+      ? (o.module.input?.generate as (i: number) => unknown)
+      : (i: number) => (o.input as readonly unknown[])[i % (o.input as readonly unknown[]).length];
+  const perRun =
+    o.durationMs === undefined
+      ? o.items
+      : Math.ceil(((o.rate ?? 0) > 0 ? Math.max(o.rate ?? 0, o.rampTo ?? 0) : 10_000) * (o.durationMs / 1000));
   const sweepTotal = configs.length * (o.warmup + perRun * o.repeat) + (o.baseline === undefined ? 0 : perRun * o.repeat);
   let sweepDone = 0;
 
   const results: Array<{ config: Configuration; measured: Measured[] }> = [];
   for (const config of configs) {
-    const pool = poolRoutines.length === 0 ? undefined : {
-      ...(config.threads === undefined ? {} : { threads: config.threads, maxThreads: Math.max(maxThreads ?? config.threads, config.threads) }),
-      ...(config.batch === undefined ? {} : { dispatchBatch: config.batch }),
-    };
+    const pool =
+      poolRoutines.length === 0
+        ? undefined
+        : {
+            ...(config.threads === undefined
+              ? {}
+              : { threads: config.threads, maxThreads: Math.max(maxThreads ?? config.threads, config.threads) }),
+            ...(config.batch === undefined ? {} : { dispatchBatch: config.batch }),
+          };
     let governor: Governor | undefined;
     if (o.governor !== undefined) governor = o.governor();
     const runtime = new Runtime({ ...o.runtime, ...(pool === undefined ? {} : { pool }), ...(governor === undefined ? {} : { governor }) });
@@ -129,11 +156,30 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       const flow = runtime.register(o.module, o.params);
       await runtime.start();
       const worker = runtime.exec(flow.id);
-      const progress = (phase: 'warmup' | 'measure', repetition: number, total: number) => (posted: number): void =>
-        o.onProgress?.({ configuration: config.label, phase, repetition, posted, total, sweepDone: sweepDone + posted, sweepTotal });
-      const plan = { runtime, flowId: flow.id, workerId: worker.workerId, routine: o.routine, slot: o.slot, item, window, timeoutMs: o.timeoutMs };
+      const progress =
+        (phase: 'warmup' | 'measure', repetition: number, total: number) =>
+        (posted: number): void =>
+          o.onProgress?.({ configuration: config.label, phase, repetition, posted, total, sweepDone: sweepDone + posted, sweepTotal });
+      const plan = {
+        runtime,
+        flowId: flow.id,
+        workerId: worker.workerId,
+        routine: o.routine,
+        slot: o.slot,
+        item,
+        window,
+        timeoutMs: o.timeoutMs,
+      };
       if (o.warmup > 0) {
-        await generateLoad({ ...plan, items: o.warmup, durationMs: undefined, rate: undefined, rampTo: undefined, recorder: undefined, onPosted: progress('warmup', 0, o.warmup) });
+        await generateLoad({
+          ...plan,
+          items: o.warmup,
+          durationMs: undefined,
+          rate: undefined,
+          rampTo: undefined,
+          recorder: undefined,
+          onPosted: progress('warmup', 0, o.warmup),
+        });
         sweepDone += o.warmup;
       }
       for (let r = 1; r <= o.repeat; r++) {
@@ -142,7 +188,16 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         const sampler = new ResourceSampler(() => runtime.stats().pool, o.sampleIntervalMs);
         const decisions: DecisionPoint[] = [];
         const subscription = governor?.onDecision((d) =>
-          decisions.push({ t: (performance.now() - start) / 1000, rule: d.rule, action: d.action, phase: d.phase, knob: `${d.subsystem}.${d.knob}`, before: d.before, after: d.after }));
+          decisions.push({
+            t: (performance.now() - start) / 1000,
+            rule: d.rule,
+            action: d.action,
+            phase: d.phase,
+            knob: `${d.subsystem}.${d.knob}`,
+            before: d.before,
+            after: d.after,
+          }),
+        );
         if (r === 1) governor?.start();
         sampler.start();
         const outcome = await generateLoad({
@@ -158,7 +213,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         subscription?.dispose();
         sweepDone += perRun;
         if (!outcome.drained) notes.push(`${config.label}, repetition ${r}: jobs did not all end within ${o.timeoutMs} ms.`);
-        if (outcome.refused > 0) notes.push(`${config.label}, repetition ${r}: ${outcome.refused} posts refused by a full input slot (open loop faster than the flow).`);
+        if (outcome.refused > 0)
+          notes.push(
+            `${config.label}, repetition ${r}: ${outcome.refused} posts refused by a full input slot (open loop faster than the flow).`,
+          );
         const seconds = outcome.elapsedMs / 1000;
         measured.push({
           repetition: {
@@ -168,7 +226,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
             peakRssBytes: resources.peakRssBytes,
             cpuMs: resources.cpuMs,
             poolUtilization: resources.poolUtilization,
-            jobs: { posted: outcome.posted, completed: outcome.completed, failed: outcome.failed, cancelled: outcome.cancelled, refused: outcome.refused },
+            jobs: {
+              posted: outcome.posted,
+              completed: outcome.completed,
+              failed: outcome.failed,
+              cancelled: outcome.cancelled,
+              refused: outcome.refused,
+            },
           },
           timeline: timelineOf(recorder, resources.samples, start, o.timelineMs),
           decisions,
@@ -206,7 +270,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const configurationsOut: ConfigurationResult[] = results.map(({ config, measured }) => {
     const reps = measured.map((m) => m.repetition);
     const ips = summarize(reps.map((r) => r.itemsPerSecond));
-    const medianIndex = reps.map((r, i) => [r.itemsPerSecond, i] as const).sort((a, b) => a[0] - b[0])[Math.floor((reps.length - 1) / 2)]?.[1] ?? 0;
+    const medianIndex =
+      reps.map((r, i) => [r.itemsPerSecond, i] as const).sort((a, b) => a[0] - b[0])[Math.floor((reps.length - 1) / 2)]?.[1] ?? 0;
     const cpu = summarize(reps.map((r) => r.cpuMs.user + r.cpuMs.system)).median;
     const posted = summarize(reps.map((r) => r.jobs.posted)).median;
     const utils = reps.map((r) => r.poolUtilization).filter((u): u is number => u !== null);
@@ -221,7 +286,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       cpuMs: cpu,
       cpuUsPerItem: posted > 0 ? (cpu * 1000) / posted : 0,
       poolUtilization: utils.length === 0 ? null : summarize(utils).median,
-      jobs: { posted: sum((r) => r.jobs.posted), completed: sum((r) => r.jobs.completed), failed: sum((r) => r.jobs.failed), cancelled: sum((r) => r.jobs.cancelled), refused: sum((r) => r.jobs.refused) },
+      jobs: {
+        posted: sum((r) => r.jobs.posted),
+        completed: sum((r) => r.jobs.completed),
+        failed: sum((r) => r.jobs.failed),
+        cancelled: sum((r) => r.jobs.cancelled),
+        refused: sum((r) => r.jobs.refused),
+      },
       speedup: ips.median / first,
       ratioToBaseline: baseline === null ? null : ips.median / baseline.itemsPerSecond.median,
       repetitions: reps,

@@ -101,14 +101,22 @@ export function renderChart(spec: ChartSpec): string {
   const px = (x: number): number => kPad.left + ((fx(x) - x0) / (x1 - x0)) * w;
   const py = (y: number): number => kPad.top + h - ((y - y0) / (y1 - y0)) * h;
   const out: string[] = [];
-  out.push(`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${kWidth} ${kHeight}" width="${kWidth}" height="${kHeight}" role="img" aria-label="${escapeXml(spec.title)}">`);
+  out.push(
+    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${kWidth} ${kHeight}" width="${kWidth}" height="${kHeight}" role="img" aria-label="${escapeXml(spec.title)}">`,
+  );
   out.push(`<rect class="frame" x="0" y="0" width="${kWidth}" height="${kHeight}" fill="#fff"/>`);
-  out.push(`<text class="title" x="${kWidth / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">${escapeXml(spec.title)}</text>`);
+  out.push(
+    `<text class="title" x="${kWidth / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">${escapeXml(spec.title)}</text>`,
+  );
   // Grid and y axis.
   for (const t of yTicks) {
     if (t < y0 || t > y1) continue;
-    out.push(`<line class="grid" x1="${kPad.left}" x2="${kPad.left + w}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#e5e7eb"/>`);
-    out.push(`<text x="${kPad.left - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#374151">${formatTick(t)}</text>`);
+    out.push(
+      `<line class="grid" x1="${kPad.left}" x2="${kPad.left + w}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#e5e7eb"/>`,
+    );
+    out.push(
+      `<text x="${kPad.left - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#374151">${formatTick(t)}</text>`,
+    );
   }
   // x ticks: the points' own x values for log2 axes (threads, batch), nice ticks otherwise.
   const xTicks = log ? [...new Set(spec.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b) : niceTicks(x0, x1, 6);
@@ -116,17 +124,25 @@ export function renderChart(spec: ChartSpec): string {
     const x = px(t);
     if (x < kPad.left - 0.5 || x > kPad.left + w + 0.5) continue;
     out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${kPad.top + h}" y2="${kPad.top + h + 4}" stroke="#6b7280"/>`);
-    out.push(`<text x="${x.toFixed(1)}" y="${kPad.top + h + 16}" text-anchor="middle" font-size="11" fill="#374151">${formatTick(t)}</text>`);
+    out.push(
+      `<text x="${x.toFixed(1)}" y="${kPad.top + h + 16}" text-anchor="middle" font-size="11" fill="#374151">${formatTick(t)}</text>`,
+    );
   }
   out.push(`<line class="axis" x1="${kPad.left}" x2="${kPad.left + w}" y1="${kPad.top + h}" y2="${kPad.top + h}" stroke="#6b7280"/>`);
   out.push(`<line class="axis" x1="${kPad.left}" x2="${kPad.left}" y1="${kPad.top}" y2="${kPad.top + h}" stroke="#6b7280"/>`);
-  out.push(`<text x="${kPad.left + w / 2}" y="${kPad.top + h + 32}" text-anchor="middle" font-size="12" fill="#111827">${escapeXml(spec.xLabel)}</text>`);
-  out.push(`<text transform="translate(14 ${kPad.top + h / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#111827">${escapeXml(spec.yLabel)}</text>`);
+  out.push(
+    `<text x="${kPad.left + w / 2}" y="${kPad.top + h + 32}" text-anchor="middle" font-size="12" fill="#111827">${escapeXml(spec.xLabel)}</text>`,
+  );
+  out.push(
+    `<text transform="translate(14 ${kPad.top + h / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#111827">${escapeXml(spec.yLabel)}</text>`,
+  );
   // Markers.
   (spec.markers ?? []).forEach((m, i) => {
     const x = px(m.x);
-    out.push(`<g class="marker"><line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${kPad.top}" y2="${kPad.top + h}" stroke="#9333ea" stroke-dasharray="3 3"/>` +
-      `<text x="${(x + 3).toFixed(1)}" y="${kPad.top + 10 + (i % 4) * 11}" font-size="10" fill="#7e22ce">${escapeXml(m.label)}</text><title>${escapeXml(m.label)}</title></g>`);
+    out.push(
+      `<g class="marker"><line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${kPad.top}" y2="${kPad.top + h}" stroke="#9333ea" stroke-dasharray="3 3"/>` +
+        `<text x="${(x + 3).toFixed(1)}" y="${kPad.top + 10 + (i % 4) * 11}" font-size="10" fill="#7e22ce">${escapeXml(m.label)}</text><title>${escapeXml(m.label)}</title></g>`,
+    );
   });
   // Series.
   spec.series.forEach((s, i) => {
@@ -146,9 +162,14 @@ export function renderChart(spec: ChartSpec): string {
       d += `${pen ? ' L' : ' M'}${X},${Y}`;
       pen = true;
       lastY = py(y);
-      if (s.points.length <= 40) dots.push(`<circle cx="${X}" cy="${Y}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${formatTick(x)} → ${formatTick(y)}`)}</title></circle>`);
+      if (s.points.length <= 40)
+        dots.push(
+          `<circle cx="${X}" cy="${Y}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${formatTick(x)} → ${formatTick(y)}`)}</title></circle>`,
+        );
     }
-    out.push(`<path class="series" data-series="${escapeXml(s.name)}" d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/>`);
+    out.push(
+      `<path class="series" data-series="${escapeXml(s.name)}" d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     out.push(dots.join(''));
   });
   // Legend.
@@ -156,7 +177,9 @@ export function renderChart(spec: ChartSpec): string {
   const ly = kHeight - 14;
   spec.series.forEach((s, i) => {
     const color = kPalette[i % kPalette.length] as string;
-    out.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/><text x="${lx + 22}" y="${ly}" font-size="11">${escapeXml(s.name)}</text>`);
+    out.push(
+      `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/><text x="${lx + 22}" y="${ly}" font-size="11">${escapeXml(s.name)}</text>`,
+    );
     lx += 30 + s.name.length * 6.2;
   });
   out.push('</svg>');

@@ -11,8 +11,24 @@
  * ```
  * @module
  */
-export { loadTensorFlow, selectBackend, resetTensorFlowCache, detectNvidiaGpu, defaultWasmPath, kBackendKinds, kBackendPackages } from './tensorflow-backend.ts';
-export type { TensorFlow, BackendKind, BackendInfo, BackendAttempt, TensorFlowOptions, LoadedTensorFlow, ModuleImporter } from './tensorflow-backend.ts';
+export {
+  loadTensorFlow,
+  selectBackend,
+  resetTensorFlowCache,
+  detectNvidiaGpu,
+  defaultWasmPath,
+  kBackendKinds,
+  kBackendPackages,
+} from './tensorflow-backend.ts';
+export type {
+  TensorFlow,
+  BackendKind,
+  BackendInfo,
+  BackendAttempt,
+  TensorFlowOptions,
+  LoadedTensorFlow,
+  ModuleImporter,
+} from './tensorflow-backend.ts';
 export { fileSystemSaver, fileSystemLoader } from './file-model-io.ts';
 export { loadModel, assertModelSource } from './model-source.ts';
 export type { ModelSource } from './model-source.ts';

@@ -70,9 +70,13 @@ function policyMax(runtime: Runtime, flowId: string, routineId: string): number 
   }
   const policy = entry.routine.activationPolicy;
   if (policy.type !== 'batchSize') {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${routineId}" of flow "${flowId}" to have a batchSize policy, got ${describeValue(policy.type)}`, {
-      details: { flowId, routineId },
-    });
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected routine "${routineId}" of flow "${flowId}" to have a batchSize policy, got ${describeValue(policy.type)}`,
+      {
+        details: { flowId, routineId },
+      },
+    );
   }
   return policy.config.n as number;
 }
@@ -115,7 +119,12 @@ function probeVram(): () => number | undefined {
  * governor.register(governable, { rules: createInferenceRules({ name: governable.name, maxBatchLatencyMs: 40 }) });
  * ```
  */
-export function createInferenceGovernable(runtime: Runtime, flowId: string, routineId: string, options: InferenceGovernableOptions = {}): Governable {
+export function createInferenceGovernable(
+  runtime: Runtime,
+  flowId: string,
+  routineId: string,
+  options: InferenceGovernableOptions = {},
+): Governable {
   assertObject('createInferenceGovernable options', options);
   assertKnownKeys('createInferenceGovernable options', options as Record<string, unknown>, kKeys);
   assertName('createInferenceGovernable flowId', flowId);
@@ -218,7 +227,15 @@ export interface InferenceRulesOptions {
  */
 export function createInferenceRules(options: InferenceRulesOptions): PolicyRule[] {
   assertObject('createInferenceRules options', options);
-  assertKnownKeys('createInferenceRules options', options as unknown as Record<string, unknown>, ['name', 'maxBatchLatencyMs', 'maxTensorBytes', 'factor', 'clearRatio', 'cooldownMs', 'clearAfter']);
+  assertKnownKeys('createInferenceRules options', options as unknown as Record<string, unknown>, [
+    'name',
+    'maxBatchLatencyMs',
+    'maxTensorBytes',
+    'factor',
+    'clearRatio',
+    'cooldownMs',
+    'clearAfter',
+  ]);
   assertName('createInferenceRules name', options.name);
   const factor = options.factor ?? 0.5;
   const clearRatio = options.clearRatio ?? 0.6;
@@ -234,11 +251,27 @@ export function createInferenceRules(options: InferenceRulesOptions): PolicyRule
   const rules: PolicyRule[] = [];
   if (options.maxBatchLatencyMs !== undefined) {
     assertNumber('createInferenceRules maxBatchLatencyMs', options.maxBatchLatencyMs, Number.MIN_VALUE);
-    rules.push(new PolicyRule({ ...common, name: `${options.name}:latency`, metric: InferenceMetric.BatchLatencyMs, threshold: options.maxBatchLatencyMs, clearThreshold: options.maxBatchLatencyMs * clearRatio }));
+    rules.push(
+      new PolicyRule({
+        ...common,
+        name: `${options.name}:latency`,
+        metric: InferenceMetric.BatchLatencyMs,
+        threshold: options.maxBatchLatencyMs,
+        clearThreshold: options.maxBatchLatencyMs * clearRatio,
+      }),
+    );
   }
   if (options.maxTensorBytes !== undefined) {
     assertNumber('createInferenceRules maxTensorBytes', options.maxTensorBytes, 1);
-    rules.push(new PolicyRule({ ...common, name: `${options.name}:memory`, metric: InferenceMetric.TensorBytes, threshold: options.maxTensorBytes, clearThreshold: options.maxTensorBytes * clearRatio }));
+    rules.push(
+      new PolicyRule({
+        ...common,
+        name: `${options.name}:memory`,
+        metric: InferenceMetric.TensorBytes,
+        threshold: options.maxTensorBytes,
+        clearThreshold: options.maxTensorBytes * clearRatio,
+      }),
+    );
   }
   return rules;
 }

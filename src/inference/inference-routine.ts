@@ -115,7 +115,10 @@ export class InferenceRoutine extends Routine {
     assertNumber('InferenceRoutine timeoutMs', timeoutMs, 0);
     if (options.tensorflow !== undefined) assertObject('InferenceRoutine tensorflow', options.tensorflow);
     if (options.warmUp !== undefined && typeof options.warmUp !== 'boolean') {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`InferenceRoutine warmUp\` to be a boolean, got ${describeValue(options.warmUp)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`InferenceRoutine warmUp\` to be a boolean, got ${describeValue(options.warmUp)}`,
+      );
     }
     if (options.log !== undefined && options.log !== false) assertFunction('InferenceRoutine log', options.log);
     this.#model = options.model;

@@ -58,7 +58,10 @@ export interface InferenceStats {
  * readInferenceStats(worker, 'infer')?.backend; // 'wasm'
  * ```
  */
-export function readInferenceStats(worker: { getRoutineState(id: string): Record<string, unknown> | undefined }, routineId: string): InferenceStats | undefined {
+export function readInferenceStats(
+  worker: { getRoutineState(id: string): Record<string, unknown> | undefined },
+  routineId: string,
+): InferenceStats | undefined {
   const value = worker.getRoutineState(routineId)?.[kInferenceStateKey];
-  return typeof value === 'object' && value !== null ? ({ ...(value as InferenceStats) }) : undefined;
+  return typeof value === 'object' && value !== null ? { ...(value as InferenceStats) } : undefined;
 }

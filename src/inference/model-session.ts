@@ -63,7 +63,10 @@ export class ModelSession {
     const input = model.inputs[0];
     const shape = input?.shape.slice(1) ?? [];
     if (model.inputs.length !== 1 || shape.some((d) => typeof d !== 'number' || d <= 0)) {
-      throw new SluiceError(ErrorCode.ModelLoadFailed, `${label} must have one input of a fixed shape, got ${model.inputs.length} input(s) of shape ${JSON.stringify(input?.shape ?? null)}`);
+      throw new SluiceError(
+        ErrorCode.ModelLoadFailed,
+        `${label} must have one input of a fixed shape, got ${model.inputs.length} input(s) of shape ${JSON.stringify(input?.shape ?? null)}`,
+      );
     }
     this.inputShape = Object.freeze(shape as number[]);
     this.inputSize = (shape as number[]).reduce((a, b) => a * b, 1);
@@ -121,7 +124,10 @@ export class ModelSession {
       const tensors = Array.isArray(y) ? y : [y];
       // wasm and cpu compute synchronously: reading back synchronously keeps the event loop out
       // of the batch. Native backends read asynchronously so the thread is not held meanwhile.
-      const read = this.info.kind === 'wasm' || this.info.kind === 'cpu' ? tensors.map((t) => t.dataSync()) : await Promise.all(tensors.map((t) => t.data()));
+      const read =
+        this.info.kind === 'wasm' || this.info.kind === 'cpu'
+          ? tensors.map((t) => t.dataSync())
+          : await Promise.all(tensors.map((t) => t.data()));
       data = read.map((d) => (d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>)));
     } finally {
       tf.dispose(x);

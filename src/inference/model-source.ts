@@ -19,9 +19,7 @@ import type { TensorFlow } from './tensorflow-backend.ts';
  * const inCode: ModelSource = { create: (tf) => tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [4] })] }) };
  * ```
  */
-export type ModelSource =
-  | { readonly path: string }
-  | { readonly create: (tf: TensorFlow) => tfjs.LayersModel | Promise<tfjs.LayersModel> };
+export type ModelSource = { readonly path: string } | { readonly create: (tf: TensorFlow) => tfjs.LayersModel | Promise<tfjs.LayersModel> };
 
 /**
  * Checks a {@link ModelSource} at the public edge (`SLUICE_ERR_INVALID_ARGUMENT` naming `name`).
@@ -36,17 +34,26 @@ export function assertModelSource(name: string, source: unknown): asserts source
   const ok =
     typeof s === 'object' &&
     s !== null &&
-    ((typeof s.path === 'string' && s.path.length > 0 && s.create === undefined) || (typeof s.create === 'function' && s.path === undefined));
+    ((typeof s.path === 'string' && s.path.length > 0 && s.create === undefined) ||
+      (typeof s.create === 'function' && s.path === undefined));
   if (!ok) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${name}\` to be { path: string } or { create: (tf) => LayersModel }, got ${describeValue(source)}`, {
-      details: { name },
-    });
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`${name}\` to be { path: string } or { create: (tf) => LayersModel }, got ${describeValue(source)}`,
+      {
+        details: { name },
+      },
+    );
   }
   const path = (s as { path?: string }).path;
   if (path !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(path) && !path.startsWith('file:')) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`${name}.path\` to be a local path or a file: URL (models are never downloaded), got ${describeValue(path)}`, {
-      details: { name },
-    });
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`${name}.path\` to be a local path or a file: URL (models are never downloaded), got ${describeValue(path)}`,
+      {
+        details: { name },
+      },
+    );
   }
 }
 
@@ -71,16 +78,24 @@ export async function loadModel(tf: TensorFlow, source: ModelSource, label = 'mo
   try {
     model = 'path' in source ? await tf.loadLayersModel(fileSystemLoader(source.path)) : await source.create(tf);
   } catch (cause) {
-    throw new SluiceError(ErrorCode.ModelLoadFailed, `Could not load ${label} from ${describeModelSource(source)}: ${(cause as Error)?.message ?? String(cause)}`, {
-      cause,
-      details: { source: describeModelSource(source) },
-    });
+    throw new SluiceError(
+      ErrorCode.ModelLoadFailed,
+      `Could not load ${label} from ${describeModelSource(source)}: ${(cause as Error)?.message ?? String(cause)}`,
+      {
+        cause,
+        details: { source: describeModelSource(source) },
+      },
+    );
   }
   const m = model as Partial<tfjs.LayersModel> | null;
   if (typeof m !== 'object' || m === null || typeof m.predict !== 'function' || !Array.isArray(m.inputs)) {
-    throw new SluiceError(ErrorCode.ModelLoadFailed, `The create() function of ${label} returned ${describeValue(model)} instead of a tf.LayersModel`, {
-      details: { source: describeModelSource(source) },
-    });
+    throw new SluiceError(
+      ErrorCode.ModelLoadFailed,
+      `The create() function of ${label} returned ${describeValue(model)} instead of a tf.LayersModel`,
+      {
+        details: { source: describeModelSource(source) },
+      },
+    );
   }
   return model as tfjs.LayersModel;
 }

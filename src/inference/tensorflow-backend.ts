@@ -175,7 +175,10 @@ function resolveOptions(options: TensorFlowOptions): Resolved {
 /** The namespace of an imported CommonJS or ES module that looks like TensorFlow.js. */
 function asTensorFlow(mod: unknown, specifier: string): TensorFlow {
   const looksRight = (m: unknown): m is TensorFlow =>
-    typeof m === 'object' && m !== null && typeof (m as TensorFlow).setBackend === 'function' && typeof (m as TensorFlow).tensor === 'function';
+    typeof m === 'object' &&
+    m !== null &&
+    typeof (m as TensorFlow).setBackend === 'function' &&
+    typeof (m as TensorFlow).tensor === 'function';
   if (looksRight(mod)) return mod;
   const fallback = (mod as { default?: unknown } | null)?.default;
   if (looksRight(fallback)) return fallback;

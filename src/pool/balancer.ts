@@ -14,7 +14,11 @@ type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina
  * or starts a thread when it may). A task with a signal (a timeout, a warm-up) only goes to an
  * idle thread, and no task joins one running such a task: aborting it ends the thread.
  */
-export function pickThread(task: Parameters<LoadBalancer>[0], workers: Parameters<LoadBalancer>[1], depth: number): ReturnType<LoadBalancer> {
+export function pickThread(
+  task: Parameters<LoadBalancer>[0],
+  workers: Parameters<LoadBalancer>[1],
+  depth: number,
+): ReturnType<LoadBalancer> {
   let candidate: ReturnType<LoadBalancer> = null;
   let usage = task.isAbortable ? 1 : depth;
   for (const worker of workers) {

@@ -88,7 +88,14 @@ function isPlainData(value: unknown, depth: number): boolean {
 }
 
 function walk(value: object, path: string, seen: Set<object> | undefined): Unclonable | undefined {
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp || value instanceof Error) return undefined;
+  if (
+    ArrayBuffer.isView(value) ||
+    value instanceof ArrayBuffer ||
+    value instanceof Date ||
+    value instanceof RegExp ||
+    value instanceof Error
+  )
+    return undefined;
   if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return undefined;
   const tag = Object.prototype.toString.call(value).slice(8, -1);
   if (kNotClonable.has(tag)) return { path, type: tag };
@@ -131,7 +138,17 @@ function walk(value: object, path: string, seen: Set<object> | undefined): Unclo
 }
 
 /** Classes structured clone rebuilds as themselves: instances of these keep their type across threads. */
-const kClonedAsThemselves: ReadonlyArray<abstract new (...args: never[]) => unknown> = [Date, RegExp, Map, Set, ArrayBuffer, Error, Boolean, Number, String];
+const kClonedAsThemselves: ReadonlyArray<abstract new (...args: never[]) => unknown> = [
+  Date,
+  RegExp,
+  Map,
+  Set,
+  ArrayBuffer,
+  Error,
+  Boolean,
+  Number,
+  String,
+];
 
 /**
  * Returns the first class instance inside `value` that would arrive in another thread as a
@@ -157,14 +174,16 @@ export function findClassInstance(value: unknown, path = 'value', depth = 0): Un
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
       if (kClonedAsThemselves.some((type) => value instanceof type)) {
-        if (value instanceof Map) for (const [k, v] of value) {
-          const found = findClassInstance(k, `${path}.<key>`, depth + 1) ?? findClassInstance(v, `${path}.get(${String(k)})`, depth + 1);
-          if (found !== undefined) return found;
-        }
-        if (value instanceof Set) for (const v of value) {
-          const found = findClassInstance(v, `${path}.<entry>`, depth + 1);
-          if (found !== undefined) return found;
-        }
+        if (value instanceof Map)
+          for (const [k, v] of value) {
+            const found = findClassInstance(k, `${path}.<key>`, depth + 1) ?? findClassInstance(v, `${path}.get(${String(k)})`, depth + 1);
+            if (found !== undefined) return found;
+          }
+        if (value instanceof Set)
+          for (const v of value) {
+            const found = findClassInstance(v, `${path}.<entry>`, depth + 1);
+            if (found !== undefined) return found;
+          }
         return undefined;
       }
       const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;

@@ -46,7 +46,11 @@ export interface ControlAnnouncement {
 const kEndpoint = nodeEndpoint as unknown as (port: MessagePort) => Endpoint;
 
 /** Worker side: exposes `api` and announces the port through `post` (parentPort.postMessage). */
-export function exposeControl(api: ControlApi, threadId: number, post: (message: ControlAnnouncement, transfer: MessagePort[]) => void): void {
+export function exposeControl(
+  api: ControlApi,
+  threadId: number,
+  post: (message: ControlAnnouncement, transfer: MessagePort[]) => void,
+): void {
   const { port1, port2 } = new MessageChannel();
   expose(api, kEndpoint(port1));
   port1.unref();
@@ -107,8 +111,15 @@ export class ControlPlane {
 
 function bounded<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal | undefined): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => finish(() => reject(new SluiceError(ErrorCode.Aborted, 'A pool control call was aborted', { cause: signal?.reason })));
-    const timer = setLongTimeout(() => finish(() => reject(new SluiceError(ErrorCode.ActivationTimeout, `A pool thread did not answer a control call within ${timeoutMs} ms`))), timeoutMs);
+    const onAbort = (): void =>
+      finish(() => reject(new SluiceError(ErrorCode.Aborted, 'A pool control call was aborted', { cause: signal?.reason })));
+    const timer = setLongTimeout(
+      () =>
+        finish(() =>
+          reject(new SluiceError(ErrorCode.ActivationTimeout, `A pool thread did not answer a control call within ${timeoutMs} ms`)),
+        ),
+      timeoutMs,
+    );
     // Not unref'd: the ports are, so this timer is what keeps the process up while a call is out.
     const finish = (settle: () => void): void => {
       timer.cancel();

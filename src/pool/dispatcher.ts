@@ -81,7 +81,14 @@ export class Dispatcher {
 
   constructor(
     run: RunTask,
-    options: { limit: number; batch: number; flushMs: number; setTimer: (fn: () => void, ms: number) => TimerHandle; board: StartBoard; balanced: boolean },
+    options: {
+      limit: number;
+      batch: number;
+      flushMs: number;
+      setTimer: (fn: () => void, ms: number) => TimerHandle;
+      board: StartBoard;
+      balanced: boolean;
+    },
   ) {
     this.#run = run;
     this.#board = options.board;
@@ -265,7 +272,8 @@ export class Dispatcher {
     // allowed: an owned pool's balancer sees to it; in an injected pool a signal does (Piscina
     // never gives a task with a signal to a busy thread). Creating an AbortController costs
     // several µs, as much as the rest of dispatching a batch of one.
-    const abort: AbortController | undefined = target.timeoutMs > 0 || (this.#depth === 1 && !this.#balanced) ? new AbortController() : undefined;
+    const abort: AbortController | undefined =
+      target.timeoutMs > 0 || (this.#depth === 1 && !this.#balanced) ? new AbortController() : undefined;
     let timer: TimerHandle | undefined;
     if (target.timeoutMs > 0 && start !== undefined) {
       const ms = target.timeoutMs * items.length;
@@ -379,10 +387,17 @@ function classify(error: unknown, target: PoolTarget, count: number, timedOut: b
     );
   }
   if ((error instanceof Error && error.name === 'DataCloneError') || unsent) {
-    return new SluiceError(ErrorCode.NotClonable, `A value of routine "${target.routineId}" could not cross threads: ${message}`, { cause: error, details: { ...details, dataClone: true } });
+    return new SluiceError(ErrorCode.NotClonable, `A value of routine "${target.routineId}" could not cross threads: ${message}`, {
+      cause: error,
+      details: { ...details, dataClone: true },
+    });
   }
-  return new SluiceError(ErrorCode.WorkerCrashed, `A pool thread died while running ${count} activation(s) of routine "${target.routineId}": ${message}`, {
-    cause: error,
-    details: { ...details, reason: (error as { code?: unknown })?.code ?? message },
-  });
+  return new SluiceError(
+    ErrorCode.WorkerCrashed,
+    `A pool thread died while running ${count} activation(s) of routine "${target.routineId}": ${message}`,
+    {
+      cause: error,
+      details: { ...details, reason: (error as { code?: unknown })?.code ?? message },
+    },
+  );
 }

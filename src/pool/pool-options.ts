@@ -94,7 +94,19 @@ export interface ResolvedThreadPoolOptions {
   readonly rejectClassInstances: boolean;
 }
 
-const kKeys = ['piscina', 'threads', 'maxThreads', 'idleTimeout', 'resourceLimits', 'dispatchBatch', 'flushMs', 'activationTimeoutMs', 'autoSamples', 'autoThresholdUs', 'rejectClassInstances'] as const;
+const kKeys = [
+  'piscina',
+  'threads',
+  'maxThreads',
+  'idleTimeout',
+  'resourceLimits',
+  'dispatchBatch',
+  'flushMs',
+  'activationTimeoutMs',
+  'autoSamples',
+  'autoThresholdUs',
+  'rejectClassInstances',
+] as const;
 
 /** Validates `options` and fills in defaults; `injected` is a Piscina the caller owns. */
 export function resolveThreadPoolOptions(options: ThreadPoolOptions | undefined): ResolvedThreadPoolOptions {
@@ -102,7 +114,10 @@ export function resolveThreadPoolOptions(options: ThreadPoolOptions | undefined)
   const o = options ?? {};
   assertKnownKeys('pool options', o as Record<string, unknown>, kKeys);
   const injected = o.piscina;
-  if (injected !== undefined && (typeof injected !== 'object' || injected === null || typeof (injected as { run?: unknown }).run !== 'function')) {
+  if (
+    injected !== undefined &&
+    (typeof injected !== 'object' || injected === null || typeof (injected as { run?: unknown }).run !== 'function')
+  ) {
     throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`piscina\` to be a Piscina instance, got ${describeValue(injected)}`);
   }
   const cores = availableParallelism();
@@ -111,9 +126,13 @@ export function resolveThreadPoolOptions(options: ThreadPoolOptions | undefined)
   const maxThreads = o.maxThreads ?? injected?.options.maxThreads ?? Math.max(threads, cores);
   assertInteger('maxThreads', maxThreads, 1);
   if (threads > maxThreads) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`threads\` (${threads}) to be <= \`maxThreads\` (${maxThreads}); raise maxThreads or lower threads`, {
-      details: { name: 'threads', threads, maxThreads },
-    });
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`threads\` (${threads}) to be <= \`maxThreads\` (${maxThreads}); raise maxThreads or lower threads`,
+      {
+        details: { name: 'threads', threads, maxThreads },
+      },
+    );
   }
   const resolved: ResolvedThreadPoolOptions = {
     piscina: injected,
@@ -129,11 +148,17 @@ export function resolveThreadPoolOptions(options: ThreadPoolOptions | undefined)
     rejectClassInstances: o.rejectClassInstances ?? false,
   };
   if (typeof resolved.rejectClassInstances !== 'boolean') {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`rejectClassInstances\` to be a boolean, got ${describeValue(resolved.rejectClassInstances)}`);
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`rejectClassInstances\` to be a boolean, got ${describeValue(resolved.rejectClassInstances)}`,
+    );
   }
   assertMs('idleTimeout', resolved.idleTimeout, 0);
   if (resolved.resourceLimits !== undefined && (typeof resolved.resourceLimits !== 'object' || resolved.resourceLimits === null)) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`resourceLimits\` to be an object, got ${describeValue(resolved.resourceLimits)}`);
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`resourceLimits\` to be an object, got ${describeValue(resolved.resourceLimits)}`,
+    );
   }
   assertInteger('dispatchBatch', resolved.dispatchBatch, 1);
   assertMs('flushMs', resolved.flushMs, 0);

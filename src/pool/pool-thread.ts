@@ -46,15 +46,22 @@ export function assertNotInFlowModuleImport(): void {
   const modules = (globalThis as Marks)[kImporting] as Set<string> | undefined;
   if (modules === undefined || modules.size === 0) return;
   const names = [...modules].join(', ');
-  throw new SluiceError(ErrorCode.RuntimeInPoolThread, `Flow module ${names} constructs a Runtime at its top level, inside a pool thread. ${kFix}`, {
-    details: { modules: [...modules] },
-  });
+  throw new SluiceError(
+    ErrorCode.RuntimeInPoolThread,
+    `Flow module ${names} constructs a Runtime at its top level, inside a pool thread. ${kFix}`,
+    {
+      details: { modules: [...modules] },
+    },
+  );
 }
 
 /** Throws `SLUICE_ERR_RUNTIME_IN_POOL_THREAD` in a pool thread: a runtime there may not start a pool of its own. */
 export function assertNotPoolThread(): void {
   if (!isPoolThread()) return;
-  throw new SluiceError(ErrorCode.RuntimeInPoolThread, `A Runtime inside a pool thread cannot start a pool of its own (threads inside threads). ${kFix}`);
+  throw new SluiceError(
+    ErrorCode.RuntimeInPoolThread,
+    `A Runtime inside a pool thread cannot start a pool of its own (threads inside threads). ${kFix}`,
+  );
 }
 
 let warned = false;

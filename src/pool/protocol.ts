@@ -110,11 +110,22 @@ export interface BatchResult {
 /** Makes a plain, clonable copy of an error. */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof SluiceError) {
-    return { name: error.name, message: error.message, code: error.code, details: { ...error.details }, ...(error.stack === undefined ? {} : { stack: error.stack }) };
+    return {
+      name: error.name,
+      message: error.message,
+      code: error.code,
+      details: { ...error.details },
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+    };
   }
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}), ...(error.stack === undefined ? {} : { stack: error.stack }) };
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+    };
   }
   return { name: 'Error', message: typeof error === 'string' ? error : `non-error thrown: ${String(error)}` };
 }

@@ -170,9 +170,13 @@ export class ThreadPool {
     this.#assertOpen('resize');
     if (n > this.#maxThreads) {
       if (this.#options.piscina !== undefined) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`threads\` to be <= the injected Piscina's maxThreads (${this.#maxThreads}), got \`${n}\` (number)`, {
-          details: { threads: n, maxThreads: this.#maxThreads },
-        });
+        throw new SluiceError(
+          ErrorCode.InvalidArgument,
+          `Expected \`threads\` to be <= the injected Piscina's maxThreads (${this.#maxThreads}), got \`${n}\` (number)`,
+          {
+            details: { threads: n, maxThreads: this.#maxThreads },
+          },
+        );
       }
       this.#maxThreads = n;
       if (this.#piscina !== undefined) {
@@ -208,7 +212,9 @@ export class ThreadPool {
    */
   submit<T>(target: PoolTarget<T>, item: T): void {
     if (this.#status === 'closing' || this.#status === 'closed') {
-      throw new SluiceError(ErrorCode.PoolClosed, `Routine "${target.routineId}" was dispatched to a pool that is ${this.#status}`, { details: { routineId: target.routineId } });
+      throw new SluiceError(ErrorCode.PoolClosed, `Routine "${target.routineId}" was dispatched to a pool that is ${this.#status}`, {
+        details: { routineId: target.routineId },
+      });
     }
     if (this.#status === 'created') this.start();
     this.#dispatcher.submit(target, item);
@@ -220,7 +226,9 @@ export class ThreadPool {
    */
   submitAlone<T>(target: PoolTarget<T>, item: T): void {
     if (this.#status === 'closing' || this.#status === 'closed') {
-      throw new SluiceError(ErrorCode.PoolClosed, `Routine "${target.routineId}" was dispatched to a pool that is ${this.#status}`, { details: { routineId: target.routineId } });
+      throw new SluiceError(ErrorCode.PoolClosed, `Routine "${target.routineId}" was dispatched to a pool that is ${this.#status}`, {
+        details: { routineId: target.routineId },
+      });
     }
     if (this.#status === 'created') this.start();
     this.#dispatcher.submitAlone(target, item);
@@ -242,7 +250,9 @@ export class ThreadPool {
    * entry, then builds every flow dispatched so far (and `flows`) in every thread, through the
    * control plane. `resize()` up runs it in the background.
    */
-  async warmUp(options: { flows?: ReadonlyArray<{ flow: object; moduleUrl: string; params: unknown }>; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ threads: number }> {
+  async warmUp(
+    options: { flows?: ReadonlyArray<{ flow: object; moduleUrl: string; params: unknown }>; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<{ threads: number }> {
     this.#assertOpen('warmUp');
     this.start();
     const timeoutMs = options.timeoutMs ?? 10_000;
@@ -268,7 +278,8 @@ export class ThreadPool {
         });
       });
     }
-    for (const f of options.flows ?? []) this.#knownFlows.set(this.flowKey(f.flow, f.moduleUrl), { moduleUrl: f.moduleUrl, params: f.params });
+    for (const f of options.flows ?? [])
+      this.#knownFlows.set(this.flowKey(f.flow, f.moduleUrl), { moduleUrl: f.moduleUrl, params: f.params });
     // A fresh thread imports and builds each flow once (under tsx that is the slow part): do it
     // now for every flow seen so far, not when the first batch arrives.
     for (const [key, f] of this.#knownFlows) {
@@ -293,7 +304,12 @@ export class ThreadPool {
   stats(): ThreadPoolStats {
     const d = this.#dispatcher.stats();
     const p = this.#piscina;
-    const pick = (h: { p50: number; p90: number; p99: number; max: number } | undefined): TimePercentiles => ({ p50: h?.p50 ?? 0, p90: h?.p90 ?? 0, p99: h?.p99 ?? 0, max: h?.max ?? 0 });
+    const pick = (h: { p50: number; p90: number; p99: number; max: number } | undefined): TimePercentiles => ({
+      p50: h?.p50 ?? 0,
+      p90: h?.p90 ?? 0,
+      p99: h?.p99 ?? 0,
+      max: h?.max ?? 0,
+    });
     let alive = p?.threads.length ?? 0;
     let piscinaQueue = p?.queueSize ?? 0;
     for (const old of this.#retired) {
@@ -372,7 +388,9 @@ export class ThreadPool {
 
   async #shutdown(abrupt: boolean): Promise<void> {
     this.#status = 'closed';
-    this.#dispatcher.rejectQueued(new SluiceError(ErrorCode.PoolClosed, 'The thread pool was closed before these activations were dispatched'));
+    this.#dispatcher.rejectQueued(
+      new SluiceError(ErrorCode.PoolClosed, 'The thread pool was closed before these activations were dispatched'),
+    );
     this.#control.close();
     const pools = [...this.#retired];
     if (this.#piscina !== undefined) {
@@ -453,7 +471,9 @@ export class ThreadPool {
 
   #assertOpen(method: string): void {
     if (this.#status === 'closing' || this.#status === 'closed') {
-      throw new SluiceError(ErrorCode.PoolClosed, `pool.${method}() was called while the pool is ${this.#status}`, { details: { status: this.#status } });
+      throw new SluiceError(ErrorCode.PoolClosed, `pool.${method}() was called while the pool is ${this.#status}`, {
+        details: { status: this.#status },
+      });
     }
   }
 }
@@ -461,4 +481,3 @@ export class ThreadPool {
 function unrefTimer(fn: () => void, ms: number): TimerHandle {
   return setLongTimeout(fn, ms, false);
 }
-

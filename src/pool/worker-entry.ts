@@ -26,7 +26,12 @@ import { BatchDecoder, OpWriter } from './batch-codec.ts';
 import { kRejectClassInstancesKey, serializeError, type BatchResult, type BatchTask, type WarmTask } from './protocol.ts';
 
 interface BuiltRoutine {
-  readonly routine: { hasEvent(name: string): boolean; getConfig(): Record<string, unknown>; resolveLogic(): Logic | undefined; readonly kind: string };
+  readonly routine: {
+    hasEvent(name: string): boolean;
+    getConfig(): Record<string, unknown>;
+    resolveLogic(): Logic | undefined;
+    readonly kind: string;
+  };
   readonly logic: Logic;
   readonly config: Readonly<Record<string, unknown>>;
 }
@@ -55,7 +60,10 @@ function loadFlow(moduleUrl: string, params: unknown, flowKey: string): Promise<
   if (built === undefined) {
     built = buildFlow(moduleUrl, params);
     flows.set(flowKey, built);
-    built.then((flow) => readyFlows.set(flowKey, flow), () => undefined);
+    built.then(
+      (flow) => readyFlows.set(flowKey, flow),
+      () => undefined,
+    );
     // A failed load is not cached: the next batch tries again (and fails with the same error).
     built.catch(() => flows.delete(flowKey));
   }
@@ -70,9 +78,14 @@ async function buildFlow(moduleUrl: string, params: unknown): Promise<BuiltFlow>
   } catch (cause) {
     // The module's top level started a program: that error names the cause and the fix, as is.
     if ((cause as { code?: unknown } | null)?.code === ErrorCode.RuntimeInPoolThread) throw cause;
-    throw new SluiceError(ErrorCode.FlowModuleInvalid, `A pool thread could not import flow module ${moduleUrl}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    throw new SluiceError(
+      ErrorCode.FlowModuleInvalid,
+      `A pool thread could not import flow module ${moduleUrl}: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause },
+    );
   }
-  const isModule = (v: unknown): v is { build(p: unknown): Flow } => typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'sluice.flow-module';
+  const isModule = (v: unknown): v is { build(p: unknown): Flow } =>
+    typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'sluice.flow-module';
   const candidate = isModule(mod.default) ? mod.default : mod.flow;
   if (!isModule(candidate)) {
     throw new SluiceError(ErrorCode.FlowModuleInvalid, `Flow module ${moduleUrl} has no defineFlow() export in the pool thread`);
@@ -230,7 +243,10 @@ class PoolScope implements ActivationScope {
   entries(slot: string): readonly ItemEntry[] {
     const items = this.slots[slot];
     if (items === undefined) {
-      throw new SluiceError(ErrorCode.UnknownSlot, `Routine "${this.routineId}" has no slot "${slot}" (declared: ${Object.keys(this.slots).join(', ')})`);
+      throw new SluiceError(
+        ErrorCode.UnknownSlot,
+        `Routine "${this.routineId}" has no slot "${slot}" (declared: ${Object.keys(this.slots).join(', ')})`,
+      );
     }
     const itemJobs = this.#itemJobs?.[slot];
     const out: ItemEntry[] = [];
@@ -242,7 +258,10 @@ class PoolScope implements ActivationScope {
 
   setState(patch: Record<string, unknown>): void {
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${this.routineId}" setState patch to be an object, got ${describeValue(patch)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected routine "${this.routineId}" setState patch to be an object, got ${describeValue(patch)}`,
+      );
     }
     const bad = findUnclonable(patch, 'patch');
     if (bad !== undefined) throw notClonable(this.routineId, `state ${bad.path}`, bad.type);
@@ -252,13 +271,18 @@ class PoolScope implements ActivationScope {
 
   emit(event: string, data: unknown, options?: EmitOptions): void {
     if (!this.#built.routine.hasEvent(event)) {
-      throw new SluiceError(ErrorCode.UnknownEvent, `Routine "${this.routineId}" emitted on undeclared event "${event}"`, { details: { routineId: this.routineId, event } });
+      throw new SluiceError(ErrorCode.UnknownEvent, `Routine "${this.routineId}" emitted on undeclared event "${event}"`, {
+        details: { routineId: this.routineId, event },
+      });
     }
     let job = -1;
     if (options?.job !== undefined) {
       job = this.poolJobs.indexOf(options.job as unknown as PoolJob);
       if (job < 0) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.routineId}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`);
+        throw new SluiceError(
+          ErrorCode.InvalidArgument,
+          `Routine "${this.routineId}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`,
+        );
       }
     }
     if (options?.transfer !== undefined) this.#transfer(event, options.transfer);
@@ -276,7 +300,10 @@ class PoolScope implements ActivationScope {
     const index = this.poolJobs.indexOf(job as unknown as PoolJob);
     if (index < 0) {
       const id = typeof job === 'object' && job !== null ? (job as { jobId?: unknown }).jobId : undefined;
-      throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.routineId}" called failJob() with ${typeof id === 'string' ? `job "${id}"` : describeValue(job)}, which is not a job of this activation`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Routine "${this.routineId}" called failJob() with ${typeof id === 'string' ? `job "${id}"` : describeValue(job)}, which is not a job of this activation`,
+      );
     }
     this.#recorder.ops.failJob(index, serializeError(error));
   }
@@ -284,22 +311,33 @@ class PoolScope implements ActivationScope {
   /** Adds the buffers an emit asked to move (not copy) to the batch's transfer list. */
   #transfer(event: string, buffers: readonly ArrayBuffer[]): void {
     if (!Array.isArray(buffers)) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${this.routineId}" emit("${event}") \`transfer\` to be an array of ArrayBuffers, got ${describeValue(buffers)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected routine "${this.routineId}" emit("${event}") \`transfer\` to be an array of ArrayBuffers, got ${describeValue(buffers)}`,
+      );
     }
     for (const buffer of buffers) {
       if (!(buffer instanceof ArrayBuffer)) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${this.routineId}" emit("${event}") \`transfer\` to hold ArrayBuffers only, got ${describeValue(buffer)}`);
+        throw new SluiceError(
+          ErrorCode.InvalidArgument,
+          `Expected routine "${this.routineId}" emit("${event}") \`transfer\` to hold ArrayBuffers only, got ${describeValue(buffer)}`,
+        );
       }
-      if (isDetached(buffer)) throw notClonable(this.routineId, `event "${event}" transfer list`, 'detached ArrayBuffer (already transferred)');
+      if (isDetached(buffer))
+        throw notClonable(this.routineId, `event "${event}" transfer list`, 'detached ArrayBuffer (already transferred)');
       this.#recorder.buffers.add(buffer);
     }
   }
 }
 
 function notClonable(routineId: string, where: string, type: string): SluiceError {
-  return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" produced a value that cannot cross threads: ${where} is a ${type}`, {
-    details: { routineId, where, type },
-  });
+  return new SluiceError(
+    ErrorCode.NotClonable,
+    `Routine "${routineId}" produced a value that cannot cross threads: ${where} is a ${type}`,
+    {
+      details: { routineId, where, type },
+    },
+  );
 }
 
 /** Records the job data writes of an activation after its logic ran; returns a non-clonable error, if any. */
@@ -379,9 +417,13 @@ function startBatch(task: BatchTask): unknown {
 function runBuilt(task: BatchTask, built: BuiltFlow, started: number): BatchResult | Promise<unknown> {
   const routine = built.routines.get(task.routineId);
   if (routine === undefined) {
-    const error = new SluiceError(ErrorCode.RoutineNotFound, `Flow "${built.flowId}" rebuilt in a pool thread from ${task.moduleUrl} has no routine "${task.routineId}"`, {
-      details: { flowId: built.flowId, routineId: task.routineId },
-    });
+    const error = new SluiceError(
+      ErrorCode.RoutineNotFound,
+      `Flow "${built.flowId}" rebuilt in a pool thread from ${task.moduleUrl} has no routine "${task.routineId}"`,
+      {
+        details: { flowId: built.flowId, routineId: task.routineId },
+      },
+    );
     return { ops: [], error: serializeError(error) } satisfies BatchResult;
   }
   // The timeout clock starts now: importing and building the flow is not the routine's time.
@@ -481,7 +523,9 @@ async function warm(task: WarmTask): Promise<{ threadId: number }> {
     const left = deadline - performance.now();
     if (seen >= task.wanted || left <= 0) break;
     // Atomics.waitAsync is in Node 20 but not in the ES2023 lib this project compiles against.
-    const waited = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown } }).waitAsync(arrived, 0, seen, left);
+    const waited = (
+      Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown } }
+    ).waitAsync(arrived, 0, seen, left);
     if (waited.async) await waited.value;
   }
   return { threadId };
@@ -493,7 +537,14 @@ const control: ControlApi = {
     const built = await loadFlow(moduleUrl, params, flowKey);
     return { flowId: built.flowId, routines: [...built.routines.keys()] };
   },
-  stats: () => ({ threadId, flowsLoaded: flows.size, batches: counters.batches, activations: counters.activations, busyMs: counters.busyMs, running: running.size }),
+  stats: () => ({
+    threadId,
+    flowsLoaded: flows.size,
+    batches: counters.batches,
+    activations: counters.activations,
+    busyMs: counters.busyMs,
+    running: running.size,
+  }),
   cancelJobs(jobIds, reason) {
     const ids = new Set(jobIds);
     let aborted = 0;

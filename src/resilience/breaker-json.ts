@@ -43,7 +43,8 @@ export function checkBreakerJSON(json: unknown): BreakerJSON {
   const state = json.state;
   if (state !== 'closed' && state !== 'open' && state !== 'isolated') invalid('state', 'one of "closed", "open", "isolated"', state);
   const halfOpenInMs = json.halfOpenInMs;
-  if (typeof halfOpenInMs !== 'number' || !Number.isFinite(halfOpenInMs) || halfOpenInMs < 0) invalid('halfOpenInMs', 'a number >= 0', halfOpenInMs);
+  if (typeof halfOpenInMs !== 'number' || !Number.isFinite(halfOpenInMs) || halfOpenInMs < 0)
+    invalid('halfOpenInMs', 'a number >= 0', halfOpenInMs);
   if (!isCount(json.opens)) invalid('opens', 'an integer >= 0', json.opens);
   if (!isRecord(json.counters)) invalid('counters', 'an object', json.counters);
   const counters = {} as BreakerCounters;
@@ -53,7 +54,16 @@ export function checkBreakerJSON(json: unknown): BreakerJSON {
     counters[key] = value;
   }
   checkStrategyState(settings.kind, json.breakerState, createStrategy(settings).state);
-  return { version: 1, name, settings, state, halfOpenInMs: Math.min(halfOpenInMs, settings.halfOpenAfterMs), opens: json.opens, breakerState: json.breakerState, counters };
+  return {
+    version: 1,
+    name,
+    settings,
+    state,
+    halfOpenInMs: Math.min(halfOpenInMs, settings.halfOpenAfterMs),
+    opens: json.opens,
+    breakerState: json.breakerState,
+    counters,
+  };
 }
 
 /** The strategy state must have the shape a fresh strategy of the same settings has. */
@@ -71,7 +81,8 @@ function checkStrategyState(kind: string, value: unknown, fresh: unknown): void 
       invalid(`breakerState.windows[${i}]`, 'a window { startedAt, failures, successes }', window);
     }
   }
-  if (!isCount(value.currentWindow) || value.currentWindow >= windows) invalid('breakerState.currentWindow', `an integer in [0, ${windows - 1}]`, value.currentWindow);
+  if (!isCount(value.currentWindow) || value.currentWindow >= windows)
+    invalid('breakerState.currentWindow', `an integer in [0, ${windows - 1}]`, value.currentWindow);
   if (!isCount(value.currentFailures)) invalid('breakerState.currentFailures', 'an integer >= 0', value.currentFailures);
   if (!isCount(value.currentSuccesses)) invalid('breakerState.currentSuccesses', 'an integer >= 0', value.currentSuccesses);
 }

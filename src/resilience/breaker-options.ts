@@ -99,9 +99,13 @@ export function resolveBreakerOptions(options: BreakerOptions = {}): ResolvedBre
   } else {
     threshold = options.threshold ?? 0.5;
     if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold <= 0 || threshold >= 1) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`threshold\` to be a number in (0, 1) for a sampling breaker, got ${describeValue(threshold)}`, {
-        details: { name: 'threshold', expected: 'a number in (0, 1)' },
-      });
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`threshold\` to be a number in (0, 1) for a sampling breaker, got ${describeValue(threshold)}`,
+        {
+          details: { name: 'threshold', expected: 'a number in (0, 1)' },
+        },
+      );
     }
   }
   const halfOpenAfterMs = options.halfOpenAfterMs ?? 10_000;

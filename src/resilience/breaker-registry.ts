@@ -74,9 +74,13 @@ export class BreakerRegistry {
     assertObject('breaker registry options', options);
     assertKnownKeys('breakerRegistry', options as Record<string, unknown>, ['bus', 'defaults', 'initialState']);
     if (options.bus !== undefined && !isResilienceBus(options.bus)) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`bus\` to have publish(topic, payload), got ${describeValue(options.bus)}`, {
-        details: { name: 'bus' },
-      });
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`bus\` to have publish(topic, payload), got ${describeValue(options.bus)}`,
+        {
+          details: { name: 'bus' },
+        },
+      );
     }
     assertObject('initialState', options.initialState, true);
     this.#bus = options.bus;
@@ -195,12 +199,21 @@ export class BreakerRegistry {
    */
   bindHealth(health: { report(name: string, status: HealthStatus, detail?: string): void }): DisposableHandle {
     if (typeof health !== 'object' || health === null || typeof health.report !== 'function') {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`health\` to have report(name, status, detail), got ${describeValue(health)}`, {
-        details: { name: 'health' },
-      });
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`health\` to have report(name, status, detail), got ${describeValue(health)}`,
+        {
+          details: { name: 'health' },
+        },
+      );
     }
     const report = (name: string, state: BreakerState, retryAfterMs?: number): void => {
-      const detail = state === 'closed' ? undefined : state === 'open' && retryAfterMs !== undefined ? `open; probes in ${Math.ceil(retryAfterMs)} ms` : state;
+      const detail =
+        state === 'closed'
+          ? undefined
+          : state === 'open' && retryAfterMs !== undefined
+            ? `open; probes in ${Math.ceil(retryAfterMs)} ms`
+            : state;
       health.report(`breaker:${name}`, breakerHealth(state), detail);
     };
     for (const [name, { breaker }] of this.#breakers) report(name, breaker.state);
@@ -227,9 +240,13 @@ export class BreakerRegistry {
         const wanted = JSON.stringify(breakerSettings(resolveBreakerOptions(merged)));
         const have = JSON.stringify(existing.breaker.options);
         if (wanted !== have) {
-          throw new SluiceError(ErrorCode.InvalidArgument, `Breaker "${name}" already exists with settings ${have}; asked again with ${wanted}`, {
-            details: { name, have: existing.breaker.options },
-          });
+          throw new SluiceError(
+            ErrorCode.InvalidArgument,
+            `Breaker "${name}" already exists with settings ${have}; asked again with ${wanted}`,
+            {
+              details: { name, have: existing.breaker.options },
+            },
+          );
         }
       }
       return existing.breaker;
@@ -241,7 +258,9 @@ export class BreakerRegistry {
       // The saved settings win: they are what the saved strategy state was built for.
       breaker = SluiceBreaker.fromJSON(saved, merged.clock === undefined ? {} : { clock: merged.clock });
       if (breaker.name !== name) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Saved breaker state under "${name}" is for breaker "${breaker.name}"`, { details: { name, saved: breaker.name } });
+        throw new SluiceError(ErrorCode.InvalidArgument, `Saved breaker state under "${name}" is for breaker "${breaker.name}"`, {
+          details: { name, saved: breaker.name },
+        });
       }
       this.#saved.delete(name);
     }

@@ -9,7 +9,12 @@ import type { DisposableHandle } from '../core/disposable.ts';
 import type { Clock } from '../core/clock.ts';
 import { assertFunction, assertName, assertObject } from '../core/validate.ts';
 import {
-  type BreakerCounters, BreakerEngine, type BreakerJSON, type BreakerLease, type BreakerSnapshot, type BreakerState,
+  type BreakerCounters,
+  BreakerEngine,
+  type BreakerJSON,
+  type BreakerLease,
+  type BreakerSnapshot,
+  type BreakerState,
   type BreakerTransition,
 } from './breaker-engine.ts';
 import { checkBreakerJSON } from './breaker-json.ts';

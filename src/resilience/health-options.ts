@@ -86,7 +86,13 @@ export interface ResolvedHealthOptions {
  */
 export function resolveHealthOptions(options: HealthRegistryOptions = {}): ResolvedHealthOptions {
   assertObject('health options', options);
-  assertKnownKeys('health', options as Record<string, unknown>, ['clock', 'intervalMs', 'timeoutMs', 'failureThreshold', 'recoveryTimeoutMs']);
+  assertKnownKeys('health', options as Record<string, unknown>, [
+    'clock',
+    'intervalMs',
+    'timeoutMs',
+    'failureThreshold',
+    'recoveryTimeoutMs',
+  ]);
   const intervalMs = options.intervalMs ?? 5_000;
   assertNumber('intervalMs', intervalMs, 1, Number.MAX_SAFE_INTEGER);
   const timeoutMs = options.timeoutMs ?? 2_000;

@@ -7,9 +7,24 @@
 import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { ErrorCode, SluiceError, describeValue, isSluiceError } from '../core/errors.ts';
-import { assertFunction, assertInteger, assertKnownKeys, assertName, assertNumber, assertObject, assertOneOf, isThenable } from '../core/validate.ts';
 import {
-  type HealthChange, type HealthReport, type HealthSnapshot, type HealthStatus, type SubsystemHealth, kHealthStatuses, worstStatus,
+  assertFunction,
+  assertInteger,
+  assertKnownKeys,
+  assertName,
+  assertNumber,
+  assertObject,
+  assertOneOf,
+  isThenable,
+} from '../core/validate.ts';
+import {
+  type HealthChange,
+  type HealthReport,
+  type HealthSnapshot,
+  type HealthStatus,
+  type SubsystemHealth,
+  kHealthStatuses,
+  worstStatus,
 } from './health-report.ts';
 import { type HealthCheck, type HealthCheckOptions, type HealthRegistryOptions, resolveHealthOptions } from './health-options.ts';
 import { ListenerSet } from './listener-set.ts';
@@ -143,7 +158,9 @@ export class HealthRegistry implements HealthSource {
     assertName('subsystem name', name);
     assertOneOf('status', status, kHealthStatuses);
     if (detail !== undefined && typeof detail !== 'string') {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`detail\` to be a string, got ${describeValue(detail)}`, { details: { name: 'detail' } });
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`detail\` to be a string, got ${describeValue(detail)}`, {
+        details: { name: 'detail' },
+      });
     }
     const entry = this.#entries.get(name) ?? this.#add(name, 'push', undefined, 0, 0, 1, 0);
     this.#record(entry, { status, ...(detail === undefined ? {} : { detail }) }, undefined);
@@ -214,7 +231,9 @@ export class HealthRegistry implements HealthSource {
     if (name !== undefined) {
       const entry = this.#entries.get(name);
       if (entry === undefined) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`name\` to be a registered subsystem, got ${describeValue(name)}`, { details: { name } });
+        throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`name\` to be a registered subsystem, got ${describeValue(name)}`, {
+          details: { name },
+        });
       }
       if (entry.mode === 'check') await this.#run(entry);
     } else {
@@ -275,12 +294,38 @@ export class HealthRegistry implements HealthSource {
     }
   }
 
-  #add(name: string, mode: 'check' | 'push', check: HealthCheck | undefined, intervalMs: number, timeoutMs: number, failureThreshold: number, recoveryTimeoutMs: number): Entry {
+  #add(
+    name: string,
+    mode: 'check' | 'push',
+    check: HealthCheck | undefined,
+    intervalMs: number,
+    timeoutMs: number,
+    failureThreshold: number,
+    recoveryTimeoutMs: number,
+  ): Entry {
     const now = this.#clock.now();
     const entry: Entry = {
-      name, mode, check, intervalMs, timeoutMs, failureThreshold, recoveryTimeoutMs, registeredAt: now, status: 'unknown', detail: undefined, errorCount: 0,
-      consecutiveErrors: 0, checks: 0, changedAt: now, lastCheckAt: undefined, lastCheckTime: undefined, lastError: undefined, timer: undefined,
-      pending: undefined, hung: false, removed: false,
+      name,
+      mode,
+      check,
+      intervalMs,
+      timeoutMs,
+      failureThreshold,
+      recoveryTimeoutMs,
+      registeredAt: now,
+      status: 'unknown',
+      detail: undefined,
+      errorCount: 0,
+      consecutiveErrors: 0,
+      checks: 0,
+      changedAt: now,
+      lastCheckAt: undefined,
+      lastCheckTime: undefined,
+      lastError: undefined,
+      timer: undefined,
+      pending: undefined,
+      hung: false,
+      removed: false,
     };
     this.#entries.set(name, entry);
     return entry;
@@ -292,7 +337,11 @@ export class HealthRegistry implements HealthSource {
     entry.timer = undefined;
     const epoch = this.#epoch;
     if (entry.hung) {
-      this.#record(entry, undefined, this.#failure(entry, `is still running after timing out (${entry.timeoutMs} ms); not called again until it settles`));
+      this.#record(
+        entry,
+        undefined,
+        this.#failure(entry, `is still running after timing out (${entry.timeoutMs} ms); not called again until it settles`),
+      );
       this.#arm(entry);
       return Promise.resolve();
     }
@@ -314,10 +363,14 @@ export class HealthRegistry implements HealthSource {
         if (checked instanceof SluiceError) finish(undefined, checked);
         else finish(checked, undefined);
       };
-      const timeout = this.#clock.setTimeout(() => {
-        entry.hung = true;
-        finish(undefined, this.#failure(entry, `did not settle within ${entry.timeoutMs} ms`));
-      }, entry.timeoutMs, { ref: false });
+      const timeout = this.#clock.setTimeout(
+        () => {
+          entry.hung = true;
+          finish(undefined, this.#failure(entry, `did not settle within ${entry.timeoutMs} ms`));
+        },
+        entry.timeoutMs,
+        { ref: false },
+      );
       let result: unknown;
       try {
         result = (entry.check as HealthCheck)();
@@ -350,16 +403,22 @@ export class HealthRegistry implements HealthSource {
     entry.timer?.cancel();
     // An unhealthy subsystem is given its recovery time before it is checked again.
     const wait = entry.status === 'unhealthy' ? entry.recoveryTimeoutMs : entry.intervalMs;
-    entry.timer = this.#clock.setTimeout(() => {
-      entry.timer = undefined;
-      void this.#run(entry);
-    }, wait, { ref: false });
+    entry.timer = this.#clock.setTimeout(
+      () => {
+        entry.timer = undefined;
+        void this.#run(entry);
+      },
+      wait,
+      { ref: false },
+    );
   }
 
   #checkReport(entry: Entry, value: unknown): HealthReport | SluiceError {
     const report = value as HealthReport | undefined;
     if (
-      typeof report !== 'object' || report === null || !kHealthStatuses.includes(report.status) ||
+      typeof report !== 'object' ||
+      report === null ||
+      !kHealthStatuses.includes(report.status) ||
       (report.detail !== undefined && typeof report.detail !== 'string')
     ) {
       return this.#failure(entry, `returned ${describeValue(value)} instead of { status, detail? }`);
@@ -408,7 +467,13 @@ export class HealthRegistry implements HealthSource {
     entry.changedAt = at;
     if (this.#listeners.size === 0) return;
     this.#listeners.emit({
-      subsystem: entry.name, from, to: status, ...(detail === undefined ? {} : { detail }), previousStatus, status: this.#overall(), at,
+      subsystem: entry.name,
+      from,
+      to: status,
+      ...(detail === undefined ? {} : { detail }),
+      previousStatus,
+      status: this.#overall(),
+      at,
     });
   }
 

@@ -6,8 +6,15 @@
 export { SluiceBreaker } from './circuit-breaker.ts';
 export { kBreakerStates } from './breaker-engine.ts';
 export type {
-  BreakerState, BreakerTransition, BreakerTransitionReason, BreakerCounters, BreakerSnapshot, BreakerJSON, BreakerLease,
-  BreakerPermit, BreakerRefusal,
+  BreakerState,
+  BreakerTransition,
+  BreakerTransitionReason,
+  BreakerCounters,
+  BreakerSnapshot,
+  BreakerJSON,
+  BreakerLease,
+  BreakerPermit,
+  BreakerRefusal,
 } from './breaker-engine.ts';
 export { resolveBreakerOptions, kBreakerKinds } from './breaker-options.ts';
 export type { BreakerOptions, BreakerKind, ResolvedBreakerOptions, BreakerSettings } from './breaker-options.ts';

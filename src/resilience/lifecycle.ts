@@ -108,9 +108,13 @@ export class RuntimeStateMachine {
     this.#name = options.name ?? 'runtime';
     assertName('name', this.#name);
     if (options.bus !== undefined && !isResilienceBus(options.bus)) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`bus\` to have publish(topic, payload), got ${describeValue(options.bus)}`, {
-        details: { name: 'bus' },
-      });
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`bus\` to have publish(topic, payload), got ${describeValue(options.bus)}`,
+        {
+          details: { name: 'bus' },
+        },
+      );
     }
     this.#bus = options.bus;
     this.#historyLimit = options.historyLimit ?? 100;
@@ -157,7 +161,9 @@ export class RuntimeStateMachine {
   transition(to: RuntimeState, reason?: string): RuntimeTransition {
     assertOneOf('to', to, kRuntimeStates);
     if (reason !== undefined && typeof reason !== 'string') {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`reason\` to be a string, got ${describeValue(reason)}`, { details: { name: 'reason' } });
+      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`reason\` to be a string, got ${describeValue(reason)}`, {
+        details: { name: 'reason' },
+      });
     }
     const from = this.#state;
     if (!this.canTransition(to)) {
@@ -169,7 +175,12 @@ export class RuntimeStateMachine {
       );
     }
     const record: RuntimeTransition = {
-      name: this.#name, from, to, at: this.#clock.now(), ...(reason === undefined ? {} : { reason }), seq: ++this.#seq,
+      name: this.#name,
+      from,
+      to,
+      at: this.#clock.now(),
+      ...(reason === undefined ? {} : { reason }),
+      seq: ++this.#seq,
     };
     this.#state = to;
     if (this.#historyLimit > 0) {
@@ -220,9 +231,13 @@ export class RuntimeStateMachine {
    */
   bindHealth(health: HealthSource): DisposableHandle {
     if (typeof health !== 'object' || health === null || typeof health.snapshot !== 'function' || typeof health.onChange !== 'function') {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`health\` to have snapshot() and onChange(), got ${describeValue(health)}`, {
-        details: { name: 'health' },
-      });
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`health\` to have snapshot() and onChange(), got ${describeValue(health)}`,
+        {
+          details: { name: 'health' },
+        },
+      );
     }
     const follow = (status: HealthStatus, why: string): void => {
       const bad = status === 'degraded' || status === 'unhealthy';

@@ -55,5 +55,7 @@ export function publishOn(bus: ResilienceBus | undefined, topic: ResilienceTopic
 export function isResilienceBus(bus: unknown): bus is ResilienceBus {
   if (typeof bus !== 'object' || bus === null) return false;
   const candidate = bus as { publish?: unknown; hasSubscribers?: unknown };
-  return typeof candidate.publish === 'function' && (candidate.hasSubscribers === undefined || typeof candidate.hasSubscribers === 'function');
+  return (
+    typeof candidate.publish === 'function' && (candidate.hasSubscribers === undefined || typeof candidate.hasSubscribers === 'function')
+  );
 }

@@ -59,16 +59,22 @@ export function withTimeout<T>(work: TimedWork<T>, ms: number, options: WithTime
   assertObject('withTimeout options', options);
   const isFunction = typeof work === 'function';
   if (!isFunction && !isThenable(work)) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`work\` to be a promise or a function, got ${describeValue(work)}`, { details: { name: 'work' } });
+    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`work\` to be a promise or a function, got ${describeValue(work)}`, {
+      details: { name: 'work' },
+    });
   }
   const name = options.name ?? 'operation';
   if (typeof name !== 'string' || name.length === 0) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`name\` to be a non-empty string, got ${describeValue(name)}`, { details: { name: 'name' } });
+    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`name\` to be a non-empty string, got ${describeValue(name)}`, {
+      details: { name: 'name' },
+    });
   }
   if (options.onTimeout !== undefined) assertFunction('onTimeout', options.onTimeout);
   const outer = options.signal;
   if (outer !== undefined && !(outer instanceof AbortSignal)) {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`signal\` to be an AbortSignal, got ${describeValue(outer)}`, { details: { name: 'signal' } });
+    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`signal\` to be an AbortSignal, got ${describeValue(outer)}`, {
+      details: { name: 'signal' },
+    });
   }
   const clock = options.clock ?? realClock;
   const controller = new AbortController();

@@ -80,7 +80,11 @@ export class Scope implements ActivationScope {
 
   get signal(): AbortSignal {
     this.#abort ??= new AbortController();
-    this.#signal ??= AbortSignal.any([this.#runner.host.workerSignal, this.#abort.signal, ...jobList(this.#activation.jobs).map((j) => j.signal)]);
+    this.#signal ??= AbortSignal.any([
+      this.#runner.host.workerSignal,
+      this.#abort.signal,
+      ...jobList(this.#activation.jobs).map((j) => j.signal),
+    ]);
     return this.#signal;
   }
 
@@ -100,7 +104,10 @@ export class Scope implements ActivationScope {
 
   setState(patch: Record<string, unknown>): void {
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected routine "${this.routineId}" setState patch to be an object, got ${describeValue(patch)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected routine "${this.routineId}" setState patch to be an object, got ${describeValue(patch)}`,
+      );
     }
     this.worker[kMergeState](this.routineId, patch);
   }
@@ -112,18 +119,26 @@ export class Scope implements ActivationScope {
   failJob(job: JobContext, error: unknown): void {
     const jobs = jobList(this.#activation.jobs);
     if (!jobs.includes(job)) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.routineId}" called failJob() with ${describeJob(job)}, which is not a job of this activation`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Routine "${this.routineId}" called failJob() with ${describeJob(job)}, which is not a job of this activation`,
+      );
     }
     job[kEnd]('failed', jobFailure(this.routineId, job.jobId, error));
   }
 }
 
 function describeJob(job: unknown): string {
-  return typeof job === 'object' && job !== null && typeof (job as { jobId?: unknown }).jobId === 'string' ? `job "${(job as JobContext).jobId}"` : describeValue(job);
+  return typeof job === 'object' && job !== null && typeof (job as { jobId?: unknown }).jobId === 'string'
+    ? `job "${(job as JobContext).jobId}"`
+    : describeValue(job);
 }
 
 /** The error a job fails with when logic fails it alone (`ctx.failJob`), inline or on the pool. */
 export function jobFailure(routineId: string, jobId: string, error: unknown): SluiceError {
   const message = error instanceof Error ? error.message : describeValue(error);
-  return new RoutineError(ErrorCode.RoutineFailed, `Routine "${routineId}" failed job "${jobId}": ${message}`, { cause: error, details: { routineId, jobId } });
+  return new RoutineError(ErrorCode.RoutineFailed, `Routine "${routineId}" failed job "${jobId}": ${message}`, {
+    cause: error,
+    details: { routineId, jobId },
+  });
 }

@@ -62,7 +62,13 @@ export class DurationStats {
     const count = this.#count;
     if (count === 0) return { count: 0, avgMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 };
     const max = this.#maxUs;
-    return { count, avgMs: this.#sumUs / count / 1000, p50Ms: Math.min(max, this.#percentile(0.5)) / 1000, p99Ms: Math.min(max, this.#percentile(0.99)) / 1000, maxMs: max / 1000 };
+    return {
+      count,
+      avgMs: this.#sumUs / count / 1000,
+      p50Ms: Math.min(max, this.#percentile(0.5)) / 1000,
+      p99Ms: Math.min(max, this.#percentile(0.99)) / 1000,
+      maxMs: max / 1000,
+    };
   }
 
   #percentile(q: number): number {

@@ -77,7 +77,8 @@ export class FailureTally {
     const key = `${job.flowId}\u0000${routineId ?? ''}\u0000${code}\u0000${messageShape(message)}`;
     const found = this.#byKey.get(key);
     if (found !== undefined) found.jobs++;
-    else if (this.#byKey.size < this.limit) this.#byKey.set(key, { summary: { code, message, routineId, flowId: job.flowId, firstJobId: job.jobId }, jobs: 1 });
+    else if (this.#byKey.size < this.limit)
+      this.#byKey.set(key, { summary: { code, message, routineId, flowId: job.flowId, firstJobId: job.jobId }, jobs: 1 });
     else this.#otherJobs++;
   }
 

@@ -16,7 +16,22 @@ import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow, RoutineEntry } from '../core/flow.ts';
 import { JobContext, kEnd } from '../core/job-context.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
-import { BatchEncoder, OpReader, deserializeError, warnRuntimeInPoolThread, findClassInstance, findUnclonable, type BatchResult, type BatchTask, type OpVisitor, type PoolTarget, type ResolvedThreadPoolOptions, type SerializedError, type StartMark, type ThreadPool } from '../pool/index.ts';
+import {
+  BatchEncoder,
+  OpReader,
+  deserializeError,
+  warnRuntimeInPoolThread,
+  findClassInstance,
+  findUnclonable,
+  type BatchResult,
+  type BatchTask,
+  type OpVisitor,
+  type PoolTarget,
+  type ResolvedThreadPoolOptions,
+  type SerializedError,
+  type StartMark,
+  type ThreadPool,
+} from '../pool/index.ts';
 import { jobFailure, type Activation, type Item } from './activation-scope.ts';
 import { jobList } from './jobs.ts';
 import { PlacementProbe } from './placement.ts';
@@ -60,7 +75,15 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
   /** The last state snapshot sent, reused while the routine's state has not changed. */
   #state: Record<string, unknown> = kNoState;
 
-  constructor(flow: Flow, worker: WorkerState, runner: PoolRunner, done: PoolSettled, pool: () => ThreadPool, defaultTimeoutMs: number, rejectClassInstances: boolean) {
+  constructor(
+    flow: Flow,
+    worker: WorkerState,
+    runner: PoolRunner,
+    done: PoolSettled,
+    pool: () => ThreadPool,
+    defaultTimeoutMs: number,
+    rejectClassInstances: boolean,
+  ) {
     this.#rejectClassInstances = rejectClassInstances;
     const source = flow.source as { moduleUrl: string; params: unknown };
     this.key = runner;
@@ -132,7 +155,14 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
       }
     }
     return encoder.task(
-      { moduleUrl: this.#moduleUrl, params: this.#params, flowKey: this.#pool().flowKey(this.#flow, this.#moduleUrl), flowId: this.flowId, routineId: this.routineId, workerId: this.#worker.workerId },
+      {
+        moduleUrl: this.#moduleUrl,
+        params: this.#params,
+        flowKey: this.#pool().flowKey(this.#flow, this.#moduleUrl),
+        flowId: this.flowId,
+        routineId: this.routineId,
+        workerId: this.#worker.workerId,
+      },
       start,
     );
   }
@@ -240,20 +270,40 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
     const routineId = this.routineId;
     for (let s = 0; s < this.#slots.length; s++) {
       const slot = this.#slots[s] as string;
-      const bad = findClassInstance((activation.bySlot[s] as Item[]).map((entry) => entry.data), 'items');
+      const bad = findClassInstance(
+        (activation.bySlot[s] as Item[]).map((entry) => entry.data),
+        'items',
+      );
       if (bad !== undefined) {
-        return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" runs on the pool: slot "${slot}" holds a class instance that would lose its prototype and private fields crossing threads (${bad.path} is an ${bad.type}; rejectClassInstances is on)`, {
-          details: { routineId, slot, where: bad.path, type: bad.type },
-        });
+        return new SluiceError(
+          ErrorCode.NotClonable,
+          `Routine "${routineId}" runs on the pool: slot "${slot}" holds a class instance that would lose its prototype and private fields crossing threads (${bad.path} is an ${bad.type}; rejectClassInstances is on)`,
+          {
+            details: { routineId, slot, where: bad.path, type: bad.type },
+          },
+        );
       }
     }
-    const others: Array<[string, unknown]> = [['state', state], ['message', activation.message], ...jobList(activation.jobs).flatMap((job): Array<[string, unknown]> => [[`job "${job.jobId}" metadata`, job.metadata], [`job "${job.jobId}" data`, job.data]])];
+    const others: Array<[string, unknown]> = [
+      ['state', state],
+      ['message', activation.message],
+      ...jobList(activation.jobs).flatMap(
+        (job): Array<[string, unknown]> => [
+          [`job "${job.jobId}" metadata`, job.metadata],
+          [`job "${job.jobId}" data`, job.data],
+        ],
+      ),
+    ];
     for (const [what, value] of others) {
       const bad = findClassInstance(value, what);
       if (bad !== undefined) {
-        return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" runs on the pool: its ${what} holds a class instance that would lose its prototype crossing threads (${bad.path} is an ${bad.type}; rejectClassInstances is on)`, {
-          details: { routineId, where: bad.path, type: bad.type },
-        });
+        return new SluiceError(
+          ErrorCode.NotClonable,
+          `Routine "${routineId}" runs on the pool: its ${what} holds a class instance that would lose its prototype crossing threads (${bad.path} is an ${bad.type}; rejectClassInstances is on)`,
+          {
+            details: { routineId, where: bad.path, type: bad.type },
+          },
+        );
       }
     }
     return undefined;
@@ -267,25 +317,35 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
       const values = (activation.bySlot[s] as Item[]).map((entry) => entry.data);
       const bad = findUnclonable(values, 'items');
       if (bad !== undefined) {
-        return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" cannot run on the pool: slot "${slot}" holds a value that cannot cross threads (${bad.path} is a ${bad.type})`, {
-          details: { routineId, slot, where: bad.path, type: bad.type },
-        });
+        return new SluiceError(
+          ErrorCode.NotClonable,
+          `Routine "${routineId}" cannot run on the pool: slot "${slot}" holds a value that cannot cross threads (${bad.path} is a ${bad.type})`,
+          {
+            details: { routineId, slot, where: bad.path, type: bad.type },
+          },
+        );
       }
     }
     const others: Array<[string, unknown]> = [
       ['state', state],
       ['message', activation.message],
-      ...jobList(activation.jobs).flatMap((job): Array<[string, unknown]> => [
-        [`job "${job.jobId}" metadata`, job.metadata],
-        [`job "${job.jobId}" data`, job.data],
-      ]),
+      ...jobList(activation.jobs).flatMap(
+        (job): Array<[string, unknown]> => [
+          [`job "${job.jobId}" metadata`, job.metadata],
+          [`job "${job.jobId}" data`, job.data],
+        ],
+      ),
     ];
     for (const [what, value] of others) {
       const bad = findUnclonable(value, what);
       if (bad !== undefined) {
-        return new SluiceError(ErrorCode.NotClonable, `Routine "${routineId}" cannot run on the pool: its ${what} holds a value that cannot cross threads (${bad.path} is a ${bad.type})`, {
-          details: { routineId, where: bad.path, type: bad.type },
-        });
+        return new SluiceError(
+          ErrorCode.NotClonable,
+          `Routine "${routineId}" cannot run on the pool: its ${what} holds a value that cannot cross threads (${bad.path} is a ${bad.type})`,
+          {
+            details: { routineId, where: bad.path, type: bad.type },
+          },
+        );
       }
     }
     return undefined;
@@ -313,7 +373,11 @@ export class PoolBridge {
 
   /** The placement state of a routine of `flow`. */
   placementFor(flow: Flow, entry: RoutineEntry): PlacementProbe {
-    return new PlacementProbe(entry.placement, { samples: this.#options.autoSamples, thresholdUs: this.#options.autoThresholdUs, poolable: flow.source !== undefined });
+    return new PlacementProbe(entry.placement, {
+      samples: this.#options.autoSamples,
+      thresholdUs: this.#options.autoThresholdUs,
+      poolable: flow.source !== undefined,
+    });
   }
 
   /** Activations a pool routine of one worker may have in flight. */
@@ -331,13 +395,25 @@ export class PoolBridge {
       if (flow.source === undefined) {
         done(
           activation,
-          new SluiceError(ErrorCode.PoolUnavailable, `Routine "${runner.id}" of flow "${flow.id}" asks for the pool, but the flow was not built by defineFlow(), so threads cannot rebuild it`, {
-            details: { flowId: flow.id, routineId: runner.id },
-          }),
+          new SluiceError(
+            ErrorCode.PoolUnavailable,
+            `Routine "${runner.id}" of flow "${flow.id}" asks for the pool, but the flow was not built by defineFlow(), so threads cannot rebuild it`,
+            {
+              details: { flowId: flow.id, routineId: runner.id },
+            },
+          ),
         );
         return;
       }
-      target = new RunnerTarget(flow, worker, runner, done, this.#pool, this.#options.activationTimeoutMs, this.#options.rejectClassInstances);
+      target = new RunnerTarget(
+        flow,
+        worker,
+        runner,
+        done,
+        this.#pool,
+        this.#options.activationTimeoutMs,
+        this.#options.rejectClassInstances,
+      );
       this.#targets.set(runner, target);
     }
     try {

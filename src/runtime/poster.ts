@@ -61,7 +61,6 @@ export interface PostAllOptions {
   priority?: number;
 }
 
-
 const kPostKeys = ['workerId', 'jobId', 'metadata', 'signal', 'priority'] as const;
 
 const kAdmitted = { admitted: true } as const;
@@ -115,7 +114,11 @@ export class Poster {
       const onAbort = (): void => {
         const i = this.#jobWaiters.indexOf(wake);
         if (i >= 0) this.#jobWaiters.splice(i, 1);
-        reject(new SluiceError(ErrorCode.Aborted, 'A post was aborted while waiting for a job to end (maxPendingJobs)', { cause: signal?.reason }));
+        reject(
+          new SluiceError(ErrorCode.Aborted, 'A post was aborted while waiting for a job to end (maxPendingJobs)', {
+            cause: signal?.reason,
+          }),
+        );
       };
       const wake = (): void => {
         signal?.removeEventListener('abort', onAbort);
@@ -159,7 +162,13 @@ export class Poster {
    * Like `post()`, but when the slot is full and its overflow is `block`, waits for room
    * (backpressure) instead of throwing.
    */
-  async postAsync(flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions = {}): Promise<[WorkerState, JobContext]> {
+  async postAsync(
+    flowId: string,
+    routineId: string,
+    slot: string,
+    data: unknown,
+    options: PostAsyncOptions = {},
+  ): Promise<[WorkerState, JobContext]> {
     this.#target('postAsync', flowId, routineId, slot, data, options);
     // A slow disk slows posting: wait until the recording is back under its high-water mark.
     const sink = this.#host.sink();
@@ -176,9 +185,12 @@ export class Poster {
       }
     }
     const { engine, runner, target } = this.#target('postAsync', flowId, routineId, slot, data, options);
-    if (!(target.isFull || target.waiting > 0) || target.spec.overflow !== 'block') return this.post(flowId, routineId, slot, data, options);
+    if (!(target.isFull || target.waiting > 0) || target.spec.overflow !== 'block')
+      return this.post(flowId, routineId, slot, data, options);
     if (options.signal?.aborted === true) {
-      throw new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted before it could wait for room`, { cause: options.signal.reason });
+      throw new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted before it could wait for room`, {
+        cause: options.signal.reason,
+      });
     }
     this.#park(`${routineId}.${slot}`);
     let job: JobContext;
@@ -194,7 +206,11 @@ export class Poster {
       const onAbort = (): void => {
         this.#parked--;
         job.cancel('postAsync aborted while waiting for room');
-        reject(new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted while waiting for room`, { cause: signal?.reason }));
+        reject(
+          new SluiceError(ErrorCode.Aborted, `postAsync to ${routineId}.${slot} was aborted while waiting for room`, {
+            cause: signal?.reason,
+          }),
+        );
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       RoutineRunner.park(runner, target, { data, jobs: job }, () => {
@@ -249,10 +265,15 @@ export class Poster {
     const postOne = (data: unknown): void => {
       this.#host.assertOpen('postAll');
       if (engine.worker.status !== 'running') {
-        throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" stopped while postAll() was posting`, { details: { workerId: engine.worker.workerId } });
+        throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" stopped while postAll() was posting`, {
+          details: { workerId: engine.worker.workerId },
+        });
       }
       if (data === undefined) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Expected postAll() item ${posted} for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`);
+        throw new SluiceError(
+          ErrorCode.InvalidArgument,
+          `Expected postAll() item ${posted} for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`,
+        );
       }
       RoutineRunner.offer(runner, target, { data, jobs: this.#host.newJob(engine, postOptions) });
       posted++;
@@ -274,7 +295,7 @@ export class Poster {
     if (Symbol.iterator in items) {
       for (const data of items as Iterable<unknown>) {
         signal?.throwIfAborted();
-        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023 || (sink?.isPressured) || this.#jobsFull()) await room();
+        if (target.isFull || target.waiting > 0 || (posted & 1023) === 1023 || sink?.isPressured || this.#jobsFull()) await room();
         if (gate === undefined || (await admitted())) postOne(data);
       }
     } else {
@@ -310,13 +331,23 @@ export class Poster {
     this.#parked++;
   }
 
-  #target(method: string, flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions): { engine: WorkerEngine; runner: RoutineRunner; target: Slot<Jobs> } {
+  #target(
+    method: string,
+    flowId: string,
+    routineId: string,
+    slot: string,
+    data: unknown,
+    options: PostAsyncOptions,
+  ): { engine: WorkerEngine; runner: RoutineRunner; target: Slot<Jobs> } {
     this.#host.assertOpen(method);
     assertObject(`${method} options`, options);
     assertKnownKeys(`${method} options`, options as Record<string, unknown>, kPostKeys);
     if (options.priority !== undefined) assertInteger(`${method} priority`, options.priority, Number.MIN_SAFE_INTEGER);
     if (data === undefined) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected ${method}() data for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected ${method}() data for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`,
+      );
     }
     this.#host.getFlow(flowId);
     const engine = this.#host.worker(flowId, options.workerId);
@@ -324,9 +355,13 @@ export class Poster {
       throw new SluiceError(ErrorCode.InvalidArgument, `Worker "${engine.worker.workerId}" runs flow "${engine.flow.id}", not "${flowId}"`);
     }
     if (engine.worker.status !== 'running') {
-      throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" is ${engine.worker.status} and takes no new posts`, {
-        details: { workerId: engine.worker.workerId, status: engine.worker.status },
-      });
+      throw new SluiceError(
+        ErrorCode.WorkerNotRunning,
+        `Worker "${engine.worker.workerId}" is ${engine.worker.status} and takes no new posts`,
+        {
+          details: { workerId: engine.worker.workerId, status: engine.worker.status },
+        },
+      );
     }
     const runner = engine.runner(routineId);
     const target = runner.slot(slot);
@@ -339,7 +374,10 @@ export class Poster {
     }
     if (options.jobId !== undefined) {
       assertName('jobId', options.jobId);
-      if (this.#host.hasJob(options.jobId)) throw new SluiceError(ErrorCode.JobExists, `A job with id "${options.jobId}" already exists`, { details: { jobId: options.jobId } });
+      if (this.#host.hasJob(options.jobId))
+        throw new SluiceError(ErrorCode.JobExists, `A job with id "${options.jobId}" already exists`, {
+          details: { jobId: options.jobId },
+        });
     }
     return { engine, runner, target };
   }

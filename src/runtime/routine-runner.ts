@@ -4,7 +4,13 @@
  * scheduler calls it again while it stays ready. Activations carry their items (and so their
  * jobs' holds) until they settle, which is what lets a job complete by itself.
  */
-import { checkDecision, isBuiltinPolicy, type ActivationDecision, type EvaluationReason, type SlotsView } from '../core/activation-policy.ts';
+import {
+  checkDecision,
+  isBuiltinPolicy,
+  type ActivationDecision,
+  type EvaluationReason,
+  type SlotsView,
+} from '../core/activation-policy.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import type { EmitOptions, ItemEntry } from '../core/context.ts';
 import { runInScope } from '../core/context.ts';
@@ -61,7 +67,14 @@ export class RoutineRunner implements Schedulable {
   readonly #policyState: Record<string, unknown> = {};
   readonly #trustPolicy: boolean;
   readonly #immediate: boolean;
-  readonly #policyContext: { now: number; state: Record<string, unknown>; workerId: string; routineId: string; reason: EvaluationReason; batchLimit: number | undefined };
+  readonly #policyContext: {
+    now: number;
+    state: Record<string, unknown>;
+    workerId: string;
+    routineId: string;
+    reason: EvaluationReason;
+    batchLimit: number | undefined;
+  };
   readonly #errorHandler: ErrorHandler;
   readonly #retries: Activation[] = [];
   readonly #view: SlotsView;
@@ -89,7 +102,14 @@ export class RoutineRunner implements Schedulable {
     this.#logic = entry.routine.resolveLogic() as Logic;
     this.#trustPolicy = isBuiltinPolicy(entry.routine.activationPolicy);
     this.#immediate = this.#trustPolicy && entry.routine.activationPolicy.type === 'immediate';
-    this.#policyContext = { now: 0, state: this.#policyState, workerId: host.worker.workerId, routineId: entry.id, reason: 'data', batchLimit: undefined };
+    this.#policyContext = {
+      now: 0,
+      state: this.#policyState,
+      workerId: host.worker.workerId,
+      routineId: entry.id,
+      reason: 'data',
+      batchLimit: undefined,
+    };
     this.#errorHandler = entry.errorHandler;
     this.#config = Object.freeze(entry.routine.getConfig());
     this.#breakers = host.breakersFor?.(entry) ?? [];
@@ -361,7 +381,11 @@ export class RoutineRunner implements Schedulable {
       const timeoutMs = this.entry.timeoutMs;
       const pending =
         timeoutMs > 0
-          ? withTimeout(result as Promise<void>, timeoutMs, { name: `routine "${this.id}"`, clock: host.clock, onTimeout: (e: unknown) => scope.abort(e) })
+          ? withTimeout(result as Promise<void>, timeoutMs, {
+              name: `routine "${this.id}"`,
+              clock: host.clock,
+              onTimeout: (e: unknown) => scope.abort(e),
+            })
           : (result as Promise<void>);
       pending.then(
         () => this.#settle(activation, undefined),
@@ -404,7 +428,10 @@ export class RoutineRunner implements Schedulable {
     let jobs: Jobs = activation.jobs;
     if (options?.job !== undefined) {
       if (!hasJob(activation.jobs, options.job)) {
-        throw new SluiceError(ErrorCode.InvalidArgument, `Routine "${this.id}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`);
+        throw new SluiceError(
+          ErrorCode.InvalidArgument,
+          `Routine "${this.id}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`,
+        );
       }
       jobs = options.job;
     }
@@ -484,7 +511,8 @@ export class RoutineRunner implements Schedulable {
     if (fallback === undefined) return;
     activation.fellBack = true;
     if ('event' in fallback) {
-      for (const item of activation.items) this.#emit(activation, fallback.event, item.data, item.jobs instanceof JobContext ? { job: item.jobs } : undefined);
+      for (const item of activation.items)
+        this.#emit(activation, fallback.event, item.data, item.jobs instanceof JobContext ? { job: item.jobs } : undefined);
       return;
     }
     const target = this.#host.runnerOf?.(fallback.routine) as RoutineRunner;
@@ -521,20 +549,31 @@ export class RoutineRunner implements Schedulable {
     const single = jobs instanceof JobContext;
     // Wall time only matters for the worker's history; derived from the clock, not read per activation.
     const startedAt = host.worker.recordsHistory ? host.wallTime(activation.startMono) : 0;
-    const log = new ActivationLog(this.id, status, activation.startMono, startedAt, durationMs, items, activation.attempt, single ? jobs.jobId : jobs.map((j) => j.jobId), errorInfo);
+    const log = new ActivationLog(
+      this.id,
+      status,
+      activation.startMono,
+      startedAt,
+      durationMs,
+      items,
+      activation.attempt,
+      single ? jobs.jobId : jobs.map((j) => j.jobId),
+      errorInfo,
+    );
     if (single) jobs[kTrace](log);
     else for (const job of jobs) job[kTrace](log);
     if (host.worker.recordsHistory) host.worker[kRecord](log);
-    if (host.events.listens(RuntimeTopic.ActivationFinished)) host.events.activationFinished(() => ({
-      workerId: host.worker.workerId,
-      routineId: this.id,
-      status,
-      durationMs,
-      items,
-      attempt: activation.attempt,
-      jobIds: jobIdsOf(jobs),
-      ...(errorInfo === undefined ? {} : { error: errorInfo }),
-    }));
+    if (host.events.listens(RuntimeTopic.ActivationFinished))
+      host.events.activationFinished(() => ({
+        workerId: host.worker.workerId,
+        routineId: this.id,
+        status,
+        durationMs,
+        items,
+        attempt: activation.attempt,
+        jobIds: jobIdsOf(jobs),
+        ...(errorInfo === undefined ? {} : { error: errorInfo }),
+      }));
     if (failure !== undefined) host.events.error(host.worker.workerId, this.id, this.#errorHandler.strategy, failure, () => jobIdsOf(jobs));
     // A retrying or split activation keeps its items (and their jobs' holds) until they run again.
     if (status !== 'retrying' && status !== 'split') for (const item of activation.items) releaseJobs(item.jobs, now);
@@ -544,7 +583,10 @@ export class RoutineRunner implements Schedulable {
   #wrap(error: unknown): SluiceError {
     if (error instanceof SluiceError) return error;
     const message = error instanceof Error ? error.message : describeValue(error);
-    return new RoutineError(ErrorCode.RoutineFailed, `Routine "${this.id}" failed: ${message}`, { cause: error, details: { routineId: this.id } });
+    return new RoutineError(ErrorCode.RoutineFailed, `Routine "${this.id}" failed: ${message}`, {
+      cause: error,
+      details: { routineId: this.id },
+    });
   }
 
   #handleError(activation: Activation, error: SluiceError): TraceEntry['status'] {
@@ -599,7 +641,15 @@ export class RoutineRunner implements Schedulable {
     const mid = Math.ceil(items.length / 2);
     for (const half of [items.slice(0, mid), items.slice(mid)]) {
       const bySlot = activation.bySlot.map((_list, i) => (i === index ? half : kNoItems));
-      this.#retries.push({ items: half, bySlot, jobs: distinctJobs(half), message: activation.message, attempt: activation.attempt, startMono: 0, isolated: true });
+      this.#retries.push({
+        items: half,
+        bySlot,
+        jobs: distinctJobs(half),
+        message: activation.message,
+        attempt: activation.attempt,
+        startMono: 0,
+        isolated: true,
+      });
     }
     return 'split';
   }
@@ -647,7 +697,9 @@ export class RoutineRunner implements Schedulable {
           details: { routineId: this.id, slot: name },
         });
         for (const job of jobList(item.jobs)) {
-          job[kTrace](new ActivationLog(this.id, 'expired', at, Date.now(), 0, 1, 1, job.jobId, { code: error.code, message: error.message }));
+          job[kTrace](
+            new ActivationLog(this.id, 'expired', at, Date.now(), 0, 1, 1, job.jobId, { code: error.code, message: error.message }),
+          );
           job[kEnd]('failed', error);
         }
         releaseJobs(item.jobs);
@@ -660,7 +712,11 @@ export class RoutineRunner implements Schedulable {
     const failure =
       error instanceof SluiceError
         ? error
-        : new SluiceError(ErrorCode.InvalidPolicyDecision, `Activation policy of routine "${this.id}" threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        : new SluiceError(
+            ErrorCode.InvalidPolicyDecision,
+            `Activation policy of routine "${this.id}" threw: ${(error as Error)?.message ?? String(error)}`,
+            { cause: error },
+          );
     this.#host.worker[kCounters].activationErrors++;
     for (const slot of this.slots) {
       const { queued, parked } = slot.drain();

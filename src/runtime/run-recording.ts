@@ -38,7 +38,16 @@ export class RunRecording {
   readonly #runId: string;
   readonly #record: RecordOptions;
 
-  private constructor(bus: EventBus, runId: string, record: RecordOptions, log: EventLog, ownsLog: boolean, sink: DurableSink, tap: RecordingTap, attached: DisposableHandle) {
+  private constructor(
+    bus: EventBus,
+    runId: string,
+    record: RecordOptions,
+    log: EventLog,
+    ownsLog: boolean,
+    sink: DurableSink,
+    tap: RecordingTap,
+    attached: DisposableHandle,
+  ) {
     this.#bus = bus;
     this.#runId = runId;
     this.#record = record;
@@ -65,7 +74,8 @@ export class RunRecording {
       // Failed commits are retried by the sink and show in the store's health; they are reported
       // on the live bus (`store.error`) rather than as process warnings.
       sink.onError((error) => {
-        if (!bus.isClosed && bus.hasSubscribers('store.error')) bus.publish('store.error', { code: error.code, message: error.message }, { runId });
+        if (!bus.isClosed && bus.hasSubscribers('store.error'))
+          bus.publish('store.error', { code: error.code, message: error.message }, { runId });
       });
       const tap = new RecordingTap(sink, runId, clock);
       const attached = bus.addSink(tap, { topics: record.topics ?? kDefaultRecordedTopics });

@@ -150,7 +150,8 @@ export class RuntimeEvents implements EngineEvents {
 
   /** Publishes the end of a job on the topic of its status. */
   jobEnded(job: JobContext): void {
-    const topic = job.status === 'completed' ? RuntimeTopic.JobCompleted : job.status === 'failed' ? RuntimeTopic.JobFailed : RuntimeTopic.JobCancelled;
+    const topic =
+      job.status === 'completed' ? RuntimeTopic.JobCompleted : job.status === 'failed' ? RuntimeTopic.JobFailed : RuntimeTopic.JobCancelled;
     if (topic === RuntimeTopic.JobCompleted && job.error === undefined && job.errors.length === 0 && this.#packs()) {
       (this.#tap as RecordingTap).addCompletedJob(this.#bus.reserveSeq(this.#runId), job);
       return;
@@ -169,7 +170,13 @@ export class RuntimeEvents implements EngineEvents {
     });
   }
 
-  overflow(workerId: string, routineId: string, slot: string, action: 'rejected' | 'dropped' | 'blocked', source: string | undefined): void {
+  overflow(
+    workerId: string,
+    routineId: string,
+    slot: string,
+    action: 'rejected' | 'dropped' | 'blocked',
+    source: string | undefined,
+  ): void {
     this.publish(RuntimeTopic.SlotOverflow, () => ({ workerId, routineId, slot, action, ...(source === undefined ? {} : { source }) }));
   }
 
@@ -178,6 +185,13 @@ export class RuntimeEvents implements EngineEvents {
   }
 
   error(workerId: string, routineId: string, strategy: string, error: SluiceError, jobs: () => readonly string[]): void {
-    this.publish(RuntimeTopic.ActivationError, () => ({ workerId, routineId, strategy, code: error.code, message: error.message, jobIds: jobs() }));
+    this.publish(RuntimeTopic.ActivationError, () => ({
+      workerId,
+      routineId,
+      strategy,
+      code: error.code,
+      message: error.message,
+      jobIds: jobs(),
+    }));
   }
 }

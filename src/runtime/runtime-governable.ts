@@ -6,7 +6,14 @@
  */
 import type { Flow } from '../core/flow.ts';
 import type { SlotStatus } from '../core/slot.ts';
-import { AdmissionGate, KnobKinds, type Governable, type Governor, type GovernorDisposable, type KnobDescriptor } from '../governor/index.ts';
+import {
+  AdmissionGate,
+  KnobKinds,
+  type Governable,
+  type Governor,
+  type GovernorDisposable,
+  type KnobDescriptor,
+} from '../governor/index.ts';
 import type { ThreadPool } from '../pool/index.ts';
 import { LatencyTracker, ThroughputCounter } from '../telemetry/index.ts';
 import type { Clock } from '../core/clock.ts';
@@ -65,8 +72,22 @@ export class RuntimeGovernable implements Governable {
     if (pool !== undefined) {
       this.#poolBaseline ??= pool.threads;
       this.#dispatchBaseline ??= pool.dispatchBatch;
-      knobs.push({ name: kPoolKnob, kind: KnobKinds.PoolSize, value: pool.threads, min: 1, max: Math.max(this.#poolCeiling, this.#poolBaseline), baseline: this.#poolBaseline });
-      knobs.push({ name: kDispatchKnob, kind: KnobKinds.DispatchBatch, value: pool.dispatchBatch, min: 1, max: Math.max(this.#dispatchBaseline, 1), baseline: this.#dispatchBaseline });
+      knobs.push({
+        name: kPoolKnob,
+        kind: KnobKinds.PoolSize,
+        value: pool.threads,
+        min: 1,
+        max: Math.max(this.#poolCeiling, this.#poolBaseline),
+        baseline: this.#poolBaseline,
+      });
+      knobs.push({
+        name: kDispatchKnob,
+        kind: KnobKinds.DispatchBatch,
+        value: pool.dispatchBatch,
+        min: 1,
+        max: Math.max(this.#dispatchBaseline, 1),
+        baseline: this.#dispatchBaseline,
+      });
     }
     for (const flow of this.#runtime.flows()) {
       for (const entry of flow.routines) {
@@ -74,7 +95,14 @@ export class RuntimeGovernable implements Governable {
         if (policy.type !== 'batchSize') continue;
         const n = policy.config.n as number;
         const value = this.#runtime.batchLimit(flow.id, entry.id) ?? n;
-        knobs.push({ name: `${kBatchPrefix}${flow.id}/${entry.id}`, kind: KnobKinds.BatchSize, value: Math.min(value, n), min: 1, max: n, baseline: n });
+        knobs.push({
+          name: `${kBatchPrefix}${flow.id}/${entry.id}`,
+          kind: KnobKinds.BatchSize,
+          value: Math.min(value, n),
+          min: 1,
+          max: n,
+          baseline: n,
+        });
       }
     }
     return knobs;
@@ -119,7 +147,10 @@ export class RuntimeGovernable implements Governable {
       // wait a new post can expect, known before any job of the backlog has finished.
       queue_wait_ms: throughput > 0 ? (depth / throughput) * 1000 : undefined,
       throughput,
-      pool_util: stats === undefined || stats.threads === 0 ? undefined : Math.min(1, (stats.busy + stats.queueDepth / Math.max(1, stats.dispatchBatch)) / stats.threads),
+      pool_util:
+        stats === undefined || stats.threads === 0
+          ? undefined
+          : Math.min(1, (stats.busy + stats.queueDepth / Math.max(1, stats.dispatchBatch)) / stats.threads),
     };
   }
 }

@@ -142,12 +142,41 @@ export interface RecordOptions {
 }
 
 /** Options with every default filled in. */
-export type ResolvedRuntimeOptions = Readonly<Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers'>> & { bus: EventBus; record: RecordOptions | undefined; pool: ThreadPoolOptions; governor: Governor | undefined; breakers: { defaults: BreakerOptions; dependencies: Readonly<Record<string, BreakerOptions>> } }>;
+export type ResolvedRuntimeOptions = Readonly<
+  Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers'>> & {
+    bus: EventBus;
+    record: RecordOptions | undefined;
+    pool: ThreadPoolOptions;
+    governor: Governor | undefined;
+    breakers: { defaults: BreakerOptions; dependencies: Readonly<Record<string, BreakerOptions>> };
+  }
+>;
 
-const kKeys = ['name', 'clock', 'traceLimit', 'historyLimit', 'jobHistoryLimit', 'drainBudgetMs', 'random', 'bus', 'runId', 'record', 'governor', 'heartbeatMs', 'breakers', 'healthIntervalMs', 'pool', 'maxParkedPosts', 'maxPendingJobs'] as const;
+const kKeys = [
+  'name',
+  'clock',
+  'traceLimit',
+  'historyLimit',
+  'jobHistoryLimit',
+  'drainBudgetMs',
+  'random',
+  'bus',
+  'runId',
+  'record',
+  'governor',
+  'heartbeatMs',
+  'breakers',
+  'healthIntervalMs',
+  'pool',
+  'maxParkedPosts',
+  'maxPendingJobs',
+] as const;
 
 function defaultRunId(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `run-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
@@ -178,8 +207,16 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
   // Validated here, at the edge, though the pool itself is created on first use.
   resolveThreadPoolOptions(resolved.pool);
   assertName('name', resolved.name);
-  if (typeof resolved.clock !== 'object' || resolved.clock === null || typeof resolved.clock.now !== 'function' || typeof resolved.clock.setTimeout !== 'function') {
-    throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`clock\` to be a Clock (with now() and setTimeout()), got ${describeValue(resolved.clock)}`);
+  if (
+    typeof resolved.clock !== 'object' ||
+    resolved.clock === null ||
+    typeof resolved.clock.now !== 'function' ||
+    typeof resolved.clock.setTimeout !== 'function'
+  ) {
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`clock\` to be a Clock (with now() and setTimeout()), got ${describeValue(resolved.clock)}`,
+    );
   }
   assertInteger('traceLimit', resolved.traceLimit, 0);
   assertInteger('historyLimit', resolved.historyLimit, 0);
@@ -213,11 +250,20 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     }
     const log = resolved.record.log;
     if (typeof log !== 'string' && (typeof log !== 'object' || log === null || typeof (log as EventLog).append !== 'function')) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`record.log\` to be an EventLog or a SQLite file path, got ${describeValue(log)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`record.log\` to be an EventLog or a SQLite file path, got ${describeValue(log)}`,
+      );
     }
     if (typeof log === 'string') assertName('record.log', log);
-    if (resolved.record.topics !== undefined && (!Array.isArray(resolved.record.topics) || resolved.record.topics.some((t) => typeof t !== 'string'))) {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`record.topics\` to be an array of topic patterns, got ${describeValue(resolved.record.topics)}`);
+    if (
+      resolved.record.topics !== undefined &&
+      (!Array.isArray(resolved.record.topics) || resolved.record.topics.some((t) => typeof t !== 'string'))
+    ) {
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected \`record.topics\` to be an array of topic patterns, got ${describeValue(resolved.record.topics)}`,
+      );
     }
   }
   return Object.freeze(resolved);

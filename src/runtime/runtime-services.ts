@@ -117,7 +117,12 @@ export class RuntimeServices {
       // A recording run's beats say how many events the recording took so far: a reader of the
       // log compares it with what the log holds up to the beat, and knows whether events were lost.
       const details = this.#recording === undefined ? undefined : () => ({ recorded: this.recordedCount(1) });
-      this.#heartbeat = createHeartbeat(this.#bus, { runId, intervalMs: heartbeatMs, clock, ...(details === undefined ? {} : { details }) }).start();
+      this.#heartbeat = createHeartbeat(this.#bus, {
+        runId,
+        intervalMs: heartbeatMs,
+        clock,
+        ...(details === undefined ? {} : { details }),
+      }).start();
     }
     this.health.register('bus', () => this.#busHealth());
     this.health.register('pool', () => this.#poolHealth());
@@ -134,7 +139,8 @@ export class RuntimeServices {
   breakersFor(flowId: string, entry: RoutineEntry): SluiceBreaker[] {
     const list: SluiceBreaker[] = [];
     const clock = this.#options.clock;
-    if (entry.breaker !== undefined) list.push(this.breakers.forRoutine(flowId, entry.id, { ...this.#options.breakers.defaults, ...entry.breaker, clock }));
+    if (entry.breaker !== undefined)
+      list.push(this.breakers.forRoutine(flowId, entry.id, { ...this.#options.breakers.defaults, ...entry.breaker, clock }));
     for (const name of entry.dependencies) {
       const options: BreakerOptions = { ...this.#options.breakers.defaults, ...this.#options.breakers.dependencies[name], clock };
       list.push(this.breakers.forDependency(name, options));
@@ -185,7 +191,8 @@ export class RuntimeServices {
     if (pool === undefined) return { status: 'unknown', detail: 'no pool routine has run' };
     const stats = pool.stats();
     if (stats.status === 'closed') return { status: 'unhealthy', detail: 'the pool is closed' };
-    if (stats.threadsAlive < stats.threads) return { status: 'degraded', detail: `${stats.threadsAlive} of ${stats.threads} threads alive` };
+    if (stats.threadsAlive < stats.threads)
+      return { status: 'degraded', detail: `${stats.threadsAlive} of ${stats.threads} threads alive` };
     return { status: 'healthy' };
   }
 

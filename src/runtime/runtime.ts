@@ -15,7 +15,13 @@ import type { RoutineRunner } from './routine-runner.ts';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.ts';
 import { Scheduler } from './scheduler.ts';
 import { WorkerEngine } from './worker-engine.ts';
-import { ThreadPool, assertNotInFlowModuleImport, assertNotPoolThread, resolveThreadPoolOptions, type ThreadPoolStats } from '../pool/index.ts';
+import {
+  ThreadPool,
+  assertNotInFlowModuleImport,
+  assertNotPoolThread,
+  resolveThreadPoolOptions,
+  type ThreadPoolStats,
+} from '../pool/index.ts';
 import { PoolBridge } from './pool-bridge.ts';
 import type { PlacementStats } from './placement.ts';
 import { nanoid } from 'nanoid';
@@ -56,7 +62,6 @@ export interface CloseReport {
   recordingError?: { code: string; message: string };
 }
 
-
 /** A plain snapshot of the runtime. */
 export interface RuntimeStats {
   name: string;
@@ -77,7 +82,6 @@ export interface RuntimeStats {
   /** Why jobs failed: the first 10 distinct failures (code, message, routine) with their count of jobs. */
   failures: FailureTallySnapshot;
 }
-
 
 /**
  * Runs flows.
@@ -213,7 +217,13 @@ export class Runtime {
   start(): Promise<void> {
     // After close() or destroy() there is nothing to start, whether or not start() ran before.
     if (this.#closing !== undefined || this.#destroyed) {
-      return Promise.reject(new SluiceError(ErrorCode.RuntimeClosed, `runtime.start() was called after runtime "${this.name}" was closed (${this.#services.state})`, { details: { status: this.#services.state } }));
+      return Promise.reject(
+        new SluiceError(
+          ErrorCode.RuntimeClosed,
+          `runtime.start() was called after runtime "${this.name}" was closed (${this.#services.state})`,
+          { details: { status: this.#services.state } },
+        ),
+      );
     }
     if (this.#starting === undefined) {
       if (this.#services.state !== 'created') {
@@ -228,9 +238,15 @@ export class Runtime {
   #published(): void {
     this.#events.packCompletedJobs(this.#services.recording?.tap, this.#jobPrefix);
     // heartbeatMs tells a reader of the log how long a silence means the process died (0: no heartbeats).
-    this.#events.publish(RuntimeTopic.RunStarted, () => ({ runtime: this.name, runId: this.runId, flows: this.listFlows(), pid: process.pid, node: process.version, heartbeatMs: this.#options.heartbeatMs }));
+    this.#events.publish(RuntimeTopic.RunStarted, () => ({
+      runtime: this.name,
+      runId: this.runId,
+      flows: this.listFlows(),
+      pid: process.pid,
+      node: process.version,
+      heartbeatMs: this.#options.heartbeatMs,
+    }));
   }
-
 
   /**
    * Registers a flow (or builds one from a flow module with `params`) and freezes it. Returns
@@ -241,9 +257,15 @@ export class Runtime {
     let built: Flow;
     if (flow instanceof Flow) built = flow;
     else if (isFlowModule(flow)) built = flow.build(params);
-    else throw new SluiceError(ErrorCode.InvalidArgument, `Expected register() to get a Flow or a flow module (defineFlow), got ${describeValue(flow)}`);
+    else
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected register() to get a Flow or a flow module (defineFlow), got ${describeValue(flow)}`,
+      );
     if (this.#flows.has(built.id)) {
-      throw new SluiceError(ErrorCode.FlowExists, `A flow with id "${built.id}" is already registered in runtime "${this.name}"`, { details: { flowId: built.id } });
+      throw new SluiceError(ErrorCode.FlowExists, `A flow with id "${built.id}" is already registered in runtime "${this.name}"`, {
+        details: { flowId: built.id },
+      });
     }
     built.freeze();
     this.#flows.set(built.id, built);
@@ -259,9 +281,13 @@ export class Runtime {
   getFlow(flowId: string): Flow {
     const flow = this.#flows.get(flowId);
     if (flow === undefined) {
-      throw new SluiceError(ErrorCode.FlowNotFound, `No flow "${flowId}" is registered in runtime "${this.name}" (registered: ${[...this.#flows.keys()].map((f) => `"${f}"`).join(', ') || 'none'})`, {
-        details: { flowId },
-      });
+      throw new SluiceError(
+        ErrorCode.FlowNotFound,
+        `No flow "${flowId}" is registered in runtime "${this.name}" (registered: ${[...this.#flows.keys()].map((f) => `"${f}"`).join(', ') || 'none'})`,
+        {
+          details: { flowId },
+        },
+      );
     }
     return flow;
   }
@@ -301,7 +327,8 @@ export class Runtime {
       pool: this.#poolBridge,
       breakersFor: (entry) => this.#services.breakersFor(flowId, entry),
     });
-    for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? []) (engine.runners.get(routineId) as RoutineRunner).batchLimit = limit;
+    for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? [])
+      (engine.runners.get(routineId) as RoutineRunner).batchLimit = limit;
     this.#workers.set(workerId, engine);
     this.#events.publish(RuntimeTopic.WorkerStarted, () => ({ workerId, flowId }));
     return engine.worker;
@@ -348,7 +375,13 @@ export class Runtime {
    * Like `post()`, but when the slot is full and its overflow is `block`, waits for room
    * (backpressure) instead of throwing.
    */
-  postAsync(flowId: string, routineId: string, slot: string, data: unknown, options: PostAsyncOptions = {}): Promise<[WorkerState, JobContext]> {
+  postAsync(
+    flowId: string,
+    routineId: string,
+    slot: string,
+    data: unknown,
+    options: PostAsyncOptions = {},
+  ): Promise<[WorkerState, JobContext]> {
     return this.#poster.postAsync(flowId, routineId, slot, data, options);
   }
 
@@ -387,14 +420,19 @@ export class Runtime {
   /** Resolves with the job once it has ended; rejects with `SLUICE_ERR_JOB_TIMEOUT` after `timeout` ms. */
   async waitForJob(jobId: string, options: { timeout?: number } = {}): Promise<JobContext> {
     const job = this.#jobs.get(jobId);
-    if (job === undefined) throw new SluiceError(ErrorCode.JobNotFound, `No job "${jobId}" in runtime "${this.name}"`, { details: { jobId } });
+    if (job === undefined)
+      throw new SluiceError(ErrorCode.JobNotFound, `No job "${jobId}" in runtime "${this.name}"`, { details: { jobId } });
     const timeout = options.timeout ?? Number.POSITIVE_INFINITY;
     assertMs('waitForJob timeout', timeout, 0, { noLimit: true });
     if (job.isTerminal) return job;
     if (!(await this.#within(job.done(), timeout))) {
-      throw new TimeoutError(ErrorCode.JobTimeout, `Job "${jobId}" did not finish within ${timeout} ms (status ${job.status}, ${job.inFlight} items in flight)`, {
-        details: { jobId, timeout },
-      });
+      throw new TimeoutError(
+        ErrorCode.JobTimeout,
+        `Job "${jobId}" did not finish within ${timeout} ms (status ${job.status}, ${job.inFlight} items in flight)`,
+        {
+          details: { jobId, timeout },
+        },
+      );
     }
     return job;
   }
@@ -413,7 +451,9 @@ export class Runtime {
   setBatchLimit(flowId: string, routineId: string, limit: number | undefined): void {
     const flow = this.getFlow(flowId);
     if (flow.getRoutine(routineId) === undefined) {
-      throw new SluiceError(ErrorCode.RoutineNotFound, `Flow "${flowId}" has no routine "${routineId}"`, { details: { flowId, routineId } });
+      throw new SluiceError(ErrorCode.RoutineNotFound, `Flow "${flowId}" has no routine "${routineId}"`, {
+        details: { flowId, routineId },
+      });
     }
     if (limit !== undefined) assertInteger(`batch limit of ${flowId}.${routineId}`, limit, 1);
     const limits = this.#batchLimits.get(flowId) ?? new Map<string, number>();
@@ -433,7 +473,9 @@ export class Runtime {
     if (this.#pool === undefined) {
       assertNotPoolThread();
       this.#pool = new ThreadPool(this.#options.pool);
-      this.#pool.onThreadError((error) => this.#events.publish(RuntimeTopic.PoolThreadError, () => ({ name: error.name, message: error.message })));
+      this.#pool.onThreadError((error) =>
+        this.#events.publish(RuntimeTopic.PoolThreadError, () => ({ name: error.name, message: error.message })),
+      );
     }
     return this.#pool;
   }
@@ -481,7 +523,14 @@ export class Runtime {
       const drained = (await this.#within(this.#jobs.idle(), timeout)) && !this.#destroyed;
       const cancelled = [...this.#destroyCancelled, ...this.#cancelAll('runtime closed before the job finished')];
       const destroyed = this.#destroyed;
-      this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained, cancelled: cancelled.length, ...(destroyed ? { destroyed } : {}), ...this.#recordedFact() }));
+      this.#events.publish(RuntimeTopic.RunStopped, () => ({
+        runtime: this.name,
+        runId: this.runId,
+        drained,
+        cancelled: cancelled.length,
+        ...(destroyed ? { destroyed } : {}),
+        ...this.#recordedFact(),
+      }));
       await this.#pool?.close({ timeout: destroyed ? 0 : Math.min(timeout, 5_000) });
       const recording = await this.#services.stop(destroyed ? 1_000 : Math.max(timeout, 5_000));
       this.#services.finishStop();
@@ -489,7 +538,6 @@ export class Runtime {
     })();
     return this.#closing;
   }
-
 
   /**
    * Cancels every unfinished job and stops every worker at once; what the recording sink holds
@@ -509,14 +557,18 @@ export class Runtime {
     this.#services.beginStop();
     this.#services.finishStop();
     const cancelled = this.#cancelAll('runtime destroyed');
-    this.#events.publish(RuntimeTopic.RunStopped, () => ({ runtime: this.name, runId: this.runId, drained: false, cancelled: cancelled.length, destroyed: true, ...this.#recordedFact() }));
+    this.#events.publish(RuntimeTopic.RunStopped, () => ({
+      runtime: this.name,
+      runId: this.runId,
+      drained: false,
+      cancelled: cancelled.length,
+      destroyed: true,
+      ...this.#recordedFact(),
+    }));
     void this.#pool?.destroy();
     const flushing = this.#services.stop(1_000);
     this.#closing ??= flushing.then((recording) => closeReport(false, cancelled, recording));
   }
-
-
-
 
   /** What the governor sees of this runtime. */
   #governedView(): GovernedRuntime {
@@ -546,7 +598,10 @@ export class Runtime {
    */
   static async with<T>(options: RuntimeOptions | undefined, body: (runtime: Runtime) => T | Promise<T>): Promise<T> {
     if (typeof body !== 'function') {
-      throw new SluiceError(ErrorCode.InvalidArgument, `Expected Runtime.with() to get a function as its second argument, got ${describeValue(body)}`);
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected Runtime.with() to get a function as its second argument, got ${describeValue(body)}`,
+      );
     }
     const runtime = new Runtime(options);
     try {
@@ -614,8 +669,7 @@ export class Runtime {
       counters.jobsFailed++;
       this.#failures.record(job);
       if (job.error?.code === ErrorCode.ItemDropped) counters.jobsDropped++;
-    }
-    else counters.jobsCancelled++;
+    } else counters.jobsCancelled++;
     engine.jobEnded();
   }
 
@@ -664,13 +718,17 @@ export class Runtime {
     }
     if (state === 'starting') {
       if (method === 'register') return;
-      throw new SluiceError(ErrorCode.RuntimeNotStarted, `runtime.${method}() was called while runtime "${this.name}" is still starting; await runtime.start() first`);
+      throw new SluiceError(
+        ErrorCode.RuntimeNotStarted,
+        `runtime.${method}() was called while runtime "${this.name}" is still starting; await runtime.start() first`,
+      );
     }
     if (!this.#services.isServing || this.#destroyed || this.#closing !== undefined) {
-      throw new SluiceError(ErrorCode.RuntimeClosed, `runtime.${method}() was called while runtime "${this.name}" is ${state}`, { details: { status: state } });
+      throw new SluiceError(ErrorCode.RuntimeClosed, `runtime.${method}() was called while runtime "${this.name}" is ${state}`, {
+        details: { status: state },
+      });
     }
   }
-
 
   /** Resolves true when `promise` settles within `timeout` ms, false otherwise. */
   async #within(promise: Promise<unknown>, timeout: number): Promise<boolean> {

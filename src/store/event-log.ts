@@ -49,7 +49,11 @@ export interface RunInfo {
 }
 
 /** A {@link RunInfo} from a run's span and its tally, with the status as of `now`. */
-export function runInfo(span: Pick<RunInfo, 'runId' | 'firstSeq' | 'lastSeq' | 'count' | 'firstTime' | 'lastTime' | 'bytes'>, tally: RunTally, now = Date.now()): RunInfo {
+export function runInfo(
+  span: Pick<RunInfo, 'runId' | 'firstSeq' | 'lastSeq' | 'count' | 'firstTime' | 'lastTime' | 'bytes'>,
+  tally: RunTally,
+  now = Date.now(),
+): RunInfo {
   return {
     ...span,
     flow: tally.flow,
@@ -175,7 +179,11 @@ export interface EventLog {
  * for await (const event of replayInPages(log, 'run-1', { pageSize: 500 })) console.log(event.seq);
  * ```
  */
-export async function* replayInPages(log: Pick<EventLog, 'since'>, runId: string, options: ReplayOptions = {}): AsyncIterableIterator<BusEvent> {
+export async function* replayInPages(
+  log: Pick<EventLog, 'since'>,
+  runId: string,
+  options: ReplayOptions = {},
+): AsyncIterableIterator<BusEvent> {
   let cursor = checkInteger('since', options.since ?? 0, 0);
   const pageSize = checkInteger('pageSize', options.pageSize ?? 1000, 1);
   for (;;) {
@@ -228,7 +236,14 @@ export class CommitWatch {
  * checks again, until `seq` is there or the timeout passes.
  * @internal
  */
-export async function waitForSeq(log: Pick<EventLog, 'lastSeq'>, commits: CommitWatch, runId: string, seq: number, options: WaitForOptions, pollMs: number): Promise<boolean> {
+export async function waitForSeq(
+  log: Pick<EventLog, 'lastSeq'>,
+  commits: CommitWatch,
+  runId: string,
+  seq: number,
+  options: WaitForOptions,
+  pollMs: number,
+): Promise<boolean> {
   checkInteger('seq', seq, 0);
   const timeout = options.timeout ?? Number.POSITIVE_INFINITY;
   assertMs('timeout', timeout, 0, { noLimit: true });

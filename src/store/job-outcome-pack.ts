@@ -160,9 +160,17 @@ export class JobOutcomePack {
     // An id of another form repeats the number before it: a delta of 0 keeps the runs long.
     for (let i = 0; i < n; i++) if (idNums[i]! < 0) idNums[i] = i === 0 ? 0 : idNums[i - 1]!;
     return {
-      v: 1, n, seqs: runs(this.#seqs, n, true), times: runs(this.#times, n, true),
-      idPrefix: this.#idPrefix, idNums: runs(idNums, n, true), ids: this.#ids,
-      flows: this.#flows.values, flow: runs(this.#flow, n, false), workers: this.#workers.values, worker: runs(this.#worker, n, false),
+      v: 1,
+      n,
+      seqs: runs(this.#seqs, n, true),
+      times: runs(this.#times, n, true),
+      idPrefix: this.#idPrefix,
+      idNums: runs(idNums, n, true),
+      ids: this.#ids,
+      flows: this.#flows.values,
+      flow: runs(this.#flow, n, false),
+      workers: this.#workers.values,
+      worker: runs(this.#worker, n, false),
       durations: Array.from(this.#durations.subarray(0, n)),
     };
   }
@@ -178,8 +186,17 @@ export class JobOutcomePack {
 
 function expand(stored: Partial<StoredPack> | null, runId: string, afterSeq: number, text?: string): BusEvent<JobCompletedPayload>[] {
   const n = stored?.n;
-  const bad = (): TypeError => new TypeError(`Expected a packed job.completed row (version 1), got ${(text ?? JSON.stringify(stored)).slice(0, 80)}`);
-  if (stored === null || stored === undefined || stored.v !== 1 || typeof n !== 'number' || stored.durations?.length !== n || !Array.isArray(stored.ids)) throw bad();
+  const bad = (): TypeError =>
+    new TypeError(`Expected a packed job.completed row (version 1), got ${(text ?? JSON.stringify(stored)).slice(0, 80)}`);
+  if (
+    stored === null ||
+    stored === undefined ||
+    stored.v !== 1 ||
+    typeof n !== 'number' ||
+    stored.durations?.length !== n ||
+    !Array.isArray(stored.ids)
+  )
+    throw bad();
   const seqs = unRuns(stored.seqs, n, true);
   const times = unRuns(stored.times, n, true);
   const idNums = unRuns(stored.idNums, n, true);
@@ -200,7 +217,10 @@ function expand(stored: Partial<StoredPack> | null, runId: string, afterSeq: num
       iso = new Date(ms).toISOString();
     }
     out.push({
-      seq, time: iso, runId, topic: kPackedTopic,
+      seq,
+      time: iso,
+      runId,
+      topic: kPackedTopic,
       payload: {
         jobId: given.get(i) ?? `${stored.idPrefix ?? ''}${idNums[i]!}`,
         flowId: stored.flows?.[flow[i]!] ?? '',

@@ -6,7 +6,20 @@ import type { BusEvent } from '../bus/index.ts';
 import { type EventRow, decodeRow, encodeEvents } from './sqlite-codec.ts';
 import { selectPruned } from './retention.ts';
 import { newTally, storedSize, tallyEvent, type RunTally } from './run-tally.ts';
-import { CommitWatch, replayInPages, runInfo, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
+import {
+  CommitWatch,
+  replayInPages,
+  runInfo,
+  waitForSeq,
+  type WaitForOptions,
+  type AppendResult,
+  type EventLog,
+  type PruneOptions,
+  type PruneResult,
+  type ReplayOptions,
+  type RunInfo,
+  type SinceOptions,
+} from './event-log.ts';
 import { checkInteger, checkPruneOptions, checkRunId, storeClosedError } from './store-checks.ts';
 
 interface MemoryRun {
@@ -48,7 +61,11 @@ export class MemoryEventLog implements EventLog {
     const seen = new Set<string>();
     for (let i = 0; i < columns.seqs.length; i++) {
       const event: EventRow = {
-        run_id: columns.runIds[i]!, seq: columns.seqs[i]!, time: columns.times[i]!, topic: columns.topics[i]!, payload: columns.payloads[i]!,
+        run_id: columns.runIds[i]!,
+        seq: columns.seqs[i]!,
+        time: columns.times[i]!,
+        topic: columns.topics[i]!,
+        payload: columns.payloads[i]!,
       };
       let run = this.#runs.get(event.run_id);
       const key = `${event.run_id}\u0000${event.seq}`;
@@ -115,7 +132,12 @@ export class MemoryEventLog implements EventLog {
         if (e.time < firstTime) firstTime = e.time;
         if (e.time > lastTime) lastTime = e.time;
       }
-      out.push(runInfo({ runId, firstSeq: first.seq, lastSeq: last.seq, count: run.events.length, firstTime, lastTime, bytes: run.bytes }, run.tally));
+      out.push(
+        runInfo(
+          { runId, firstSeq: first.seq, lastSeq: last.seq, count: run.events.length, firstTime, lastTime, bytes: run.bytes },
+          run.tally,
+        ),
+      );
     }
     return out.sort((a, b) => (a.lastTime < b.lastTime ? 1 : a.lastTime > b.lastTime ? -1 : a.runId < b.runId ? -1 : 1));
   }

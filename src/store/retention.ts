@@ -29,7 +29,10 @@ export const kDefaultRetention = Object.freeze({ keepRuns: 100, maxBytes: 2 ** 3
  * // Set { 'a' }
  * ```
  */
-export function selectPruned(runs: ReadonlyArray<{ readonly runId: string; readonly lastTime: string; readonly bytes: number }>, spec: PruneSpec): Set<string> {
+export function selectPruned(
+  runs: ReadonlyArray<{ readonly runId: string; readonly lastTime: string; readonly bytes: number }>,
+  spec: PruneSpec,
+): Set<string> {
   const except = new Set(spec.except ?? []);
   const doomed = new Set<string>();
   const { olderThan, keepRuns, maxBytes } = spec;

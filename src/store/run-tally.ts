@@ -63,7 +63,19 @@ export const kRowOverhead = 16;
 
 /** An empty tally. */
 export function newTally(): RunTally {
-  return { flow: undefined, jobsCompleted: 0, jobsFailed: 0, jobsCancelled: 0, jobsDropped: 0, overflows: 0, stoppedTime: undefined, heartbeatMs: undefined, recordingFailed: false, check: undefined, lost: 0 };
+  return {
+    flow: undefined,
+    jobsCompleted: 0,
+    jobsFailed: 0,
+    jobsCancelled: 0,
+    jobsDropped: 0,
+    overflows: 0,
+    stoppedTime: undefined,
+    heartbeatMs: undefined,
+    recordingFailed: false,
+    check: undefined,
+    lost: 0,
+  };
 }
 
 function field(payload: string | null | undefined, name: string): unknown {
@@ -142,7 +154,11 @@ const kTallied: ReadonlySet<string> = new Set(Object.values(RunTopic));
  * (no `run.stopped` and silent past its heartbeats: the process died or was killed). A failed
  * recording is a fact of its own (`recordingFailed`), not a status.
  */
-export function runStatus(tally: Pick<RunTally, 'jobsFailed' | 'jobsCancelled' | 'stoppedTime' | 'heartbeatMs'>, lastTime: string, now = Date.now()): RunStatus {
+export function runStatus(
+  tally: Pick<RunTally, 'jobsFailed' | 'jobsCancelled' | 'stoppedTime' | 'heartbeatMs'>,
+  lastTime: string,
+  now = Date.now(),
+): RunStatus {
   if (tally.stoppedTime !== undefined) return tally.jobsFailed + tally.jobsCancelled > 0 ? 'failed' : 'completed';
   const silentMs = now - Date.parse(lastTime);
   const allowedMs = tally.heartbeatMs === undefined ? kSilentRunMs : kStallFactor * tally.heartbeatMs;

@@ -170,7 +170,11 @@ export class SinkEngine {
   health(): SinkHealth {
     const base = { lastError: this.#lastError, consecutiveFailures: this.#consecutive };
     if (this.#gaveUp !== undefined) {
-      return { status: 'unhealthy', reason: `gave up after ${this.#permanent} failed commits: ${this.#gaveUp.message}; ${this.#lost} events not persisted`, ...base };
+      return {
+        status: 'unhealthy',
+        reason: `gave up after ${this.#permanent} failed commits: ${this.#gaveUp.message}; ${this.#lost} events not persisted`,
+        ...base,
+      };
     }
     if (this.#consecutive >= this.#o.unhealthyAfterFailures) {
       return { status: 'unhealthy', reason: `${this.#consecutive} consecutive commits failed`, ...base };
@@ -180,16 +184,26 @@ export class SinkEngine {
     if (oldest !== undefined && this.#o.clock.now() - oldest.startedAt > this.#o.stallAfterMs) {
       return { status: 'degraded', reason: `a commit has been in flight for over ${this.#o.stallAfterMs} ms`, ...base };
     }
-    if (this.#pressured) return { status: 'degraded', reason: `${this.pending} events pending (high-water mark ${this.#o.highWaterMark})`, ...base };
+    if (this.#pressured)
+      return { status: 'degraded', reason: `${this.pending} events pending (high-water mark ${this.#o.highWaterMark})`, ...base };
     return { status: 'healthy', reason: undefined, ...base };
   }
 
   stats(): SinkStats {
     return {
-      accepted: this.#accepted, committed: this.#committed, pending: this.pending, peakPending: this.#peak,
-      inFlight: countEvents(this.#writing), highWaterMark: this.#o.highWaterMark, pressured: this.#pressured,
-      batches: this.#batches, largestBatch: this.#largest, failures: this.#failures, duplicates: this.#duplicates,
-      lost: this.#lost, failed: this.#gaveUp !== undefined,
+      accepted: this.#accepted,
+      committed: this.#committed,
+      pending: this.pending,
+      peakPending: this.#peak,
+      inFlight: countEvents(this.#writing),
+      highWaterMark: this.#o.highWaterMark,
+      pressured: this.#pressured,
+      batches: this.#batches,
+      largestBatch: this.#largest,
+      failures: this.#failures,
+      duplicates: this.#duplicates,
+      lost: this.#lost,
+      failed: this.#gaveUp !== undefined,
     };
   }
 
@@ -305,11 +319,13 @@ export class SinkEngine {
     this.#consecutive = 0;
     if (ignored > 0) {
       this.#duplicates += ignored;
-      this.#report(new SluiceError(
-        ErrorCode.StoreDuplicateEvent,
-        `${ignored} of ${n} events were already in the log (same runId and seq); was a run restarted without resumeSequence()?`,
-        { details: { ignored, runId: batch.events[0]?.runId } },
-      ));
+      this.#report(
+        new SluiceError(
+          ErrorCode.StoreDuplicateEvent,
+          `${ignored} of ${n} events were already in the log (same runId and seq); was a run restarted without resumeSequence()?`,
+          { details: { ignored, runId: batch.events[0]?.runId } },
+        ),
+      );
     }
     if (this.#pressured && this.pending <= this.#o.highWaterMark / 2) {
       this.#pressured = false;
@@ -338,7 +354,9 @@ export class SinkEngine {
     this.#consecutive++;
     this.#lastError = isSluiceError(err)
       ? err
-      : new SluiceError(ErrorCode.StoreFailed, `Committing ${batch.weight} events failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      : new SluiceError(ErrorCode.StoreFailed, `Committing ${batch.weight} events failed: ${(err as Error)?.message ?? String(err)}`, {
+          cause: err,
+        });
     this.#permanent = isPermanent(this.#lastError) ? this.#permanent + 1 : 0;
     if (this.#permanent >= this.#o.giveUpAfterFailures) {
       this.#giveUp(this.#lastError);
@@ -372,11 +390,13 @@ export class SinkEngine {
     this.#taken += buffered;
     this.#drop(held);
     const code = error.details.sqliteCode;
-    this.#report(new SluiceError(
-      ErrorCode.StoreFailed,
-      `Recording stopped: ${error.message}${typeof code === 'string' ? ` (${code})` : ''}; ${this.#permanent} commits failed in a row and retrying cannot help; ${this.#lost} events not persisted so far, and later ones are counted as lost`,
-      { cause: error, details: { ...error.details, lost: this.#lost, gaveUp: true } },
-    ));
+    this.#report(
+      new SluiceError(
+        ErrorCode.StoreFailed,
+        `Recording stopped: ${error.message}${typeof code === 'string' ? ` (${code})` : ''}; ${this.#permanent} commits failed in a row and retrying cannot help; ${this.#lost} events not persisted so far, and later ones are counted as lost`,
+        { cause: error, details: { ...error.details, lost: this.#lost, gaveUp: true } },
+      ),
+    );
   }
 
   /** Counts `n` events as lost and wakes whoever waits on them. */

@@ -142,7 +142,14 @@ export function packEvents(events: readonly BusEvent[]): PackedBatch {
 export function unpackEvents(batch: PackedBatch): RawColumns {
   const n = batch.seqs.length;
   const { strings, refs } = batch;
-  const columns: RawColumns = { runIds: new Array(n), seqs: Array.from(batch.seqs), times: new Array(n), topics: new Array(n), payloads: batch.payloads, ...batch.packs };
+  const columns: RawColumns = {
+    runIds: new Array(n),
+    seqs: Array.from(batch.seqs),
+    times: new Array(n),
+    topics: new Array(n),
+    payloads: batch.payloads,
+    ...batch.packs,
+  };
   for (let i = 0; i < n; i++) {
     columns.runIds[i] = strings[refs[3 * i]!]!;
     columns.times[i] = strings[refs[3 * i + 1]!]!;
@@ -158,7 +165,8 @@ export function unpackEvents(batch: PackedBatch): RawColumns {
  * a class instance nested inside a plain object is cloned as a plain object.)
  */
 export function encodesOnlyHere(payload: unknown): boolean {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || payload instanceof Date || ArrayBuffer.isView(payload)) return false;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || payload instanceof Date || ArrayBuffer.isView(payload))
+    return false;
   const proto = Object.getPrototypeOf(payload) as object | null;
   return (proto !== Object.prototype && proto !== null) || typeof (payload as { toJSON?: unknown }).toJSON === 'function';
 }
@@ -183,7 +191,13 @@ export interface EventRow {
  * ```
  */
 export function decodeRow(row: EventRow): BusEvent {
-  return { seq: row.seq, time: row.time, runId: row.run_id, topic: row.topic, payload: row.payload === null ? undefined : JSON.parse(row.payload) };
+  return {
+    seq: row.seq,
+    time: row.time,
+    runId: row.run_id,
+    topic: row.topic,
+    payload: row.payload === null ? undefined : JSON.parse(row.payload),
+  };
 }
 
 /**

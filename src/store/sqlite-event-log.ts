@@ -8,7 +8,20 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BusEvent } from '../bus/index.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import { CommitWatch, replayInPages, runInfo, waitForSeq, type WaitForOptions, type AppendResult, type EventLog, type PruneOptions, type PruneResult, type ReplayOptions, type RunInfo, type SinceOptions } from './event-log.ts';
+import {
+  CommitWatch,
+  replayInPages,
+  runInfo,
+  waitForSeq,
+  type WaitForOptions,
+  type AppendResult,
+  type EventLog,
+  type PruneOptions,
+  type PruneResult,
+  type ReplayOptions,
+  type RunInfo,
+  type SinceOptions,
+} from './event-log.ts';
 import { kTakesPacks } from './job-outcome-pack.ts';
 import { type EventRow, decodeRows } from './sqlite-codec.ts';
 import { configureConnection, kSchemaVersion, kTallySelectV1, migrate } from './sqlite-schema.ts';
@@ -63,7 +76,8 @@ interface RunRow {
 }
 
 const kRunColumns = 'run_id, first_seq, last_seq, count, first_time, last_time';
-const kRegistryColumns = 'flow, jobs_completed, jobs_failed, jobs_cancelled, jobs_dropped, overflows, stopped_time, heartbeat_ms, recording_failed, bytes, lost';
+const kRegistryColumns =
+  'flow, jobs_completed, jobs_failed, jobs_cancelled, jobs_dropped, overflows, stopped_time, heartbeat_ms, recording_failed, bytes, lost';
 
 /**
  * Opens (creating and migrating as needed) an event log in a SQLite file.
@@ -153,14 +167,22 @@ export class SqliteEventLog implements EventLog {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       const found = db.pragma('user_version', { simple: true }) as number;
       if (found > kSchemaVersion) {
-        throw new SluiceError(ErrorCode.StoreSchemaUnsupported, `The event log \`${path}\` has schema version ${found}; this sluice reads versions up to ${kSchemaVersion}`, {
-          details: { path, found, supported: kSchemaVersion },
-        });
+        throw new SluiceError(
+          ErrorCode.StoreSchemaUnsupported,
+          `The event log \`${path}\` has schema version ${found}; this sluice reads versions up to ${kSchemaVersion}`,
+          {
+            details: { path, found, supported: kSchemaVersion },
+          },
+        );
       }
       if (found < 1) {
-        throw new SluiceError(ErrorCode.StoreFailed, `The event log \`${path}\` has no sluice schema (version ${found}) and was opened read-only, so it cannot be created; open it once with write access`, {
-          details: { path, found, supported: kSchemaVersion },
-        });
+        throw new SluiceError(
+          ErrorCode.StoreFailed,
+          `The event log \`${path}\` has no sluice schema (version ${found}) and was opened read-only, so it cannot be created; open it once with write access`,
+          {
+            details: { path, found, supported: kSchemaVersion },
+          },
+        );
       }
       // A read is what fails on read-only storage (a WAL file without its -shm): fail here, coded.
       db.prepare('SELECT count(*) FROM runs').pluck().get();
@@ -221,7 +243,15 @@ export class SqliteEventLog implements EventLog {
     const now = Date.now();
     return (this.#runs.all() as RunRow[]).map((r) =>
       runInfo(
-        { runId: r.run_id, firstSeq: r.first_seq, lastSeq: r.last_seq, count: r.count, firstTime: r.first_time, lastTime: r.last_time, bytes: r.bytes },
+        {
+          runId: r.run_id,
+          firstSeq: r.first_seq,
+          lastSeq: r.last_seq,
+          count: r.count,
+          firstTime: r.first_time,
+          lastTime: r.last_time,
+          bytes: r.bytes,
+        },
         {
           flow: r.flow ?? undefined,
           jobsCompleted: r.jobs_completed,
@@ -264,7 +294,10 @@ export class SqliteEventLog implements EventLog {
    */
   async compact(): Promise<void> {
     this.#assertOpen();
-    if (this.#db.readonly) throw new SluiceError(ErrorCode.StoreFailed, `Compacting the event log \`${this.#path}\` failed: the log was opened read-only`, { details: { path: this.#path, sqliteCode: 'SQLITE_READONLY' } });
+    if (this.#db.readonly)
+      throw new SluiceError(ErrorCode.StoreFailed, `Compacting the event log \`${this.#path}\` failed: the log was opened read-only`, {
+        details: { path: this.#path, sqliteCode: 'SQLITE_READONLY' },
+      });
     try {
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
       this.#db.exec('VACUUM');

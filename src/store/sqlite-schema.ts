@@ -35,11 +35,17 @@ export const kSchemaVersion = 3;
  * them: the backfill of migration 2, and what a read-only log of schema 1 reports.
  */
 const kTallyColumns: ReadonlyArray<readonly [string, string]> = [
-  ['flow', `(SELECT json_extract(payload, '$.flowId') FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'worker.started' ORDER BY seq LIMIT 1)`],
+  [
+    'flow',
+    `(SELECT json_extract(payload, '$.flowId') FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'worker.started' ORDER BY seq LIMIT 1)`,
+  ],
   ['jobs_completed', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.completed')`],
   ['jobs_failed', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.failed')`],
   ['jobs_cancelled', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.cancelled')`],
-  ['jobs_dropped', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.failed' AND instr(e.payload, '"SLUICE_ERR_ITEM_DROPPED"') > 0)`],
+  [
+    'jobs_dropped',
+    `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.failed' AND instr(e.payload, '"SLUICE_ERR_ITEM_DROPPED"') > 0)`,
+  ],
   [
     'overflows',
     `((SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'slot.overflow')
@@ -52,7 +58,10 @@ const kTallyColumns: ReadonlyArray<readonly [string, string]> = [
       WHERE e.run_id = runs.run_id AND e.topic IN ('run.started', 'run.heartbeat') AND coalesce(json_extract(payload, '$.heartbeatMs'), json_extract(payload, '$.intervalMs')) > 0 ORDER BY seq LIMIT 1)`,
   ],
   ['recording_failed', `EXISTS (SELECT 1 FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'run.recording_failed')`],
-  ['bytes', `(SELECT coalesce(sum(length(run_id) + length(time) + length(topic) + coalesce(length(payload), 0) + 16), 0) FROM events e WHERE e.run_id = runs.run_id)`],
+  [
+    'bytes',
+    `(SELECT coalesce(sum(length(run_id) + length(time) + length(topic) + coalesce(length(payload), 0) + 16), 0) FROM events e WHERE e.run_id = runs.run_id)`,
+  ],
   // Schema 1 runtimes did not count what they recorded.
   ['lost', '0'],
 ];

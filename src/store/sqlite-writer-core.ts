@@ -61,14 +61,34 @@ export class SqliteWriterCore {
       let ignored = 0;
       // Per-run aggregate of the rows actually inserted, flushed when the run changes.
       let run: string | undefined;
-      let first = 0, last = 0, count = 0, firstTime = '', lastTime = '';
+      let first = 0,
+        last = 0,
+        count = 0,
+        firstTime = '',
+        lastTime = '';
       let tally = newTally();
       let bytes = 0;
       const flushRun = (): void => {
         if (run === undefined || count === 0) return;
         const t = tally;
-        this.#upsertRun.run(run, first, last, count, firstTime, lastTime,
-          t.flow ?? null, t.jobsCompleted, t.jobsFailed, t.jobsCancelled, t.jobsDropped, t.overflows, t.stoppedTime ?? null, t.heartbeatMs ?? null, t.recordingFailed ? 1 : 0, bytes);
+        this.#upsertRun.run(
+          run,
+          first,
+          last,
+          count,
+          firstTime,
+          lastTime,
+          t.flow ?? null,
+          t.jobsCompleted,
+          t.jobsFailed,
+          t.jobsCancelled,
+          t.jobsDropped,
+          t.overflows,
+          t.stoppedTime ?? null,
+          t.heartbeatMs ?? null,
+          t.recordingFailed ? 1 : 0,
+          bytes,
+        );
         // Events up to the checkpoint = the run's count now, less this batch's events after it.
         if (t.check !== undefined) this.#checkLost.run(t.check.recorded, count - t.check.position, run);
       };

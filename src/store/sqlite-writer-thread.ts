@@ -31,7 +31,12 @@ try {
 
 port.on('message', (request: WriterRequest) => {
   if (core === undefined) {
-    port.postMessage({ type: 'failed', id: request.id, message: 'the writer thread could not open the database', sqliteCode: undefined } satisfies WriterReply);
+    port.postMessage({
+      type: 'failed',
+      id: request.id,
+      message: 'the writer thread could not open the database',
+      sqliteCode: undefined,
+    } satisfies WriterReply);
     return;
   }
   try {

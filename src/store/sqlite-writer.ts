@@ -144,7 +144,8 @@ export class ThreadSqliteWriter implements SqliteWriter {
     this.#ready = new Promise<void>((resolve, reject) => {
       const onReady = (reply: WriterReply): void => {
         if (reply.type === 'ready') resolve();
-        else if (reply.type === 'failed' && reply.id === -1) reject(storeFailed(this.#data.path, 'Opening', reply.message, reply.sqliteCode));
+        else if (reply.type === 'failed' && reply.id === -1)
+          reject(storeFailed(this.#data.path, 'Opening', reply.message, reply.sqliteCode));
       };
       worker.on('message', onReady);
       worker.once('error', (err) => reject(storeFailed(this.#data.path, 'Starting the writer thread', err.message, undefined, err)));
@@ -209,7 +210,11 @@ export class ThreadSqliteWriter implements SqliteWriter {
     await worker.terminate();
   }
 
-  async #request<R extends WriterRequest>(request: R, what: string, transfer: ArrayBuffer[] = []): Promise<Extract<WriterReply, { type: 'done' }>> {
+  async #request<R extends WriterRequest>(
+    request: R,
+    what: string,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<Extract<WriterReply, { type: 'done' }>> {
     await this.start();
     const id = this.#nextId++;
     const worker = this.#worker;

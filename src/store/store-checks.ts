@@ -24,7 +24,13 @@ export function toIsoTime(name: string, value: unknown): string {
 /** @internal Validates prune options; returns the resolved cut-offs. */
 export function checkPruneOptions(options: unknown): PruneSpec {
   if (typeof options !== 'object' || options === null) failOption('options', 'an object', options);
-  const { olderThan, keepRuns, maxBytes, runIds, except } = options as { olderThan?: unknown; keepRuns?: unknown; maxBytes?: unknown; runIds?: unknown; except?: unknown };
+  const { olderThan, keepRuns, maxBytes, runIds, except } = options as {
+    olderThan?: unknown;
+    keepRuns?: unknown;
+    maxBytes?: unknown;
+    runIds?: unknown;
+    except?: unknown;
+  };
   if (olderThan === undefined && keepRuns === undefined && maxBytes === undefined && runIds === undefined) {
     failOption('options', 'an object with `olderThan`, `keepRuns`, `maxBytes` or `runIds`', options);
   }
@@ -38,7 +44,8 @@ export function checkPruneOptions(options: unknown): PruneSpec {
 }
 
 function checkRunIds(name: string, value: unknown): string[] {
-  if (!Array.isArray(value) || value.some((id) => typeof id !== 'string' || id.length === 0)) failOption(name, 'an array of run ids', value);
+  if (!Array.isArray(value) || value.some((id) => typeof id !== 'string' || id.length === 0))
+    failOption(name, 'an array of run ids', value);
   return [...(value as string[])];
 }
 

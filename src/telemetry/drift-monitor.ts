@@ -128,7 +128,11 @@ export class DriftMonitor {
       else if (phDown > this.#threshold) direction = 'down';
     }
     const result: DriftResult = {
-      drift: direction !== undefined, direction, statistic: Math.max(phUp, phDown), mean: this.#mean, samples: this.#n,
+      drift: direction !== undefined,
+      direction,
+      statistic: Math.max(phUp, phDown),
+      mean: this.#mean,
+      samples: this.#n,
       detections: this.#detections + (direction === undefined ? 0 : 1),
     };
     if (direction !== undefined) {

@@ -95,13 +95,30 @@ export class LatencyTracker {
   snapshot(): LatencySnapshot {
     const n = Math.min(this.#count, this.#window.length);
     if (n === 0) {
-      return { count: 0, ema: undefined, last: undefined, min: undefined, max: undefined, mean: undefined, p50: undefined, p90: undefined, p99: undefined };
+      return {
+        count: 0,
+        ema: undefined,
+        last: undefined,
+        min: undefined,
+        max: undefined,
+        mean: undefined,
+        p50: undefined,
+        p90: undefined,
+        p99: undefined,
+      };
     }
     const sorted = this.#window.slice(0, n).sort();
     const at = (q: number): number => sorted[Math.max(0, Math.ceil(q * n) - 1)]!;
     return {
-      count: this.#count, ema: this.#ema, last: this.#last, min: this.#min, max: this.#max, mean: this.#sum / this.#count,
-      p50: at(0.5), p90: at(0.9), p99: at(0.99),
+      count: this.#count,
+      ema: this.#ema,
+      last: this.#last,
+      min: this.#min,
+      max: this.#max,
+      mean: this.#sum / this.#count,
+      p50: at(0.5),
+      p90: at(0.9),
+      p99: at(0.99),
     };
   }
 

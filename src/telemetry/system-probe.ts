@@ -172,18 +172,20 @@ export class SystemProbe {
     const mem = process.memoryUsage();
     const h = this.#histogram;
     const ns = (v: number | undefined): number => (v === undefined || Number.isNaN(v) ? 0 : v / 1e6);
-    const eventLoopDelay: EventLoopDelay | undefined = h === undefined || h.count === 0
-      ? undefined
-      : { meanMs: ns(h.mean), p50Ms: ns(h.percentile(50)), p99Ms: ns(h.percentile(99)), maxMs: ns(h.max) };
+    const eventLoopDelay: EventLoopDelay | undefined =
+      h === undefined || h.count === 0
+        ? undefined
+        : { meanMs: ns(h.mean), p50Ms: ns(h.percentile(50)), p99Ms: ns(h.percentile(99)), maxMs: ns(h.max) };
     h?.reset();
     const fallbackMemory = this.#last?.memory;
     const snapshot: { -readonly [K in keyof SystemSnapshot]: SystemSnapshot[K] } = {
       time: new Date(this.#wallTime()).toISOString(),
       sample,
       cpu: { load: cpu ?? this.#last?.cpu.load ?? 0, cores: os.availableParallelism() },
-      memory: memory === undefined
-        ? fallbackMemory ?? { totalBytes: 0, usedBytes: 0, availableBytes: 0, usedRatio: 0 }
-        : { ...memory, usedRatio: memory.totalBytes > 0 ? memory.usedBytes / memory.totalBytes : 0 },
+      memory:
+        memory === undefined
+          ? (fallbackMemory ?? { totalBytes: 0, usedBytes: 0, availableBytes: 0, usedRatio: 0 })
+          : { ...memory, usedRatio: memory.totalBytes > 0 ? memory.usedBytes / memory.totalBytes : 0 },
       process: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, ...(eventLoopDelay === undefined ? {} : { eventLoopDelay }) },
     };
     const diskRate = disk === undefined ? undefined : rate(this.#disk, (this.#disk = { a: disk.read, b: disk.written, at: now }));
@@ -209,7 +211,8 @@ export class SystemProbe {
     } catch (cause) {
       this.#errors++;
       this.#lastError = new SluiceError(ErrorCode.ProbeFailed, `Reading ${what} from the \`${this.#source.name}\` probe source failed`, {
-        cause, details: { what, source: this.#source.name },
+        cause,
+        details: { what, source: this.#source.name },
       });
       return undefined;
     }

@@ -41,8 +41,20 @@ describe('EventBus', () => {
     const errors: SluiceError[] = [];
     bus.onError((e) => void errors.push(e));
     const ok: number[] = [];
-    bus.subscribe('t', () => { throw new Error('sync boom'); }, { name: 'thrower' });
-    bus.subscribe('t', async () => { throw new Error('async boom'); }, { name: 'rejecter' });
+    bus.subscribe(
+      't',
+      () => {
+        throw new Error('sync boom');
+      },
+      { name: 'thrower' },
+    );
+    bus.subscribe(
+      't',
+      async () => {
+        throw new Error('async boom');
+      },
+      { name: 'rejecter' },
+    );
     bus.subscribe('t', (e) => void ok.push(e.seq), { name: 'fine' });
     bus.publish('t', 1);
     bus.publish('t', 2);
@@ -58,7 +70,9 @@ describe('EventBus', () => {
     const bus = new EventBus();
     bus.onError(() => {});
     bus.subscribe('a', () => {});
-    bus.subscribe('a', () => { throw new Error('x'); });
+    bus.subscribe('a', () => {
+      throw new Error('x');
+    });
     bus.subscribe('b', () => {});
     bus.publish('a', 1);
     bus.publish('a', 2);
@@ -98,7 +112,14 @@ describe('EventBus', () => {
     const gate = deferred();
     const slowGot: number[] = [];
     const fastGot: number[] = [];
-    bus.subscribe('t', async (e) => { await gate.promise; slowGot.push(e.payload as number); }, { maxQueue: 4, name: 'slow' });
+    bus.subscribe(
+      't',
+      async (e) => {
+        await gate.promise;
+        slowGot.push(e.payload as number);
+      },
+      { maxQueue: 4, name: 'slow' },
+    );
     bus.subscribe('t', (e) => void fastGot.push(e.payload as number), { maxQueue: 100, name: 'fast' });
     bus.publish('t', 0);
     await tick(); // slow is now stuck inside event 0
@@ -115,23 +136,27 @@ describe('EventBus', () => {
 
   it('drop-oldest accounting: delivered + dropped = published per subscriber (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 16 }), fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 8 }), async (cap, bursts) => {
-        const bus = new EventBus();
-        const got: number[] = [];
-        bus.subscribe('t', (e) => void got.push(e.seq), { maxQueue: cap });
-        let total = 0;
-        for (const burst of bursts) {
-          for (let i = 0; i < burst; i++) bus.publish('t', null);
-          total += burst;
-          await tick();
-        }
-        const [snap] = bus.subscribers();
-        expect(snap!.delivered + snap!.dropped).toBe(total);
-        expect(got).toHaveLength(snap!.delivered);
-        // What is delivered is strictly increasing and always the newest of each burst.
-        for (let i = 1; i < got.length; i++) expect(got[i]!).toBeGreaterThan(got[i - 1]!);
-        if (total > 0 && got.length > 0) expect(got.at(-1)).toBe(bus.lastSeq('default'));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 16 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 8 }),
+        async (cap, bursts) => {
+          const bus = new EventBus();
+          const got: number[] = [];
+          bus.subscribe('t', (e) => void got.push(e.seq), { maxQueue: cap });
+          let total = 0;
+          for (const burst of bursts) {
+            for (let i = 0; i < burst; i++) bus.publish('t', null);
+            total += burst;
+            await tick();
+          }
+          const [snap] = bus.subscribers();
+          expect(snap!.delivered + snap!.dropped).toBe(total);
+          expect(got).toHaveLength(snap!.delivered);
+          // What is delivered is strictly increasing and always the newest of each burst.
+          for (let i = 1; i < got.length; i++) expect(got[i]!).toBeGreaterThan(got[i - 1]!);
+          if (total > 0 && got.length > 0) expect(got.at(-1)).toBe(bus.lastSeq('default'));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -192,7 +217,11 @@ describe('EventBus', () => {
     const errors: string[] = [];
     bus.onError((e) => void errors.push(e.code));
     const got: number[] = [];
-    bus.addSink({ onEvent: () => { throw new Error('sink'); } });
+    bus.addSink({
+      onEvent: () => {
+        throw new Error('sink');
+      },
+    });
     bus.subscribe('t', (e) => void got.push(e.seq));
     expect(bus.publish('t', 1)?.seq).toBe(1);
     await tick();
@@ -229,7 +258,10 @@ describe('EventBus', () => {
     const bus = new EventBus();
     const gate = deferred();
     let finished = false;
-    bus.subscribe('t', async () => { await gate.promise; finished = true; });
+    bus.subscribe('t', async () => {
+      await gate.promise;
+      finished = true;
+    });
     bus.publish('t', 1);
     const done = bus.shutdown({ timeout: 5000 });
     expect(() => bus.publish('t', 2)).toThrow(expect.objectContaining({ code: ErrorCode.BusClosed }));
@@ -266,7 +298,7 @@ describe('EventBus', () => {
     expect(bus.getStats().topics.t).toMatchObject({ delivered: 4, failed: 0 });
   });
 
-  it('a slow subscriber\'s drops are said on bus.overflow, once a second with the count since the last report', async () => {
+  it("a slow subscriber's drops are said on bus.overflow, once a second with the count since the last report", async () => {
     const clock = new ManualClock();
     const bus = new EventBus({ clock });
     const reports: unknown[] = [];

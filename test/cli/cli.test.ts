@@ -50,13 +50,19 @@ describe('sluice (top level)', () => {
   it.each([
     [['rnu'], /^sluice: SLUICE_ERR_USAGE: unknown command 'rnu' \(did you mean run\?\) \(see sluice --help\)$/],
     [['run', 'flows/pipeline.ts', '--itmes', '5'], /^sluice run: SLUICE_ERR_USAGE: unknown option '--itmes' \(did you mean --items\?\)/],
-    [['run', 'flows/pipeline.ts', '--items', 'abc'], /^sluice run: SLUICE_ERR_USAGE: option '--items <n>' argument 'abc' is invalid\. Expected an integer >= 0\./],
+    [
+      ['run', 'flows/pipeline.ts', '--items', 'abc'],
+      /^sluice run: SLUICE_ERR_USAGE: option '--items <n>' argument 'abc' is invalid\. Expected an integer >= 0\./,
+    ],
     [['run', 'flows/pipeline.ts', '--threads', '0'], /option '--threads <n>' argument '0' is invalid\. Expected an integer >= 1/],
     [['run', 'flows/pipeline.ts', '--timeout', 'soon'], /option '--timeout <ms>' argument 'soon' is invalid\. Expected a number >= 0/],
     [['inspect', 'flows/pipeline.ts', '--format', 'svg'], /argument 'svg' is invalid\. Allowed choices are text, json, mermaid, dot/],
     [['replay'], /^sluice replay: SLUICE_ERR_USAGE: missing required argument 'runId'/],
     [['run', 'flows/pipeline.ts', 'extra'], /too many arguments for 'run'/],
-    [['run', 'flows/pipeline.ts', '--input', '/nonexistent/items.jsonl', '--no-record'], /Input file not found: \/nonexistent\/items\.jsonl/],
+    [
+      ['run', 'flows/pipeline.ts', '--input', '/nonexistent/items.jsonl', '--no-record'],
+      /Input file not found: \/nonexistent\/items\.jsonl/,
+    ],
   ])('a bad command line is one coded line with exit 2: %j', async (args, message) => {
     const t = io();
     expect(await main(args, t)).toBe(2);
@@ -131,11 +137,19 @@ describe('sluice runs, replay and tail', () => {
     const { runId } = JSON.parse(r.out()) as { runId: string };
     const list = io();
     expect(await main(['runs', '--db', db, '--json'], list)).toBe(0);
-    const runs = list.out().trim().split('\n').map((l) => JSON.parse(l) as { runId: string; count: number });
+    const runs = list
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { runId: string; count: number });
     expect(runs.find((x) => x.runId === runId)?.count).toBe(55);
     const all = io();
     expect(await main(['replay', runId, '--db', db, '--json'], all)).toBe(0);
-    const events = all.out().trim().split('\n').map((l) => JSON.parse(l) as { seq: number; topic: string });
+    const events = all
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; topic: string });
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 55 }, (_, i) => i + 1));
     expect(events[1]?.topic).toBe('run.started');
     const tail = io();
@@ -165,7 +179,11 @@ describe('sluice runs, replay and tail', () => {
     await runtime.waitUntilAllJobsFinished({ timeout: 5_000 });
     await runtime.close();
     expect(await tailing).toBe(0);
-    const topics = t.out().trim().split('\n').map((l) => (JSON.parse(l) as { topic: string }).topic);
+    const topics = t
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { topic: string }).topic);
     expect(topics.slice(0, 2)).toEqual(['runtime.state', 'run.started']);
     expect(topics.filter((x) => x === 'job.completed')).toHaveLength(5);
     expect(topics.at(-1)).toBe('run.stopped');

@@ -39,7 +39,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function runsJson(...args: string[]): Promise<RunInfo[]> {
   const r = await cli('runs', ...args, '--db', db, '--json');
   expect(r.code).toBe(0);
-  return r.out.trim() === '' ? [] : r.out.trim().split('\n').map((l) => JSON.parse(l) as RunInfo);
+  return r.out.trim() === ''
+    ? []
+    : r.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as RunInfo);
 }
 
 describe('failures in one command', () => {
@@ -48,9 +53,13 @@ describe('failures in one command', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^jobs: 2 completed, 3 failed, 0 cancelled$/m);
     expect(r.out).toMatch(/^job \S+-1 completed; data \{"fahrenheit":69\.8/m);
-    expect(r.out).toMatch(/^job \S+-2 failed SLUICE_ERR_ROUTINE_FAILED: Routine "source" failed: reading has no numeric celsius: \{"no":1\}; data \{\}$/m);
+    expect(r.out).toMatch(
+      /^job \S+-2 failed SLUICE_ERR_ROUTINE_FAILED: Routine "source" failed: reading has no numeric celsius: \{"no":1\}; data \{\}$/m,
+    );
     expect(r.out).toMatch(/^failures: 3 jobs failed, 1 distinct error:$/m);
-    expect(r.out).toMatch(/^ {2}3 × SLUICE_ERR_ROUTINE_FAILED in source: Routine "source" failed: reading has no numeric celsius: \{"no":1\} \(first: job \S+-2\)$/m);
+    expect(r.out).toMatch(
+      /^ {2}3 × SLUICE_ERR_ROUTINE_FAILED in source: Routine "source" failed: reading has no numeric celsius: \{"no":1\} \(first: job \S+-2\)$/m,
+    );
     const runId = /recorded as (\S+) in/.exec(r.out)?.[1] as string;
     expect(r.out).toContain(`every failed job: sluice replay ${runId} --topic job.failed --db '${db}'`);
     expect(r.err).toContain(`recording to ${db} (--no-record to turn off)`);
@@ -59,12 +68,19 @@ describe('failures in one command', () => {
     expect(replay.out.trim().split('\n')).toHaveLength(3);
   });
 
-  it('--json has every job\'s outcome and the failure tally', async () => {
+  it("--json has every job's outcome and the failure tally", async () => {
     const r = await cli('run', 'flows/pipeline.ts', '--post', `source.in=@${input}`, '--no-record', '--json');
-    const summary = JSON.parse(r.out) as { jobs: Array<{ status: string; data: unknown; error?: { code: string } }>; failures: { total: number; distinct: Array<{ jobs: number; routineId: string }> } };
+    const summary = JSON.parse(r.out) as {
+      jobs: Array<{ status: string; data: unknown; error?: { code: string } }>;
+      failures: { total: number; distinct: Array<{ jobs: number; routineId: string }> };
+    };
     expect(summary.jobs.map((j) => j.status)).toEqual(['completed', 'failed', 'completed', 'failed', 'failed']);
     expect(summary.jobs[2]?.data).toMatchObject({ fahrenheit: 71.6 });
-    expect(summary.failures).toMatchObject({ total: 3, otherJobs: 0, distinct: [{ jobs: 3, routineId: 'source', code: 'SLUICE_ERR_ROUTINE_FAILED' }] });
+    expect(summary.failures).toMatchObject({
+      total: 3,
+      otherJobs: 0,
+      distinct: [{ jobs: 3, routineId: 'source', code: 'SLUICE_ERR_ROUTINE_FAILED' }],
+    });
   });
 
   it('text replay prints whole payloads when piped; an unknown run names the log searched', async () => {
@@ -95,23 +111,41 @@ describe('the run registry', () => {
     expect(completed.map((r) => r.runId)).toContain(runId);
     expect((await runsJson('--flow', 'pipeline')).every((r) => r.flow === 'pipeline')).toBe(true);
     const latest = await cli('runs', 'latest', '--db', db);
-    expect(latest.out).toMatch(new RegExp(`^run ${runId}\\nflow: fanout\\nstatus: completed\\njobs: 40 completed, 0 failed \\(0 dropped\\), 0 cancelled\\n`));
+    expect(latest.out).toMatch(
+      new RegExp(`^run ${runId}\\nflow: fanout\\nstatus: completed\\njobs: 40 completed, 0 failed \\(0 dropped\\), 0 cancelled\\n`),
+    );
     expect(latest.out).toMatch(/^ended: \S+Z$/m);
     const [one] = await runsJson(runId);
-    expect(one).toMatchObject({ runId, flow: 'fanout', status: 'completed', jobs: { completed: 40, failed: 0, cancelled: 0, dropped: 0 }, lost: 0, recordingFailed: false });
+    expect(one).toMatchObject({
+      runId,
+      flow: 'fanout',
+      status: 'completed',
+      jobs: { completed: 40, failed: 0, cancelled: 0, dropped: 0 },
+      lost: 0,
+      recordingFailed: false,
+    });
     expect(one?.heartbeatMs).toBe(5_000);
     // --json with a file writes there and says so (a run id after --json would be taken as the file).
     const file = join(dir, 'out', 'runs.jsonl');
     const written = await cli('runs', '--db', db, '--json', file);
     expect(written).toMatchObject({ code: 0, out: '', err: `JSON written to ${file}\n` });
-    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as RunInfo).runId)).toContain(runId);
+    expect(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as RunInfo).runId),
+    ).toContain(runId);
     const bad = await cli('runs', '--db', db, '--status', 'crashed');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/Allowed choices are running, completed, failed, interrupted/);
   });
 
   it('a process killed without run.stopped is interrupted once its heartbeats stop', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/record-forever.ts', import.meta.url)), db], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./fixtures/record-forever.ts', import.meta.url)), db],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const line = await new Promise<string>((resolve, reject) => {
       child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()));
       child.once('exit', (code) => reject(new Error(`fixture exited ${code}`)));
@@ -146,7 +180,9 @@ describe('the run registry', () => {
     const nothing = await cli('runs', 'prune', '--db', db);
     expect(nothing.code).toBe(2);
     expect(nothing.err).toMatch(/Say what to prune/);
-    expect((await cli('runs', 'prune', '--older-than', 'soon', '--db', db)).err.trim()).toMatch(/^sluice runs prune: SLUICE_ERR_USAGE: option '--older-than <age\|date>' argument 'soon' is invalid\. Expected an age such as 30m.* \(see sluice runs prune --help\)$/);
+    expect((await cli('runs', 'prune', '--older-than', 'soon', '--db', db)).err.trim()).toMatch(
+      /^sluice runs prune: SLUICE_ERR_USAGE: option '--older-than <age\|date>' argument 'soon' is invalid\. Expected an age such as 30m.* \(see sluice runs prune --help\)$/,
+    );
   });
 });
 
@@ -175,7 +211,9 @@ describe('retention', () => {
     } finally {
       await log.close();
     }
-    await expect(async () => new Runtime({ record: { log: path, retention: { keepRuns: 0 } } })).rejects.toThrow(/record\.retention\.keepRuns/);
+    await expect(async () => new Runtime({ record: { log: path, retention: { keepRuns: 0 } } })).rejects.toThrow(
+      /record\.retention\.keepRuns/,
+    );
   });
 });
 
@@ -185,7 +223,10 @@ describe('a tail a person can read', () => {
     const { runId } = JSON.parse(r.out) as { runId: string };
     const summary = await cli('tail', runId, '--db', db);
     expect(summary.out).toMatch(/^\(more than 20 events a second: one line a second from here; --events prints every event\)$/m);
-    const lines = summary.out.trim().split('\n').filter((l) => / jobs\/s: /.test(l));
+    const lines = summary.out
+      .trim()
+      .split('\n')
+      .filter((l) => / jobs\/s: /.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(1);
     const ended = lines.reduce((n, l) => n + Number(/^\S+ {2}([\d,]+) jobs\/s/.exec(l)?.[1]?.replace(/,/g, '')), 0);
     expect(ended).toBe(3_000);
@@ -193,6 +234,11 @@ describe('a tail a person can read', () => {
     const every = await cli('tail', runId, '--db', db, '--events');
     expect(every.out.trim().split('\n')).toHaveLength(3_005);
     const topic = await cli('tail', 'latest', '--db', db, '--topic', 'run.');
-    expect(topic.out.trim().split('\n').map((l) => /^\s*\d+ \S+ (\S+)/.exec(l)?.[1])).toEqual(['run.started', 'run.stopped']);
+    expect(
+      topic.out
+        .trim()
+        .split('\n')
+        .map((l) => /^\s*\d+ \S+ (\S+)/.exec(l)?.[1]),
+    ).toEqual(['run.started', 'run.stopped']);
   });
 });

@@ -12,10 +12,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts `sluice run` on the governed flow and resolves once it records completed jobs. */
 async function startRun(db: string, items: string, param: string) {
-  const child = spawn(process.execPath, ['bin/sluice.js', 'run', 'flows/governed.ts', '--items', items, '--param', param, '--db', db, '--json'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['bin/sluice.js', 'run', 'flows/governed.ts', '--items', items, '--param', param, '--db', db, '--json'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -49,7 +53,13 @@ describe('sluice run under SIGINT / SIGTERM', () => {
       const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
       expect(code).toBe(130);
       expect(run.stderr()).toContain(`${signal}: stopping`);
-      const summary = JSON.parse(run.stdout().trim().split('\n').at(-1) as string) as { items: number; completed: number; cancelled: number; failed: number; runId: string };
+      const summary = JSON.parse(run.stdout().trim().split('\n').at(-1) as string) as {
+        items: number;
+        completed: number;
+        cancelled: number;
+        failed: number;
+        runId: string;
+      };
       expect(summary.items).toBeGreaterThan(0);
       expect(summary.completed).toBeLessThan(20_000);
       // Nothing lost: every posted job either completed or was cancelled (and reported).
@@ -78,7 +88,13 @@ describe('sluice run under a second SIGINT', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code).toBe(130);
     expect(run.stderr()).toContain('SIGINT again: cancelling unfinished jobs now');
-    const summary = JSON.parse(run.stdout().trim().split('\n').at(-1) as string) as { items: number; completed: number; cancelled: number; failed: number; runId: string };
+    const summary = JSON.parse(run.stdout().trim().split('\n').at(-1) as string) as {
+      items: number;
+      completed: number;
+      cancelled: number;
+      failed: number;
+      runId: string;
+    };
     expect(summary.cancelled).toBeGreaterThan(0);
     expect(summary.completed + summary.cancelled + summary.failed).toBe(summary.items);
     const log = await SqliteEventLog.open({ path: db });

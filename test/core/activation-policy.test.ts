@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, allSlotsReady, batchSize, custom, immediate, policies, timeInterval, type PolicyContext, type SlotsView } from '../../src/index.ts';
+import {
+  ErrorCode,
+  allSlotsReady,
+  batchSize,
+  custom,
+  immediate,
+  policies,
+  timeInterval,
+  type PolicyContext,
+  type SlotsView,
+} from '../../src/index.ts';
 import { checkDecision, isBuiltinPolicy } from '../../src/core/index.ts';
 import { expectCode } from '../fixtures/helpers.ts';
 
@@ -20,7 +30,10 @@ function ctx(now: number, state: Record<string, unknown> = {}, batchLimit?: numb
 describe('policy metadata', () => {
   it('each built-in states its type, config and description', () => {
     expect(immediate()).toMatchObject({ type: 'immediate', config: {} });
-    expect(allSlotsReady({ timeoutMs: 500, onTimeout: 'flush' })).toMatchObject({ type: 'allSlotsReady', config: { timeoutMs: 500, onTimeout: 'flush' } });
+    expect(allSlotsReady({ timeoutMs: 500, onTimeout: 'flush' })).toMatchObject({
+      type: 'allSlotsReady',
+      config: { timeoutMs: 500, onTimeout: 'flush' },
+    });
     expect(allSlotsReady().config).toEqual({ timeoutMs: 30_000, onTimeout: 'fail' });
     expect(batchSize(8, { timeoutMs: 20 })).toMatchObject({ type: 'batchSize', config: { n: 8, timeoutMs: 20 } });
     expect(batchSize(8).config).toEqual({ n: 8, timeoutMs: 50 });
@@ -28,7 +41,11 @@ describe('policy metadata', () => {
     function evenCounts(): boolean {
       return false;
     }
-    expect(custom(evenCounts, 'even counts')).toMatchObject({ type: 'custom', config: { check: 'evenCounts' }, description: 'even counts' });
+    expect(custom(evenCounts, 'even counts')).toMatchObject({
+      type: 'custom',
+      config: { check: 'evenCounts' },
+      description: 'even counts',
+    });
     expect(batchSize(8, { timeoutMs: 20 }).description).toContain('8');
     expect(batchSize(8, { timeoutMs: 20 }).description).toContain('20 ms');
     expect(allSlotsReady({ timeoutMs: 500 }).description).toContain('500 ms');
@@ -98,10 +115,18 @@ describe('batchSize', () => {
   it('takes full batches across slots, then flushes a partial one after the timeout', () => {
     const p = batchSize(3, { timeoutMs: 50 });
     const state = {};
-    expect(p.evaluate(view({ a: [1, 2], b: [3, 4] }), ctx(0, state))).toEqual({ activate: true, take: { a: 2, b: 1 }, message: { batchSize: 3, partial: false } });
+    expect(p.evaluate(view({ a: [1, 2], b: [3, 4] }), ctx(0, state))).toEqual({
+      activate: true,
+      take: { a: 2, b: 1 },
+      message: { batchSize: 3, partial: false },
+    });
     expect(p.evaluate(view({ a: [], b: [4] }), ctx(0, state))).toEqual({ activate: false, wakeAfterMs: 50 });
     expect(p.evaluate(view({ a: [], b: [4] }), ctx(30, state))).toEqual({ activate: false, wakeAfterMs: 20 });
-    expect(p.evaluate(view({ a: [], b: [4] }), ctx(50, state))).toEqual({ activate: true, take: { b: 1 }, message: { batchSize: 3, partial: true } });
+    expect(p.evaluate(view({ a: [], b: [4] }), ctx(50, state))).toEqual({
+      activate: true,
+      take: { b: 1 },
+      message: { batchSize: 3, partial: true },
+    });
   });
 
   it('never takes more than the batch limit, nor more than n', () => {
@@ -155,6 +180,10 @@ describe('checkDecision', () => {
 
   it('accepts well-formed decisions', () => {
     expect(checkDecision('r', { activate: true, take: { a: 2 } }, slots)).toEqual({ activate: true, take: { a: 2 } });
-    expect(checkDecision('r', { activate: false, wakeAfterMs: 5, expire: { a: 1 } }, slots)).toEqual({ activate: false, wakeAfterMs: 5, expire: { a: 1 } });
+    expect(checkDecision('r', { activate: false, wakeAfterMs: 5, expire: { a: 1 } }, slots)).toEqual({
+      activate: false,
+      wakeAfterMs: 5,
+      expire: { a: 1 },
+    });
   });
 });

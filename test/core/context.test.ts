@@ -1,6 +1,18 @@
 /** currentJob() & co. in every routine, at any depth, across await, with concurrent jobs interleaving. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, Routine, Runtime, batchSize, currentJob, currentJobs, currentRoutine, currentWorker, emit, type SlotItems } from '../../src/index.ts';
+import {
+  ErrorCode,
+  Flow,
+  Routine,
+  Runtime,
+  batchSize,
+  currentJob,
+  currentJobs,
+  currentRoutine,
+  currentWorker,
+  emit,
+  type SlotItems,
+} from '../../src/index.ts';
 import { deferred, expectCode, tick, type Deferred } from '../fixtures/helpers.ts';
 
 interface Sighting {

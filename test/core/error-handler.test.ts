@@ -8,7 +8,12 @@ describe('resolveErrorHandler', () => {
     expect(resolveErrorHandler('r', undefined)).toBe(kDefaultErrorHandler);
     expect(kDefaultErrorHandler.strategy).toBe(ErrorStrategy.STOP);
     const base = resolveErrorHandler('flow', { strategy: 'retry', maxAttempts: 5 });
-    expect(resolveErrorHandler('r', { retryDelayMs: 10 }, base)).toMatchObject({ strategy: 'retry', maxAttempts: 5, retryDelayMs: 10, backoff: 2 });
+    expect(resolveErrorHandler('r', { retryDelayMs: 10 }, base)).toMatchObject({
+      strategy: 'retry',
+      maxAttempts: 5,
+      retryDelayMs: 10,
+      backoff: 2,
+    });
   });
 
   it.each([

@@ -26,7 +26,9 @@ describe('defineFlow', () => {
   });
 
   it('rejects a non-file url, a missing build, and a build that returns no Flow', () => {
-    expect(expectCode(() => defineFlow('https://x/flow.ts', () => new Flow('f')), ErrorCode.InvalidArgument).message).toContain('https://x/flow.ts');
+    expect(expectCode(() => defineFlow('https://x/flow.ts', () => new Flow('f')), ErrorCode.InvalidArgument).message).toContain(
+      'https://x/flow.ts',
+    );
     expectCode(() => defineFlow('file:///f.ts', 5 as never), ErrorCode.InvalidArgument);
     const bad = defineFlow('file:///f.ts', () => ({ id: 'x' }) as unknown as Flow);
     expect(expectCode(() => bad.build(), ErrorCode.FlowModuleInvalid).message).toContain('file:///f.ts');

@@ -153,12 +153,7 @@ describe('Routine emit inside logic', () => {
 
   it('emitting an undeclared event fails the job with SLUICE_ERR_UNKNOWN_EVENT naming routine and event', async () => {
     const runtime = new Runtime();
-    runtime.register(
-      new Flow('bad-emit').addRoutine(
-        makeRoutine({ events: ['out'], logic: () => emit('nope', 1) }),
-        'r',
-      ),
-    );
+    runtime.register(new Flow('bad-emit').addRoutine(makeRoutine({ events: ['out'], logic: () => emit('nope', 1) }), 'r'));
     const [worker, job] = runtime.post('bad-emit', 'r', 'in', 1);
     await job.done();
     expect(job.status).toBe('failed');

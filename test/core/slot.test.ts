@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ArrayQueue, ErrorCode, OfferResult, RingQueue, Slot, resolveSlotOptions, type QueuedItem, type SlotOptions } from '../../src/core/index.ts';
+import {
+  ArrayQueue,
+  ErrorCode,
+  OfferResult,
+  RingQueue,
+  Slot,
+  resolveSlotOptions,
+  type QueuedItem,
+  type SlotOptions,
+} from '../../src/core/index.ts';
 import { expectCode } from '../fixtures/helpers.ts';
 
 function slot(options: SlotOptions = {}, queue?: 'ring' | 'array'): Slot<string> {
@@ -99,7 +108,13 @@ describe.each(['ring', 'array'] as const)('Slot over a %s queue', (queue) => {
 
   it('removeWhere keeps the order of the rest', () => {
     const s = slot({}, queue);
-    for (const [d, j] of [[1, 'x'], [2, 'y'], [3, 'x'], [4, 'y']] as const) s.offer(item(d, j));
+    for (const [d, j] of [
+      [1, 'x'],
+      [2, 'y'],
+      [3, 'x'],
+      [4, 'y'],
+    ] as const)
+      s.offer(item(d, j));
     const removed = s.removeWhere((it) => it.jobs === 'x');
     expect(removed.map((i) => i.data)).toEqual([1, 3]);
     expect([s.peek(0)?.data, s.peek(1)?.data, s.length]).toEqual([2, 4, 2]);

@@ -137,16 +137,14 @@ describe('worker isolation', () => {
     const runtime = new Runtime({ clock });
     const batches: Array<{ worker: string; items: unknown[] }> = [];
     runtime.register(
-      new Flow('iso')
-        .addRoutine(new Counter(), 'count')
-        .addRoutine(
-          makeRoutine({
-            slots: [['in', { maxQueueLength: 2 }]],
-            policy: batchSize(2, { timeoutMs: 100 }),
-            logic: ({ in: items }, ctx) => void batches.push({ worker: ctx.worker.workerId, items: items! }),
-          }),
-          'batch',
-        ),
+      new Flow('iso').addRoutine(new Counter(), 'count').addRoutine(
+        makeRoutine({
+          slots: [['in', { maxQueueLength: 2 }]],
+          policy: batchSize(2, { timeoutMs: 100 }),
+          logic: ({ in: items }, ctx) => void batches.push({ worker: ctx.worker.workerId, items: items! }),
+        }),
+        'batch',
+      ),
     );
     const a = runtime.exec('iso', { workerId: 'a' });
     const b = runtime.exec('iso', { workerId: 'b' });

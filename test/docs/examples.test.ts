@@ -48,7 +48,8 @@ function extractExamples(file: string, text: string): Example[] {
     if (lines[i - 1]?.trim().endsWith('-->') === true) {
       const start = lines.slice(0, i).findLastIndex((l) => l.trim().startsWith('<!--'));
       const body = start < 0 ? undefined : commentBody(lines, start, i - 1, 'setup');
-      if (body === undefined) throw new Error(`${file}:${i}: the comment before a \`\`\`ts fence must be <!-- setup (code on its own lines) -->`);
+      if (body === undefined)
+        throw new Error(`${file}:${i}: the comment before a \`\`\`ts fence must be <!-- setup (code on its own lines) -->`);
       setup = body;
     }
     let check = '';
@@ -74,25 +75,50 @@ function mapImports(code: string): string {
     .replace(/from '\.\/(flows|src|bench)\//g, `from '${root}$1/`);
 }
 
-const files = ['README.md', ...readdirSync(docs).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const files = [
+  'README.md',
+  ...readdirSync(docs)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 const examples = files.flatMap((f) => extractExamples(f, readFileSync(join(root, f), 'utf8')));
 
 describe('every TypeScript example in README.md and docs/', () => {
   it('finds the examples of the README and the guides', () => {
     expect(examples.length).toBeGreaterThanOrEqual(30);
-    for (const file of ['README.md', 'docs/getting-started.md', 'docs/routines-and-policies.md', 'docs/flows-in-modules.md', 'docs/pool.md', 'docs/bus-and-log.md', 'docs/governor.md', 'docs/inference.md']) {
-      expect(examples.some((e) => e.file === file), file).toBe(true);
+    for (const file of [
+      'README.md',
+      'docs/getting-started.md',
+      'docs/routines-and-policies.md',
+      'docs/flows-in-modules.md',
+      'docs/pool.md',
+      'docs/bus-and-log.md',
+      'docs/governor.md',
+      'docs/inference.md',
+    ]) {
+      expect(
+        examples.some((e) => e.file === file),
+        file,
+      ).toBe(true);
     }
   });
 
   it('maps sluice imports to the repository', () => {
-    expect(mapImports("import { Runtime } from 'sluice';\nimport { InferenceRoutine } from 'sluice/inference';\nimport cpu from './flows/cpu.ts';")).toBe(
+    expect(
+      mapImports(
+        "import { Runtime } from 'sluice';\nimport { InferenceRoutine } from 'sluice/inference';\nimport cpu from './flows/cpu.ts';",
+      ),
+    ).toBe(
       `import { Runtime } from '${root}src/index.ts';\nimport { InferenceRoutine } from '${root}src/inference/index.ts';\nimport cpu from '${root}flows/cpu.ts';`,
     );
   });
 
   it('takes setup before and check after an example', () => {
-    const [example] = extractExamples('x.md', 'text\n<!-- setup\nconst a = 1;\n-->\n```ts\nconsole.log(a);\n```\n<!-- check\nif (a !== 1) throw new Error();\n-->\n');
+    const [example] = extractExamples(
+      'x.md',
+      'text\n<!-- setup\nconst a = 1;\n-->\n```ts\nconsole.log(a);\n```\n<!-- check\nif (a !== 1) throw new Error();\n-->\n',
+    );
     expect(example).toEqual({ file: 'x.md', line: 5, code: 'const a = 1;\nconsole.log(a);\nif (a !== 1) throw new Error();' });
     expect(() => extractExamples('y.md', '<!-- note -->\n```ts\n1;\n```\n')).toThrow(/must be <!-- setup/);
   });

@@ -18,7 +18,11 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('npm run docs', () => {
   it('builds the API reference and the guides with no warning', async () => {
-    const { stdout, stderr } = await run(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--out', out], { cwd: root, timeout: 240_000, maxBuffer: 16 * 2 ** 20 });
+    const { stdout, stderr } = await run(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--out', out], {
+      cwd: root,
+      timeout: 240_000,
+      maxBuffer: 16 * 2 ** 20,
+    });
     const text = `${stdout}\n${stderr}`;
     expect(text).not.toMatch(/\[warning\]/);
     expect(text).not.toMatch(/\[error\]/);

@@ -37,7 +37,12 @@ describe('evicted is not completed', () => {
     expect(dropped.every((j) => j.status === 'failed')).toBe(true);
     const [worker] = runtime.listWorkers();
     expect(worker?.counters).toMatchObject({ itemsDropped: dropped.length, jobsDropped: dropped.length, jobsProcessed: completed.length });
-    expect(failed.filter((f) => f.code === ErrorCode.ItemDropped).map((f) => f.jobId).sort()).toEqual(dropped.map((j) => j.jobId).sort());
+    expect(
+      failed
+        .filter((f) => f.code === ErrorCode.ItemDropped)
+        .map((f) => f.jobId)
+        .sort(),
+    ).toEqual(dropped.map((j) => j.jobId).sort());
     await runtime.close();
   });
 });

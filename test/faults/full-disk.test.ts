@@ -17,13 +17,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('a full disk is loud', () => {
   it('sluice run on a 128 KB file-size limit: the flow completes, one stderr line names the file and the SQLite error, events not persisted are counted, exit 4, no "recorded as"', () => {
     const db = join(dir, 'runs.sqlite');
-    const out = spawnSync('bash', ['-c', `ulimit -f 128; exec "${process.execPath}" bin/sluice.js run flows/pipeline.ts --items 100000 --db "${db}" --json`], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const out = spawnSync(
+      'bash',
+      ['-c', `ulimit -f 128; exec "${process.execPath}" bin/sluice.js run flows/pipeline.ts --items 100000 --db "${db}" --json`],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(out.status, out.stderr).toBe(4);
-    const lines = out.stderr.trim().split('\n').filter((l) => l.startsWith('sluice: recording'));
+    const lines = out.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('sluice: recording'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(db);
     expect(lines[0]).toMatch(/\(SQLITE_(FULL|IOERR)[A-Z_]*\)/);
@@ -34,11 +41,18 @@ describe('a full disk is loud', () => {
     expect(summary.notPersisted).toBeGreaterThan(0);
     expect((summary.recordingError as { code: string }).code).toBe('SLUICE_ERR_STORE_FAILED');
     // Text mode never claims the run was recorded either.
-    const text = spawnSync('bash', ['-c', `ulimit -f 128; exec "${process.execPath}" bin/sluice.js run flows/pipeline.ts --items 50000 --db "${join(dir, 'text.sqlite')}" -q`], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const text = spawnSync(
+      'bash',
+      [
+        '-c',
+        `ulimit -f 128; exec "${process.execPath}" bin/sluice.js run flows/pipeline.ts --items 50000 --db "${join(dir, 'text.sqlite')}" -q`,
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(text.status, text.stderr).toBe(4);
     expect(text.stdout).not.toContain('recorded as');
     expect(text.stdout).toContain('50,000 completed');

@@ -65,7 +65,13 @@ describe('output never lets data act on the reader', () => {
     const runId = 'run-\u001b[2Jevil\u009b31m';
     const log = await SqliteEventLog.open({ path: db });
     await log.append([
-      { runId, seq: 1, time: new Date().toISOString(), topic: 'run.started', payload: { note: 'clear\u001b[2J\u001b]8;;javascript:x\u0007 bidi\u202e' } },
+      {
+        runId,
+        seq: 1,
+        time: new Date().toISOString(),
+        topic: 'run.started',
+        payload: { note: 'clear\u001b[2J\u001b]8;;javascript:x\u0007 bidi\u202e' },
+      },
       { runId, seq: 2, time: new Date().toISOString(), topic: 'job.completed\u001b[31m', payload: { c1: '\u009b31m' } },
       { runId, seq: 3, time: new Date().toISOString(), topic: 'run.stopped', payload: {} },
     ]);
@@ -79,7 +85,11 @@ describe('output never lets data act on the reader', () => {
     const j = io();
     await main(['replay', runId, '--json', '--db', db], j as never);
     // Still the same JSON values.
-    const events = j.out().trim().split('\n').map((l) => JSON.parse(l) as { topic: string; payload: Record<string, string> });
+    const events = j
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { topic: string; payload: Record<string, string> });
     expect(events[1]?.topic).toBe('job.completed\u001b[31m');
     expect(events[1]?.payload.c1).toBe('\u009b31m');
   });

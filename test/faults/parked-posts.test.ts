@@ -60,9 +60,16 @@ describe('parked postAsync callers are bounded', () => {
     await tick();
     runtime.post('parked', 'slow', 'in', 1);
     // Calls aborted before they could wait take no place.
-    for (let i = 0; i < 5; i++) await expect(runtime.postAsync('parked', 'slow', 'in', -1, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: ErrorCode.Aborted });
+    for (let i = 0; i < 5; i++)
+      await expect(runtime.postAsync('parked', 'slow', 'in', -1, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+        code: ErrorCode.Aborted,
+      });
     const abort = new AbortController();
-    const waiting = [runtime.postAsync('parked', 'slow', 'in', 2, { signal: abort.signal }), runtime.postAsync('parked', 'slow', 'in', 3), runtime.postAsync('parked', 'slow', 'in', 4)];
+    const waiting = [
+      runtime.postAsync('parked', 'slow', 'in', 2, { signal: abort.signal }),
+      runtime.postAsync('parked', 'slow', 'in', 3),
+      runtime.postAsync('parked', 'slow', 'in', 4),
+    ];
     await expect(runtime.postAsync('parked', 'slow', 'in', 5)).rejects.toMatchObject({ code: ErrorCode.TooManyWaiting });
     abort.abort();
     await expect(waiting[0]).rejects.toMatchObject({ code: ErrorCode.Aborted });

@@ -25,14 +25,22 @@ function poisonFlow(errorHandler: ErrorHandlerOptions | undefined, seen: number[
   // The sink takes one item an activation while `check` emits up to 32: its slot applies
   // backpressure ('block') so a full slot never fails a batch (under RETRY that would re-emit it).
   const sink = makeRoutine({ slots: [['in', { overflow: 'block' }]], logic: (items) => void seen.push(...(items.in as number[])) });
-  return new Flow('poison').addRoutine(check, 'check', errorHandler === undefined ? {} : { errorHandler }).addRoutine(sink, 'sink').pipe('check', 'sink');
+  return new Flow('poison')
+    .addRoutine(check, 'check', errorHandler === undefined ? {} : { errorHandler })
+    .addRoutine(sink, 'sink')
+    .pipe('check', 'sink');
 }
 
 async function run(errorHandler: ErrorHandlerOptions | undefined, perItem = false) {
   const runtime = new Runtime();
   const seen: number[] = [];
   runtime.register(poisonFlow(errorHandler, seen, perItem));
-  const { posted } = await runtime.postAll('poison', 'check', 'in', Array.from({ length: 4_000 }, (_, i) => i));
+  const { posted } = await runtime.postAll(
+    'poison',
+    'check',
+    'in',
+    Array.from({ length: 4_000 }, (_, i) => i),
+  );
   expect(posted).toBe(4_000);
   expect(await runtime.waitUntilAllJobsFinished({ timeout: 30_000 })).toBe(true);
   const counters = runtime.listWorkers()[0]?.counters;
@@ -55,7 +63,7 @@ describe('a poison item fails alone (inline batches)', () => {
     expect(seen).toHaveLength(3_995);
   }, 60_000);
 
-  it('ctx.failJob fails one item\'s job without throwing for the whole batch: no split, no re-run', async () => {
+  it("ctx.failJob fails one item's job without throwing for the whole batch: no split, no re-run", async () => {
     const { seen, counters } = await run(undefined, true);
     expect(counters).toMatchObject({ jobsProcessed: 3_995, jobsFailed: 5, activationErrors: 0 });
     expect(seen).toHaveLength(3_995);

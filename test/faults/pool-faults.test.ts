@@ -19,7 +19,13 @@ function start(mode: FaultMode, poison: number[], options: { retry?: boolean; po
   return runtime;
 }
 
-async function postRange(runtime: Runtime, from: number, count: number, slot: 'source' | 'work' = 'source', values?: unknown[]): Promise<JobContext[]> {
+async function postRange(
+  runtime: Runtime,
+  from: number,
+  count: number,
+  slot: 'source' | 'work' = 'source',
+  values?: unknown[],
+): Promise<JobContext[]> {
   const jobs: JobContext[] = [];
   const data = values ?? Array.from({ length: count }, (_, i) => from + i);
   for (const x of data) jobs.push(runtime.post('faults', slot, 'in', x)[1]);

@@ -23,14 +23,20 @@ afterAll(() => {
 function cliReadOnly(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const asRoot = process.getuid?.() === 0;
   const command = asRoot ? 'setpriv' : process.execPath;
-  const argv = asRoot ? ['--bounding-set', '-dac_override,-dac_read_search,-fowner', process.execPath, 'bin/sluice.js', ...args] : ['bin/sluice.js', ...args];
+  const argv = asRoot
+    ? ['--bounding-set', '-dac_override,-dac_read_search,-fowner', process.execPath, 'bin/sluice.js', ...args]
+    : ['bin/sluice.js', ...args];
   return spawnSync(command, argv, { cwd: root, encoding: 'utf8', timeout: 30_000 });
 }
 
 describe('logs on read-only storage', () => {
   it('sluice runs and sluice replay open the log read-only and work; nothing is created or written', async () => {
     const db = join(dir, 'runs.sqlite');
-    const run = spawnSync(process.execPath, ['bin/sluice.js', 'run', 'flows/pipeline.ts', '--items', '500', '--db', db, '--json'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['bin/sluice.js', 'run', 'flows/pipeline.ts', '--items', '500', '--db', db, '--json'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.status, run.stderr).toBe(0);
     const { runId } = JSON.parse(run.stdout.trim().split('\n').at(-1) as string) as { runId: string };
     chmodSync(db, 0o444);
@@ -56,6 +62,8 @@ describe('logs on read-only storage', () => {
     } finally {
       await log.close();
     }
-    await expect(SqliteEventLog.open({ path: join(dir, 'missing.sqlite'), readonly: true })).rejects.toMatchObject({ code: ErrorCode.StoreFailed });
+    await expect(SqliteEventLog.open({ path: join(dir, 'missing.sqlite'), readonly: true })).rejects.toMatchObject({
+      code: ErrorCode.StoreFailed,
+    });
   }, 90_000);
 });

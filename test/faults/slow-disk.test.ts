@@ -42,7 +42,9 @@ describe('a slow disk slows posting, never loses or balloons', () => {
     const total = 50_000;
     const runtime = new Runtime({ record: { log: db, sink: { highWaterMark: hwm } }, heartbeatMs: 0 });
     const seen: Array<{ data: unknown; jobId: string }> = [];
-    runtime.register(new Flow('rec').addRoutine(new Pass(), 'a').addRoutine(new Pass(), 'b').addRoutine(new Collect(seen), 'c').pipe('a', 'b', 'c'));
+    runtime.register(
+      new Flow('rec').addRoutine(new Pass(), 'a').addRoutine(new Pass(), 'b').addRoutine(new Collect(seen), 'c').pipe('a', 'b', 'c'),
+    );
     await runtime.start();
     let live = 0;
     runtime.bus.subscribe('job.completed', () => void live++);
@@ -132,7 +134,9 @@ describe('a slow disk slows posting, never loses or balloons', () => {
         expect(atKill).toBeLessThan(2_000_000);
         expect(lost).toBeLessThanOrEqual(hwm + 3 * 1_000 + 2 * 1_024);
         // Memory stays flat while posting waits (before the bound: 655 MB over a 3 s lock).
-        console.log(`kill -9 under a 2.5 s lock: ${atKill} posted, ${committed} recorded, peak RSS ${(peakRssDuringLock / 1e6).toFixed(0)} MB`);
+        console.log(
+          `kill -9 under a 2.5 s lock: ${atKill} posted, ${committed} recorded, peak RSS ${(peakRssDuringLock / 1e6).toFixed(0)} MB`,
+        );
         expect(peakRssDuringLock).toBeGreaterThan(0);
         expect(peakRssDuringLock).toBeLessThan(400e6);
       } finally {

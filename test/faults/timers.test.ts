@@ -67,7 +67,9 @@ describe('no timer fires early', () => {
     const periodic = makeRoutine({ policy: timeInterval(kHuge), logic: () => void ticks++ });
     runtime.register(
       new Flow('late')
-        .addRoutine(failing, 'failing', { errorHandler: { strategy: 'retry', maxAttempts: 3, retryDelayMs: kHuge, maxDelayMs: kHuge, jitter: 0 } })
+        .addRoutine(failing, 'failing', {
+          errorHandler: { strategy: 'retry', maxAttempts: 3, retryDelayMs: kHuge, maxDelayMs: kHuge, jitter: 0 },
+        })
         .addRoutine(periodic, 'periodic'),
     );
     const [, retried] = runtime.post('late', 'failing', 'in', 1);
@@ -85,12 +87,25 @@ describe('no timer fires early', () => {
 
   it('refuses millisecond options that are not durations at the edge, naming the option', () => {
     expect(expectCode(() => new Runtime({ heartbeatMs: 1.5 }), ErrorCode.InvalidArgument).message).toContain('`heartbeatMs`');
-    expect(expectCode(() => new Runtime({ heartbeatMs: Number.POSITIVE_INFINITY }), ErrorCode.InvalidArgument).message).toContain('`heartbeatMs`');
-    expect(expectCode(() => new Runtime({ healthIntervalMs: Number.NaN }), ErrorCode.InvalidArgument).message).toContain('`healthIntervalMs`');
-    expect(expectCode(() => new Runtime({ pool: { activationTimeoutMs: Number.POSITIVE_INFINITY } }), ErrorCode.InvalidArgument).message).toContain('`activationTimeoutMs`');
+    expect(expectCode(() => new Runtime({ heartbeatMs: Number.POSITIVE_INFINITY }), ErrorCode.InvalidArgument).message).toContain(
+      '`heartbeatMs`',
+    );
+    expect(expectCode(() => new Runtime({ healthIntervalMs: Number.NaN }), ErrorCode.InvalidArgument).message).toContain(
+      '`healthIntervalMs`',
+    );
+    expect(
+      expectCode(() => new Runtime({ pool: { activationTimeoutMs: Number.POSITIVE_INFINITY } }), ErrorCode.InvalidArgument).message,
+    ).toContain('`activationTimeoutMs`');
     const r = makeRoutine({ logic: () => undefined });
-    expect(expectCode(() => new Flow('f').addRoutine(r, 'r', { timeoutMs: Number.POSITIVE_INFINITY }), ErrorCode.InvalidArgument).message).toContain('timeoutMs');
-    expect(expectCode(() => new Flow('f').addRoutine(r, 'r', { errorHandler: { strategy: 'retry', retryDelayMs: Number.NaN } }), ErrorCode.InvalidArgument).message).toContain('retryDelayMs');
+    expect(
+      expectCode(() => new Flow('f').addRoutine(r, 'r', { timeoutMs: Number.POSITIVE_INFINITY }), ErrorCode.InvalidArgument).message,
+    ).toContain('timeoutMs');
+    expect(
+      expectCode(
+        () => new Flow('f').addRoutine(r, 'r', { errorHandler: { strategy: 'retry', retryDelayMs: Number.NaN } }),
+        ErrorCode.InvalidArgument,
+      ).message,
+    ).toContain('retryDelayMs');
     expect(expectCode(() => timeInterval(Number.POSITIVE_INFINITY), ErrorCode.InvalidArgument).message).toContain('timeInterval ms');
     const runtime = new Runtime();
     expect(expectCode(() => void runtime.close({ timeout: -1 }), ErrorCode.InvalidArgument).message).toContain('close timeout');
@@ -98,11 +113,15 @@ describe('no timer fires early', () => {
 
   it('sluice run --timeout 3000000000 waits for every job instead of cancelling them', () => {
     const root = new URL('../../', import.meta.url);
-    const out = spawnSync(process.execPath, ['bin/sluice.js', 'run', 'flows/pipeline.ts', '--items', '3000', '--timeout', String(kHuge), '--no-record', '--json'], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const out = spawnSync(
+      process.execPath,
+      ['bin/sluice.js', 'run', 'flows/pipeline.ts', '--items', '3000', '--timeout', String(kHuge), '--no-record', '--json'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(out.status, out.stderr).toBe(0);
     const summary = JSON.parse(out.stdout.trim().split('\n').at(-1) as string) as { completed: number; cancelled: number; failed: number };
     expect(summary).toMatchObject({ completed: 3000, cancelled: 0, failed: 0 });

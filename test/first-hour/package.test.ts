@@ -77,12 +77,19 @@ export default defineFlow(import.meta.url, () =>
 `;
 
 beforeAll(async () => {
-  const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', dir, '--loglevel=error'], { cwd: root, timeout: 300_000, maxBuffer: 64 * 2 ** 20 });
+  const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', dir, '--loglevel=error'], {
+    cwd: root,
+    timeout: 300_000,
+    maxBuffer: 64 * 2 ** 20,
+  });
   const packed = (JSON.parse(stdout) as Array<{ filename: string }>)[0];
   if (packed === undefined) throw new Error(`npm pack printed no file: ${stdout}`);
   const { filename } = packed;
   await exec('mkdir', ['-p', project]);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2),
+  );
   await exec('npm', ['install', join(dir, filename as string), ...npmFlags], { cwd: project, timeout: 600_000, maxBuffer: 64 * 2 ** 20 });
   writeFileSync(join(project, 'flow.ts'), flowSource('ts'));
   writeFileSync(join(project, 'flow.js'), flowSource('js'));
@@ -108,18 +115,23 @@ describe('sluice installed from its tarball', () => {
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version);
     const help = await sluice('--help');
     expect(help.code).toBe(0);
-    for (const command of ['run', 'bench', 'inspect', 'runs', 'replay', 'tail']) expect(help.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
+    for (const command of ['run', 'bench', 'inspect', 'runs', 'replay', 'tail'])
+      expect(help.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
     const runHelp = await sluice('run', '--help');
     expect(runHelp.stdout).toMatch(/^Usage: sluice run \[options\] <flow-module>/);
   }, 60_000);
 
-  it.each(['ts', 'js'])('sluice run a .%s flow module with a pool routine: every job completes, the run is recorded', async (lang) => {
-    const result = await sluice('run', `flow.${lang}`, '--items', '2000', '--threads', '1');
-    expect(result.stderr).toContain(`recording to ${join(project, '.sluice/runs.sqlite')} (--no-record to turn off)`);
-    expect(result.stdout).toMatch(new RegExp(`^flow convert-${lang}: 2,000 items in [\\d.]+ s = [\\d,]+ items/s$`, 'm'));
-    expect(result.stdout).toMatch(/^jobs: 2,000 completed, 0 failed, 0 cancelled$/m);
-    expect(result.code).toBe(0);
-  }, 120_000);
+  it.each(['ts', 'js'])(
+    'sluice run a .%s flow module with a pool routine: every job completes, the run is recorded',
+    async (lang) => {
+      const result = await sluice('run', `flow.${lang}`, '--items', '2000', '--threads', '1');
+      expect(result.stderr).toContain(`recording to ${join(project, '.sluice/runs.sqlite')} (--no-record to turn off)`);
+      expect(result.stdout).toMatch(new RegExp(`^flow convert-${lang}: 2,000 items in [\\d.]+ s = [\\d,]+ items/s$`, 'm'));
+      expect(result.stdout).toMatch(/^jobs: 2,000 completed, 0 failed, 0 cancelled$/m);
+      expect(result.code).toBe(0);
+    },
+    120_000,
+  );
 
   it('sluice inspect and sluice runs', async () => {
     const inspect = await sluice('inspect', 'flow.ts');
@@ -151,10 +163,24 @@ try {
   }, 60_000);
 
   it('a strict consumer typechecks against the published types (skipLibCheck: false)', async () => {
-    await exec('npm', ['install', '--save-dev', 'typescript@~5.9.3', '@types/node@^20.19.0', ...npmFlags], { cwd: project, timeout: 300_000 });
+    await exec('npm', ['install', '--save-dev', 'typescript@~5.9.3', '@types/node@^20.19.0', ...npmFlags], {
+      cwd: project,
+      timeout: 300_000,
+    });
     writeFileSync(
       join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] }, include: ['consumer.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+          types: ['node'],
+        },
+        include: ['consumer.ts'],
+      }),
     );
     writeFileSync(
       join(project, 'consumer.ts'),
@@ -177,7 +203,10 @@ const stats: number = runtime.stats().activeJobs;
 export const checks = [stats, isSluiceError(new Error('x'))];
 `,
     );
-    const tsc = await exec(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: project, timeout: 120_000 }).catch((e: { stdout: string }) => e);
+    const tsc = await exec(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+      cwd: project,
+      timeout: 120_000,
+    }).catch((e: { stdout: string }) => e);
     expect((tsc as { stdout: string }).stdout).toBe('');
   }, 300_000);
 });

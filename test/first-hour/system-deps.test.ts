@@ -27,20 +27,27 @@ function bareBin(name: string): string {
 const asRoot = process.getuid?.() === 0;
 
 describe('npm test checks the machine first (test/ensure-system.mjs)', () => {
-  it.skipIf(!asRoot || !existsSync('/usr/bin/setpriv'))('without root, a missing chromium stops it at once with one line naming the command', () => {
-    const bin = bareBin('plain');
-    const out = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', join(bin, 'node'), script], {
-      env: { PATH: bin, CHROMIUM: '' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(out.status).toBe(1);
-    expect(out.stderr.trim().split('\n')).toEqual([
-      'sluice tests need chromium for the browser test of the HTML bench report: run sudo apt-get install -y --no-install-recommends chromium (or set SLUICE_SKIP_BROWSER=1 to skip the browser test)',
-    ]);
-    const skipped = spawnSync(join(bin, 'node'), [script], { env: { PATH: bin, SLUICE_SKIP_BROWSER: '1' }, encoding: 'utf8', timeout: 30_000 });
-    expect(skipped.status).toBe(0);
-  });
+  it.skipIf(!asRoot || !existsSync('/usr/bin/setpriv'))(
+    'without root, a missing chromium stops it at once with one line naming the command',
+    () => {
+      const bin = bareBin('plain');
+      const out = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', join(bin, 'node'), script], {
+        env: { PATH: bin, CHROMIUM: '' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(out.status).toBe(1);
+      expect(out.stderr.trim().split('\n')).toEqual([
+        'sluice tests need chromium for the browser test of the HTML bench report: run sudo apt-get install -y --no-install-recommends chromium (or set SLUICE_SKIP_BROWSER=1 to skip the browser test)',
+      ]);
+      const skipped = spawnSync(join(bin, 'node'), [script], {
+        env: { PATH: bin, SLUICE_SKIP_BROWSER: '1' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(skipped.status).toBe(0);
+    },
+  );
 
   it.skipIf(!asRoot)('as root with apt-get, it installs what is missing (update, then install --no-install-recommends) and goes on', () => {
     const bin = bareBin('apt');
@@ -51,7 +58,9 @@ describe('npm test checks the machine first (test/ensure-system.mjs)', () => {
     );
     chmodSync(join(bin, 'apt-get'), 0o755);
     const out = spawnSync(join(bin, 'node'), [script], { env: { PATH: bin, CHROMIUM: '' }, encoding: 'utf8', timeout: 30_000 });
-    expect(out.stderr).toContain('sluice tests: installing chromium for the browser test of the HTML bench report (apt-get install chromium)');
+    expect(out.stderr).toContain(
+      'sluice tests: installing chromium for the browser test of the HTML bench report (apt-get install chromium)',
+    );
     expect(out.status).toBe(0);
     expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual([
       'update -qq',

@@ -22,7 +22,9 @@ describe('AdmissionGate', () => {
     for (let i = 0; i < 200; i++) if (gate.tryAdmit().admitted) admitted += 1;
     expect(admitted).toBe(20); // refilled up to the burst again
     expect(gate.stats().throttled).toBe(40 + 190);
-    expect(() => gate.admit()).toThrowError(expect.objectContaining({ code: ErrorCode.Throttled, message: expect.stringContaining('100 items/s') }));
+    expect(() => gate.admit()).toThrowError(
+      expect.objectContaining({ code: ErrorCode.Throttled, message: expect.stringContaining('100 items/s') }),
+    );
     const verdict = gate.tryAdmit();
     expect(verdict).toMatchObject({ admitted: false, reason: 'throttled' });
     expect(verdict.admitted === false && verdict.retryAfterMs).toBeGreaterThan(0);
@@ -43,7 +45,9 @@ describe('AdmissionGate', () => {
     expect(gate.setKnob('admission_rate', 0)).toBe(1); // minRate
     expect(() => gate.setKnob('speed', 1)).toThrowError(expect.objectContaining({ code: ErrorCode.UnknownKnob }));
     expect(() => gate.setKnob('admission_rate', Number.NaN)).toThrowError(/`NaN`/);
-    expect(() => new AdmissionGate({ maxRate: -1 })).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('`-1`') }));
+    expect(() => new AdmissionGate({ maxRate: -1 })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('`-1`') }),
+    );
   });
 
   it('is governed: CPU saturation throttles it and latency sheds, then both are given back', async () => {

@@ -37,19 +37,27 @@ describe('createGovernable', () => {
 
   it('rejects unknown knobs and NaN with coded errors', () => {
     const { governable } = make();
-    expect(() => governable.setKnob('threads', 2)).toThrowError(expect.objectContaining({ code: ErrorCode.UnknownKnob, message: expect.stringContaining('"threads"') }));
-    expect(() => governable.setKnob('pool', Number.NaN)).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('`NaN`') }));
+    expect(() => governable.setKnob('threads', 2)).toThrowError(
+      expect.objectContaining({ code: ErrorCode.UnknownKnob, message: expect.stringContaining('"threads"') }),
+    );
+    expect(() => governable.setKnob('pool', Number.NaN)).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('`NaN`') }),
+    );
   });
 
   it('fails at creation on a bad table', () => {
-    expect(() => createGovernable({ name: 'x', knobs: { p: { kind: 'pool_size', min: 5, max: 1, get: () => 2, set: () => {} } } })).toThrowError(
-      expect.objectContaining({ code: ErrorCode.InvalidKnob }),
-    );
+    expect(() =>
+      createGovernable({ name: 'x', knobs: { p: { kind: 'pool_size', min: 5, max: 1, get: () => 2, set: () => {} } } }),
+    ).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidKnob }));
     expect(() => createGovernable({ name: ' x', knobs: {} })).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
   });
 
   it('a setter returning nothing numeric gives a rejected decision', async () => {
-    const governor = new Governor({ clock: new ManualClock(), sensor: () => ({ cpu_util: 0.99 }), rules: [{ metric: 'cpu_util', threshold: 0.9, action: 'throttle' }] });
+    const governor = new Governor({
+      clock: new ManualClock(),
+      sensor: () => ({ cpu_util: 0.99 }),
+      rules: [{ metric: 'cpu_util', threshold: 0.9, action: 'throttle' }],
+    });
     governor.register({
       name: 'odd',
       knobs: () => [{ name: 'r', kind: 'admission_rate', value: 100, min: 1, max: 100, baseline: 100 }],

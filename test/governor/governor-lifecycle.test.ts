@@ -168,7 +168,11 @@ describe('decisions on the bus and in the history', () => {
 
   it('calls decision and tick hooks until disposed; hooks that throw are counted', async () => {
     const clock = new ManualClock();
-    const governor = new Governor({ clock, sensor: scriptedSensor({ cpu_util: [0.99] }), rules: [{ metric: 'cpu_util', threshold: 0.9, cooldownMs: 0, action: 'throttle' }] });
+    const governor = new Governor({
+      clock,
+      sensor: scriptedSensor({ cpu_util: [0.99] }),
+      rules: [{ metric: 'cpu_util', threshold: 0.9, cooldownMs: 0, action: 'throttle' }],
+    });
     governor.register(createFakeRuntime().governable);
     const seen: string[] = [];
     const sub = governor.onDecision((d) => seen.push(`${d.rule}:${d.after}`));
@@ -187,7 +191,12 @@ describe('decisions on the bus and in the history', () => {
 
   it('keeps a capped history of copies', async () => {
     const clock = new ManualClock();
-    const governor = new Governor({ clock, historyLimit: 3, sensor: scriptedSensor({ pool_util: [0.1] }), rules: [{ metric: 'pool_util', direction: 'below', threshold: 0.5, cooldownMs: 0, action: 'scale_down' }] });
+    const governor = new Governor({
+      clock,
+      historyLimit: 3,
+      sensor: scriptedSensor({ pool_util: [0.1] }),
+      rules: [{ metric: 'pool_util', direction: 'below', threshold: 0.5, cooldownMs: 0, action: 'scale_down' }],
+    });
     const fake = createFakeRuntime();
     governor.register(fake.governable);
     await ticks(governor, 6, clock);
@@ -208,7 +217,11 @@ describe('decisions on the bus and in the history', () => {
 describe('registry', () => {
   it('registers with a disposable that unregisters; knob changes stop after', async () => {
     const clock = new ManualClock();
-    const governor = new Governor({ clock, sensor: scriptedSensor({ cpu_util: [0.99] }), rules: [{ metric: 'cpu_util', threshold: 0.9, cooldownMs: 0, action: 'throttle' }] });
+    const governor = new Governor({
+      clock,
+      sensor: scriptedSensor({ cpu_util: [0.99] }),
+      rules: [{ metric: 'cpu_util', threshold: 0.9, cooldownMs: 0, action: 'throttle' }],
+    });
     const fake = createFakeRuntime();
     const registration = governor.register(fake.governable);
     expect(governor.subsystems().map((s) => s.name)).toEqual(['runtime']);
@@ -227,30 +240,54 @@ describe('registry', () => {
     await governor.tick();
     const [snapshot] = governor.subsystems();
     expect(snapshot!.engaged).toEqual(['cpu-saturation']);
-    expect(snapshot!.knobs.find((k) => k.name === 'admission')).toEqual({ name: 'admission', kind: 'admission_rate', value: 800, min: 10, max: 1000, baseline: 1000, step: 'continuous' });
+    expect(snapshot!.knobs.find((k) => k.name === 'admission')).toEqual({
+      name: 'admission',
+      kind: 'admission_rate',
+      value: 800,
+      min: 10,
+      max: 1000,
+      baseline: 1000,
+      step: 'continuous',
+    });
   });
 
   it('rejects a duplicate name, a non-governable and a broken knob with coded errors', () => {
     const governor = new Governor({ clock: new ManualClock() });
     governor.register(createFakeRuntime().governable);
-    expect(() => governor.register(createFakeRuntime().governable)).toThrowError(expect.objectContaining({ code: ErrorCode.DuplicateName, message: expect.stringContaining('"runtime"') }));
+    expect(() => governor.register(createFakeRuntime().governable)).toThrowError(
+      expect.objectContaining({ code: ErrorCode.DuplicateName, message: expect.stringContaining('"runtime"') }),
+    );
     expect(() => governor.register({ name: 'x' } as never)).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
     expect(() =>
-      governor.register({ name: 'bad', knobs: () => [{ name: 'pool', kind: 'pool_size', value: 2, min: 4, max: 1, baseline: 2 }], setKnob: () => 0 }),
-    ).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidKnob, message: expect.stringMatching(/`pool` of subsystem `bad`.*`4`/) }));
-    expect(() =>
-      governor.register({ name: 'nan', knobs: () => [{ name: 'b', kind: 'batch_size', value: Number.NaN, min: 1, max: 2, baseline: 1 }], setKnob: () => 0 }),
-    ).toThrowError(/`NaN`/);
-    expect(() => governor.register(createFakeRuntime('other').governable, { rules: [{ metric: 'x', threshold: 1, action: 'throttle', subsystem: 'runtime' }] })).toThrowError(
-      expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('"runtime"') }),
+      governor.register({
+        name: 'bad',
+        knobs: () => [{ name: 'pool', kind: 'pool_size', value: 2, min: 4, max: 1, baseline: 2 }],
+        setKnob: () => 0,
+      }),
+    ).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidKnob, message: expect.stringMatching(/`pool` of subsystem `bad`.*`4`/) }),
     );
+    expect(() =>
+      governor.register({
+        name: 'nan',
+        knobs: () => [{ name: 'b', kind: 'batch_size', value: Number.NaN, min: 1, max: 2, baseline: 1 }],
+        setKnob: () => 0,
+      }),
+    ).toThrowError(/`NaN`/);
+    expect(() =>
+      governor.register(createFakeRuntime('other').governable, {
+        rules: [{ metric: 'x', threshold: 1, action: 'throttle', subsystem: 'runtime' }],
+      }),
+    ).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('"runtime"') }));
   });
 
   it('adds and removes rules; names are unique and actions must exist', () => {
     const governor = new Governor({ clock: new ManualClock() });
     expect(governor.rules()).toHaveLength(6);
     governor.addRule({ name: 'heap', metric: 'heap_util', threshold: 0.8, action: 'reduce_batch' });
-    expect(() => governor.addRule({ name: 'heap', metric: 'x', threshold: 1, action: 'throttle' })).toThrowError(expect.objectContaining({ code: ErrorCode.DuplicateName }));
+    expect(() => governor.addRule({ name: 'heap', metric: 'x', threshold: 1, action: 'throttle' })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.DuplicateName }),
+    );
     expect(() => governor.addRule({ name: 'y', metric: 'x', threshold: 1, action: 'warp' })).toThrowError(
       expect.objectContaining({ code: ErrorCode.UnknownAction, message: expect.stringContaining('"warp"') }),
     );
@@ -271,18 +308,31 @@ describe('options', () => {
     [{ rules: [{ metric: 'x', threshold: 1, action: 'throttle', factor: 3 }] }, /`factor`.*`3`/],
     [{ interval: 500 }, /Governor options\.interval/],
   ])('rejects %o with a coded error naming the value', (options, message) => {
-    expect(() => new Governor(options as never)).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringMatching(message) }));
-  });
-
-  it('rejects rules naming an unknown action or a name twice', () => {
-    expect(() => new Governor({ rules: [{ metric: 'x', threshold: 1, action: 'teleport' }] })).toThrowError(expect.objectContaining({ code: ErrorCode.UnknownAction }));
-    expect(() => new Governor({ rules: [{ name: 'a', metric: 'x', threshold: 1, action: 'throttle' }, { name: 'a', metric: 'y', threshold: 1, action: 'throttle' }] })).toThrowError(
-      expect.objectContaining({ code: ErrorCode.DuplicateName }),
+    expect(() => new Governor(options as never)).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringMatching(message) }),
     );
   });
 
+  it('rejects rules naming an unknown action or a name twice', () => {
+    expect(() => new Governor({ rules: [{ metric: 'x', threshold: 1, action: 'teleport' }] })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.UnknownAction }),
+    );
+    expect(
+      () =>
+        new Governor({
+          rules: [
+            { name: 'a', metric: 'x', threshold: 1, action: 'throttle' },
+            { name: 'a', metric: 'y', threshold: 1, action: 'throttle' },
+          ],
+        }),
+    ).toThrowError(expect.objectContaining({ code: ErrorCode.DuplicateName }));
+  });
+
   it('accepts custom actuators in options', () => {
-    const governor = new Governor({ actuators: { nudge: { kinds: ['x'], apply: (k) => k.value + 1 } }, rules: [{ metric: 'm', threshold: 1, action: 'nudge' }] });
+    const governor = new Governor({
+      actuators: { nudge: { kinds: ['x'], apply: (k) => k.value + 1 } },
+      rules: [{ metric: 'm', threshold: 1, action: 'nudge' }],
+    });
     expect(governor.actions()).toContain('nudge');
     expect(governor.intervalMs).toBe(500);
   });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { ErrorCode, SluiceError } from '../../src/core/errors.ts';
-import { Governor, type PolicyRule, createGovernable, createDefaultRules, type PolicyRuleOptions, type SensorSource } from '../../src/governor/index.ts';
+import {
+  Governor,
+  type PolicyRule,
+  createGovernable,
+  createDefaultRules,
+  type PolicyRuleOptions,
+  type SensorSource,
+} from '../../src/governor/index.ts';
 import { createFakeBus, createFakeRuntime, scriptedSensor, ticks } from './helpers.ts';
 
 function setup(options: { sensor?: SensorSource; rules?: (PolicyRule | PolicyRuleOptions)[] } = {}) {
@@ -17,13 +24,25 @@ describe('default rules, one by one, with scripted sensors', () => {
   it('vram_util forecast > 0.85 reduces every batch knob by half through setKnob', async () => {
     const { governor, fake, clock } = setup({ sensor: scriptedSensor({ vram_util: [0.5, 0.9] }) });
     await ticks(governor, 2, clock);
-    expect(fake.sets).toEqual([['dispatch', 8], ['batch:tokenize', 4]]);
+    expect(fake.sets).toEqual([
+      ['dispatch', 8],
+      ['batch:tokenize', 4],
+    ]);
     expect(fake.state).toMatchObject({ dispatch: 8, batchTokenize: 4, pool: 4, rate: 1000, shed: 0 });
     const decisions = governor.decisions();
     expect(decisions).toHaveLength(2);
     expect(decisions[0]).toMatchObject({
-      tick: 2, at: 500, rule: 'vram-pressure', action: 'reduce_batch', phase: 'apply', subsystem: 'runtime',
-      knob: 'dispatch', before: 16, after: 8, requested: 8, outcome: 'applied',
+      tick: 2,
+      at: 500,
+      rule: 'vram-pressure',
+      action: 'reduce_batch',
+      phase: 'apply',
+      subsystem: 'runtime',
+      knob: 'dispatch',
+      before: 16,
+      after: 8,
+      requested: 8,
+      outcome: 'applied',
     });
     expect(decisions[0]!.metrics.vram_util).toBe(0.9);
     expect(decisions[0]!.metrics['vram_util.forecast']).toBeGreaterThan(0.85);
@@ -32,8 +51,14 @@ describe('default rules, one by one, with scripted sensors', () => {
 
   it('the forecast fires on a ramp before the value crosses the threshold', async () => {
     const ramp = [0.7, 0.74, 0.78, 0.82, 0.84];
-    const byForecast = setup({ sensor: scriptedSensor({ vram_util: ramp }), rules: [{ metric: 'vram_util', threshold: 0.85, use: 'forecast', action: 'reduce_batch' }] });
-    const byValue = setup({ sensor: scriptedSensor({ vram_util: ramp }), rules: [{ metric: 'vram_util', threshold: 0.85, use: 'value', action: 'reduce_batch' }] });
+    const byForecast = setup({
+      sensor: scriptedSensor({ vram_util: ramp }),
+      rules: [{ metric: 'vram_util', threshold: 0.85, use: 'forecast', action: 'reduce_batch' }],
+    });
+    const byValue = setup({
+      sensor: scriptedSensor({ vram_util: ramp }),
+      rules: [{ metric: 'vram_util', threshold: 0.85, use: 'value', action: 'reduce_batch' }],
+    });
     await ticks(byForecast.governor, ramp.length, byForecast.clock);
     await ticks(byValue.governor, ramp.length, byValue.clock);
     expect(byValue.governor.decisions()).toHaveLength(0);
@@ -87,7 +112,10 @@ describe('default rules, one by one, with scripted sensors', () => {
   });
 
   it('does not scale up when the CPU is saturated or the queue is not growing', async () => {
-    const saturated = setup({ sensor: scriptedSensor({ cpu_util: [0.95] }), rules: createDefaultRules().filter((r) => r.name === 'pool-scale-up') });
+    const saturated = setup({
+      sensor: scriptedSensor({ cpu_util: [0.95] }),
+      rules: createDefaultRules().filter((r) => r.name === 'pool-scale-up'),
+    });
     saturated.fake.metrics.pool_util = 0.95;
     const flat = setup({ sensor: scriptedSensor({ cpu_util: [0.5] }) });
     flat.fake.metrics.pool_util = 0.95;
@@ -121,7 +149,17 @@ describe('hysteresis and cooldown', () => {
   it('a signal hopping across the threshold acts once with a band, and flaps without one', async () => {
     const withBand = setup({
       sensor: scriptedSensor({ vram_util: oscillating }),
-      rules: [{ metric: 'vram_util', threshold: 0.85, clearThreshold: 0.7, cooldownMs: 1000, clearAfter: 1, action: 'reduce_batch', knob: 'dispatch' }],
+      rules: [
+        {
+          metric: 'vram_util',
+          threshold: 0.85,
+          clearThreshold: 0.7,
+          cooldownMs: 1000,
+          clearAfter: 1,
+          action: 'reduce_batch',
+          knob: 'dispatch',
+        },
+      ],
     });
     const noBand = setup({
       sensor: scriptedSensor({ vram_util: oscillating }),
@@ -139,7 +177,17 @@ describe('hysteresis and cooldown', () => {
   it('with no cooldown at all, the band still prevents any give-back while the signal hops', async () => {
     const { governor, clock } = setup({
       sensor: scriptedSensor({ vram_util: oscillating }),
-      rules: [{ metric: 'vram_util', threshold: 0.85, clearThreshold: 0.7, cooldownMs: 0, clearAfter: 1, action: 'reduce_batch', knob: 'dispatch' }],
+      rules: [
+        {
+          metric: 'vram_util',
+          threshold: 0.85,
+          clearThreshold: 0.7,
+          cooldownMs: 0,
+          clearAfter: 1,
+          action: 'reduce_batch',
+          knob: 'dispatch',
+        },
+      ],
     });
     await ticks(governor, 40, clock);
     // Each blip above may tighten further (no cooldown asked for), but nothing is ever undone.
@@ -166,7 +214,10 @@ describe('hysteresis and cooldown', () => {
     await ticks(governor, 12, clock);
     expect(fake.sets.filter(([k]) => k === 'dispatch').map(([, v]) => v)).toEqual([8, 4, 2, 1]);
     expect(fake.sets.filter(([k]) => k === 'batch:tokenize').map(([, v]) => v)).toEqual([4, 2]); // min 2
-    const dispatchTimes = governor.decisions().filter((d) => d.knob === 'dispatch').map((d) => d.at);
+    const dispatchTimes = governor
+      .decisions()
+      .filter((d) => d.knob === 'dispatch')
+      .map((d) => d.at);
     expect(dispatchTimes).toEqual([0, 1000, 2000, 3000]);
   });
 
@@ -228,8 +279,25 @@ describe('restoring', () => {
     const { governor, fake, clock } = setup({
       sensor: scriptedSensor({ vram_util: [0.95, ...Array<number>(30).fill(0.3)], mem_util: [0.95] }),
       rules: [
-        { name: 'vram', metric: 'vram_util', threshold: 0.85, clearThreshold: 0.7, cooldownMs: 0, clearAfter: 1, action: 'reduce_batch', knob: 'dispatch' },
-        { name: 'mem', metric: 'mem_util', threshold: 0.9, clearThreshold: 0.8, cooldownMs: 100_000, action: 'reduce_batch', knob: 'dispatch' },
+        {
+          name: 'vram',
+          metric: 'vram_util',
+          threshold: 0.85,
+          clearThreshold: 0.7,
+          cooldownMs: 0,
+          clearAfter: 1,
+          action: 'reduce_batch',
+          knob: 'dispatch',
+        },
+        {
+          name: 'mem',
+          metric: 'mem_util',
+          threshold: 0.9,
+          clearThreshold: 0.8,
+          cooldownMs: 100_000,
+          action: 'reduce_batch',
+          knob: 'dispatch',
+        },
       ],
     });
     await ticks(governor, 10, clock);
@@ -241,7 +309,9 @@ describe('restoring', () => {
   it('rules with restore: false end without giving back', async () => {
     const { governor, fake, clock } = setup({
       sensor: scriptedSensor({ vram_util: [0.95, ...Array<number>(10).fill(0.1)] }),
-      rules: [{ metric: 'vram_util', threshold: 0.85, clearThreshold: 0.5, cooldownMs: 0, clearAfter: 1, restore: false, action: 'reduce_batch' }],
+      rules: [
+        { metric: 'vram_util', threshold: 0.85, clearThreshold: 0.5, cooldownMs: 0, clearAfter: 1, restore: false, action: 'reduce_batch' },
+      ],
     });
     await ticks(governor, 11, clock);
     expect(fake.state.dispatch).toBe(8);
@@ -251,16 +321,25 @@ describe('restoring', () => {
 
 describe('actuators and knobs', () => {
   it('rounds and clamps to the knob bounds and makes no decision at a bound', async () => {
-    const { governor, fake, clock } = setup({ rules: [{ metric: 'pool_util', threshold: 0.5, cooldownMs: 0, action: 'scale_up', factor: 3 }] });
+    const { governor, fake, clock } = setup({
+      rules: [{ metric: 'pool_util', threshold: 0.5, cooldownMs: 0, action: 'scale_up', factor: 3 }],
+    });
     fake.metrics.pool_util = 0.9;
     await ticks(governor, 5, clock);
-    expect(fake.sets).toEqual([['pool', 7], ['pool', 8]]); // max 8
+    expect(fake.sets).toEqual([
+      ['pool', 7],
+      ['pool', 8],
+    ]); // max 8
     expect(governor.decisions()).toHaveLength(2);
   });
 
   it('records a rejected decision when the setter throws, and waits a cooldown before retrying', async () => {
     const clock = new ManualClock();
-    const governor = new Governor({ clock, sensor: scriptedSensor({ cpu_util: [0.99] }), rules: [{ metric: 'cpu_util', threshold: 0.9, cooldownMs: 1000, action: 'throttle' }] });
+    const governor = new Governor({
+      clock,
+      sensor: scriptedSensor({ cpu_util: [0.99] }),
+      rules: [{ metric: 'cpu_util', threshold: 0.9, cooldownMs: 1000, action: 'throttle' }],
+    });
     governor.register({
       name: 'stubborn',
       knobs: () => [{ name: 'rate', kind: 'admission_rate', value: 100, min: 1, max: 100, baseline: 100 }],
@@ -271,14 +350,24 @@ describe('actuators and knobs', () => {
     await ticks(governor, 4, clock);
     const decisions = governor.decisions();
     expect(decisions).toHaveLength(2); // t = 0 and t = 1000
-    expect(decisions[0]).toMatchObject({ outcome: 'rejected', before: 100, after: 100, requested: 80, error: { code: ErrorCode.InvalidArgument, message: 'no' } });
+    expect(decisions[0]).toMatchObject({
+      outcome: 'rejected',
+      before: 100,
+      after: 100,
+      requested: 80,
+      error: { code: ErrorCode.InvalidArgument, message: 'no' },
+    });
     expect(governor.stats().rejected).toBe(2);
   });
 
   it('uses the value the subsystem really applied', async () => {
     const clock = new ManualClock();
     let size = 10;
-    const governor = new Governor({ clock, sensor: scriptedSensor({ vram_util: [0.99] }), rules: [{ metric: 'vram_util', threshold: 0.85, action: 'reduce_batch' }] });
+    const governor = new Governor({
+      clock,
+      sensor: scriptedSensor({ vram_util: [0.99] }),
+      rules: [{ metric: 'vram_util', threshold: 0.85, action: 'reduce_batch' }],
+    });
     governor.register({
       name: 'evens',
       knobs: () => [{ name: 'batch', kind: 'batch_size', value: size, min: 1, max: 64, baseline: 10 }],
@@ -291,12 +380,21 @@ describe('actuators and knobs', () => {
   it('runs a custom actuator added with addActuator', async () => {
     const { governor, clock } = setup();
     let prefetch = 8;
-    governor.addActuator('cap_prefetch', { kinds: ['prefetch'], apply: (k, { factor }) => k.value - factor, restore: (k, { factor }) => k.value + factor });
+    governor.addActuator('cap_prefetch', {
+      kinds: ['prefetch'],
+      apply: (k, { factor }) => k.value - factor,
+      restore: (k, { factor }) => k.value + factor,
+    });
     governor.register(
-      createGovernable({ name: 'loader', knobs: { prefetch: { kind: 'prefetch', min: 1, max: 16, get: () => prefetch, set: (v) => void (prefetch = v) } } }),
+      createGovernable({
+        name: 'loader',
+        knobs: { prefetch: { kind: 'prefetch', min: 1, max: 16, get: () => prefetch, set: (v) => void (prefetch = v) } },
+      }),
     );
     governor.addRule({ name: 'io', metric: 'disk_read_bps', threshold: 1e8, action: 'cap_prefetch', factor: 2 });
-    expect(() => governor.addActuator('cap_prefetch', { kinds: ['x'], apply: () => 1 })).toThrowError(expect.objectContaining({ code: ErrorCode.DuplicateName }));
+    expect(() => governor.addActuator('cap_prefetch', { kinds: ['x'], apply: () => 1 })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.DuplicateName }),
+    );
     expect(governor.actions()).toContain('cap_prefetch');
     // No sensor: feed the machine metric through the loader's own metrics instead.
     governor.unregister('loader');

@@ -80,7 +80,12 @@ export function createFakeBus(subscribed?: readonly string[]): FakeBus {
 }
 
 /** Runs `n` ticks in a row. */
-export async function ticks(governor: { tick(): Promise<unknown> }, n: number, clock?: { advance(ms: number): void }, stepMs = 500): Promise<void> {
+export async function ticks(
+  governor: { tick(): Promise<unknown> },
+  n: number,
+  clock?: { advance(ms: number): void },
+  stepMs = 500,
+): Promise<void> {
   for (let i = 0; i < n; i++) {
     await governor.tick();
     clock?.advance(stepMs);

@@ -22,8 +22,16 @@ describe('PolicyRule', () => {
   it('fills defaults: name, factor per action, value input, no band, 2 s cooldown', () => {
     const rule = new PolicyRule({ metric: 'cpu_util', threshold: 0.9, action: 'throttle' });
     expect(rule.toJSON()).toMatchObject({
-      name: 'cpu_util-above-throttle', factor: 0.8, use: 'value', direction: 'above', clearThreshold: 0.9,
-      cooldownMs: 2000, fireAfter: 1, clearAfter: 3, restore: true, requires: [],
+      name: 'cpu_util-above-throttle',
+      factor: 0.8,
+      use: 'value',
+      direction: 'above',
+      clearThreshold: 0.9,
+      cooldownMs: 2000,
+      fireAfter: 1,
+      clearAfter: 3,
+      restore: true,
+      requires: [],
     });
     expect(new PolicyRule({ metric: 'x', threshold: 1, action: 'reduce_batch' }).factor).toBe(0.5);
     expect(new PolicyRule({ metric: 'x', threshold: 1, action: 'scale_up' }).factor).toBe(1);
@@ -50,17 +58,24 @@ describe('PolicyRule', () => {
     [{ metric: 'x', threshold: 1, action: 'scale_up', requires: [{ metric: 'y', threshold: 'high' }] }, 'requires[0].threshold', '"high"'],
   ])('rejects %o with a coded error naming `%s` and the value', (options, name, shown) => {
     expect(() => new PolicyRule(options as never)).toThrowError(
-      expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringMatching(new RegExp(`\`${name.replace(/[[\]]/g, '\\$&')}\`.*${shown.replace(/[[\]]/g, '\\$&')}`)) }),
+      expect.objectContaining({
+        code: ErrorCode.InvalidArgument,
+        message: expect.stringMatching(new RegExp(`\`${name.replace(/[[\]]/g, '\\$&')}\`.*${shown.replace(/[[\]]/g, '\\$&')}`)),
+      }),
     );
   });
 
   it('rejects a clear bound on the wrong side of the threshold with a RangeError', () => {
     expect(() => new PolicyRule({ metric: 'x', threshold: 0.8, clearThreshold: 0.9, action: 'throttle' })).toThrow(RangeError);
-    expect(() => new PolicyRule({ metric: 'x', direction: 'below', threshold: 0.5, clearThreshold: 0.4, action: 'scale_down' })).toThrow(RangeError);
+    expect(() => new PolicyRule({ metric: 'x', direction: 'below', threshold: 0.5, clearThreshold: 0.4, action: 'scale_down' })).toThrow(
+      RangeError,
+    );
   });
 
   it('rejects misspelt options', () => {
-    expect(() => new PolicyRule({ metric: 'x', threshold: 1, action: 'throttle', cooldown: 5 } as never)).toThrowError(/PolicyRule options\.cooldown/);
+    expect(() => new PolicyRule({ metric: 'x', threshold: 1, action: 'throttle', cooldown: 5 } as never)).toThrowError(
+      /PolicyRule options\.cooldown/,
+    );
   });
 });
 

@@ -19,7 +19,9 @@ describe('Ema', () => {
   });
 
   it.each([0, -0.1, 1.5, Number.NaN])('rejects alpha %s with a coded error naming it', (alpha) => {
-    expect(() => new Ema(alpha)).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining(`\`${alpha}\``) }));
+    expect(() => new Ema(alpha)).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining(`\`${alpha}\``) }),
+    );
   });
 });
 
@@ -75,7 +77,9 @@ describe('Kalman filters', () => {
   });
 
   it('rejects invalid options with coded errors naming the value', () => {
-    expect(() => createKalmanFilter({ model: 'linear' as never })).toThrowError(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('"linear"') }));
+    expect(() => createKalmanFilter({ model: 'linear' as never })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('"linear"') }),
+    );
     expect(() => createKalmanFilter({ processNoise: 0 })).toThrowError(/kalman\.processNoise.*`0`/);
     expect(() => createKalmanFilter({ measurementNoise: -1 })).toThrowError(/kalman\.measurementNoise.*`-1`/);
   });

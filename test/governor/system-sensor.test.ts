@@ -93,7 +93,10 @@ describe('createSystemSensor', () => {
 
 describe('combineSensors', () => {
   it('merges sources, later ones winning, sync or async', async () => {
-    const sensor = combineSensors(() => ({ a: 1, b: 2 }), async () => ({ b: 3 }));
+    const sensor = combineSensors(
+      () => ({ a: 1, b: 2 }),
+      async () => ({ b: 3 }),
+    );
     expect(await sensor()).toEqual({ a: 1, b: 3 });
   });
 
@@ -109,14 +112,23 @@ describe('combineSensors', () => {
 });
 
 describe('the default machine probe', () => {
-  it('reads telemetry\'s SystemProbe snapshot as governor metrics: GPU and VRAM only where a GPU reports them', async () => {
+  it("reads telemetry's SystemProbe snapshot as governor metrics: GPU and VRAM only where a GPU reports them", async () => {
     const { readingsOf } = await import('../../src/governor/system-sensor.ts');
     const base = {
-      time: '2026-12-01T00:00:00.000Z', sample: 1, cpu: { load: 0.25, cores: 2 },
+      time: '2026-12-01T00:00:00.000Z',
+      sample: 1,
+      cpu: { load: 0.25, cores: 2 },
       memory: { totalBytes: 1000, usedBytes: 400, availableBytes: 600, usedRatio: 0.4 },
       process: { rssBytes: 1, heapUsedBytes: 1 },
     };
-    expect(readingsOf(base)).toEqual({ cpu_util: 0.25, mem_util: 0.4, disk_read_bps: undefined, disk_write_bps: undefined, net_rx_bps: undefined, net_tx_bps: undefined });
+    expect(readingsOf(base)).toEqual({
+      cpu_util: 0.25,
+      mem_util: 0.4,
+      disk_read_bps: undefined,
+      disk_write_bps: undefined,
+      net_rx_bps: undefined,
+      net_tx_bps: undefined,
+    });
     const full = readingsOf({
       ...base,
       disk: { readBytesPerSec: 10, writeBytesPerSec: 20 },

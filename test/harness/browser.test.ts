@@ -33,7 +33,18 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-browser-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function flags(profile: string): string[] {
-  return ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, profile)}`, '--window-size=1280,2000'];
+  return [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${join(dir, profile)}`,
+    '--window-size=1280,2000',
+  ];
 }
 
 describe.skipIf(skip)('the HTML report in headless Chromium', () => {
@@ -44,13 +55,19 @@ describe.skipIf(skip)('the HTML report in headless Chromium', () => {
   writeFileSync(report, renderHtmlReport(model));
 
   it('finds chromium (apt-get install chromium, or SLUICE_SKIP_BROWSER=1 to skip)', () => {
-    expect(chromium, 'chromium is not installed: apt-get install -y chromium (or set SLUICE_SKIP_BROWSER=1 to skip the browser test)').toBeDefined();
+    expect(
+      chromium,
+      'chromium is not installed: apt-get install -y chromium (or set SLUICE_SKIP_BROWSER=1 to skip the browser test)',
+    ).toBeDefined();
   });
 
   it('runs the report script and draws every chart', async () => {
     expect(chromium).toBeDefined();
     expect(charts).toBeGreaterThanOrEqual(5);
-    const { stdout } = await run(chromium as string, [...flags('dom'), '--dump-dom', `file://${report}`], { timeout: 90_000, maxBuffer: 32 * 2 ** 20 });
+    const { stdout } = await run(chromium as string, [...flags('dom'), '--dump-dom', `file://${report}`], {
+      timeout: 90_000,
+      maxBuffer: 32 * 2 ** 20,
+    });
     expect(stdout).toMatch(new RegExp(`data-charts="${charts}"`));
     expect(stdout).toMatch(new RegExp(`data-charts-drawn="${charts}"`));
     const series = Number(/data-series="(\d+)"/.exec(stdout)?.[1]);

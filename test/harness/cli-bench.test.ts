@@ -27,7 +27,19 @@ describe('sluice bench', () => {
     const t = io();
     expect(await main(['bench', '--help'], t)).toBe(0);
     expect(t.out()).toMatch(/^Usage: sluice bench \[options\] <flow-module>/);
-    for (const option of ['--threads', '--dispatch-batch', '--rate', '--duration', '--warmup', '--json', '--report', '--input', '--routine', '--quiet']) expect(t.out()).toContain(option);
+    for (const option of [
+      '--threads',
+      '--dispatch-batch',
+      '--rate',
+      '--duration',
+      '--warmup',
+      '--json',
+      '--report',
+      '--input',
+      '--routine',
+      '--quiet',
+    ])
+      expect(t.out()).toContain(option);
     expect(t.out()).toMatch(/Exit codes: 0 .*1 .*2 usage error/s);
   });
 
@@ -35,7 +47,28 @@ describe('sluice bench', () => {
     const t = io();
     const json = join(dir, 'out.json');
     const html = join(dir, 'report.html');
-    expect(await main(['bench', tiny, '--items', '200', '--warmup', '20', '--repeat', '2', '--threads', '1,2', '--json', json, '--report', html, '--quiet'], t)).toBe(0);
+    expect(
+      await main(
+        [
+          'bench',
+          tiny,
+          '--items',
+          '200',
+          '--warmup',
+          '20',
+          '--repeat',
+          '2',
+          '--threads',
+          '1,2',
+          '--json',
+          json,
+          '--report',
+          html,
+          '--quiet',
+        ],
+        t,
+      ),
+    ).toBe(0);
     expect(t.out()).toMatch(/\| configuration \| items\/s \(median\) \| spread \| speed-up \| × plain JS \(module baseline\) \| p50 ms \|/);
     expect(t.out()).toMatch(/\| inline \| [\d,.]+ \|/);
     expect(t.out()).toMatch(/\| baseline: plain JS \(module baseline\) \|/);
@@ -53,7 +86,11 @@ describe('sluice bench', () => {
     writeFileSync(input, '1\n2\n\n3\n');
     const t = io();
     expect(await main(['bench', tiny, '--input', input, '--items', '30', '--warmup', '0', '--repeat', '1', '--json'], t)).toBe(0);
-    expect(JSON.parse(t.out())).toMatchObject({ schema: 'sluice.bench/1', flow: 'tiny', configurations: [{ jobs: { posted: 30, completed: 30 } }] });
+    expect(JSON.parse(t.out())).toMatchObject({
+      schema: 'sluice.bench/1',
+      flow: 'tiny',
+      configurations: [{ jobs: { posted: 30, completed: 30 } }],
+    });
     const u = io();
     expect(await main(['bench', tiny, '--input', input, '--items', '30', '--warmup', '0', '--repeat', '1', '--json', '-'], u)).toBe(0);
     expect(JSON.parse(u.out())).toMatchObject({ schema: 'sluice.bench/1' });
@@ -61,7 +98,9 @@ describe('sluice bench', () => {
 
   it('shows progress with rate and ETA as plain lines when piped', async () => {
     const t = io(false);
-    expect(await main(['bench', tiny, '--items', '3000', '--warmup', '0', '--repeat', '1', '--rate', '2000', '--json', join(dir, 'p.json')], t)).toBe(0);
+    expect(
+      await main(['bench', tiny, '--items', '3000', '--warmup', '0', '--repeat', '1', '--rate', '2000', '--json', join(dir, 'p.json')], t),
+    ).toBe(0);
     // 1.5 s of posting: at least one plain progress line (every 2 s when piped, and at the end of phases).
     expect(t.err()).not.toContain('\r');
   }, 30_000);
@@ -75,7 +114,10 @@ describe('sluice bench', () => {
   }, 30_000);
 
   it.each([
-    [['--threads', '0,2'], /SLUICE_ERR_USAGE: option '--threads <list>' argument '0,2' is invalid\. Expected a comma-separated list of integers >= 1 \(e\.g\. 1,2,4\)/],
+    [
+      ['--threads', '0,2'],
+      /SLUICE_ERR_USAGE: option '--threads <list>' argument '0,2' is invalid\. Expected a comma-separated list of integers >= 1 \(e\.g\. 1,2,4\)/,
+    ],
     [['--dispatch-batch', 'x'], /option '--dispatch-batch <list>' argument 'x' is invalid\. Expected a comma-separated list/],
     [['--batch', 'x'], /option '--batch <list>' argument 'x' is invalid/],
     [['--items=-3'], /option '--items <n>' argument '-3' is invalid\. Expected an integer >= 1/],
@@ -88,13 +130,17 @@ describe('sluice bench', () => {
     [['--input', '/nonexistent/items.jsonl'], /--input file not found/],
     [['--bogus'], /SLUICE_ERR_USAGE: unknown option '--bogus'/],
     [['--repaet', '2'], /unknown option '--repaet' \(did you mean --repeat\?\)/],
-  ])('usage errors are one line, exit 2: %j', async (args, message) => {
-    const t = io();
-    const code = await main(['bench', tiny, ...args], t);
-    expect(t.err()).toMatch(message);
-    expect(t.err().trim().split('\n')).toHaveLength(1);
-    expect(code).toBe(/has no slot/.test(String(message)) ? 1 : 2);
-  }, 30_000);
+  ])(
+    'usage errors are one line, exit 2: %j',
+    async (args, message) => {
+      const t = io();
+      const code = await main(['bench', tiny, ...args], t);
+      expect(t.err()).toMatch(message);
+      expect(t.err().trim().split('\n')).toHaveLength(1);
+      expect(code).toBe(/has no slot/.test(String(message)) ? 1 : 2);
+    },
+    30_000,
+  );
 
   it('a missing module argument is a usage error; a module that is not a flow exits 3', async () => {
     const t = io();

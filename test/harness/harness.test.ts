@@ -23,7 +23,13 @@ describe('runBench on a tiny inline flow', () => {
   let result: BenchResult;
 
   it('measures every job after the warm-up, beside the baseline', async () => {
-    result = await runBench({ module: tiny, items: 300, warmup: 50, repeat: 2, baseline: { name: 'plain JS', run: (items) => items.forEach(baseline) } });
+    result = await runBench({
+      module: tiny,
+      items: 300,
+      warmup: 50,
+      repeat: 2,
+      baseline: { name: 'plain JS', run: (items) => items.forEach(baseline) },
+    });
     expect(result.configurations).toHaveLength(1);
     const c = result.configurations[0]!;
     // Warm-up excluded: exactly items × repeat jobs counted, all completed.
@@ -76,7 +82,10 @@ describe('runBench on a tiny pool flow', () => {
   it('sweeps threads × batch and reports pool utilisation', async () => {
     const r = await runBench({ module: tinyPool, items: 200, warmup: 20, repeat: 1, threads: [1, 2], batch: [4] });
     expect(r.poolRoutines).toEqual(['square']);
-    expect(r.configurations.map((c) => [c.label, c.threads, c.batch])).toEqual([['threads=1 batch=4', 1, 4], ['threads=2 batch=4', 2, 4]]);
+    expect(r.configurations.map((c) => [c.label, c.threads, c.batch])).toEqual([
+      ['threads=1 batch=4', 1, 4],
+      ['threads=2 batch=4', 2, 4],
+    ]);
     for (const c of r.configurations) {
       expect(c.jobs.completed).toBe(200);
       expect(c.poolUtilization).not.toBeNull();

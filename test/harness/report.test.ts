@@ -4,7 +4,31 @@ import { sampleModel } from './sample-report.ts';
 
 describe('the SVG chart renderer', () => {
   it('draws one path per series, a dot per point and a line per marker', () => {
-    const svg = renderChart({ title: 'T <1>', xLabel: 'threads', yLabel: 'items/s', xScale: 'log2', markers: [{ x: 2, label: 'scale_up' }], series: [{ name: 'a', points: [[1, 10], [2, 20], [4, 35]] }, { name: 'b', dashed: true, points: [[1, 5], [4, 5]] }] });
+    const svg = renderChart({
+      title: 'T <1>',
+      xLabel: 'threads',
+      yLabel: 'items/s',
+      xScale: 'log2',
+      markers: [{ x: 2, label: 'scale_up' }],
+      series: [
+        {
+          name: 'a',
+          points: [
+            [1, 10],
+            [2, 20],
+            [4, 35],
+          ],
+        },
+        {
+          name: 'b',
+          dashed: true,
+          points: [
+            [1, 5],
+            [4, 5],
+          ],
+        },
+      ],
+    });
     expect(svg.match(/<path class="series"/g)).toHaveLength(2);
     expect(svg.match(/<circle /g)).toHaveLength(5);
     expect(svg).toContain('<g class="marker">');
@@ -13,7 +37,21 @@ describe('the SVG chart renderer', () => {
   });
 
   it('breaks a line at a null value and survives a chart without data', () => {
-    const svg = renderChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', points: [[0, 1], [1, null], [2, 3]] }] });
+    const svg = renderChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [
+        {
+          name: 'a',
+          points: [
+            [0, 1],
+            [1, null],
+            [2, 3],
+          ],
+        },
+      ],
+    });
     expect(/d="M[\d.]+,[\d.]+ M[\d.]+,[\d.]+"/.test(svg)).toBe(true);
     expect(renderChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [] })).toContain('</svg>');
   });

@@ -7,7 +7,15 @@ import { benchResultToReport, type BenchResult, type ConfigurationResult, type R
 
 function configuration(threads: number, batch: number, ips: number, governed: boolean): ConfigurationResult {
   const latency = { p50: 2 / threads, p95: 5 / threads, p99: 9 / threads, max: 12 / threads, count: 1000 };
-  const rep = { seconds: 1, itemsPerSecond: ips, latencyMs: latency, peakRssBytes: 150 * 2 ** 20, cpuMs: { user: 900, system: 100 }, poolUtilization: 0.8, jobs: { posted: 1000, completed: 1000, failed: 0, cancelled: 0, refused: 0 } };
+  const rep = {
+    seconds: 1,
+    itemsPerSecond: ips,
+    latencyMs: latency,
+    peakRssBytes: 150 * 2 ** 20,
+    cpuMs: { user: 900, system: 100 },
+    poolUtilization: 0.8,
+    jobs: { posted: 1000, completed: 1000, failed: 0, cancelled: 0, refused: 0 },
+  };
   return {
     label: `threads=${threads} batch=${batch}`,
     threads,
@@ -22,12 +30,22 @@ function configuration(threads: number, batch: number, ips: number, governed: bo
     speedup: ips / 800,
     ratioToBaseline: ips / 900,
     repetitions: [rep],
-    timeline: Array.from({ length: 16 }, (_, i) => ({ t: i * 0.25, itemsPerSecond: ips * (0.8 + 0.2 * Math.sin(i)), p50: 1 + i * 0.1, p95: 3 + i * 0.3, p99: 5 + (i > 8 ? 20 : i), rssMb: 140 + i, poolUtilization: 0.8 })),
-    decisions: governed ? [
-      { t: 1.1, rule: 'pool-scale-up', action: 'scale_up', phase: 'apply', knob: 'runtime.pool', before: 2, after: 3 },
-      { t: 2.6, rule: 'latency-slo', action: 'shed_load', phase: 'apply', knob: 'runtime.shed', before: 0, after: 1 },
-      { t: 3.4, rule: 'latency-slo', action: 'shed_load', phase: 'restore', knob: 'runtime.shed', before: 1, after: 0 },
-    ] : [],
+    timeline: Array.from({ length: 16 }, (_, i) => ({
+      t: i * 0.25,
+      itemsPerSecond: ips * (0.8 + 0.2 * Math.sin(i)),
+      p50: 1 + i * 0.1,
+      p95: 3 + i * 0.3,
+      p99: 5 + (i > 8 ? 20 : i),
+      rssMb: 140 + i,
+      poolUtilization: 0.8,
+    })),
+    decisions: governed
+      ? [
+          { t: 1.1, rule: 'pool-scale-up', action: 'scale_up', phase: 'apply', knob: 'runtime.pool', before: 2, after: 3 },
+          { t: 2.6, rule: 'latency-slo', action: 'shed_load', phase: 'apply', knob: 'runtime.shed', before: 0, after: 1 },
+          { t: 3.4, rule: 'latency-slo', action: 'shed_load', phase: 'restore', knob: 'runtime.shed', before: 1, after: 0 },
+        ]
+      : [],
   };
 }
 
@@ -45,7 +63,12 @@ export function sampleResult(): BenchResult {
     poolRoutines: ['hash'],
     notes: [],
     baseline: { name: 'plain JS', itemsPerSecond: { median: 900, min: 880, max: 920, spread: 0.04, values: [880, 900, 920] } },
-    configurations: [configuration(1, 1, 800, true), configuration(1, 64, 850, false), configuration(2, 1, 1500, false), configuration(2, 64, 1600, false)],
+    configurations: [
+      configuration(1, 1, 800, true),
+      configuration(1, 64, 850, false),
+      configuration(2, 1, 1500, false),
+      configuration(2, 64, 1600, false),
+    ],
   };
 }
 

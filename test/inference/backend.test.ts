@@ -26,7 +26,10 @@ function fakeNative(name: string, options: { starts?: boolean } = {}) {
 }
 
 /** An importer where only the packages in `present` exist (real tfjs for the rest when `real`). */
-function importer(present: Record<string, unknown>, real: readonly string[] = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm']): ModuleImporter & { calls: string[] } {
+function importer(
+  present: Record<string, unknown>,
+  real: readonly string[] = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
+): ModuleImporter & { calls: string[] } {
   const calls: string[] = [];
   const fn = async (specifier: string) => {
     calls.push(specifier);
@@ -74,7 +77,10 @@ describe('backend selection: node-gpu, node, wasm, cpu', () => {
 
   it('a CommonJS namespace (the API under default) is accepted', async () => {
     const node = fakeNative('node');
-    const { tf, info } = await selectBackend({ importModule: importer({ '@tensorflow/tfjs-node': { default: node } }), detectGpu: () => false });
+    const { tf, info } = await selectBackend({
+      importModule: importer({ '@tensorflow/tfjs-node': { default: node } }),
+      detectGpu: () => false,
+    });
     expect(info.kind).toBe('node');
     expect(tf).toBe(node);
   });
@@ -82,15 +88,26 @@ describe('backend selection: node-gpu, node, wasm, cpu', () => {
   it('tfjs-node-gpu that cannot load CUDA falls back to tfjs-node', async () => {
     const cuda = new Error('libcudart.so.11.0: cannot open shared object file: No such file or directory');
     const node = fakeNative('node');
-    const { info } = await selectBackend({ importModule: importer({ '@tensorflow/tfjs-node-gpu': cuda, '@tensorflow/tfjs-node': node }), detectGpu: () => true });
+    const { info } = await selectBackend({
+      importModule: importer({ '@tensorflow/tfjs-node-gpu': cuda, '@tensorflow/tfjs-node': node }),
+      detectGpu: () => true,
+    });
     expect(info.kind).toBe('node');
-    expect(info.attempts[0]).toEqual({ kind: 'node-gpu', package: '@tensorflow/tfjs-node-gpu', ok: false, reason: 'libcudart.so.11.0: cannot open shared object file: No such file or directory' });
+    expect(info.attempts[0]).toEqual({
+      kind: 'node-gpu',
+      package: '@tensorflow/tfjs-node-gpu',
+      ok: false,
+      reason: 'libcudart.so.11.0: cannot open shared object file: No such file or directory',
+    });
   });
 
   it('tfjs-node-gpu that imports but fails to initialise (no usable GPU) falls back to tfjs-node', async () => {
     const gpu = fakeNative('gpu', { starts: false });
     const node = fakeNative('node');
-    const { info } = await selectBackend({ importModule: importer({ '@tensorflow/tfjs-node-gpu': gpu, '@tensorflow/tfjs-node': node }), detectGpu: () => true });
+    const { info } = await selectBackend({
+      importModule: importer({ '@tensorflow/tfjs-node-gpu': gpu, '@tensorflow/tfjs-node': node }),
+      detectGpu: () => true,
+    });
     expect(info.kind).toBe('node');
     expect(info.attempts[0]?.reason).toBe('tf.setBackend("tensorflow") failed');
   });
@@ -110,31 +127,47 @@ describe('backend selection: node-gpu, node, wasm, cpu', () => {
     const { tf, info } = await selectBackend({ importModule: importer({}, ['@tensorflow/tfjs']), detectGpu: () => false });
     expect(info.kind).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
-    expect(info.attempts.map((a) => [a.kind, a.ok])).toEqual([['node-gpu', false], ['node', false], ['wasm', false], ['cpu', true]]);
+    expect(info.attempts.map((a) => [a.kind, a.ok])).toEqual([
+      ['node-gpu', false],
+      ['node', false],
+      ['wasm', false],
+      ['cpu', true],
+    ]);
   });
 
   it('with nothing loadable, throws SLUICE_ERR_BACKEND_UNAVAILABLE listing every attempt', async () => {
     const error = await selectBackend({ importModule: importer({}, []), detectGpu: () => false }).catch((e: unknown) => e);
     expect(isSluiceError(error) && error.code).toBe(ErrorCode.BackendUnavailable);
     expect((error as Error).message).toContain('node: not installed');
-    expect(((error as { details: { attempts: unknown[] } }).details.attempts)).toHaveLength(4);
+    expect((error as { details: { attempts: unknown[] } }).details.attempts).toHaveLength(4);
   });
 
   it('a kind named explicitly is the only one tried', async () => {
     const error = await selectBackend({ backend: 'node', importModule: importer({}) }).catch((e: unknown) => e);
     expect(isSluiceError(error) && error.code).toBe(ErrorCode.BackendUnavailable);
-    expect((error as { details: { attempts: unknown[] } }).details.attempts).toEqual([{ kind: 'node', package: '@tensorflow/tfjs-node', ok: false, reason: 'not installed' }]);
+    expect((error as { details: { attempts: unknown[] } }).details.attempts).toEqual([
+      { kind: 'node', package: '@tensorflow/tfjs-node', ok: false, reason: 'not installed' },
+    ]);
   });
 
   it('rejects unknown backends and options with coded errors naming them', async () => {
-    await expect(selectBackend({ backend: 'tpu' as never })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('`"tpu"` (string)') });
+    await expect(selectBackend({ backend: 'tpu' as never })).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: expect.stringContaining('`"tpu"` (string)'),
+    });
     await expect(selectBackend({ backend: [] })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
-    await expect(selectBackend({ gpu: true } as never)).rejects.toMatchObject({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('`TensorFlow options.gpu`') });
+    await expect(selectBackend({ gpu: true } as never)).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: expect.stringContaining('`TensorFlow options.gpu`'),
+    });
     await expect(selectBackend({ importModule: 'x' as never })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
   });
 
   it('rejects a blank wasmPath', async () => {
-    await expect(selectBackend({ wasmPath: ' ' })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('`wasmPath`') });
+    await expect(selectBackend({ wasmPath: ' ' })).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: expect.stringContaining('`wasmPath`'),
+    });
   });
 
   it('loadTensorFlow loads once per thread and reuses it', async () => {

@@ -23,7 +23,11 @@ describe('the inference example', () => {
   }, 120_000);
 
   it('sluice run flows/inference.ts prints the throughput, then the backend, batches and accuracy', async () => {
-    const { stdout } = await run(process.execPath, ['bin/sluice.js', 'run', 'flows/inference.ts', '--items', '500', '--threads', '1', '--param', 'maxBatch=16', '--no-record'], { cwd: root, timeout: 120_000 });
+    const { stdout } = await run(
+      process.execPath,
+      ['bin/sluice.js', 'run', 'flows/inference.ts', '--items', '500', '--threads', '1', '--param', 'maxBatch=16', '--no-record'],
+      { cwd: root, timeout: 120_000 },
+    );
     expect(stdout).toMatch(/^flow inference: 500 items in [\d.]+ s = [\d,]+ items\/s$/m);
     expect(stdout).toMatch(/^jobs: 500 completed, 0 failed, 0 cancelled$/m);
     expect(stdout).toMatch(/^backend: (wasm|cpu|node|node-gpu) /m);
@@ -33,7 +37,10 @@ describe('the inference example', () => {
   }, 120_000);
 
   it('sluice run flows/inference.ts --items abc is a usage error, never NaN items/s', async () => {
-    const failed = await run(process.execPath, ['bin/sluice.js', 'run', 'flows/inference.ts', '--items', 'abc'], { cwd: root, timeout: 60_000 }).catch((e: { code: number; stderr: string; stdout: string }) => e);
+    const failed = await run(process.execPath, ['bin/sluice.js', 'run', 'flows/inference.ts', '--items', 'abc'], {
+      cwd: root,
+      timeout: 60_000,
+    }).catch((e: { code: number; stderr: string; stdout: string }) => e);
     expect(failed).toMatchObject({ code: 2, stdout: '' });
     expect((failed as { stderr: string }).stderr).toMatch(/SLUICE_ERR_USAGE: option '--items <n>' argument 'abc' is invalid/);
     expect((failed as { stderr: string }).stderr).not.toMatch(/NaN/);

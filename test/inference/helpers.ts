@@ -9,7 +9,13 @@ export const kOutputs = 3;
 export function createSmallModel(tf: TensorFlow) {
   return tf.sequential({
     layers: [
-      tf.layers.dense({ units: 8, activation: 'tanh', inputShape: [kInputs], kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }), biasInitializer: 'ones' }),
+      tf.layers.dense({
+        units: 8,
+        activation: 'tanh',
+        inputShape: [kInputs],
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }),
+        biasInitializer: 'ones',
+      }),
       tf.layers.dense({ units: kOutputs, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 12 }) }),
     ],
   });
@@ -38,7 +44,17 @@ export class Collect extends Routine {
 
 /** infer → collect, with the small model unless `options.model` says otherwise. */
 export function inferenceFlow(id: string, options: Partial<InferenceRoutineOptions> = {}): { flow: Flow; routine: InferenceRoutine } {
-  const routine = new InferenceRoutine({ model: { create: createSmallModel }, maxBatch: 16, timeoutMs: 1, tensorflow: { backend: 'wasm' }, log: false, ...options });
-  const flow = new Flow(id).addRoutine(routine, 'infer').addRoutine(new Collect(), 'collect').connect('infer', 'prediction', 'collect', 'in');
+  const routine = new InferenceRoutine({
+    model: { create: createSmallModel },
+    maxBatch: 16,
+    timeoutMs: 1,
+    tensorflow: { backend: 'wasm' },
+    log: false,
+    ...options,
+  });
+  const flow = new Flow(id)
+    .addRoutine(routine, 'infer')
+    .addRoutine(new Collect(), 'collect')
+    .connect('infer', 'prediction', 'collect', 'in');
   return { flow, routine };
 }

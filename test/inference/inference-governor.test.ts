@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock, Runtime } from '../../src/index.ts';
-import { createInferenceGovernable, createInferenceRules, loadTensorFlow, readInferenceStats, type InferenceReading } from '../../src/inference/index.ts';
+import {
+  createInferenceGovernable,
+  createInferenceRules,
+  loadTensorFlow,
+  readInferenceStats,
+  type InferenceReading,
+} from '../../src/inference/index.ts';
 import { Governor } from '../../src/governor/index.ts';
 import { inferenceFlow, row } from './helpers.ts';
 
@@ -32,7 +38,9 @@ describe('the governor drives the inference batch', () => {
     const setLimit = vi.spyOn(runtime, 'setBatchLimit');
     const governable = createInferenceGovernable(runtime, 'gov', 'infer', { min: 2, metrics: script(latencies) });
     const governor = new Governor({ clock, sensor: () => ({}), rules: [] });
-    using _registration = governor.register(governable, { rules: createInferenceRules({ name: governable.name, maxBatchLatencyMs: 50, cooldownMs: 1000 }) });
+    using _registration = governor.register(governable, {
+      rules: createInferenceRules({ name: governable.name, maxBatchLatencyMs: 50, cooldownMs: 1000 }),
+    });
     const batch = () => governable.knobs()[0]!.value;
     const trace: number[] = [];
     for (let tick = 0, ticks = latencies.length; tick < ticks; tick++) {
@@ -55,7 +63,9 @@ describe('the governor drives the inference batch', () => {
     const clock = new ManualClock();
     const governable = createInferenceGovernable(runtime, 'gov', 'infer', { name: 'gov-e2e', metrics: script([90]) });
     const governor = new Governor({ clock, sensor: () => ({}), rules: [] });
-    using _registration = governor.register(governable, { rules: createInferenceRules({ name: 'gov-e2e', maxBatchLatencyMs: 50, factor: 0.125 }) });
+    using _registration = governor.register(governable, {
+      rules: createInferenceRules({ name: 'gov-e2e', maxBatchLatencyMs: 50, factor: 0.125 }),
+    });
     await governor.tick();
     expect(governable.knobs()[0]!.value).toBe(4);
     const [worker] = runtime.post('gov', 'infer', 'in', row(0));
@@ -72,9 +82,14 @@ describe('the governor drives the inference batch', () => {
     const clock = new ManualClock();
     let bytes = 5e6;
     let at = 0;
-    const governable = createInferenceGovernable(runtime, 'gov', 'infer', { name: 'gov-mem', metrics: () => ({ batchBytes: bytes, lastBatchMs: 1, updatedAt: ++at }) });
+    const governable = createInferenceGovernable(runtime, 'gov', 'infer', {
+      name: 'gov-mem',
+      metrics: () => ({ batchBytes: bytes, lastBatchMs: 1, updatedAt: ++at }),
+    });
     const governor = new Governor({ clock, sensor: () => ({}), rules: [] });
-    using _registration = governor.register(governable, { rules: createInferenceRules({ name: 'gov-mem', maxTensorBytes: 1e6, cooldownMs: 500 }) });
+    using _registration = governor.register(governable, {
+      rules: createInferenceRules({ name: 'gov-mem', maxTensorBytes: 1e6, cooldownMs: 500 }),
+    });
     await governor.tick();
     expect(governable.knobs()[0]!.value).toBe(16);
     bytes = 1e5;
@@ -108,7 +123,11 @@ describe('the governor drives the inference batch', () => {
 
   it('without a GPU reports no vram_util, and a latency seen once is not reported twice', () => {
     let reading: InferenceReading = { batchBytes: 10, lastBatchMs: 5, updatedAt: 1 };
-    const governable = createInferenceGovernable(runtime, 'gov', 'infer', { name: 'gov-cpu', vramTotalBytes: 1000, metrics: () => reading });
+    const governable = createInferenceGovernable(runtime, 'gov', 'infer', {
+      name: 'gov-cpu',
+      vramTotalBytes: 1000,
+      metrics: () => reading,
+    });
     expect(governable.metrics?.()).toEqual({ tensor_bytes: 10, batch_latency_ms: 5, batch_items: undefined });
     expect(governable.metrics?.()).toEqual({ tensor_bytes: 10, batch_latency_ms: undefined, batch_items: undefined });
     reading = { ...reading, lastBatchMs: 7, updatedAt: 2 };
@@ -125,12 +144,22 @@ describe('the governor drives the inference batch', () => {
   });
 
   it('validates its options', () => {
-    expect(() => createInferenceGovernable(runtime, 'gov', 'nope')).toThrow(expect.objectContaining({ code: 'SLUICE_ERR_ROUTINE_NOT_FOUND' }));
-    expect(() => createInferenceGovernable(runtime, 'gov', 'collect')).toThrow(expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT', message: expect.stringContaining('batchSize policy') }));
-    expect(() => createInferenceGovernable(runtime, 'gov', 'infer', { min: 0 })).toThrow(expect.objectContaining({ message: expect.stringContaining('`createInferenceGovernable min`') }));
+    expect(() => createInferenceGovernable(runtime, 'gov', 'nope')).toThrow(
+      expect.objectContaining({ code: 'SLUICE_ERR_ROUTINE_NOT_FOUND' }),
+    );
+    expect(() => createInferenceGovernable(runtime, 'gov', 'collect')).toThrow(
+      expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT', message: expect.stringContaining('batchSize policy') }),
+    );
+    expect(() => createInferenceGovernable(runtime, 'gov', 'infer', { min: 0 })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('`createInferenceGovernable min`') }),
+    );
     expect(() => createInferenceGovernable(runtime, 'gov', 'infer', { min: 8, max: 4 })).toThrow(RangeError);
-    expect(() => createInferenceGovernable(runtime, 'gov', 'infer', { baseline: 64 })).toThrow(expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT' }));
-    expect(() => createInferenceGovernable(runtime, 'gov', 'infer', { vramTotalBytes: 0 })).toThrow(expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT' }));
+    expect(() => createInferenceGovernable(runtime, 'gov', 'infer', { baseline: 64 })).toThrow(
+      expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT' }),
+    );
+    expect(() => createInferenceGovernable(runtime, 'gov', 'infer', { vramTotalBytes: 0 })).toThrow(
+      expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT' }),
+    );
     expect(() => createInferenceRules({ name: 'x', factor: 1 })).toThrow(expect.objectContaining({ code: 'SLUICE_ERR_INVALID_ARGUMENT' }));
     expect(createInferenceRules({ name: 'x' })).toEqual([]);
   });

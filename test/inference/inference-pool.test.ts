@@ -10,12 +10,22 @@ describe('InferenceRoutine on the pool', () => {
     runtime.register(flowModule);
     await runtime.pool.warmUp();
     const jobs: JobContext[] = [];
-    for (let i = 0; i < 120; i++) jobs.push((await runtime.postAsync('pool-inference', 'infer', 'in', { id: i, input: new Float32Array(row(i)) }))[1]);
+    for (let i = 0; i < 120; i++)
+      jobs.push((await runtime.postAsync('pool-inference', 'infer', 'in', { id: i, input: new Float32Array(row(i)) }))[1]);
     await runtime.waitUntilAllJobsFinished({ timeout: 60_000 });
 
     const { tf } = await loadTensorFlow({ backend: 'wasm' });
     const model = createSmallModel(tf);
-    const expected = tf.tidy(() => (model.predict(tf.tensor2d(jobs.map((_, i) => row(i)), [jobs.length, kInputs])) as { arraySync(): number[][] }).arraySync());
+    const expected = tf.tidy(() =>
+      (
+        model.predict(
+          tf.tensor2d(
+            jobs.map((_, i) => row(i)),
+            [jobs.length, kInputs],
+          ),
+        ) as { arraySync(): number[][] }
+      ).arraySync(),
+    );
     model.dispose();
     jobs.forEach((job, i) => {
       expect(job.status).toBe('completed');

@@ -2,18 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ErrorCode,
-  Runtime,
-  type JobContext,
-} from '../../src/index.ts';
-import {
-  InferenceRoutine,
-  fileSystemSaver,
-  loadTensorFlow,
-  readInferenceStats,
-  type TensorFlow,
-} from '../../src/inference/index.ts';
+import { ErrorCode, Runtime, type JobContext } from '../../src/index.ts';
+import { InferenceRoutine, fileSystemSaver, loadTensorFlow, readInferenceStats, type TensorFlow } from '../../src/inference/index.ts';
 import { createSmallModel, inferenceFlow, kInputs, kOutputs, row } from './helpers.ts';
 
 let tf: TensorFlow;
@@ -46,7 +36,9 @@ describe('InferenceRoutine', () => {
     runtime = new Runtime();
     const { flow, routine } = inferenceFlow('equal');
     runtime.register(flow);
-    const items = Array.from({ length: 45 }, (_, i) => (i % 3 === 0 ? { id: i, input: row(i) } : i % 3 === 1 ? new Float32Array(row(i)) : row(i)));
+    const items = Array.from({ length: 45 }, (_, i) =>
+      i % 3 === 0 ? { id: i, input: row(i) } : i % 3 === 1 ? new Float32Array(row(i)) : row(i),
+    );
     const jobs = await postAll(runtime, 'equal', items);
     const model = (await routine.session()).model;
     const reference = createSmallModel(tf);
@@ -83,7 +75,11 @@ describe('InferenceRoutine', () => {
     const before = tf.memory().numTensors;
     const seen = new Set<number>();
     for (let round = 0; round < 10; round++) {
-      await postAll(rt, 'leak', Array.from({ length: 20 }, (_, i) => row(round * 20 + i)));
+      await postAll(
+        rt,
+        'leak',
+        Array.from({ length: 20 }, (_, i) => row(round * 20 + i)),
+      );
       seen.add(readInferenceStats(worker, 'infer')!.numTensors);
     }
     const last = readInferenceStats(worker, 'infer')!;
@@ -99,8 +95,16 @@ describe('InferenceRoutine', () => {
     const rt = new Runtime();
     const { flow } = inferenceFlow('stats', { log: (line) => lines.push(line) });
     rt.register(flow);
-    await postAll(rt, 'stats', Array.from({ length: 10 }, (_, i) => row(i)));
-    await postAll(rt, 'stats', Array.from({ length: 10 }, (_, i) => row(i)));
+    await postAll(
+      rt,
+      'stats',
+      Array.from({ length: 10 }, (_, i) => row(i)),
+    );
+    await postAll(
+      rt,
+      'stats',
+      Array.from({ length: 10 }, (_, i) => row(i)),
+    );
     const stats = readInferenceStats(rt.listWorkers()[0]!, 'infer')!;
     expect(stats).toMatchObject({ backend: 'wasm', tfBackend: 'wasm', gpu: false, thread: 0, items: 20 });
     expect(stats.meanBatchMs).toBeGreaterThan(0);
@@ -172,12 +176,23 @@ describe('InferenceRoutine', () => {
 
   it('validates its options at construction with coded errors naming the option and value', () => {
     const model = { create: createSmallModel };
-    expect(() => new InferenceRoutine({ model, maxBatch: 0 })).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('`InferenceRoutine maxBatch` to be an integer >= 1, got `0` (number)') }));
+    expect(() => new InferenceRoutine({ model, maxBatch: 0 })).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.InvalidArgument,
+        message: expect.stringContaining('`InferenceRoutine maxBatch` to be an integer >= 1, got `0` (number)'),
+      }),
+    );
     expect(() => new InferenceRoutine({ model, timeoutMs: -1 })).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
-    expect(() => new InferenceRoutine({ model: { path: 'https://example.com/model.json' } })).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('never downloaded') }));
+    expect(() => new InferenceRoutine({ model: { path: 'https://example.com/model.json' } })).toThrow(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('never downloaded') }),
+    );
     expect(() => new InferenceRoutine({ model: {} as never })).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
-    expect(() => new InferenceRoutine({ model, batch: 3 } as never)).toThrow(expect.objectContaining({ message: expect.stringContaining('`InferenceRoutine options.batch`') }));
-    expect(() => new InferenceRoutine({ model, log: 'yes' } as never)).toThrow(expect.objectContaining({ code: ErrorCode.InvalidArgument }));
+    expect(() => new InferenceRoutine({ model, batch: 3 } as never)).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('`InferenceRoutine options.batch`') }),
+    );
+    expect(() => new InferenceRoutine({ model, log: 'yes' } as never)).toThrow(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument }),
+    );
     const ok = new InferenceRoutine({ model: { path: 'file:///models/m' } });
     expect(ok.activationPolicy).toMatchObject({ type: 'batchSize', config: { n: 32, timeoutMs: 10 } });
     expect(ok.maxBatch).toBe(32);

@@ -4,7 +4,8 @@ import { pickThread } from '../../src/pool/balancer.ts';
 type Thread = Parameters<typeof pickThread>[1][number];
 type Task = Parameters<typeof pickThread>[0];
 
-const thread = (id: number, currentUsage: number, isRunningAbortableTask = false): Thread => ({ id, currentUsage, isRunningAbortableTask }) as unknown as Thread;
+const thread = (id: number, currentUsage: number, isRunningAbortableTask = false): Thread =>
+  ({ id, currentUsage, isRunningAbortableTask }) as unknown as Thread;
 const task = (isAbortable: boolean): Task => ({ isAbortable }) as unknown as Task;
 
 describe('the owned pool balancer (pickThread)', () => {

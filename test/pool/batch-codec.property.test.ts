@@ -32,21 +32,29 @@ function batch(slots: string[]): fc.Arbitrary<Activation[]> {
   const activation = fc
     .record({
       items: fc.tuple(...slots.map(() => fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }))),
-      jobs: fc.array(fc.record({ jobId: fc.string({ minLength: 1, maxLength: 8 }), metadata: record, data: record }), { minLength: 1, maxLength: 3 }),
+      jobs: fc.array(fc.record({ jobId: fc.string({ minLength: 1, maxLength: 8 }), metadata: record, data: record }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
       state: fc.nat({ max: states.length - 1 }),
       message: fc.option(fc.jsonValue({ maxDepth: 1 }), { nil: undefined }),
       attempt: fc.integer({ min: 1, max: 3 }),
       pick: fc.nat(),
     })
-    .map(({ items, jobs, state, message, attempt, pick }): Activation => ({
-      items,
-      jobs,
-      // An activation of several jobs says which of them each item belongs to.
-      itemJobs: jobs.length === 1 ? undefined : Object.fromEntries(slots.map((name, s) => [name, items[s]!.map((_, k) => [(pick + k) % jobs.length])])),
-      state: states[state]!,
-      message,
-      attempt,
-    }));
+    .map(
+      ({ items, jobs, state, message, attempt, pick }): Activation => ({
+        items,
+        jobs,
+        // An activation of several jobs says which of them each item belongs to.
+        itemJobs:
+          jobs.length === 1
+            ? undefined
+            : Object.fromEntries(slots.map((name, s) => [name, items[s]!.map((_, k) => [(pick + k) % jobs.length])])),
+        state: states[state]!,
+        message,
+        attempt,
+      }),
+    );
   return fc.array(activation, { minLength: 1, maxLength: 12 });
 }
 
@@ -59,7 +67,9 @@ describe('BatchEncoder / BatchDecoder', () => {
   it('round-trips every activation through a structured clone', () => {
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.constantFrom('in', 'left', 'right'), { minLength: 1, maxLength: 3 }).chain((slots) => fc.tuple(fc.constant(slots), batch(slots))),
+        fc
+          .uniqueArray(fc.constantFrom('in', 'left', 'right'), { minLength: 1, maxLength: 3 })
+          .chain((slots) => fc.tuple(fc.constant(slots), batch(slots))),
         ([slots, activations]) => {
           const encoder = new BatchEncoder(slots);
           for (const a of activations) {
@@ -76,7 +86,9 @@ describe('BatchEncoder / BatchDecoder', () => {
           activations.forEach((a, i) => {
             const d = decoder.next(i);
             expect(d.slots).toEqual(Object.fromEntries(slots.map((name, s) => [name, a.items[s]])));
-            expect(d.jobs.map((j) => [j.jobId, orEmpty(j.metadata), orEmpty(j.data)])).toEqual(a.jobs.map((j) => [j.jobId, orEmpty(j.metadata), orEmpty(j.data)]));
+            expect(d.jobs.map((j) => [j.jobId, orEmpty(j.metadata), orEmpty(j.data)])).toEqual(
+              a.jobs.map((j) => [j.jobId, orEmpty(j.metadata), orEmpty(j.data)]),
+            );
             expect(d.itemJobs).toEqual(a.itemJobs);
             expect(d.state).toEqual(a.state);
             expect(d.message).toEqual(a.message);
@@ -94,13 +106,33 @@ describe('BatchEncoder / BatchDecoder', () => {
       encoder.item(0, i);
       encoder.job(`j${i}`);
     }
-    expect(Object.keys(encoder.task(header, undefined)).sort()).toEqual(['count', 'flowId', 'flowKey', 'items', 'jobIds', 'kind', 'moduleUrl', 'params', 'routineId', 'slots', 'states', 'workerId']);
+    expect(Object.keys(encoder.task(header, undefined)).sort()).toEqual([
+      'count',
+      'flowId',
+      'flowKey',
+      'items',
+      'jobIds',
+      'kind',
+      'moduleUrl',
+      'params',
+      'routineId',
+      'slots',
+      'states',
+      'workerId',
+    ]);
   });
 });
 
-type Op = ['emit', string, unknown, number] | ['state', Record<string, unknown>] | ['jobData', number, Record<string, unknown>] | ['failJob', number, SerializedError];
+type Op =
+  | ['emit', string, unknown, number]
+  | ['state', Record<string, unknown>]
+  | ['jobData', number, Record<string, unknown>]
+  | ['failJob', number, SerializedError];
 
-const error: fc.Arbitrary<SerializedError> = fc.record({ name: fc.constantFrom('Error', 'SluiceError'), message: fc.string({ maxLength: 10 }) });
+const error: fc.Arbitrary<SerializedError> = fc.record({
+  name: fc.constantFrom('Error', 'SluiceError'),
+  message: fc.string({ maxLength: 10 }),
+});
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.tuple(fc.constant('emit' as const), fc.constantFrom('out', 'done'), fc.jsonValue({ maxDepth: 2 }), fc.integer({ min: -1, max: 2 })),
   fc.tuple(fc.constant('state' as const), fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 })),
@@ -116,29 +148,35 @@ const collect: OpVisitor<Op[]> = {
 };
 
 describe('OpWriter / OpReader', () => {
-  it('round-trips every activation\'s effects, in order, and its error', () => {
+  it("round-trips every activation's effects, in order, and its error", () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ ops: fc.array(op, { maxLength: 6 }), error: fc.option(error, { nil: undefined }) }), { minLength: 1, maxLength: 10 }), (activations) => {
-        const writer = new OpWriter();
-        activations.forEach((a, i) => {
-          for (const o of a.ops) {
-            if (o[0] === 'emit') writer.emit(o[1], o[2], o[3]);
-            else if (o[0] === 'state') writer.state(o[1]);
-            else if (o[0] === 'jobData') writer.jobData(o[1], o[2]);
-            else writer.failJob(o[1], o[2]);
-          }
-          writer.end(i, a.error);
-        });
-        const result = structuredClone(writer.result(activations.length));
-        if (activations.length === 1) expect(result.ends).toBeUndefined();
-        const reader = new OpReader(result);
-        activations.forEach((a, i) => {
-          const seen: Op[] = [];
-          reader.effects(i, seen, collect);
-          expect(seen).toEqual(a.ops);
-          expect(reader.error(i)).toEqual(a.error);
-        });
-      }),
+      fc.property(
+        fc.array(fc.record({ ops: fc.array(op, { maxLength: 6 }), error: fc.option(error, { nil: undefined }) }), {
+          minLength: 1,
+          maxLength: 10,
+        }),
+        (activations) => {
+          const writer = new OpWriter();
+          activations.forEach((a, i) => {
+            for (const o of a.ops) {
+              if (o[0] === 'emit') writer.emit(o[1], o[2], o[3]);
+              else if (o[0] === 'state') writer.state(o[1]);
+              else if (o[0] === 'jobData') writer.jobData(o[1], o[2]);
+              else writer.failJob(o[1], o[2]);
+            }
+            writer.end(i, a.error);
+          });
+          const result = structuredClone(writer.result(activations.length));
+          if (activations.length === 1) expect(result.ends).toBeUndefined();
+          const reader = new OpReader(result);
+          activations.forEach((a, i) => {
+            const seen: Op[] = [];
+            reader.effects(i, seen, collect);
+            expect(seen).toEqual(a.ops);
+            expect(reader.error(i)).toEqual(a.error);
+          });
+        },
+      ),
     );
   });
 
@@ -150,7 +188,12 @@ describe('OpWriter / OpReader', () => {
     writer.state({ n: 1 });
     writer.end(1, undefined);
     const reader = new OpReader(writer.result(2));
-    const refusing: OpVisitor<Op[]> = { ...collect, emit: () => { throw new Error('slot full'); } };
+    const refusing: OpVisitor<Op[]> = {
+      ...collect,
+      emit: () => {
+        throw new Error('slot full');
+      },
+    };
     expect(() => reader.effects(0, [], refusing)).toThrow('slot full');
     const seen: Op[] = [];
     reader.effects(1, seen, collect);

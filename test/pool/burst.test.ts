@@ -9,7 +9,9 @@ async function burst(jobs: number, dispatchBatch?: number) {
     runtime.register(noopModule, { id: 'burst', shape: 'spin', spinMs: 5 });
     const worker = runtime.exec('burst');
     const flow = runtime.getFlow('burst');
-    await runtime.pool.warmUp({ flows: [{ flow, moduleUrl: (flow.source as { moduleUrl: string }).moduleUrl, params: flow.source?.params }] });
+    await runtime.pool.warmUp({
+      flows: [{ flow, moduleUrl: (flow.source as { moduleUrl: string }).moduleUrl, params: flow.source?.params }],
+    });
     for (let i = 0; i < jobs; i++) runtime.post('burst', 'spin', 'in', i);
     await runtime.waitUntilAllJobsFinished({ timeout: 30_000 });
     expect(worker.counters.jobsProcessed).toBe(jobs);

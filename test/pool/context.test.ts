@@ -13,13 +13,30 @@ describe('pool logic sees the same context API as inline', () => {
     }
     const strip = (run: typeof inline) =>
       (run.got as Array<Record<string, unknown>>)
-        .map(({ isMainThread: _m, threadId: _t, workerId, flowId, jobId, ...rest }): Record<string, unknown> => ({ ...rest, workerOk: workerId === run.worker.workerId, flowOk: flowId === run.worker.flowId, jobOk: typeof jobId === 'string' }))
+        .map(
+          ({ isMainThread: _m, threadId: _t, workerId, flowId, jobId, ...rest }): Record<string, unknown> => ({
+            ...rest,
+            workerOk: workerId === run.worker.workerId,
+            flowOk: flowId === run.worker.flowId,
+            jobOk: typeof jobId === 'string',
+          }),
+        )
         .sort((a, b) => (a.value as number) - (b.value as number));
     expect(strip(pooled)).toEqual(strip(inline));
     expect((pooled.got as Array<{ isMainThread: boolean }>).every((g) => g.isMainThread === false)).toBe(true);
     expect((inline.got as Array<{ isMainThread: boolean }>).every((g) => g.isMainThread === true)).toBe(true);
     const first = strip(pooled)[0] as Record<string, unknown>;
-    expect(first).toMatchObject({ value: 0, jobMatchesCtx: true, routine: 'work', metadata: { i: 0 }, attempt: 1, signalAborted: false, workerOk: true, flowOk: true, jobOk: true });
+    expect(first).toMatchObject({
+      value: 0,
+      jobMatchesCtx: true,
+      routine: 'work',
+      metadata: { i: 0 },
+      attempt: 1,
+      signalAborted: false,
+      workerOk: true,
+      flowOk: true,
+      jobOk: true,
+    });
     // Each emitted item belongs to its own job; job data written in the thread came back.
     for (const job of pooled.jobs) {
       expect(job.data.seenBy).toBe('work');
@@ -68,7 +85,9 @@ describe('pool logic sees the same context API as inline', () => {
   });
 
   it('an emit on an undeclared event in a thread fails the job with SLUICE_ERR_UNKNOWN_EVENT', async () => {
-    const run = await runProbe({ placement: 'pool', mode: 'undeclared', poison: [1] }, range(4), { pool: { threads: 1, dispatchBatch: 1 } });
+    const run = await runProbe({ placement: 'pool', mode: 'undeclared', poison: [1] }, range(4), {
+      pool: { threads: 1, dispatchBatch: 1 },
+    });
     expect(run.byStatus).toEqual({ completed: 3, failed: 1 });
     expect(run.jobs[1]?.error?.code).toBe(ErrorCode.UnknownEvent);
     expect(run.jobs[1]?.error?.message).toContain('"nope"');

@@ -31,7 +31,9 @@ describe('crash safety: nothing is lost (items in = items out)', () => {
   });
 
   it('a hang past the routine timeout: the thread is replaced and RETRY re-runs the items', async () => {
-    const run = await runProbe({ mode: 'hang', poison: [7], retry: true, timeoutMs: 250 }, range(N), { pool: { threads: 2, dispatchBatch: 2 } });
+    const run = await runProbe({ mode: 'hang', poison: [7], retry: true, timeoutMs: 250 }, range(N), {
+      pool: { threads: 2, dispatchBatch: 2 },
+    });
     expect(run.byStatus).toEqual({ completed: N });
     expect(run.got).toHaveLength(N);
     expect(run.jobs[7]?.traceLog.some((t) => t.status === 'retrying' && t.error?.code === ErrorCode.ActivationTimeout)).toBe(true);
@@ -158,7 +160,9 @@ describe('placement', () => {
     expect(cheapPlacement).toMatchObject({ requested: 'auto', current: 'inline', decided: true, samples: 8 });
     expect((cheap.got as Array<{ isMainThread: boolean }>).every((g) => g.isMainThread)).toBe(true);
 
-    const costly = await runProbe({ placement: 'auto', mode: 'concurrency', spinMs: 6, counters: new SharedArrayBuffer(12) }, range(30), { pool: { threads: 1, autoSamples: 8, autoThresholdUs: 2_000 } });
+    const costly = await runProbe({ placement: 'auto', mode: 'concurrency', spinMs: 6, counters: new SharedArrayBuffer(12) }, range(30), {
+      pool: { threads: 1, autoSamples: 8, autoThresholdUs: 2_000 },
+    });
     expect(costly.byStatus).toEqual({ completed: 30 });
     const placement = costly.runtime.stats().placements.find((p) => p.routineId === 'work');
     expect(placement).toMatchObject({ requested: 'auto', current: 'pool', decided: true, samples: 8 });

@@ -78,7 +78,10 @@ describe('Dispatcher (fake task runner)', () => {
     expect(dispatcher.stats()).toMatchObject({ inFlight: 1, queued: 6 });
     ok(sent[0] as Sent);
     await tick();
-    expect(sizes(sent)).toEqual([[1, 2, 3, 4], [5, 6, 7, 8]]);
+    expect(sizes(sent)).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
     ok(sent[1] as Sent);
     await tick();
     // The thread is free again and two wait: a partial batch goes.
@@ -96,7 +99,12 @@ describe('Dispatcher (fake task runner)', () => {
     expect(sent).toHaveLength(0);
     await tick(1);
     // Sent at the end of the turn: 8 waiting over 4 idle threads, 2 each.
-    expect(sizes(sent)).toEqual([[1, 2], [3, 4], [5, 6], [7, 8]]);
+    expect(sizes(sent)).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ]);
   });
 
   it('prefers a queue with a full batch over an older partial one', () => {
@@ -137,7 +145,11 @@ describe('Dispatcher (fake task runner)', () => {
     for (let i = 1; i <= 6; i++) dispatcher.submit(a, i);
     expect(sent).toHaveLength(1);
     dispatcher.limit = 3;
-    expect(sizes(sent)).toEqual([[1, 2], [3, 4], [5, 6]]);
+    expect(sizes(sent)).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
   });
 
   it('classifies a task postMessage could not clone as SLUICE_ERR_NOT_CLONABLE', async () => {

@@ -11,7 +11,10 @@ describe('flows load in pool threads from the built dist/', () => {
   it('runs flows/cpu.js on the pool with plain node (no TypeScript loader anywhere)', async () => {
     // tsc emits even when some unrelated file of the project has a type error; the run below
     // is what this test checks (the typecheck has its own command).
-    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', '.sluice/dist-test'], { cwd: root, timeout: 180_000 }).catch(() => undefined);
+    await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', '.sluice/dist-test'], {
+      cwd: root,
+      timeout: 180_000,
+    }).catch(() => undefined);
     expect(existsSync(new URL('src/pool/worker-entry.js', out))).toBe(true);
     const script = new URL('run-cpu.mjs', out);
     writeFileSync(

@@ -16,7 +16,12 @@ export interface ProbeRun {
 }
 
 /** Registers the probe flow with `params`, posts `items` and waits for every job to end. */
-export async function runProbe(params: Partial<ProbeParams>, items: readonly unknown[], options: RuntimeOptions = {}, keepOpen = false): Promise<ProbeRun> {
+export async function runProbe(
+  params: Partial<ProbeParams>,
+  items: readonly unknown[],
+  options: RuntimeOptions = {},
+  keepOpen = false,
+): Promise<ProbeRun> {
   const runtime = new Runtime(options);
   const id = `${params.id ?? 'probe'}-${++counter}`;
   runtime.register(probe, { ...params, id });

@@ -90,7 +90,10 @@ describe('cancellation reaches activations in threads', () => {
     runtime.register(probe, { id: 'cancel', mode: 'abort' });
     const worker = runtime.exec('cancel');
     const [, job] = runtime.post('cancel', 'source', 'in', 1, { workerId: worker.workerId });
-    await vi.waitFor(async () => expect((await runtime.pool.threadStats()).some((t) => t.running > 0)).toBe(true), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(async () => expect((await runtime.pool.threadStats()).some((t) => t.running > 0)).toBe(true), {
+      timeout: 10_000,
+      interval: 20,
+    });
     job.cancel('test');
     expect(job.status).toBe('cancelled');
     // The logic waits for its signal; it returns only because the abort reached the thread.

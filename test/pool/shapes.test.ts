@@ -31,9 +31,13 @@ describe('dispatch batches that mix activation shapes', () => {
     expect(pooled.got).toEqual(inline.got);
     // The shapes really alternated inside dispatch batches (not one activation per batch).
     expect(pooled.meanBatch).toBeGreaterThan(1);
-    const pack = pooled.got.map((g) => JSON.parse(g) as { kind: string; n: number; jobs: number; msg: string }).filter((g) => g.kind === 'pack');
+    const pack = pooled.got
+      .map((g) => JSON.parse(g) as { kind: string; n: number; jobs: number; msg: string })
+      .filter((g) => g.kind === 'pack');
     expect(new Set(pack.map((g) => `${g.msg}/${g.n}/${g.jobs}`))).toEqual(new Set(['one/1/1', 'two/2/2']));
-    const mix = pooled.got.map((g) => JSON.parse(g) as { kind: string; msg: string; b: number[]; a: number }).filter((g) => g.kind === 'mix');
+    const mix = pooled.got
+      .map((g) => JSON.parse(g) as { kind: string; msg: string; b: number[]; a: number })
+      .filter((g) => g.kind === 'mix');
     expect(mix.filter((g) => g.msg === 'pair').every((g) => g.b.length === 1 && g.b[0] === g.a * 10)).toBe(true);
     expect(new Set(mix.map((g) => g.msg))).toEqual(new Set(['pair', 'two']));
   });

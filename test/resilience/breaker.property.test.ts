@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.ts';
 import { type BreakerPermit, SluiceBreaker } from '../../src/resilience/index.ts';
 
-type Op = { kind: 'acquire' } | { kind: 'release'; index: number; success: boolean } | { kind: 'cancel'; index: number } | { kind: 'advance'; ms: number };
+type Op =
+  | { kind: 'acquire' }
+  | { kind: 'release'; index: number; success: boolean }
+  | { kind: 'cancel'; index: number }
+  | { kind: 'advance'; ms: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ kind: 'acquire' as const }),

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, ManualClock, SluiceError } from '../../src/core/index.ts';
 import {
-  BreakerOpenError, type BreakerLease, type BreakerPermit, type BreakerTransition, SluiceBreaker, isBreakerOpenError,
+  BreakerOpenError,
+  type BreakerLease,
+  type BreakerPermit,
+  type BreakerTransition,
+  SluiceBreaker,
+  isBreakerOpenError,
 } from '../../src/resilience/index.ts';
 import { thrown } from '../fixtures/helpers.ts';
 
@@ -228,7 +233,12 @@ describe('SluiceBreaker (sampling)', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(1_700_000_000_000);
     return new SluiceBreaker('dependency:geo-api', {
-      kind: 'sampling', threshold: 0.5, samplingDurationMs: 10_000, minimumRps: 1, halfOpenAfterMs: 2_000, clock,
+      kind: 'sampling',
+      threshold: 0.5,
+      samplingDurationMs: 10_000,
+      minimumRps: 1,
+      halfOpenAfterMs: 2_000,
+      clock,
     });
   }
 
@@ -262,7 +272,13 @@ describe('SluiceBreaker (sampling)', () => {
     fail(frozen, 8);
     expect(frozen.state).toBe('closed'); // 8 of 18 at one instant
 
-    const sliding = new SluiceBreaker('dependency:slow', { kind: 'sampling', threshold: 0.5, samplingDurationMs: 10_000, minimumRps: 1, clock });
+    const sliding = new SluiceBreaker('dependency:slow', {
+      kind: 'sampling',
+      threshold: 0.5,
+      samplingDurationMs: 10_000,
+      minimumRps: 1,
+      clock,
+    });
     for (let i = 0; i < 10; i++) {
       succeed(sliding);
       tick(clock, 1_000);
@@ -300,7 +316,14 @@ describe('SluiceBreaker JSON', () => {
     fail(breaker, 3);
     clock.advance(400);
     const saved: unknown = JSON.parse(JSON.stringify(breaker));
-    expect(saved).toMatchObject({ version: 1, name: 'routine:pipeline/fetch', state: 'open', halfOpenInMs: 600, opens: 1, breakerState: 3 });
+    expect(saved).toMatchObject({
+      version: 1,
+      name: 'routine:pipeline/fetch',
+      state: 'open',
+      halfOpenInMs: 600,
+      opens: 1,
+      breakerState: 3,
+    });
 
     const later = new ManualClock(50_000);
     const restored = SluiceBreaker.fromJSON(saved, { clock: later });
@@ -346,7 +369,13 @@ describe('SluiceBreaker JSON', () => {
 
   it('round-trips a sampling breaker with its windows', () => {
     const clock = new ManualClock();
-    const breaker = new SluiceBreaker('dependency:db', { kind: 'sampling', threshold: 0.5, samplingDurationMs: 5_000, minimumRps: 1, clock });
+    const breaker = new SluiceBreaker('dependency:db', {
+      kind: 'sampling',
+      threshold: 0.5,
+      samplingDurationMs: 5_000,
+      minimumRps: 1,
+      clock,
+    });
     succeed(breaker, 2);
     fail(breaker, 2);
     const json = breaker.toJSON();
@@ -380,7 +409,13 @@ describe('SluiceBreaker JSON', () => {
 
 describe('SluiceBreaker options', () => {
   it('applies the defaults once', () => {
-    expect(new SluiceBreaker('b').options).toEqual({ kind: 'consecutive', threshold: 5, halfOpenAfterMs: 10_000, samplingDurationMs: 30_000, minimumRps: 0 });
+    expect(new SluiceBreaker('b').options).toEqual({
+      kind: 'consecutive',
+      threshold: 5,
+      halfOpenAfterMs: 10_000,
+      samplingDurationMs: 30_000,
+      minimumRps: 0,
+    });
     expect(new SluiceBreaker('b', { kind: 'sampling' }).options.threshold).toBe(0.5);
   });
 

@@ -31,8 +31,18 @@ describe('health aggregation', () => {
     const snapshot = health.snapshot();
     expect(snapshot).toMatchObject({ status: 'degraded', at: 1_750, uptimeMs: 750 });
     expect(snapshot.subsystems.store).toEqual({
-      name: 'store', status: 'degraded', detail: 'SQLite unavailable; events buffered', mode: 'push', errorCount: 0,
-      consecutiveErrors: 0, checks: 1, registeredAt: 1_500, uptimeMs: 250, changedAt: 1_500, lastCheckAt: 1_500, lastCheckTime: expect.any(String),
+      name: 'store',
+      status: 'degraded',
+      detail: 'SQLite unavailable; events buffered',
+      mode: 'push',
+      errorCount: 0,
+      consecutiveErrors: 0,
+      checks: 1,
+      registeredAt: 1_500,
+      uptimeMs: 250,
+      changedAt: 1_500,
+      lastCheckAt: 1_500,
+      lastCheckTime: expect.any(String),
     });
     health.report('store', 'unhealthy');
     health.report('store', 'unhealthy');
@@ -162,7 +172,9 @@ describe('health checks', () => {
     await tick(1);
     expect(health.snapshot().subsystems.pool?.lastError?.message).toBe('Health check of "pool" rejected: db locked');
     clock.advance(10);
-    expect(health.snapshot().subsystems.pool?.lastError?.message).toContain('returned `{"status":"fine"}` (object) instead of { status, detail? }');
+    expect(health.snapshot().subsystems.pool?.lastError?.message).toContain(
+      'returned `{"status":"fine"}` (object) instead of { status, detail? }',
+    );
     expect(health.snapshot().subsystems.pool).toMatchObject({ status: 'unhealthy', errorCount: 3, consecutiveErrors: 3 });
     clock.advance(10);
     expect(health.snapshot().subsystems.pool).toMatchObject({ status: 'healthy', errorCount: 3, consecutiveErrors: 0, checks: 4 });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ManualClock } from '../../src/core/index.ts';
 import {
-  HealthRegistry, ResilienceTopic, type RuntimeState, RuntimeStateMachine, type RuntimeTransition, kRuntimeStates, kRuntimeTransitions,
+  HealthRegistry,
+  ResilienceTopic,
+  type RuntimeState,
+  RuntimeStateMachine,
+  type RuntimeTransition,
+  kRuntimeStates,
+  kRuntimeTransitions,
 } from '../../src/resilience/index.ts';
 import { thrown } from '../fixtures/helpers.ts';
 
@@ -58,7 +64,9 @@ describe('RuntimeStateMachine transitions', () => {
     expect(record).toMatchObject({ from, to, reason: 'because' });
   });
 
-  const invalid = kRuntimeStates.flatMap((from) => kRuntimeStates.filter((to) => !kRuntimeTransitions[from].includes(to)).map((to) => [from, to] as const));
+  const invalid = kRuntimeStates.flatMap((from) =>
+    kRuntimeStates.filter((to) => !kRuntimeTransitions[from].includes(to)).map((to) => [from, to] as const),
+  );
   it.each(invalid)('rejects %s → %s with SLUICE_ERR_INVALID_TRANSITION', (from, to) => {
     const machine = at(from, { name: 'etl' });
     expect(machine.canTransition(to)).toBe(false);

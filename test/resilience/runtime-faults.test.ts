@@ -36,7 +36,11 @@ function breakerFlow(behaviour: { fail: boolean }, delivered: unknown[], fallbac
   return new Flow('guarded')
     .addRoutine(call, 'call', {
       breaker: { threshold: 3, halfOpenAfterMs: 1_000 },
-      ...(fallback === 'routine' ? { fallback: { routine: 'cache', slot: 'in' } } : fallback === 'event' ? { fallback: { event: 'degraded' } } : {}),
+      ...(fallback === 'routine'
+        ? { fallback: { routine: 'cache', slot: 'in' } }
+        : fallback === 'event'
+          ? { fallback: { event: 'degraded' } }
+          : {}),
     })
     .addRoutine(sink, 'sink')
     .addRoutine(cache, 'cache')
@@ -104,9 +108,9 @@ describe('circuit breakers through the runtime', () => {
   it('a fallback naming a missing routine or an undeclared event is refused at register', () => {
     const runtime = new Runtime();
     const r = () => makeRoutine({ events: ['out'], logic: () => {} });
-    expect(() => runtime.register(new Flow('a').addRoutine(r(), 'x', { breaker: true, fallback: { routine: 'ghost', slot: 'in' } }))).toThrow(
-      expect.objectContaining({ code: ErrorCode.RoutineNotFound }),
-    );
+    expect(() =>
+      runtime.register(new Flow('a').addRoutine(r(), 'x', { breaker: true, fallback: { routine: 'ghost', slot: 'in' } })),
+    ).toThrow(expect.objectContaining({ code: ErrorCode.RoutineNotFound }));
     expect(() => runtime.register(new Flow('b').addRoutine(r(), 'x', { breaker: true, fallback: { event: 'nope' } }))).toThrow(
       expect.objectContaining({ code: ErrorCode.UnknownEvent }),
     );
@@ -115,7 +119,11 @@ describe('circuit breakers through the runtime', () => {
   it('a dependency breaker is shared by every routine that declares the dependency', async () => {
     const clock = new ManualClock();
     const runtime = new Runtime({ clock, breakers: { dependencies: { geo: { threshold: 2, halfOpenAfterMs: 500 } } } });
-    const a = makeRoutine({ logic: () => { throw new Error('geo down'); } });
+    const a = makeRoutine({
+      logic: () => {
+        throw new Error('geo down');
+      },
+    });
     const b = makeRoutine({ logic: () => {} });
     runtime.register(new Flow('deps').addRoutine(a, 'a', { dependencies: ['geo'] }).addRoutine(b, 'b', { dependencies: ['geo'] }));
     runtime.post('deps', 'a', 'in', 1);
@@ -164,13 +172,19 @@ describe('timeouts of inline activations', () => {
 describe('a failing durable log', () => {
   it('makes the runtime degraded while the live path keeps delivering, and recovers without losing an event', async () => {
     const path = tempFile('runs.sqlite');
-    const runtime = new Runtime({ runId: 'r', healthIntervalMs: 20, record: { log: path, sink: { retryInitialMs: 5, retryMaxMs: 20, unhealthyAfterFailures: 2 } } });
+    const runtime = new Runtime({
+      runId: 'r',
+      healthIntervalMs: 20,
+      record: { log: path, sink: { retryInitialMs: 5, retryMaxMs: 20, unhealthyAfterFailures: 2 } },
+    });
     await runtime.start();
     runtime.register(new Flow('f').addRoutine(makeRoutine({ logic: () => {} }), 'r'));
     const live: number[] = [];
     runtime.bus.subscribe('job.completed', (e) => void live.push(e.seq));
     const admin = new Database(path);
-    admin.exec("CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database (injected)'); END;");
+    admin.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database (injected)'); END;",
+    );
     for (let i = 0; i < 50; i++) runtime.post('f', 'r', 'in', i);
     await runtime.waitUntilAllJobsFinished({ timeout: 5_000 });
     await tick();
@@ -196,7 +210,11 @@ describe('shutdown under load', () => {
     const runtime = new Runtime({ runId: 'load', record: { log: path } });
     await runtime.start();
     const gate = deferred();
-    const slow = makeRoutine({ logic: async (items) => { if ((items.in?.[0] as number) >= 5) await gate.promise; } });
+    const slow = makeRoutine({
+      logic: async (items) => {
+        if ((items.in?.[0] as number) >= 5) await gate.promise;
+      },
+    });
     runtime.register(new Flow('f').addRoutine(slow, 'slow', { concurrency: 4 }));
     const jobs = Array.from({ length: 20 }, (_, i) => runtime.post('f', 'slow', 'in', i)[1]);
     await tick();
@@ -225,13 +243,22 @@ class Stage extends Routine {
     this.setConfig({ last });
   }
 
-  logic({ in: items }: SlotItems, ctx: { config: Readonly<Record<string, unknown>>; setState(p: Record<string, unknown>): void; state: Readonly<Record<string, unknown>> }): void {
+  logic(
+    { in: items }: SlotItems,
+    ctx: {
+      config: Readonly<Record<string, unknown>>;
+      setState(p: Record<string, unknown>): void;
+      state: Readonly<Record<string, unknown>>;
+    },
+  ): void {
     if (ctx.config.last === true) ctx.setState({ n: ((ctx.state.n as number) ?? 0) + (items?.length ?? 0) });
     else for (const x of items as number[]) this.emit('out', x + 1);
   }
 }
 
-const million = defineFlow(import.meta.url, () => new Flow('million').addRoutine(new Stage(), 'a').addRoutine(new Stage(), 'b').addRoutine(new Stage(true), 'c').pipe('a', 'b', 'c'));
+const million = defineFlow(import.meta.url, () =>
+  new Flow('million').addRoutine(new Stage(), 'a').addRoutine(new Stage(), 'b').addRoutine(new Stage(true), 'c').pipe('a', 'b', 'c'),
+);
 
 describe('volume', () => {
   it('1M items through a 3-stage flow: every job completes and memory stays bounded', async () => {

@@ -50,9 +50,15 @@ describe('withTimeout', () => {
     const clock = new ManualClock();
     await expect(withTimeout(Promise.reject(new Error('logic failed')), 100, { clock })).rejects.toThrow('logic failed');
     expect(clock.pendingTimers).toBe(0);
-    await expect(withTimeout(() => {
-      throw new Error('sync throw');
-    }, 100, { clock })).rejects.toThrow('sync throw');
+    await expect(
+      withTimeout(
+        () => {
+          throw new Error('sync throw');
+        },
+        100,
+        { clock },
+      ),
+    ).rejects.toThrow('sync throw');
     expect(clock.pendingTimers).toBe(0);
     await expect(withTimeout(() => 7, 100, { clock })).resolves.toBe(7);
     expect(clock.pendingTimers).toBe(0);
@@ -63,10 +69,14 @@ describe('withTimeout', () => {
     const caller = new AbortController();
     const remove = vi.spyOn(caller.signal, 'removeEventListener');
     let signal: AbortSignal | undefined;
-    const result = withTimeout((s) => {
-      signal = s;
-      return new Promise<never>(() => undefined);
-    }, 1_000, { clock, signal: caller.signal, name: 'probe' });
+    const result = withTimeout(
+      (s) => {
+        signal = s;
+        return new Promise<never>(() => undefined);
+      },
+      1_000,
+      { clock, signal: caller.signal, name: 'probe' },
+    );
     caller.abort(new Error('shutting down'));
     await expect(result).rejects.toMatchObject({ code: ErrorCode.Aborted, message: 'Probe was aborted by the caller' });
     expect(signal?.aborted).toBe(true);
@@ -81,7 +91,9 @@ describe('withTimeout', () => {
 
   it('does not call the work when the caller already aborted', async () => {
     const work = vi.fn(async () => 1);
-    await expect(withTimeout(work, 100, { signal: AbortSignal.abort(), clock: new ManualClock() })).rejects.toMatchObject({ code: ErrorCode.Aborted });
+    await expect(withTimeout(work, 100, { signal: AbortSignal.abort(), clock: new ManualClock() })).rejects.toMatchObject({
+      code: ErrorCode.Aborted,
+    });
     expect(work).not.toHaveBeenCalled();
   });
 

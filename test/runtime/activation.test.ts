@@ -10,28 +10,29 @@ describe('ctx', () => {
     let foreign: JobContext | undefined;
     const runtime = new Runtime();
     runtime.register(
-      new Flow('f').addRoutine(
-        makeRoutine({
-          events: ['out'],
-          logic: (_items, ctx) => {
-            for (const attempt of [
-              () => ctx.entries('nope'),
-              () => ctx.setState(5 as never),
-              () => ctx.emit('out', 1, { job: foreign }),
-            ]) {
-              try {
-                attempt();
-                codes.push('none');
-              } catch (error) {
-                codes.push((error as { code: string }).code);
+      new Flow('f')
+        .addRoutine(
+          makeRoutine({
+            events: ['out'],
+            logic: (_items, ctx) => {
+              for (const attempt of [
+                () => ctx.entries('nope'),
+                () => ctx.setState(5 as never),
+                () => ctx.emit('out', 1, { job: foreign }),
+              ]) {
+                try {
+                  attempt();
+                  codes.push('none');
+                } catch (error) {
+                  codes.push((error as { code: string }).code);
+                }
               }
-            }
-          },
-        }),
-        'r',
-      )
-      .addRoutine(new Collect([]), 'sink')
-      .pipe('r', 'sink'),
+            },
+          }),
+          'r',
+        )
+        .addRoutine(new Collect([]), 'sink')
+        .pipe('r', 'sink'),
     );
     [, foreign] = runtime.post('f', 'r', 'in', 'first');
     await runtime.waitUntilAllJobsFinished();
@@ -44,7 +45,9 @@ describe('ctx', () => {
   it('exposes routineId, config, message and attempt', async () => {
     const seen: unknown[] = [];
     const runtime = new Runtime();
-    const routine = makeRoutine({ logic: (_items, ctx) => void seen.push([ctx.routineId, ctx.config, ctx.message, ctx.attempt]) }).setConfig({ k: 'v' });
+    const routine = makeRoutine({
+      logic: (_items, ctx) => void seen.push([ctx.routineId, ctx.config, ctx.message, ctx.attempt]),
+    }).setConfig({ k: 'v' });
     runtime.register(new Flow('f').addRoutine(routine, 'r'));
     runtime.post('f', 'r', 'in', 1);
     await runtime.waitUntilAllJobsFinished();

@@ -13,7 +13,10 @@ describe('DurationStats', () => {
         const snap = stats.snapshot();
         expect(snap.count).toBe(samples.length);
         expect(snap.maxMs).toBe((us.at(-1) as number) / 1000);
-        for (const [got, want] of [[snap.p50Ms, exact(0.5)], [snap.p99Ms, exact(0.99)]] as const) {
+        for (const [got, want] of [
+          [snap.p50Ms, exact(0.5)],
+          [snap.p99Ms, exact(0.99)],
+        ] as const) {
           expect(Math.abs(got - want)).toBeLessThanOrEqual(want * 0.125 + 0.001);
         }
         expect(snap.avgMs).toBeCloseTo(us.reduce((a, b) => a + b, 0) / us.length / 1000, 6);

@@ -42,7 +42,17 @@ describe('the Runtime under a governor', () => {
     const clock = new ManualClock();
     const bus = new EventBus({ clock });
     const { governor, readings } = scripted(clock, bus, [
-      new PolicyRule({ name: 'mem', metric: 'mem_util', use: 'value', threshold: 0.9, clearThreshold: 0.8, action: 'reduce_batch', factor: 0.5, cooldownMs: 0, clearAfter: 1 }),
+      new PolicyRule({
+        name: 'mem',
+        metric: 'mem_util',
+        use: 'value',
+        threshold: 0.9,
+        clearThreshold: 0.8,
+        action: 'reduce_batch',
+        factor: 0.5,
+        cooldownMs: 0,
+        clearAfter: 1,
+      }),
     ]);
     const signals: BusEvent[] = [];
     bus.subscribe('drg.signal.*', (e) => void signals.push(e));
@@ -67,9 +77,15 @@ describe('the Runtime under a governor', () => {
     await post(8);
     await tick();
     expect(sizes.flat()).toEqual([8, 4, 4, 2, 2, 2, 2, 4, 4, 8]);
-    const knob = (): number | undefined => governor.subsystems().find((s) => s.name === runtime.name)?.knobs.find((k) => k.name === 'batch:batched/batch')?.value;
+    const knob = (): number | undefined =>
+      governor
+        .subsystems()
+        .find((s) => s.name === runtime.name)
+        ?.knobs.find((k) => k.name === 'batch:batched/batch')?.value;
     expect(knob()).toBe(8);
-    expect(signals.map((e) => [e.topic, (e.payload as { before: number; after: number }).before, (e.payload as { after: number }).after])).toEqual([
+    expect(
+      signals.map((e) => [e.topic, (e.payload as { before: number; after: number }).before, (e.payload as { after: number }).after]),
+    ).toEqual([
       ['drg.signal.reduce_batch', 8, 4],
       ['drg.signal.reduce_batch', 4, 2],
       ['drg.signal.restore', 2, 4],
@@ -81,8 +97,28 @@ describe('the Runtime under a governor', () => {
   it('scale_up and reduce_batch reach the thread pool (resize and dispatch batch)', async () => {
     const clock = new ManualClock();
     const { governor, readings } = scripted(clock, undefined, [
-      new PolicyRule({ name: 'up', metric: 'test_pressure', use: 'value', threshold: 0.5, clearThreshold: 0.2, action: 'scale_up', factor: 1, cooldownMs: 0, restore: false }),
-      new PolicyRule({ name: 'shrink', metric: 'mem_util', use: 'value', threshold: 0.9, clearThreshold: 0.8, action: 'reduce_batch', factor: 0.5, cooldownMs: 0, restore: false }),
+      new PolicyRule({
+        name: 'up',
+        metric: 'test_pressure',
+        use: 'value',
+        threshold: 0.5,
+        clearThreshold: 0.2,
+        action: 'scale_up',
+        factor: 1,
+        cooldownMs: 0,
+        restore: false,
+      }),
+      new PolicyRule({
+        name: 'shrink',
+        metric: 'mem_util',
+        use: 'value',
+        threshold: 0.9,
+        clearThreshold: 0.8,
+        action: 'reduce_batch',
+        factor: 0.5,
+        cooldownMs: 0,
+        restore: false,
+      }),
     ]);
     const runtime = new Runtime({ clock, governor, pool: { threads: 1, maxThreads: 2, dispatchBatch: 16 } });
     runtime.register(probe, { id: 'gov-probe', mode: 'echo', placement: 'pool' });
@@ -100,7 +136,16 @@ describe('the Runtime under a governor', () => {
   it('shed_load refuses low-priority posts with a coded error, counted; postAll reports what it shed', async () => {
     const clock = new ManualClock();
     const { governor } = scripted(clock, undefined, [
-      new PolicyRule({ name: 'slo', metric: 'latency_ms', use: 'value', threshold: 500, clearThreshold: 250, action: 'shed_load', factor: 1, cooldownMs: 0 }),
+      new PolicyRule({
+        name: 'slo',
+        metric: 'latency_ms',
+        use: 'value',
+        threshold: 500,
+        clearThreshold: 250,
+        action: 'shed_load',
+        factor: 1,
+        cooldownMs: 0,
+      }),
     ]);
     const runtime = new Runtime({ name: 'shedder', clock, governor });
     const seen: unknown[] = [];

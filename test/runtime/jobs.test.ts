@@ -201,7 +201,9 @@ describe('job history', () => {
     const gate = deferred();
     const runtime = new Runtime({ jobHistoryLimit: 2 });
     runtime.register(
-      new Flow('h').addRoutine(makeRoutine({ logic: ({ in: items }) => (items![0] === 'slow' ? gate.promise : undefined) }), 'r', { concurrency: 2 }),
+      new Flow('h').addRoutine(makeRoutine({ logic: ({ in: items }) => (items![0] === 'slow' ? gate.promise : undefined) }), 'r', {
+        concurrency: 2,
+      }),
     );
     const [, slow] = runtime.post('h', 'r', 'in', 'slow', { jobId: 'slow' });
     const ids = ['j1', 'j2', 'j3', 'j4'];
@@ -223,7 +225,20 @@ describe('job history', () => {
 
   it('listJobs filters by status, flow, worker and limit', async () => {
     const runtime = new Runtime();
-    runtime.register(new Flow('a').addRoutine(makeRoutine({ logic: ({ in: items }) => void (items![0] === 'bad' && (() => { throw new Error('bad'); })()) }), 'r'));
+    runtime.register(
+      new Flow('a').addRoutine(
+        makeRoutine({
+          logic: ({ in: items }) =>
+            void (
+              items![0] === 'bad' &&
+              (() => {
+                throw new Error('bad');
+              })()
+            ),
+        }),
+        'r',
+      ),
+    );
     runtime.register(new Flow('b').addRoutine(makeRoutine({ logic: () => {} }), 'r'));
     // Posts without workerId go to the first exec'd worker (wa1); a3 names wa2.
     runtime.exec('a', { workerId: 'wa1' });

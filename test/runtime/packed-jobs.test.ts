@@ -19,10 +19,21 @@ afterEach(() => {
 
 /** A flow whose one routine fails items divisible by 7. */
 function picky(): Flow {
-  return new Flow('picky').addRoutine(makeRoutine({ logic: (items) => { for (const x of (items.in ?? []) as number[]) if (x % 7 === 0) throw new Error(`no ${x}`); } }), 'check');
+  return new Flow('picky').addRoutine(
+    makeRoutine({
+      logic: (items) => {
+        for (const x of (items.in ?? []) as number[]) if (x % 7 === 0) throw new Error(`no ${x}`);
+      },
+    }),
+    'check',
+  );
 }
 
-async function recordRun(path: string, items: number, options: { live?: boolean; given?: boolean } = {}): Promise<{ jobs: JobContext[]; live: BusEvent[] }> {
+async function recordRun(
+  path: string,
+  items: number,
+  options: { live?: boolean; given?: boolean } = {},
+): Promise<{ jobs: JobContext[]; live: BusEvent[] }> {
   const runtime = new Runtime({ runId: 'run-p', record: { log: path }, heartbeatMs: 5 });
   const live: BusEvent[] = [];
   if (options.live === true) runtime.bus.subscribe('job.completed', (e) => void live.push(e), { maxQueue: 100_000 });
@@ -31,7 +42,13 @@ async function recordRun(path: string, items: number, options: { live?: boolean;
   const jobs: JobContext[] = [];
   for (let i = 1; i <= items; i++) {
     // postAsync waits for room in the slot.
-    const [, job] = await runtime.postAsync('picky', 'check', 'in', i, options.given === true && i % 10 === 0 ? { jobId: `given-${i}` } : {});
+    const [, job] = await runtime.postAsync(
+      'picky',
+      'check',
+      'in',
+      i,
+      options.given === true && i % 10 === 0 ? { jobId: `given-${i}` } : {},
+    );
     jobs.push(job);
   }
   expect(await runtime.waitUntilAllJobsFinished({ timeout: 20_000 })).toBe(true);
@@ -73,12 +90,20 @@ describe('completed jobs of a recording runtime', () => {
       expect(byJob.size).toBe(completed.length);
       for (const job of completed) {
         const event = byJob.get(job.jobId) as BusEvent;
-        expect(event.payload).toEqual({ jobId: job.jobId, flowId: 'picky', workerId: job.workerId, status: 'completed', durationMs: (job.finishedAt as number) - job.createdAt });
+        expect(event.payload).toEqual({
+          jobId: job.jobId,
+          flowId: 'picky',
+          workerId: job.workerId,
+          status: 'completed',
+          durationMs: (job.finishedAt as number) - job.createdAt,
+        });
         expect(event.time).toBe(new Date(job.finishedAt as number).toISOString());
       }
       expect(events.filter((e) => e.topic === 'job.failed')).toHaveLength(failed.length);
       // A job that ended later has a later seq, whether it completed or failed.
-      const ended = events.filter((e) => e.topic === 'job.completed' || e.topic === 'job.failed').map((e) => (e.payload as { jobId: string }).jobId);
+      const ended = events
+        .filter((e) => e.topic === 'job.completed' || e.topic === 'job.failed')
+        .map((e) => (e.payload as { jobId: string }).jobId);
       const order = new Map(jobs.map((j, i) => [j.jobId, i]));
       expect(ended.map((id) => order.get(id))).toEqual(jobs.map((_, i) => i));
       expect(events.at(-1)?.topic).toBe('run.stopped');
@@ -91,7 +116,12 @@ describe('completed jobs of a recording runtime', () => {
 
       const [run] = await log.runs();
       expect(run).toMatchObject({
-        runId: 'run-p', status: 'failed', count: events.length, firstSeq: seqs[0], lastSeq: seqs.at(-1), lost: 0,
+        runId: 'run-p',
+        status: 'failed',
+        count: events.length,
+        firstSeq: seqs[0],
+        lastSeq: seqs.at(-1),
+        lost: 0,
         jobs: { completed: completed.length, failed: failed.length, cancelled: 0 },
       });
       expect(await log.lastSeq('run-p')).toBe(seqs.at(-1));

@@ -1,6 +1,17 @@
 /** Activation policies as the engine runs them: joins, batches and intervals on a ManualClock. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, ManualClock, Runtime, allSlotsReady, batchSize, custom, timeInterval, type ActivationPolicy, type SlotItems } from '../../src/index.ts';
+import {
+  ErrorCode,
+  Flow,
+  ManualClock,
+  Runtime,
+  allSlotsReady,
+  batchSize,
+  custom,
+  timeInterval,
+  type ActivationPolicy,
+  type SlotItems,
+} from '../../src/index.ts';
 import { expectCode, tick } from '../fixtures/helpers.ts';
 import { makeRoutine } from '../fixtures/routines.ts';
 

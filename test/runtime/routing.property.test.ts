@@ -30,20 +30,30 @@ const spec: fc.Arbitrary<Spec> = fc.integer({ min: 2, max: 7 }).chain((n) => {
   const pairs: Array<[number, number]> = [];
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) pairs.push([i, j]);
   const edge = ([from, to]: [number, number]) =>
-    fc.record({ event: fc.constantFrom(...kEvents), slot: fc.constantFrom(...kSlots), extra: fc.boolean() }).map(({ event, slot, extra }) => {
-      const edges: Edge[] = [{ from, event, to, slot }];
-      // Sometimes a second edge between the same pair (other event or other slot): fan-out to one routine.
-      if (extra) edges.push({ from, event: event === 'e0' ? 'e1' : 'e0', to, slot: slot === 'a' ? 'b' : 'a' });
-      return edges;
-    });
+    fc
+      .record({ event: fc.constantFrom(...kEvents), slot: fc.constantFrom(...kSlots), extra: fc.boolean() })
+      .map(({ event, slot, extra }) => {
+        const edges: Edge[] = [{ from, event, to, slot }];
+        // Sometimes a second edge between the same pair (other event or other slot): fan-out to one routine.
+        if (extra) edges.push({ from, event: event === 'e0' ? 'e1' : 'e0', to, slot: slot === 'a' ? 'b' : 'a' });
+        return edges;
+      });
   return fc.record({
     n: fc.constant(n),
-    edges: fc.subarray(pairs).chain((chosen) => (chosen.length === 0 ? fc.constant([]) : fc.tuple(...chosen.map(edge)).map((lists) => lists.flat()))),
+    edges: fc
+      .subarray(pairs)
+      .chain((chosen) => (chosen.length === 0 ? fc.constant([]) : fc.tuple(...chosen.map(edge)).map((lists) => lists.flat()))),
     policies: fc.array(
-      fc.oneof(fc.constant({ kind: 'immediate' as const }), fc.integer({ min: 2, max: 4 }).map((size) => ({ kind: 'batch' as const, size }))),
+      fc.oneof(
+        fc.constant({ kind: 'immediate' as const }),
+        fc.integer({ min: 2, max: 4 }).map((size) => ({ kind: 'batch' as const, size })),
+      ),
       { minLength: n, maxLength: n },
     ),
-    posts: fc.array(fc.record({ routine: fc.integer({ min: 0, max: n - 1 }), slot: fc.constantFrom(...kSlots) }), { minLength: 1, maxLength: 15 }),
+    posts: fc.array(fc.record({ routine: fc.integer({ min: 0, max: n - 1 }), slot: fc.constantFrom(...kSlots) }), {
+      minLength: 1,
+      maxLength: 15,
+    }),
   });
 });
 
@@ -112,7 +122,12 @@ describe('routing (property)', () => {
         expect(jobs.map((j) => j.status)).toEqual(jobs.map(() => 'completed'));
         expect(runtime.stats()).toMatchObject({ activeJobs: 0, queuedItems: 0 });
         const worker = runtime.listWorkers()[0];
-        expect(worker?.counters).toMatchObject({ jobsPosted: s.posts.length, jobsProcessed: s.posts.length, itemsDropped: 0, itemsDiscarded: 0 });
+        expect(worker?.counters).toMatchObject({
+          jobsPosted: s.posts.length,
+          jobsProcessed: s.posts.length,
+          itemsDropped: 0,
+          itemsDiscarded: 0,
+        });
         for (const q of worker?.queueStatus() ?? []) {
           expect(q.counters.enqueued).toBe(q.counters.consumed);
           expect(q.counters.rejected).toBe(0);

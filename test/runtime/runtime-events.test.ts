@@ -45,7 +45,9 @@ describe('runtime events on the bus', () => {
     ]);
     expect(seen.every((e) => e.runId === 'r1')).toBe(true);
     expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1));
-    const finished = seen.filter((e) => e.topic === RuntimeTopic.ActivationFinished).map((e) => e.payload as { routineId: string; status: string; jobIds: string[]; workerId: string });
+    const finished = seen
+      .filter((e) => e.topic === RuntimeTopic.ActivationFinished)
+      .map((e) => e.payload as { routineId: string; status: string; jobIds: string[]; workerId: string });
     expect(finished.map((p) => p.routineId)).toEqual(['a', 'b', 'c']);
     expect(finished.every((p) => p.status === 'ok' && p.jobIds[0] === job.jobId && p.workerId === worker.workerId)).toBe(true);
     expect(seen.at(-1)?.payload).toMatchObject({ jobId: job.jobId, status: 'completed' });
@@ -77,12 +79,19 @@ describe('runtime events on the bus', () => {
     runtime.post('d', 'drop', 'in', 2);
     runtime.post('d', 'drop', 'in', 3);
     const blockedTarget = makeRoutine({ slots: [['in', { maxQueueLength: 1, overflow: 'block' }]], logic: () => new Promise(() => {}) });
-    const emitter = makeRoutine({ events: ['out'], logic: (items) => { for (const x of items.in ?? []) emitter.emit('out', x); } });
+    const emitter = makeRoutine({
+      events: ['out'],
+      logic: (items) => {
+        for (const x of items.in ?? []) emitter.emit('out', x);
+      },
+    });
     runtime.register(new Flow('b').addRoutine(emitter, 'emit').addRoutine(blockedTarget, 'slow').pipe('emit', 'slow'));
     for (const x of [1, 2, 3]) runtime.post('b', 'emit', 'in', x);
     await tick();
     await tick();
-    const actions = seen.map((e) => `${(e.payload as { routineId: string; action: string }).action}:${(e.payload as { routineId: string }).routineId}`);
+    const actions = seen.map(
+      (e) => `${(e.payload as { routineId: string; action: string }).action}:${(e.payload as { routineId: string }).routineId}`,
+    );
     expect(actions).toEqual(['rejected:hold', 'dropped:drop', 'blocked:slow']);
     runtime.destroy();
   });
@@ -93,7 +102,11 @@ describe('runtime events on the bus', () => {
     const errors = collect(runtime.bus, 'activation.error');
     const retries = collect(runtime.bus, 'activation.retry');
     let calls = 0;
-    const flaky = makeRoutine({ logic: () => { if (++calls < 3) throw new Error(`boom ${calls}`); } });
+    const flaky = makeRoutine({
+      logic: () => {
+        if (++calls < 3) throw new Error(`boom ${calls}`);
+      },
+    });
     runtime.register(new Flow('f').addRoutine(flaky, 'flaky', { errorHandler: { strategy: 'retry', retryDelayMs: 100, backoff: 2 } }));
     const [, job] = runtime.post('f', 'flaky', 'in', 1);
     await tick();
@@ -125,7 +138,12 @@ describe('recording a run to the durable log', () => {
     const runtime = new Runtime({ runId: 'recorded', record: { log: path } });
     await runtime.start();
     runtime.register(chain());
-    await runtime.postAll('chain', 'a', 'in', Array.from({ length: 500 }, (_, i) => i));
+    await runtime.postAll(
+      'chain',
+      'a',
+      'in',
+      Array.from({ length: 500 }, (_, i) => i),
+    );
     expect(await runtime.waitUntilAllJobsFinished({ timeout: 10_000 })).toBe(true);
     const report = await runtime.close();
     expect(report).toMatchObject({ drained: true, flushed: true });

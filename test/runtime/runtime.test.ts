@@ -7,14 +7,16 @@ import { Pass, makeRoutine } from '../fixtures/routines.ts';
 
 function gatedFlow(id = 'g') {
   const gates: Array<() => void> = [];
-  const flow = new Flow(id).addRoutine(
-    makeRoutine({ logic: () => new Promise<void>((resolve) => gates.push(resolve)) }),
-    'r',
-    { concurrency: 10 },
-  );
-  return { flow, gates, openAll: () => {
+  const flow = new Flow(id).addRoutine(makeRoutine({ logic: () => new Promise<void>((resolve) => gates.push(resolve)) }), 'r', {
+    concurrency: 10,
+  });
+  return {
+    flow,
+    gates,
+    openAll: () => {
       for (const g of gates.splice(0)) g();
-    } };
+    },
+  };
 }
 
 describe('Runtime options', () => {
@@ -262,7 +264,15 @@ describe('stats()', () => {
     runtime.post('g', 'r', 'in', 1);
     runtime.post('g', 'r', 'in', 2);
     expect(runtime.stats()).toEqual({
-      name: 'stats', status: 'running', flows: ['g'], workers: 1, activeJobs: 2, jobsEvicted: 0, queuedItems: 2, pool: undefined, placements: [],
+      name: 'stats',
+      status: 'running',
+      flows: ['g'],
+      workers: 1,
+      activeJobs: 2,
+      jobsEvicted: 0,
+      queuedItems: 2,
+      pool: undefined,
+      placements: [],
       jobLatency: {},
       activations: [{ workerId: expect.any(String), routineId: 'r', count: 0, avgMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 }],
       failures: { distinct: [], otherJobs: 0, total: 0 },

@@ -28,10 +28,16 @@ describe('scheduler', () => {
     const runtime = new Runtime();
     runtime.register(
       new Flow('depth')
-        .addRoutine(makeRoutine({ events: ['out'], logic: ({ in: items }, ctx) => {
-          order.push(`a${String(items![0])}`);
-          ctx.emit('out', items![0]);
-        } }), 'a')
+        .addRoutine(
+          makeRoutine({
+            events: ['out'],
+            logic: ({ in: items }, ctx) => {
+              order.push(`a${String(items![0])}`);
+              ctx.emit('out', items![0]);
+            },
+          }),
+          'a',
+        )
         .addRoutine(makeRoutine({ logic: ({ in: items }) => void order.push(`b${String(items![0])}`) }), 'b')
         .pipe('a', 'b'),
     );

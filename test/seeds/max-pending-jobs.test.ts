@@ -9,9 +9,12 @@ function gatedRuntime(maxPendingJobs: number) {
   const gates: Array<() => void> = [];
   const slow = makeRoutine({ slots: [['in', { maxQueueLength: 100 }]], logic: () => new Promise<void>((resolve) => gates.push(resolve)) });
   runtime.register(new Flow('bounded').addRoutine(slow, 'slow', { concurrency: 100 }));
-  return { runtime, open: () => {
+  return {
+    runtime,
+    open: () => {
       for (const resolve of gates.splice(0)) resolve();
-    } };
+    },
+  };
 }
 
 describe('maxPendingJobs', () => {
@@ -45,7 +48,12 @@ describe('maxPendingJobs', () => {
       },
     });
     runtime.register(new Flow('bounded').addRoutine(work, 'work', { concurrency: 50 }));
-    const { posted } = await runtime.postAll('bounded', 'work', 'in', Array.from({ length: 200 }, (_, i) => i));
+    const { posted } = await runtime.postAll(
+      'bounded',
+      'work',
+      'in',
+      Array.from({ length: 200 }, (_, i) => i),
+    );
     expect(posted).toBe(200);
     expect(await runtime.waitUntilAllJobsFinished({ timeout: 10_000 })).toBe(true);
     expect(peak).toBeGreaterThan(0);

@@ -6,7 +6,16 @@ import { makeRoutine } from '../fixtures/routines.ts';
 describe('runtime.stats() carries latency', () => {
   it('job latency per flow (count, avg, p50, p99, max) and activation duration per routine', async () => {
     const runtime = new Runtime();
-    const slow = makeRoutine({ events: ['out'], logic: (items) => new Promise<void>((resolve) => setTimeout(() => { for (const x of items.in ?? []) slow.emit('out', x); resolve(); }, 20)) });
+    const slow = makeRoutine({
+      events: ['out'],
+      logic: (items) =>
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            for (const x of items.in ?? []) slow.emit('out', x);
+            resolve();
+          }, 20),
+        ),
+    });
     const fast = makeRoutine({ logic: () => undefined });
     runtime.register(new Flow('timed').addRoutine(slow, 'slow', { concurrency: 10 }).addRoutine(fast, 'fast').pipe('slow', 'fast'));
     runtime.register(new Flow('quick').addRoutine(makeRoutine({ logic: () => undefined }), 'only'));

@@ -36,7 +36,7 @@ describe('exec() then post() reach the same worker (Routilux Processing Pipeline
     await runtime.close();
   });
 
-  it('posting to a flow with no worker execs one; with several, posts go to the first exec\'d that still runs, or to the one named', async () => {
+  it("posting to a flow with no worker execs one; with several, posts go to the first exec'd that still runs, or to the one named", async () => {
     const runtime = new Runtime();
     runtime.register(new Flow('p').addRoutine(new Processor(), 'processor'));
     const [created] = runtime.post('p', 'processor', 'input', 1);
@@ -54,7 +54,7 @@ describe('exec() then post() reach the same worker (Routilux Processing Pipeline
 });
 
 describe('context management in plain JavaScript', () => {
-  it('Runtime.with starts, runs and always closes, returning the body\'s result or rethrowing its error after the close', async () => {
+  it("Runtime.with starts, runs and always closes, returning the body's result or rethrowing its error after the close", async () => {
     let seen: Runtime | undefined;
     const state = await Runtime.with({ name: 'with' }, async (runtime) => {
       seen = runtime;

@@ -27,7 +27,16 @@ describe('direct actuation', () => {
     const decisions = governor.execute('inference_engine', 'reduce_batch', 0.5);
     expect(batch()).toBe(16);
     expect(decisions).toHaveLength(1);
-    expect(decisions[0]).toMatchObject({ rule: 'manual', action: 'reduce_batch', phase: 'apply', subsystem: 'inference_engine', knob: 'batch', before: 32, after: 16, outcome: 'applied' });
+    expect(decisions[0]).toMatchObject({
+      rule: 'manual',
+      action: 'reduce_batch',
+      phase: 'apply',
+      subsystem: 'inference_engine',
+      knob: 'batch',
+      before: 32,
+      after: 16,
+      outcome: 'applied',
+    });
     expect(governor.decisions()).toEqual(decisions);
     expect(heard).toEqual(decisions);
     await tick();
@@ -37,7 +46,9 @@ describe('direct actuation', () => {
 
   it('refuses an unknown subsystem, action or knob and a bad factor with coded errors', () => {
     const { governor } = setup();
-    expect(expectCode(() => governor.execute('nope', 'reduce_batch', 0.5), ErrorCode.InvalidArgument).message).toContain('"inference_engine"');
+    expect(expectCode(() => governor.execute('nope', 'reduce_batch', 0.5), ErrorCode.InvalidArgument).message).toContain(
+      '"inference_engine"',
+    );
     expectCode(() => governor.execute('inference_engine', 'explode', 0.5), ErrorCode.UnknownAction);
     expectCode(() => governor.execute('inference_engine', 'reduce_batch', 0), ErrorCode.InvalidArgument);
     expectCode(() => governor.execute('inference_engine', 'reduce_batch', 0.5, { knob: 'other' }), ErrorCode.UnknownKnob);

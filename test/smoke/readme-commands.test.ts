@@ -11,7 +11,10 @@ const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
 function quickStartCommands(): string[] {
   const section = readme.split(/^## Quick start$/m)[1]?.split(/^## /m)[0] ?? '';
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
-  return block.split('\n').map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
+  return block
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
 }
 
 describe('README quick start', () => {

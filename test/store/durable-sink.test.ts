@@ -40,7 +40,16 @@ describe('DurableSink', () => {
     const log = new ControlledLog();
     log.failNext = 1_000;
     log.failCode = 'SQLITE_FULL';
-    const sink = new DurableSink({ log, batchSize: 2, maxBatchSize: 2, maxInFlight: 1, highWaterMark: 4, retryInitialMs: 10, giveUpAfterFailures: 3, clock });
+    const sink = new DurableSink({
+      log,
+      batchSize: 2,
+      maxBatchSize: 2,
+      maxInFlight: 1,
+      highWaterMark: 4,
+      retryInitialMs: 10,
+      giveUpAfterFailures: 3,
+      clock,
+    });
     const errors: SluiceError[] = [];
     sink.onError((e) => void errors.push(e));
     for (let i = 1; i <= 6; i++) sink.onEvent(ev(i));

@@ -62,7 +62,11 @@ describe.each(implementations)('EventLog conformance: %s', (_name, create) => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
     // Clonable: the SQLite writer thread encodes these (a class with toJSON is encoded first).
-    await log.append([new Money(250), { when: new Date('2025-01-01T00:00:00Z') }, cyclic, { nested: { list: [1, 'x', null] } }, undefined, 'text', 42].map((p, i) => ev('j', i + 1, undefined, p)));
+    await log.append(
+      [new Money(250), { when: new Date('2025-01-01T00:00:00Z') }, cyclic, { nested: { list: [1, 'x', null] } }, undefined, 'text', 42].map(
+        (p, i) => ev('j', i + 1, undefined, p),
+      ),
+    );
     // Not clonable (a function inside): the batch is encoded before it crosses.
     await log.append([ev('j', 8, undefined, { f: () => 1, keep: 2 }), ev('j', 9, undefined, new Money(5))]);
     expect((await log.since('j', 0)).map((e) => e.payload)).toEqual([
@@ -109,13 +113,27 @@ describe.each(implementations)('EventLog conformance: %s', (_name, create) => {
     await log.append([ev('b', 1, '2025-01-02T00:00:00.000Z')]);
     expect(await log.runs()).toMatchObject([
       { runId: 'b', firstSeq: 1, lastSeq: 1, count: 1, firstTime: '2025-01-02T00:00:00.000Z', lastTime: '2025-01-02T00:00:00.000Z' },
-      { runId: 'a', firstSeq: 1, lastSeq: 2, count: 2, firstTime: '2025-01-01T00:00:00.000Z', lastTime: '2025-01-01T00:00:05.000Z', durationMs: 5_000 },
+      {
+        runId: 'a',
+        firstSeq: 1,
+        lastSeq: 2,
+        count: 2,
+        firstTime: '2025-01-01T00:00:00.000Z',
+        lastTime: '2025-01-01T00:00:05.000Z',
+        durationMs: 5_000,
+      },
     ]);
   });
 
   it('runs() is a registry: flow, status, job outcomes, overflows, end and duration, folded across batches', async () => {
     const at = (ms: number): string => new Date(Date.parse('2025-03-01T00:00:00.000Z') + ms).toISOString();
-    const e = (runId: string, seq: number, ms: number, topic: string, payload: unknown = {}): BusEvent => ({ runId, seq, time: at(ms), topic, payload });
+    const e = (runId: string, seq: number, ms: number, topic: string, payload: unknown = {}): BusEvent => ({
+      runId,
+      seq,
+      time: at(ms),
+      topic,
+      payload,
+    });
     // A run that stopped with failed, dropped and cancelled jobs, written in two batches.
     await log.append([
       e('done', 1, 0, 'run.started'),
@@ -133,7 +151,11 @@ describe.each(implementations)('EventLog conformance: %s', (_name, create) => {
       e('done', 11, 2_500, 'run.stopped'),
     ]);
     // A clean run; one still going (recent events); one that went silent past its heartbeats.
-    await log.append([e('clean', 1, 3_000, 'worker.started', { flowId: 'other' }), e('clean', 2, 3_100, 'job.completed'), e('clean', 3, 3_200, 'run.stopped')]);
+    await log.append([
+      e('clean', 1, 3_000, 'worker.started', { flowId: 'other' }),
+      e('clean', 2, 3_100, 'job.completed'),
+      e('clean', 3, 3_200, 'run.stopped'),
+    ]);
     const now = new Date().toISOString();
     await log.append([{ runId: 'live', seq: 1, time: now, topic: 'run.heartbeat', payload: { intervalMs: 60_000 } }]);
     await log.append([e('dead', 1, 4_000, 'run.heartbeat', { intervalMs: 1_000 }), e('dead', 2, 4_100, 'job.completed')]);
@@ -149,7 +171,13 @@ describe.each(implementations)('EventLog conformance: %s', (_name, create) => {
       recordingFailed: false,
       count: 11,
     });
-    expect(runs.clean).toMatchObject({ flow: 'other', status: 'completed', jobs: { completed: 1, failed: 0, cancelled: 0, dropped: 0 }, endTime: at(3_200), durationMs: 200 });
+    expect(runs.clean).toMatchObject({
+      flow: 'other',
+      status: 'completed',
+      jobs: { completed: 1, failed: 0, cancelled: 0, dropped: 0 },
+      endTime: at(3_200),
+      durationMs: 200,
+    });
     expect(runs.live).toMatchObject({ status: 'running', endTime: undefined, flow: undefined });
     expect(runs.dead).toMatchObject({ status: 'interrupted', endTime: undefined, durationMs: 100 });
     // Loss shows against the recorded counts of heartbeats and run.stopped, across batches.
@@ -189,11 +217,15 @@ describe.each(implementations)('EventLog conformance: %s', (_name, create) => {
 
   it('prune removes runs by size (oldest first), by id, and never the runs in `except`', async () => {
     const payload = { text: 'x'.repeat(1_000) };
-    for (const [i, id] of ['r1', 'r2', 'r3', 'r4'].entries()) await log.append([ev(id, 1, `2025-0${i + 1}-01T00:00:00.000Z`, payload), ev(id, 2, `2025-0${i + 1}-01T00:00:01.000Z`, payload)]);
+    for (const [i, id] of ['r1', 'r2', 'r3', 'r4'].entries())
+      await log.append([ev(id, 1, `2025-0${i + 1}-01T00:00:00.000Z`, payload), ev(id, 2, `2025-0${i + 1}-01T00:00:01.000Z`, payload)]);
     const runs = await log.runs();
     const each = runs[0]!.bytes;
     // Two events of ~1 kB each, counted the same way by every log.
-    expect(each).toBe(2 * ('r1'.length + '2025-01-01T00:00:00.000Z'.length + 'job.odd'.length + JSON.stringify(payload).length + 16) + ('job.even'.length - 'job.odd'.length));
+    expect(each).toBe(
+      2 * ('r1'.length + '2025-01-01T00:00:00.000Z'.length + 'job.odd'.length + JSON.stringify(payload).length + 16) +
+        ('job.even'.length - 'job.odd'.length),
+    );
     expect(runs.every((r) => r.bytes === each)).toBe(true);
     // Room for two runs and a half: the two oldest go, but r1 is kept, so r2 and r3 go.
     expect(await log.prune({ maxBytes: Math.floor(2.5 * each), except: ['r1'] })).toEqual({ runs: 2, events: 4 });

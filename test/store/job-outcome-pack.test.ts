@@ -41,7 +41,10 @@ function build(jobs: readonly Job[], runId = 'run-1'): { pack: JobOutcomePack; e
     const jobId = j.serial > 0 ? `job-x-${j.serial}` : j.given;
     pack.add(seq, time, jobId, j.serial, j.flowId, j.workerId, j.durationMs);
     expected.push({
-      seq, time: new Date(time).toISOString(), runId, topic: 'job.completed',
+      seq,
+      time: new Date(time).toISOString(),
+      runId,
+      topic: 'job.completed',
       payload: { jobId, flowId: j.flowId, workerId: j.workerId, status: 'completed', durationMs: j.durationMs },
     });
   }
@@ -73,17 +76,36 @@ describe('JobOutcomePack', () => {
   });
 
   it('stores thousands of runtime jobs in a few bytes each', () => {
-    const { pack } = build(Array.from({ length: 4096 }, (_, i) => ({ gap: 1, timeStep: i % 50 === 0 ? 1 : 0, serial: i + 1, given: '', flowId: 'pipeline', workerId: 'w-1', durationMs: i % 7 })));
+    const { pack } = build(
+      Array.from({ length: 4096 }, (_, i) => ({
+        gap: 1,
+        timeStep: i % 50 === 0 ? 1 : 0,
+        serial: i + 1,
+        given: '',
+        flowId: 'pipeline',
+        workerId: 'w-1',
+        durationMs: i % 7,
+      })),
+    );
     expect(JSON.stringify(pack).length / 4096).toBeLessThan(6);
   });
 
   it('refuses text that is not a pack, naming it', () => {
-    expect(() => JobOutcomePack.expand('{"jobId":"j1"}', 'run-1')).toThrow(/Expected a packed job.completed row \(version 1\), got \{"jobId":"j1"\}/);
-    expect(() => JobOutcomePack.expand('{"v":1,"n":3,"seqs":[1,2],"times":[0,3],"idNums":[0,3],"ids":[],"flow":[0,3],"worker":[0,3],"durations":[0,0,0]}', 'r')).toThrow(TypeError);
+    expect(() => JobOutcomePack.expand('{"jobId":"j1"}', 'run-1')).toThrow(
+      /Expected a packed job.completed row \(version 1\), got \{"jobId":"j1"\}/,
+    );
+    expect(() =>
+      JobOutcomePack.expand(
+        '{"v":1,"n":3,"seqs":[1,2],"times":[0,3],"idNums":[0,3],"ids":[],"flow":[0,3],"worker":[0,3],"durations":[0,0,0]}',
+        'r',
+      ),
+    ).toThrow(TypeError);
   });
 
   it('decodes stored rows in seq order, expanding a packed row and honouring the limit', () => {
-    const { pack, expected } = build(Array.from({ length: 5 }, () => ({ gap: 1, timeStep: 0, serial: 7, given: '', flowId: 'f', workerId: 'w', durationMs: 1 })));
+    const { pack, expected } = build(
+      Array.from({ length: 5 }, () => ({ gap: 1, timeStep: 0, serial: 7, given: '', flowId: 'f', workerId: 'w', durationMs: 1 })),
+    );
     const { columns } = encodeEvents([{ runId: 'run-1', seq: 20, time: '2026-12-01T10:00:01.000Z', topic: 'run.stopped', payload: {} }]);
     const rows = [
       { run_id: 'run-1', seq: pack.lastSeq, time: expected.at(-1)!.time, topic: 'job.completed', payload: JSON.stringify(pack), packed: 1 },
@@ -98,7 +120,9 @@ describe('a pack in the durable sink', () => {
   it('counts as its jobs, and a log that does not store packs gets the events they stand for', async () => {
     const log = new MemoryEventLog();
     const sink = new DurableSink({ log, batchSize: 1, flushIntervalMs: 0 });
-    const { pack, expected } = build(Array.from({ length: 5 }, (_, i) => ({ gap: 1, timeStep: 0, serial: i + 1, given: '', flowId: 'f', workerId: 'w', durationMs: i })));
+    const { pack, expected } = build(
+      Array.from({ length: 5 }, (_, i) => ({ gap: 1, timeStep: 0, serial: i + 1, given: '', flowId: 'f', workerId: 'w', durationMs: i })),
+    );
     sink.onEvent({ runId: 'run-1', seq: 1, time: expected[0]!.time, topic: 'run.started', payload: {} });
     sink.onEvent(pack.toEvent('run-1'));
     expect(sink.stats().accepted).toBe(6);

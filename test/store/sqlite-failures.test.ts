@@ -25,7 +25,9 @@ describe('SQLite failures surface as coded errors and health, never a crash or a
     sink.onError((e) => void errors.push(e));
     // Another connection makes every insert fail, as a read-only or full disk would.
     const admin = new Database(path);
-    admin.exec("CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database (injected)'); END;");
+    admin.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database (injected)'); END;",
+    );
     for (let i = 1; i <= 10; i++) sink.onEvent(ev(i));
     await expect.poll(() => sink.health().status, { timeout: 5000 }).toBe('unhealthy');
     const health = sink.health();
@@ -93,6 +95,8 @@ describe('SQLite failures surface as coded errors and health, never a crash or a
   it('options are validated with coded messages', async () => {
     await expect(SqliteEventLog.open({ path: ':memory:' })).rejects.toThrow(/`:memory:` needs `writer: 'inline'`/);
     await expect(SqliteEventLog.open({ path: 'x', writer: 'fast' as never })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
-    await expect(SqliteEventLog.open({ path: 'x', busyTimeoutMs: -1 })).rejects.toThrow('Expected `busyTimeoutMs` to be an integer >= 0, got `-1` (number)');
+    await expect(SqliteEventLog.open({ path: 'x', busyTimeoutMs: -1 })).rejects.toThrow(
+      'Expected `busyTimeoutMs` to be an integer >= 0, got `-1` (number)',
+    );
   });
 });

@@ -28,7 +28,8 @@ describe('DurableSink on a real SQLite file', () => {
     const heapBefore = process.memoryUsage().heapUsed;
     let heapPeak = heapBefore;
     for (let i = 0; i < total; i += chunk) {
-      for (let j = 0; j < chunk; j++) bus.publish(j % 2 ? 'job.odd' : 'job.even', { i: i + j, tag: 'x' }, { runId: i + j < 10 ? 'small' : 'big' });
+      for (let j = 0; j < chunk; j++)
+        bus.publish(j % 2 ? 'job.odd' : 'job.even', { i: i + j, tag: 'x' }, { runId: i + j < 10 ? 'small' : 'big' });
       if (sink.isPressured) await sink.ready();
       else await new Promise((r) => setImmediate(r));
       if (i % 50_000 === 0) heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
@@ -42,11 +43,17 @@ describe('DurableSink on a real SQLite file', () => {
 
     // Nothing lost or duplicated, straight from SQLite.
     const db = new Database(path, { readonly: true });
-    const row = db.prepare("SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM events WHERE run_id = 'big'").get() as Record<string, number>;
+    const row = db.prepare("SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM events WHERE run_id = 'big'").get() as Record<
+      string,
+      number
+    >;
     db.close();
     expect(row).toEqual({ n: total - 10, lo: 1, hi: total - 10 });
     expect((await log.runs()).map((r) => [r.runId, r.firstSeq, r.lastSeq, r.count])).toEqual(
-      expect.arrayContaining([['big', 1, total - 10, total - 10], ['small', 1, 10, 10]]),
+      expect.arrayContaining([
+        ['big', 1, total - 10, total - 10],
+        ['small', 1, 10, 10],
+      ]),
     );
 
     // Cursor backfill is exact.

@@ -72,33 +72,43 @@ describe('DriftMonitor (Page-Hinkley)', () => {
 describe('DriftMonitor defaults (scale: stddev)', () => {
   it('property: zero alarms on 240,000 samples of stationary noise, whatever its level and spread', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(0.001, 1, 1_000), fc.constantFrom(0, 100, -5e6), (seed, sigma, level) => {
-        const random = createRandom(seed);
-        const drift = new DriftMonitor();
-        for (let i = 0; i < 240_000; i++) drift.update(level + sigma * gaussian(random));
-        expect(drift.snapshot().detections).toBe(0);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.constantFrom(0.001, 1, 1_000),
+        fc.constantFrom(0, 100, -5e6),
+        (seed, sigma, level) => {
+          const random = createRandom(seed);
+          const drift = new DriftMonitor();
+          for (let i = 0; i < 240_000; i++) drift.update(level + sigma * gaussian(random));
+          expect(drift.snapshot().detections).toBe(0);
+        },
+      ),
       { numRuns: 6 },
     );
   }, 60_000);
 
   it('property: a 3σ shift of the mean, up or down, is detected within 16 samples, in the right direction', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(0.001, 1, 1_000), fc.constantFrom(1, -1), (seed, sigma, sign) => {
-        const random = createRandom(seed);
-        const drift = new DriftMonitor();
-        for (let i = 0; i < 2_000; i++) expect(drift.update(100 + sigma * gaussian(random)).drift).toBe(false);
-        let delay = -1;
-        for (let i = 0; i < 100 && delay < 0; i++) {
-          const r = drift.update(100 + sign * 3 * sigma + sigma * gaussian(random));
-          if (r.drift) {
-            expect(r.direction).toBe(sign > 0 ? 'up' : 'down');
-            delay = i + 1;
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.constantFrom(0.001, 1, 1_000),
+        fc.constantFrom(1, -1),
+        (seed, sigma, sign) => {
+          const random = createRandom(seed);
+          const drift = new DriftMonitor();
+          for (let i = 0; i < 2_000; i++) expect(drift.update(100 + sigma * gaussian(random)).drift).toBe(false);
+          let delay = -1;
+          for (let i = 0; i < 100 && delay < 0; i++) {
+            const r = drift.update(100 + sign * 3 * sigma + sigma * gaussian(random));
+            if (r.drift) {
+              expect(r.direction).toBe(sign > 0 ? 'up' : 'down');
+              delay = i + 1;
+            }
           }
-        }
-        expect(delay).toBeGreaterThan(0);
-        expect(delay).toBeLessThanOrEqual(16);
-      }),
+          expect(delay).toBeGreaterThan(0);
+          expect(delay).toBeLessThanOrEqual(16);
+        },
+      ),
       { numRuns: 60 },
     );
   });

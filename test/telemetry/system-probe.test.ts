@@ -46,7 +46,10 @@ describe('SystemProbe', () => {
   it('snapshot() is instant: it never waits on the source', async () => {
     let calls = 0;
     const never = new Promise<number>(() => {});
-    const probe = new SystemProbe({ source: fakeSource({ cpuLoad: () => (calls++ === 0 ? Promise.resolve(0.5) : never) }), intervalMs: 10 });
+    const probe = new SystemProbe({
+      source: fakeSource({ cpuLoad: () => (calls++ === 0 ? Promise.resolve(0.5) : never) }),
+      intervalMs: 10,
+    });
     await probe.start();
     await new Promise((r) => setTimeout(r, 30)); // second sample hangs in the source
     const t0 = performance.now();
@@ -58,7 +61,9 @@ describe('SystemProbe', () => {
 
   it('reports GPUs only when present, and computes disk rates from counters', async () => {
     const clock = new ManualClock(0);
-    const source = fakeSource({ gpus: async () => [{ vendor: 'NVIDIA', model: 'H100', utilization: 0.3, memoryTotalBytes: 80e9, memoryUsedBytes: 1e9 }] });
+    const source = fakeSource({
+      gpus: async () => [{ vendor: 'NVIDIA', model: 'H100', utilization: 0.3, memoryTotalBytes: 80e9, memoryUsedBytes: 1e9 }],
+    });
     const probe = new SystemProbe({ source, clock, intervalMs: 1000 });
     const first = await probe.sampleNow();
     expect(first.gpu).toEqual([{ vendor: 'NVIDIA', model: 'H100', utilization: 0.3, memoryTotalBytes: 80e9, memoryUsedBytes: 1e9 }]);
@@ -72,7 +77,13 @@ describe('SystemProbe', () => {
   });
 
   it('a failing reading is counted as a coded error, and the sample goes on', async () => {
-    const probe = new SystemProbe({ source: fakeSource({ diskBytes: async () => { throw new Error('no /proc'); } }) });
+    const probe = new SystemProbe({
+      source: fakeSource({
+        diskBytes: async () => {
+          throw new Error('no /proc');
+        },
+      }),
+    });
     const s = await probe.sampleNow();
     expect(s.disk).toBeUndefined();
     expect(s.cpu.load).toBe(0.25);

@@ -73,10 +73,16 @@ async function moduleBaseline(specifier: string): Promise<BenchBaseline | undefi
   const b = mod.baseline;
   if (typeof b === 'function') {
     const work = b as (item: unknown) => unknown;
-    return { name: 'plain JS (module baseline)', run: (items) => { for (const item of items) work(item); } };
+    return {
+      name: 'plain JS (module baseline)',
+      run: (items) => {
+        for (const item of items) work(item);
+      },
+    };
   }
   if (typeof b === 'object' && b !== null && typeof (b as BenchBaseline).run === 'function') return b as BenchBaseline;
-  if (b !== undefined) throw new UsageError(`The module's \`baseline\` export must be a function (item) => work or { name, run(items) }, got ${typeof b}`);
+  if (b !== undefined)
+    throw new UsageError(`The module's \`baseline\` export must be a function (item) => work or { name, run(items) }, got ${typeof b}`);
   return undefined;
 }
 
@@ -91,7 +97,8 @@ async function writeOut(path: string, text: string): Promise<string> {
 export async function benchCommand(specifier: string, cli: BenchCliOptions, io: CliIO): Promise<number> {
   // `--json -` is stdout, like a bare `--json`.
   const values = cli.json === '-' ? { ...cli, json: true as const } : cli;
-  if ((values.routine === undefined) !== (values.slot === undefined)) throw new UsageError('--routine and --slot go together: name both, or neither to use the module\'s input');
+  if ((values.routine === undefined) !== (values.slot === undefined))
+    throw new UsageError("--routine and --slot go together: name both, or neither to use the module's input");
   let durationMs: number | undefined;
   if (values.duration !== undefined) {
     try {
@@ -101,7 +108,8 @@ export async function benchCommand(specifier: string, cli: BenchCliOptions, io: 
     }
     if (durationMs <= 0) throw new UsageError(`Expected --duration to be longer than 0, got "${values.duration}"`);
   }
-  if (values.rampTo !== undefined && (values.rate === undefined || durationMs === undefined)) throw new UsageError('--ramp-to needs --rate (where the ramp starts) and --duration (how long it lasts)');
+  if (values.rampTo !== undefined && (values.rate === undefined || durationMs === undefined))
+    throw new UsageError('--ramp-to needs --rate (where the ramp starts) and --duration (how long it lasts)');
   const options: Omit<BenchOptions, 'module'> = {
     items: values.items,
     rate: values.rate,
@@ -143,7 +151,9 @@ export async function benchCommand(specifier: string, cli: BenchCliOptions, io: 
   const json = benchResultToJson(result);
   if (values.json === true) io.stdout.write(json);
   else {
-    io.stdout.write(`\nsluice bench ${result.flow}: ${result.settings.mode} loop, ${result.settings.repeat} repetition(s) per configuration (median, spread)\n\n`);
+    io.stdout.write(
+      `\nsluice bench ${result.flow}: ${result.settings.mode} loop, ${result.settings.repeat} repetition(s) per configuration (median, spread)\n\n`,
+    );
     io.stdout.write(markdownTable(benchSummaryTable(result)));
     for (const note of result.notes) io.stdout.write(`\nnote: ${note}`);
     io.stdout.write('\n');

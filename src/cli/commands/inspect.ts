@@ -17,9 +17,12 @@ export function toMermaid(flow: Flow): string {
   const ids = new Map(flow.routines.map((entry, i) => [entry.id, `r${i}`]));
   for (const entry of flow.routines) {
     const policy = entry.routine.activationPolicy.type;
-    lines.push(`  ${ids.get(entry.id)}["${mermaidLabel(entry.id)}<br/>${mermaidLabel(`${entry.routine.kind} · ${entry.placement} · ${policy}`)}"]`);
+    lines.push(
+      `  ${ids.get(entry.id)}["${mermaidLabel(entry.id)}<br/>${mermaidLabel(`${entry.routine.kind} · ${entry.placement} · ${policy}`)}"]`,
+    );
   }
-  for (const c of flow.connections) lines.push(`  ${ids.get(c.source)} -- "${mermaidLabel(`${c.event} → ${c.slot}`)}" --> ${ids.get(c.target)}`);
+  for (const c of flow.connections)
+    lines.push(`  ${ids.get(c.source)} -- "${mermaidLabel(`${c.event} → ${c.slot}`)}" --> ${ids.get(c.target)}`);
   return lines.join('\n');
 }
 
@@ -30,7 +33,8 @@ export function toDot(flow: Flow): string {
     const label = `${dotString(entry.id)}\\n${dotString(`${entry.routine.kind} · ${entry.placement} · ${entry.routine.activationPolicy.type}`)}`;
     lines.push(`  "${dotString(entry.id)}" [label="${label}"];`);
   }
-  for (const c of flow.connections) lines.push(`  "${dotString(c.source)}" -> "${dotString(c.target)}" [label="${dotString(`${c.event} → ${c.slot}`)}"];`);
+  for (const c of flow.connections)
+    lines.push(`  "${dotString(c.source)}" -> "${dotString(c.target)}" [label="${dotString(`${c.event} → ${c.slot}`)}"];`);
   lines.push('}');
   return lines.join('\n');
 }
@@ -46,7 +50,11 @@ export function describeFlow(flow: Flow) {
       placement: e.placement,
       concurrency: e.concurrency,
       errorHandler: e.errorHandler.strategy,
-      policy: { type: e.routine.activationPolicy.type, config: e.routine.activationPolicy.config, description: e.routine.activationPolicy.description },
+      policy: {
+        type: e.routine.activationPolicy.type,
+        config: e.routine.activationPolicy.config,
+        description: e.routine.activationPolicy.description,
+      },
       slots: e.routine.slots,
       events: e.routine.events,
       config: e.routine.getConfig(),

@@ -22,7 +22,8 @@ export async function replayCommand(run: string, values: ReplayOptions, io: CliI
   try {
     const runId = await resolveRunId(log, run, values.db);
     for await (const event of log.replay(runId, { since })) {
-      if (values.topic === undefined || event.topic.startsWith(values.topic)) writeEvent((t) => out.write(t), event, values.json !== undefined, values.json === undefined && io.stdout.isTTY === true);
+      if (values.topic === undefined || event.topic.startsWith(values.topic))
+        writeEvent((t) => out.write(t), event, values.json !== undefined, values.json === undefined && io.stdout.isTTY === true);
     }
   } finally {
     await out.close();

@@ -106,13 +106,19 @@ async function countLines(path: string): Promise<number> {
 /** Where items go and which: `--post`, or `--input`/generated items into `--routine.--slot` or the module's input. */
 async function resolveTarget(mod: FlowModule, options: RunOptions): Promise<Target> {
   if (options.post !== undefined) {
-    if (options.input !== undefined || options.routine !== undefined) throw new UsageError('--post names its own target and value: use it without --input, --routine and --slot');
+    if (options.input !== undefined || options.routine !== undefined)
+      throw new UsageError('--post names its own target and value: use it without --input, --routine and --slot');
     return resolvePost(options.post);
   }
-  if ((options.routine === undefined) !== (options.slot === undefined)) throw new UsageError("--routine and --slot go together: name both, or neither to use the module's input");
+  if ((options.routine === undefined) !== (options.slot === undefined))
+    throw new UsageError("--routine and --slot go together: name both, or neither to use the module's input");
   const into = options.routine !== undefined ? { routine: options.routine, slot: options.slot as string } : mod.input;
-  if (into === undefined) throw new UsageError('The flow module declares no input; say where to post with --routine and --slot, or --post routine.slot=<json|@file.jsonl>');
-  if (options.input !== undefined) return { routine: into.routine, slot: into.slot, items: readJsonl(options.input), total: await countLines(options.input) };
+  if (into === undefined)
+    throw new UsageError(
+      'The flow module declares no input; say where to post with --routine and --slot, or --post routine.slot=<json|@file.jsonl>',
+    );
+  if (options.input !== undefined)
+    return { routine: into.routine, slot: into.slot, items: readJsonl(options.input), total: await countLines(options.input) };
   return { routine: into.routine, slot: into.slot, items: generate(mod, options.items), total: options.items };
 }
 
@@ -134,7 +140,14 @@ function resolvePost(post: string): Promise<Target> | Target {
 }
 
 /** Posts `--post` items one by one, keeping their jobs (up to {@link kMaxPostedJobs}) to report each. */
-async function postEach(runtime: Runtime, flowId: string, target: Target, workerId: string, jobs: JobContext[], onPosted: (n: number) => void): Promise<void> {
+async function postEach(
+  runtime: Runtime,
+  flowId: string,
+  target: Target,
+  workerId: string,
+  jobs: JobContext[],
+  onPosted: (n: number) => void,
+): Promise<void> {
   let n = 0;
   for await (const item of target.items) {
     const [, job] = await runtime.postAsync(flowId, target.routine, target.slot, item, { workerId });
@@ -145,7 +158,12 @@ async function postEach(runtime: Runtime, flowId: string, target: Target, worker
 
 function postedOutcome(job: JobContext): PostedJob {
   const error = job.error;
-  return { jobId: job.jobId, status: job.status, data: { ...job.data }, ...(error === undefined ? {} : { error: { code: error.code, message: error.message } }) };
+  return {
+    jobId: job.jobId,
+    status: job.status,
+    data: { ...job.data },
+    ...(error === undefined ? {} : { error: { code: error.code, message: error.message } }),
+  };
 }
 
 function writePostedJobs(io: CliIO, jobs: readonly PostedJob[]): void {
@@ -153,12 +171,15 @@ function writePostedJobs(io: CliIO, jobs: readonly PostedJob[]): void {
     const outcome = job.error === undefined ? '' : ` ${job.error.code}: ${job.error.message}`;
     io.stdout.write(`${terminalSafe(`job ${job.jobId} ${job.status}${outcome}; data ${JSON.stringify(job.data)}`)}\n`);
   }
-  if (jobs.length > kShownPostedJobs) io.stdout.write(`… ${formatCount(jobs.length - kShownPostedJobs)} more jobs (--json prints every one)\n`);
+  if (jobs.length > kShownPostedJobs)
+    io.stdout.write(`… ${formatCount(jobs.length - kShownPostedJobs)} more jobs (--json prints every one)\n`);
 }
 
 function writeFailures(io: CliIO, failures: FailureTallySnapshot, replay: { runId: string; db: string } | undefined): void {
   const ways = failures.distinct.length + (failures.otherJobs > 0 ? '+' : '');
-  io.stdout.write(`failures: ${formatCount(failures.total)} jobs failed, ${ways} distinct error${failures.distinct.length === 1 && failures.otherJobs === 0 ? '' : 's'}:\n`);
+  io.stdout.write(
+    `failures: ${formatCount(failures.total)} jobs failed, ${ways} distinct error${failures.distinct.length === 1 && failures.otherJobs === 0 ? '' : 's'}:\n`,
+  );
   for (const f of failures.distinct) {
     const where = f.routineId === undefined ? '' : ` in ${f.routineId}`;
     io.stdout.write(`${terminalSafe(`  ${formatCount(f.jobs)} × ${f.code}${where}: ${f.message} (first: job ${f.firstJobId})`)}\n`);
@@ -175,8 +196,14 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
   const record = options.record ? dbPath(options.db, true) : undefined;
   // Recording is on by default: say so first, and how to turn it off.
   if (record !== undefined) io.stderr.write(`recording to ${record} (--no-record to turn off)\n`);
-  const pool = { ...(options.threads === undefined ? {} : { threads: options.threads }), ...(options.dispatchBatch === undefined ? {} : { dispatchBatch: options.dispatchBatch }) };
-  const runtime = new Runtime({ ...(record === undefined ? {} : { record: { log: record } }), ...(Object.keys(pool).length === 0 ? {} : { pool }) });
+  const pool = {
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.dispatchBatch === undefined ? {} : { dispatchBatch: options.dispatchBatch }),
+  };
+  const runtime = new Runtime({
+    ...(record === undefined ? {} : { record: { log: record } }),
+    ...(Object.keys(pool).length === 0 ? {} : { pool }),
+  });
   const flow = runtime.register(mod, parseParams(options.param ?? []));
   await runtime.start();
   const worker = runtime.exec(flow.id);
@@ -208,7 +235,11 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
   try {
     try {
       if (target.posted === true) await postEach(runtime, flow.id, target, worker.workerId, postedJobs, (n) => progress.update(n));
-      else await runtime.postAll(flow.id, target.routine, target.slot, target.items, { workerId: worker.workerId, onPosted: (n) => progress.update(n) });
+      else
+        await runtime.postAll(flow.id, target.routine, target.slot, target.items, {
+          workerId: worker.workerId,
+          onPosted: (n) => progress.update(n),
+        });
     } catch (error) {
       if (!interrupted) throw error;
     }
@@ -258,12 +289,19 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
     await out.close();
   }
   if (options.json !== true) {
-    io.stdout.write(`flow ${summary.flow}: ${formatCount(summary.items)} items in ${summary.seconds.toFixed(2)} s = ${formatCount(summary.itemsPerSecond)} items/s\n`);
-    io.stdout.write(`jobs: ${formatCount(summary.completed)} completed, ${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} cancelled\n`);
-    for (const [key, value] of Object.entries(moduleReport ?? {})) io.stdout.write(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
+    io.stdout.write(
+      `flow ${summary.flow}: ${formatCount(summary.items)} items in ${summary.seconds.toFixed(2)} s = ${formatCount(summary.itemsPerSecond)} items/s\n`,
+    );
+    io.stdout.write(
+      `jobs: ${formatCount(summary.completed)} completed, ${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} cancelled\n`,
+    );
+    for (const [key, value] of Object.entries(moduleReport ?? {}))
+      io.stdout.write(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
     if (summary.jobs !== undefined) writePostedJobs(io, summary.jobs);
-    if (summary.failures !== undefined) writeFailures(io, summary.failures, record === undefined || recordingFailed ? undefined : { runId: summary.runId, db: dbFlag });
-    if (record !== undefined && !recordingFailed) io.stdout.write(`recorded as ${summary.runId} in ${record} (sluice replay ${summary.runId}${dbFlag})\n`);
+    if (summary.failures !== undefined)
+      writeFailures(io, summary.failures, record === undefined || recordingFailed ? undefined : { runId: summary.runId, db: dbFlag });
+    if (record !== undefined && !recordingFailed)
+      io.stdout.write(`recorded as ${summary.runId} in ${record} (sluice replay ${summary.runId}${dbFlag})\n`);
   }
   if (interrupted) return ExitCode.Interrupted;
   if (summary.failed + summary.cancelled > 0 || !summary.drained) return ExitCode.JobsFailed;

@@ -95,10 +95,23 @@ export async function runsCommand(run: string | undefined, values: RunsOptions, 
       io.stdout.write(all.length === 0 ? 'no runs recorded\n' : 'no run matches\n');
       return ExitCode.Ok;
     }
-    const rows = runs.map((r) => [r.runId, r.flow ?? '-', r.status, jobsText(r), formatCount(r.overflows), r.firstTime, formatDuration(r.durationMs), formatCount(r.count)]);
+    const rows = runs.map((r) => [
+      r.runId,
+      r.flow ?? '-',
+      r.status,
+      jobsText(r),
+      formatCount(r.overflows),
+      r.firstTime,
+      formatDuration(r.durationMs),
+      formatCount(r.count),
+    ]);
     const head = ['run', 'flow', 'status', 'jobs ok/failed/cancelled', 'overflows', 'started', 'duration', 'events'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-    const line = (cells: readonly string[]): string => cells.map((c, i) => (i >= 3 && i !== 5 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ').trimEnd();
+    const line = (cells: readonly string[]): string =>
+      cells
+        .map((c, i) => (i >= 3 && i !== 5 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+        .join('  ')
+        .trimEnd();
     io.stdout.write(`${line(head)}\n`);
     for (const row of rows) io.stdout.write(`${terminalSafe(line(row))}\n`);
   } finally {
@@ -149,6 +162,8 @@ export async function pruneCommand(runIds: readonly string[], values: PruneCliOp
   } finally {
     await log.close();
   }
-  io.stdout.write(`pruned ${formatCount(result.runs)} runs (${formatCount(result.events)} events) from ${terminalSafe(path)}: ${formatBytes(before)} → ${formatBytes(logSize(path))}\n`);
+  io.stdout.write(
+    `pruned ${formatCount(result.runs)} runs (${formatCount(result.events)} events) from ${terminalSafe(path)}: ${formatBytes(before)} → ${formatBytes(logSize(path))}\n`,
+  );
   return ExitCode.Ok;
 }

@@ -34,7 +34,10 @@ export async function tailCommand(run: string, values: TailOptions, io: CliIO): 
   const runId = run === 'latest' ? await resolveRunId(log, run, values.db) : run;
   const out = openOutput(values.json ?? true, io);
   // JSON is for programs: every event. Text is for people: a summary line a second at high volume.
-  const view = values.json === undefined ? new TailView((t) => out.write(t), { mode: values.events === true ? 'events' : 'auto', truncate: io.stdout.isTTY === true }) : undefined;
+  const view =
+    values.json === undefined
+      ? new TailView((t) => out.write(t), { mode: values.events === true ? 'events' : 'auto', truncate: io.stdout.isTTY === true })
+      : undefined;
   const liveness = new LivenessMonitor();
   let stopped = false;
   let lastEventAt = performance.now();
