@@ -63,6 +63,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await runCliBench({ quick: process.argv.includes('--quick') }, (line) => process.stderr.write(`${line}\n`));
   for (const r of rows)
     console.log(
-      `${r.scenario}: ${r.sluice.toFixed(0)} ms vs ${r.baseline.toFixed(0)} ms (${r.ratio.toFixed(2)}×, spread ${(100 * r.spread).toFixed(0)}%)`,
+      `${r.scenario}: ${r.sluice.toFixed(0)} ms vs ${r.baseline.toFixed(0)} ms (${r.ratio.toFixed(2)}×, spread ` +
+        `${(100 * r.spread).toFixed(0)}%)`,
     );
 }

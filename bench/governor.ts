@@ -251,7 +251,8 @@ export async function runGovernorBench(
   for (let r = 0; r < repeats; r++) {
     capacity = await measureCapacity(resolved.costUs);
     log(
-      `  pair ${r + 1}/${repeats}: capacity ≈ ${Math.round(capacity)} requests/s; ramping 40% → 200% over ${resolved.rampMs} ms, p99 target ${resolved.targetMs} ms`,
+      `  pair ${r + 1}/${repeats}: capacity ≈ ${Math.round(capacity)} requests/s; ramping 40% → 200% over ${resolved.rampMs} ms, p99 ` +
+        `target ${resolved.targetMs} ms`,
     );
     const ungoverned = await ramp(false, capacity, resolved);
     await settle(200);

@@ -285,7 +285,10 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
   const overall = [...fixed].reduce((a, c) => (c[1].sluice > a[1].sluice ? c : a));
   out.push({
     ...row(`governed, latency target ${target.toFixed(2)} ms`, 'items/s', s, [best[1].sluice], ''),
-    note: `settled at batch ${summarize(settled).median} (runs: ${settled.join(', ')}); baseline: best fixed batch meeting the target (${best[0]}); best fixed overall: ${overall[0]} at ${Math.round(overall[1].sluice)} items/s; ${governedItems} items over ≥ ${quick ? 3 : 6} s, convergence included`,
+    note:
+      `settled at batch ${summarize(settled).median} (runs: ${settled.join(', ')}); baseline: best fixed batch meeting the target ` +
+      `(${best[0]}); best fixed overall: ${overall[0]} at ${Math.round(overall[1].sluice)} items/s; ${governedItems} items over ≥ ` +
+      `${quick ? 3 : 6} s, convergence included`,
   });
   model.dispose();
   return { rows: out, backend: `${info.kind} (${info.package})` };

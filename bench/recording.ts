@@ -59,7 +59,8 @@ export async function runRecordingBench(
       on.push(await once(items, recorded()));
       await settle();
       log(
-        `  run ${i + 1}/${runs}: recorded ${Math.round(on.at(-1) as number)} items/s, not recorded ${Math.round(off.at(-1) as number)} items/s`,
+        `  run ${i + 1}/${runs}: recorded ${Math.round(on.at(-1) as number)} items/s, not recorded ${Math.round(off.at(-1) as number)} ` +
+          `items/s`,
       );
     }
     const a = summarize(on);
@@ -84,6 +85,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await runRecordingBench({ quick: process.argv.includes('--quick') }, (line) => process.stderr.write(`${line}\n`));
   for (const r of rows)
     console.log(
-      `${r.scenario}: ${Math.round(r.sluice)} vs ${Math.round(r.baseline)} items/s = ${r.ratio.toFixed(2)}x (spread ${(100 * r.spread).toFixed(0)}%)`,
+      `${r.scenario}: ${Math.round(r.sluice)} vs ${Math.round(r.baseline)} items/s = ${r.ratio.toFixed(2)}x (spread ` +
+        `${(100 * r.spread).toFixed(0)}%)`,
     );
 }

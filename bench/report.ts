@@ -20,7 +20,8 @@ export function printRows(title: string, rows: readonly BenchRow[], out: (text: 
   out(`\n### ${title}\n\n| scenario | sluice | baseline | ratio | spread | note |\n|---|---:|---:|---:|---:|---|\n`);
   for (const r of rows)
     out(
-      `| ${r.scenario} | ${fmt(r.sluice)} ${r.unit} | ${fmt(r.baseline)} ${r.unit} | ${r.ratio.toFixed(2)}× | ${(100 * r.spread).toFixed(0)}% | ${r.note} |\n`,
+      `| ${r.scenario} | ${fmt(r.sluice)} ${r.unit} | ${fmt(r.baseline)} ${r.unit} | ${r.ratio.toFixed(2)}× | ` +
+        `${(100 * r.spread).toFixed(0)}% | ${r.note} |\n`,
     );
 }
 

@@ -245,16 +245,19 @@ function printTable(r: StoreBenchResult): void {
   console.log('throughput (median)                rows/s    vs raw');
   console.log(`  raw better-sqlite3 batched     ${k(r.throughput.rawRowsPerSec).padStart(8)}     1.00`);
   console.log(
-    `  DurableSink, thread writer     ${k(r.throughput.sinkRowsPerSec).padStart(8)}     ${r.throughput.ratio.toFixed(2)}   (target >= 0.80)`,
+    `  DurableSink, thread writer     ${k(r.throughput.sinkRowsPerSec).padStart(8)}     ${r.throughput.ratio.toFixed(2)}   (target >= ` +
+      `0.80)`,
   );
   console.log(
-    `  DurableSink, inline writer     ${k(r.throughput.sinkInlineRowsPerSec).padStart(8)}     ${(r.throughput.sinkInlineRowsPerSec / r.throughput.rawRowsPerSec).toFixed(2)}`,
+    `  DurableSink, inline writer     ${k(r.throughput.sinkInlineRowsPerSec).padStart(8)}     ` +
+      `${(r.throughput.sinkInlineRowsPerSec / r.throughput.rawRowsPerSec).toFixed(2)}`,
   );
   console.log('\nlive path, publish→deliver (µs)   p50     p99      max   loop delay p99 / max (ms)   committed in window');
   const row = (name: string, l: LatencyResult | undefined): void => {
     if (l === undefined) return;
     console.log(
-      `  ${name.padEnd(28)}${us(l.p50Us).padStart(7)} ${us(l.p99Us).padStart(7)} ${us(l.maxUs).padStart(8)}   ${l.loopDelayP99Ms.toFixed(1).padStart(8)} / ${l.loopDelayMaxMs.toFixed(1).padEnd(8)}         ${l.committedDuringWindow}`,
+      `  ${name.padEnd(28)}${us(l.p50Us).padStart(7)} ${us(l.p99Us).padStart(7)} ${us(l.maxUs).padStart(8)}   ` +
+        `${l.loopDelayP99Ms.toFixed(1).padStart(8)} / ${l.loopDelayMaxMs.toFixed(1).padEnd(8)}         ${l.committedDuringWindow}`,
     );
   };
   row('healthy sink', r.latency.healthy);

@@ -176,7 +176,9 @@ export function suiteReport(s: SuiteResults): ReportModel {
   }
   return {
     title: 'sluice: built-in benchmark scenarios',
-    subtitle: `${new Date().toISOString()} · node ${process.version} · ${process.platform}/${process.arch} · ${s.quick ? 'quick run' : 'full run'} in ${Math.round(s.seconds)} s · every figure beside a baseline measured in the same process`,
+    subtitle: `${new Date().toISOString()} · node ${process.version} · ${process.platform}/${process.arch} · ${
+      s.quick ? 'quick ' + 'run' : 'full run'
+    } in ${Math.round(s.seconds)} s · every figure beside a baseline measured in the same process`,
     headlines: headlines(s),
     sections,
   };

@@ -249,7 +249,9 @@ export default defineFlow<InferenceParams>(
         ...(stats === undefined
           ? {}
           : {
-              batches: `${stats.batches} (mean ${(stats.items / Math.max(1, stats.batches)).toFixed(1)} items, ${stats.meanBatchMs.toFixed(2)} ms), tensors after the last batch: ${stats.numTensors} (${stats.numBytes} bytes)`,
+              batches:
+                `${stats.batches} (mean ${(stats.items / Math.max(1, stats.batches)).toFixed(1)} items, ` +
+                `${stats.meanBatchMs.toFixed(2)} ms), tensors after the last batch: ${stats.numTensors} (${stats.numBytes} bytes)`,
             }),
         accuracy: `${((sink.accuracy ?? 0) * 100).toFixed(1)}% over ${sink.count ?? 0} items`,
       };

@@ -38,17 +38,17 @@ if (missing.length > 0) {
   const canInstall = process.platform === 'linux' && process.getuid?.() === 0 && found('apt-get');
   if (!canInstall) {
     const hints = missing.map((need) => need.skipHint).filter(Boolean);
-    console.error(
-      `sluice tests need ${why}: run sudo apt-get install -y --no-install-recommends ${names.join(' ')}${hints.length > 0 ? ` (${hints.join('; ')})` : ''}`,
-    );
+    const also = hints.length > 0 ? ` (${hints.join('; ')})` : '';
+    console.error(`sluice tests need ${why}: run sudo apt-get install -y --no-install-recommends ${names.join(' ')}${also}`);
     process.exit(1);
   }
   console.error(`sluice tests: installing ${why} (apt-get install ${names.join(' ')})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const run = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
   if (!run(['update', '-qq']) || !run(['install', '-y', '-qq', '--no-install-recommends', ...names])) {
+    const list = names.join(' ');
     console.error(
-      `sluice tests: apt-get could not install ${names.join(' ')}; install it by hand: apt-get install -y --no-install-recommends ${names.join(' ')}`,
+      `sluice tests: apt-get could not install ${list}; install it by hand: apt-get install -y --no-install-recommends ${list}`,
     );
     process.exit(1);
   }

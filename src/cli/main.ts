@@ -74,7 +74,8 @@ function program(io: CliIO, exit: (code: number) => void): Command {
 
   command('run', 'run a flow over generated or given items and print throughput')
     .description(
-      'Runs a flow: posts items into its input slot (one job per item), waits for every job to end, and prints items, seconds and items/s. The run is recorded unless --no-record.',
+      'Runs a flow: posts items into its input slot (one job per item), waits for every job to end, and prints items, seconds and ' +
+        'items/s. The run is recorded unless --no-record.',
     )
     .argument('<flow-module>', 'a flow module (.ts or .js) whose default export is defineFlow(...)')
     .option('--items <n>', "items to generate with the module's input generator", integer(0), 100_000)
@@ -124,7 +125,9 @@ function program(io: CliIO, exit: (code: number) => void): Command {
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
-      '\nProgress goes to stderr: a redrawn line with rate and ETA on a terminal, a plain line every\n2 s when piped, nothing with --quiet.\n\nExit codes: 0 every job completed, 1 some jobs failed or the run failed, 2 usage error,\n3 flow module invalid, 130 interrupted.',
+      '\nProgress goes to stderr: a redrawn line with rate and ETA on a terminal, a plain line every\n2 s when piped, nothing with ' +
+        '--quiet.\n\nExit codes: 0 every job completed, 1 some jobs failed or the run failed, 2 usage error,\n3 flow module invalid, ' +
+        '130 interrupted.',
     )
     .action(async (module: string, options) => {
       const { benchCommand } = await import('./commands/bench.ts');
@@ -145,13 +148,16 @@ function program(io: CliIO, exit: (code: number) => void): Command {
     });
 
   const runs = command('runs', "the run registry: each recorded run's flow, status, jobs and duration; prune the log").description(
-    'The runs recorded in the durable event log. "sluice runs" lists them; "sluice runs <runId|latest>" shows one; "sluice runs prune" bounds the log.',
+    'The runs recorded in the durable event log. "sluice runs" lists them; "sluice runs <runId|latest>" shows one; "sluice runs prune" ' +
+      'bounds the log.',
   );
   runs
     .command('list [runId]', { isDefault: true })
     .summary('list the runs, newest first, or show one (an id or latest)')
     .description(
-      'Lists the runs recorded in the durable event log, newest first: flow, status (running, completed, failed, interrupted), jobs completed/failed/cancelled, overflows, start, duration and events, with the size of the log. Given a run id (or latest), shows that run.',
+      'Lists the runs recorded in the durable event log, newest first: flow, status (running, completed, failed, interrupted), jobs ' +
+        'completed/failed/cancelled, overflows, start, duration and events, with the size of the log. Given a run id (or latest), ' +
+        'shows that run.',
     )
     .helpOption('-h, --help', 'this help')
     .exitOverride()
@@ -167,7 +173,8 @@ function program(io: CliIO, exit: (code: number) => void): Command {
     .command('prune [runIds...]')
     .summary('remove runs from the log: by count, age, size or id')
     .description(
-      'Removes whole runs from the durable event log and gives their space back (VACUUM). A running runtime applies its own retention (record.retention) at start and close.',
+      'Removes whole runs from the durable event log and gives their space back (VACUUM). A running runtime applies its own retention ' +
+        '(record.retention) at start and close.',
     )
     .helpOption('-h, --help', 'this help')
     .exitOverride()
@@ -194,7 +201,8 @@ function program(io: CliIO, exit: (code: number) => void): Command {
 
   command('tail', 'follow a run from the durable log while it is recorded')
     .description(
-      'Follows a run from the durable log: prints its events as they are recorded, until the run stops (run.stopped), you press Ctrl-C, or --idle ms pass without a new event.',
+      'Follows a run from the durable log: prints its events as they are recorded, until the run stops (run.stopped), you press ' +
+        'Ctrl-C, or --idle ms pass without a new event.',
     )
     .argument('<runId>', 'the run (see sluice runs), or latest')
     .option('--since <seq>', 'start after this seq (0: print the run from its start)', integer(0), 0)

@@ -124,7 +124,8 @@ export class TailView {
     const ended = completed + failed + cancelled;
     const top = [...codes].sort((a, b) => b[1] - a[1])[0];
     const parts = [
-      `${time}  ${formatCount(ended)} jobs/s: ${formatCount(completed)} completed, ${formatCount(failed)} failed, ${formatCount(cancelled)} cancelled`,
+      `${time}  ${formatCount(ended)} jobs/s: ${formatCount(completed)} completed, ${formatCount(failed)} failed, ` +
+        `${formatCount(cancelled)} cancelled`,
       `${formatCount(errors)} errors${top === undefined ? '' : ` (${top[0]}${codes.size > 1 ? ` +${codes.size - 1} more codes` : ''})`}`,
       `${formatCount(overflows)} overflows`,
       `${formatCount(second.events.length)} events`,

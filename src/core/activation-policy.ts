@@ -183,7 +183,8 @@ export function allSlotsReady(options: AllSlotsReadyOptions = {}): ActivationPol
     [kBuiltinPolicy]: true,
     type: 'allSlotsReady',
     config: Object.freeze({ timeoutMs, onTimeout }),
-    description: `one item from every slot once all have data; partial sets ${onTimeout === 'fail' ? 'fail' : 'flush'} after ${timeoutMs} ms`,
+    description:
+      `one item from every slot once all have data; partial sets ${onTimeout === 'fail' ? 'fail' : 'flush'} after ` + `${timeoutMs} ms`,
     evaluate(slots, ctx) {
       const total = slots.total();
       if (total === 0) {

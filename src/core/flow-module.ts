@@ -120,7 +120,8 @@ export async function loadFlowModule(specifier: string): Promise<FlowModule> {
   if (!isFlowModule(candidate)) {
     throw new SluiceError(
       ErrorCode.FlowModuleInvalid,
-      `Module ${specifier} does not export a flow: export default defineFlow(import.meta.url, build) (found exports: ${Object.keys(mod).join(', ') || 'none'})`,
+      `Module ${specifier} does not export a flow: export default defineFlow(import.meta.url, build) (found exports: ` +
+        `${Object.keys(mod).join(', ') || 'none'})`,
     );
   }
   return candidate;

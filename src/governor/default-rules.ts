@@ -15,8 +15,8 @@ import { PolicyRule } from './policy-rule.ts';
  * | `memory-pressure` | `mem_util` forecast > 0.90 | `reduce_batch` × 0.5 | < 0.80 for 3 samples |
  * | `cpu-saturation` | `cpu_util` EMA > 0.90 | `throttle` × 0.8 | < 0.75 for 3 samples |
  * | `latency-slo` | `latency_ms` (p95) > 500 | `shed_load` + 1 | < 250 for 3 samples |
- * | `pool-scale-up` | `pool_util` EMA > 0.85, `queue_depth` trend > 0, `cpu_util` < 0.90 | `scale_up` + 1 | `pool_util` EMA < 0.60 for 3 samples |
- * | `pool-scale-down` | `pool_util` EMA < 0.25 | `scale_down` − 1 | `pool_util` EMA > 0.50 for 3 samples |
+ * | `pool-scale-up` | `pool_util` EMA > 0.85, `queue_depth` trend > 0, `cpu_util` < 0.90 | `scale_up` + 1 | EMA < 0.60 for 3 samples |
+ * | `pool-scale-down` | `pool_util` EMA < 0.25 | `scale_down` − 1 | EMA > 0.50 for 3 samples |
  *
  * Every rule has a 2 s cooldown (four control intervals) and acts again only when its pressure
  * held through a whole cooldown.

@@ -388,7 +388,9 @@ export class GovernorEngine {
     };
 
     if (step === 'apply') {
-      const reason = `${shown} ${rule.direction === 'above' ? '>' : '<'} ${rule.threshold}${rule.requires.length > 0 ? ' and its guards hold' : ''}`;
+      const reason = `${shown} ${rule.direction === 'above' ? '>' : '<'} ${rule.threshold}${
+        rule.requires.length > 0 ? ' and its ' + 'guards hold' : ''
+      }`;
       const changed: string[] = [];
       let attempted = false;
       for (const knob of targets) {
@@ -423,7 +425,9 @@ export class GovernorEngine {
         continue;
       }
       attempted = true;
-      const reason = `${shown} past the clear bound ${rule.clearThreshold} for ${engagement.clearStreak} samples; restoring toward baseline ${knob.baseline}`;
+      const reason =
+        `${shown} past the clear bound ${rule.clearThreshold} for ${engagement.clearStreak} samples; restoring toward ` +
+        `baseline ${knob.baseline}`;
       const decision = record(knob, requested, 'restore', reason);
       if (decision.outcome === 'applied' && decision.after === knob.baseline) engagement.restored(name);
     }

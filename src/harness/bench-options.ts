@@ -227,7 +227,8 @@ export function resolveBenchOptions(options: BenchOptions): ResolvedBenchOptions
   if (routine === undefined || slot === undefined) {
     throw new SluiceError(
       ErrorCode.InvalidArgument,
-      `The flow module ${options.module.moduleUrl} declares no input; give \`routine\` and \`slot\` (on the command line: --routine r --slot s)`,
+      `The flow module ${options.module.moduleUrl} declares no input; give \`routine\` and \`slot\` (on the command line: --routine r ` +
+        `--slot s)`,
       { details: { name: 'routine' } },
     );
   }

@@ -231,7 +231,9 @@ export function benchResultToReport(result: BenchResult): ReportModel {
     {
       title: 'Results',
       text: [
-        `Flow ${result.flow} (${result.module}), posting into ${result.routine}.${result.slot}: ${load}, ${size} per repetition, ${s.repeat} repetition${s.repeat === 1 ? '' : 's'} after a warm-up of ${formatNumber(s.warmup)} items (not counted). Medians; spread = (max − min) / median.`,
+        `Flow ${result.flow} (${result.module}), posting into ${result.routine}.${result.slot}: ${load}, ${size} per repetition, ` +
+          `${s.repeat} repetition${s.repeat === 1 ? '' : 's'} after a warm-up of ${formatNumber(s.warmup)} items (not counted). ` +
+          `Medians; spread = (max − min) / median.`,
         ...result.notes,
       ],
       table: benchSummaryTable(result),
@@ -241,7 +243,9 @@ export function benchResultToReport(result: BenchResult): ReportModel {
   ];
   return {
     title: `sluice bench: ${result.flow}`,
-    subtitle: `${result.startedAt} · node ${result.environment.node} · ${result.environment.platform}/${result.environment.arch} · ${result.environment.cpus} CPUs`,
+    subtitle:
+      `${result.startedAt} · node ${result.environment.node} · ${result.environment.platform}/${result.environment.arch} · ` +
+      `${result.environment.cpus} CPUs`,
     headlines,
     sections,
   };

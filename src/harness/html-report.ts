@@ -11,7 +11,8 @@ function escapeHtml(text: string): string {
 }
 
 const kStyle = `
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#111827;margin:24px auto;max-width:1340px;padding:0 16px;background:#f9fafb}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#111827;margin:24px auto;max-width:1340px;
+  padding:0 16px;background:#f9fafb}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 .subtitle{color:#4b5563;margin:0 0 16px}
 .headlines{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}

@@ -102,7 +102,8 @@ export function renderChart(spec: ChartSpec): string {
   const py = (y: number): number => kPad.top + h - ((y - y0) / (y1 - y0)) * h;
   const out: string[] = [];
   out.push(
-    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${kWidth} ${kHeight}" width="${kWidth}" height="${kHeight}" role="img" aria-label="${escapeXml(spec.title)}">`,
+    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${kWidth} ${kHeight}" width="${kWidth}" height="${kHeight}" ` +
+      `role="img" aria-label="${escapeXml(spec.title)}">`,
   );
   out.push(`<rect class="frame" x="0" y="0" width="${kWidth}" height="${kHeight}" fill="#fff"/>`);
   out.push(
@@ -131,17 +132,21 @@ export function renderChart(spec: ChartSpec): string {
   out.push(`<line class="axis" x1="${kPad.left}" x2="${kPad.left + w}" y1="${kPad.top + h}" y2="${kPad.top + h}" stroke="#6b7280"/>`);
   out.push(`<line class="axis" x1="${kPad.left}" x2="${kPad.left}" y1="${kPad.top}" y2="${kPad.top + h}" stroke="#6b7280"/>`);
   out.push(
-    `<text x="${kPad.left + w / 2}" y="${kPad.top + h + 32}" text-anchor="middle" font-size="12" fill="#111827">${escapeXml(spec.xLabel)}</text>`,
+    `<text x="${kPad.left + w / 2}" y="${kPad.top + h + 32}" text-anchor="middle" font-size="12" ` +
+      `fill="#111827">${escapeXml(spec.xLabel)}</text>`,
   );
   out.push(
-    `<text transform="translate(14 ${kPad.top + h / 2}) rotate(-90)" text-anchor="middle" font-size="12" fill="#111827">${escapeXml(spec.yLabel)}</text>`,
+    `<text transform="translate(14 ${kPad.top + h / 2}) rotate(-90)" text-anchor="middle" font-size="12" ` +
+      `fill="#111827">${escapeXml(spec.yLabel)}</text>`,
   );
   // Markers.
   (spec.markers ?? []).forEach((m, i) => {
     const x = px(m.x);
     out.push(
-      `<g class="marker"><line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${kPad.top}" y2="${kPad.top + h}" stroke="#9333ea" stroke-dasharray="3 3"/>` +
-        `<text x="${(x + 3).toFixed(1)}" y="${kPad.top + 10 + (i % 4) * 11}" font-size="10" fill="#7e22ce">${escapeXml(m.label)}</text><title>${escapeXml(m.label)}</title></g>`,
+      `<g class="marker"><line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${kPad.top}" y2="${kPad.top + h}" stroke="#9333ea" ` +
+        `stroke-dasharray="3 3"/>` +
+        `<text x="${(x + 3).toFixed(1)}" y="${kPad.top + 10 + (i % 4) * 11}" font-size="10" ` +
+        `fill="#7e22ce">${escapeXml(m.label)}</text><title>${escapeXml(m.label)}</title></g>`,
     );
   });
   // Series.
@@ -164,11 +169,14 @@ export function renderChart(spec: ChartSpec): string {
       lastY = py(y);
       if (s.points.length <= 40)
         dots.push(
-          `<circle cx="${X}" cy="${Y}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${formatTick(x)} → ${formatTick(y)}`)}</title></circle>`,
+          `<circle cx="${X}" cy="${Y}" r="3" fill="${color}"><title>${escapeXml(
+            `${s.name}: ${formatTick(x)} → ` + `${formatTick(y)}`,
+          )}</title></circle>`,
         );
     }
     out.push(
-      `<path class="series" data-series="${escapeXml(s.name)}" d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/>`,
+      `<path class="series" data-series="${escapeXml(s.name)}" d="${d.trim()}" fill="none" stroke="${color}" ` +
+        `stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/>`,
     );
     out.push(dots.join(''));
   });
@@ -178,7 +186,9 @@ export function renderChart(spec: ChartSpec): string {
   spec.series.forEach((s, i) => {
     const color = kPalette[i % kPalette.length] as string;
     out.push(
-      `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="6 4"' : ''}/><text x="${lx + 22}" y="${ly}" font-size="11">${escapeXml(s.name)}</text>`,
+      `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${
+        s.dashed === true ? ' ' + 'stroke-dasharray="6 4"' : ''
+      }/><text x="${lx + 22}" y="${ly}" font-size="11">${escapeXml(s.name)}</text>`,
     );
     lx += 30 + s.name.length * 6.2;
   });

@@ -155,7 +155,9 @@ export class InferenceRoutine extends Routine {
           if (this.#log === false) return;
           const s = session.stats();
           this.#log(
-            `[sluice] ${this.kind}: TensorFlow.js ${session.info.version} on ${session.info.kind} (${session.info.package}), model ${describeModelSource(this.#model)}, input [${session.inputShape.join(', ')}], thread ${s.thread}, loaded in ${Math.round(session.loadMs)} ms`,
+            `[sluice] ${this.kind}: TensorFlow.js ${session.info.version} on ${session.info.kind} (${session.info.package}), model ` +
+              `${describeModelSource(this.#model)}, input [${session.inputShape.join(', ')}], thread ${s.thread}, loaded in ` +
+              `${Math.round(session.loadMs)} ms`,
             session.info,
           );
         },
@@ -207,7 +209,8 @@ export class InferenceRoutine extends Routine {
     if (!ok || length !== size) {
       throw new SluiceError(
         ErrorCode.InvalidInput,
-        `Routine "${routineId}": item ${index} of the batch must be ${size} numbers (an array or typed array, alone or as \`input\`), got ${length === undefined ? describeValue(input) : `${length} numbers`}`,
+        `Routine "${routineId}": item ${index} of the batch must be ${size} numbers (an array or typed array, alone or as \`input\`), ` +
+          `got ${length === undefined ? describeValue(input) : `${length} numbers`}`,
         { details: { routineId, index, expected: size, received: length ?? null } },
       );
     }

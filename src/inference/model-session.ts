@@ -65,7 +65,8 @@ export class ModelSession {
     if (model.inputs.length !== 1 || shape.some((d) => typeof d !== 'number' || d <= 0)) {
       throw new SluiceError(
         ErrorCode.ModelLoadFailed,
-        `${label} must have one input of a fixed shape, got ${model.inputs.length} input(s) of shape ${JSON.stringify(input?.shape ?? null)}`,
+        `${label} must have one input of a fixed shape, got ${model.inputs.length} input(s) of shape ` +
+          `${JSON.stringify(input?.shape ?? null)}`,
       );
     }
     this.inputShape = Object.freeze(shape as number[]);

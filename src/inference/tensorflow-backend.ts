@@ -157,7 +157,8 @@ function resolveOptions(options: TensorFlowOptions): Resolved {
   if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => !kBackendKinds.includes(k))) {
     throw new SluiceError(
       ErrorCode.InvalidArgument,
-      `Expected \`backend\` to be "auto", one of ${kBackendKinds.map((k) => `"${k}"`).join(', ')}, or a non-empty list of them, got ${describeValue(backend)}`,
+      `Expected \`backend\` to be "auto", one of ${kBackendKinds.map((k) => `"${k}"`).join(', ')}, or a non-empty list of them, got ` +
+        `${describeValue(backend)}`,
       { details: { name: 'backend' } },
     );
   }
@@ -229,7 +230,10 @@ async function tryKind(kind: BackendKind, o: Resolved): Promise<TensorFlow> {
  */
 function installHint(attempts: readonly BackendAttempt[]): string {
   if (!attempts.some((a) => a.reason === 'not installed')) return '';
-  return `. TensorFlow.js is an optional peer dependency of sluice: install a backend with npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm (portable) or npm install @tensorflow/tfjs @tensorflow/tfjs-node (native CPU)`;
+  return (
+    `. TensorFlow.js is an optional peer dependency of sluice: install a backend with npm install @tensorflow/tfjs ` +
+    `@tensorflow/tfjs-backend-wasm (portable) or npm install @tensorflow/tfjs @tensorflow/tfjs-node (native CPU)`
+  );
 }
 
 function reasonOf(error: unknown): string {
@@ -246,7 +250,8 @@ function reasonOf(error: unknown): string {
  *
  * @example
  * ```ts
- * const { tf, info } = await selectBackend({ importModule: (s) => s.includes('tfjs-node') ? Promise.reject(new Error('absent')) : import(s) });
+ * const { tf, info } = await selectBackend({ importModule: (s) => s.includes('tfjs-node') ? Promise.reject(new Error('absent')) :
+ * import(s) });
  * info.kind; // 'wasm'
  * ```
  */

@@ -382,7 +382,8 @@ function classify(error: unknown, target: PoolTarget, count: number, timedOut: b
   if (timedOut) {
     return new SluiceError(
       ErrorCode.ActivationTimeout,
-      `Routine "${target.routineId}" ran past its timeout of ${target.timeoutMs} ms per activation on a pool thread (batch of ${count}); the thread was replaced`,
+      `Routine "${target.routineId}" ran past its timeout of ${target.timeoutMs} ms per activation on a pool thread (batch of ` +
+        `${count}); the thread was replaced`,
       { cause: error, details: { ...details, timeoutMs: target.timeoutMs } },
     );
   }

@@ -302,7 +302,8 @@ class PoolScope implements ActivationScope {
       const id = typeof job === 'object' && job !== null ? (job as { jobId?: unknown }).jobId : undefined;
       throw new SluiceError(
         ErrorCode.InvalidArgument,
-        `Routine "${this.routineId}" called failJob() with ${typeof id === 'string' ? `job "${id}"` : describeValue(job)}, which is not a job of this activation`,
+        `Routine "${this.routineId}" called failJob() with ${typeof id === 'string' ? `job "${id}"` : describeValue(job)}, which is ` +
+          `not a job of this activation`,
       );
     }
     this.#recorder.ops.failJob(index, serializeError(error));
@@ -503,7 +504,8 @@ class BatchRun {
       if (isDetached(buffer)) {
         const error = new SluiceError(
           ErrorCode.NotClonable,
-          `Routine "${this.#task.routineId}" asked to transfer an ArrayBuffer that was detached before the batch's reply was sent (transferred twice, or used by two emits of one batch); the batch of ${this.#task.count} fails so that no job waits forever`,
+          `Routine "${this.#task.routineId}" asked to transfer an ArrayBuffer that was detached before the batch's reply was sent ` +
+            `(transferred twice, or used by two emits of one batch); the batch of ${this.#task.count} fails so that no job waits forever`,
           { details: { routineId: this.#task.routineId } },
         );
         return { ops: [], error: serializeError(error) } satisfies BatchResult;

@@ -170,7 +170,8 @@ export class RuntimeStateMachine {
       const allowed = kRuntimeTransitions[from];
       throw new SluiceError(
         ErrorCode.InvalidTransition,
-        `Runtime "${this.#name}" cannot go from \`${from}\` to \`${to}\`; from \`${from}\` it can go to ${allowed.length === 0 ? 'nothing (final)' : allowed.map((s) => `\`${s}\``).join(', ')}`,
+        `Runtime "${this.#name}" cannot go from \`${from}\` to \`${to}\`; from \`${from}\` it can go to ` +
+          `${allowed.length === 0 ? 'nothing (final)' : allowed.map((s) => `\`${s}\``).join(', ')}`,
         { details: { name: this.#name, from, to, allowed: [...allowed] } },
       );
     }

@@ -72,7 +72,9 @@ export class PlacementProbe {
     this.#measuring = false;
     const median = this.#median();
     this.#onPool = this.#poolable && median > this.#thresholdUs;
-    this.#reason = `median cost ${median.toFixed(1)} µs over ${this.#costs.length} activations ${this.#onPool ? '>' : '<='} ${this.#thresholdUs} µs threshold`;
+    this.#reason =
+      `median cost ${median.toFixed(1)} µs over ${this.#costs.length} activations ${this.#onPool ? '>' : '<='} ` +
+      `${this.#thresholdUs} µs threshold`;
   }
 
   #median(): number {

@@ -277,7 +277,8 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
       if (bad !== undefined) {
         return new SluiceError(
           ErrorCode.NotClonable,
-          `Routine "${routineId}" runs on the pool: slot "${slot}" holds a class instance that would lose its prototype and private fields crossing threads (${bad.path} is an ${bad.type}; rejectClassInstances is on)`,
+          `Routine "${routineId}" runs on the pool: slot "${slot}" holds a class instance that would lose its prototype and private ` +
+            `fields crossing threads (${bad.path} is an ${bad.type}; rejectClassInstances is on)`,
           {
             details: { routineId, slot, where: bad.path, type: bad.type },
           },
@@ -299,7 +300,8 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
       if (bad !== undefined) {
         return new SluiceError(
           ErrorCode.NotClonable,
-          `Routine "${routineId}" runs on the pool: its ${what} holds a class instance that would lose its prototype crossing threads (${bad.path} is an ${bad.type}; rejectClassInstances is on)`,
+          `Routine "${routineId}" runs on the pool: its ${what} holds a class instance that would lose its prototype crossing threads ` +
+            `(${bad.path} is an ${bad.type}; rejectClassInstances is on)`,
           {
             details: { routineId, where: bad.path, type: bad.type },
           },
@@ -319,7 +321,8 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
       if (bad !== undefined) {
         return new SluiceError(
           ErrorCode.NotClonable,
-          `Routine "${routineId}" cannot run on the pool: slot "${slot}" holds a value that cannot cross threads (${bad.path} is a ${bad.type})`,
+          `Routine "${routineId}" cannot run on the pool: slot "${slot}" holds a value that cannot cross threads (${bad.path} is a ` +
+            `${bad.type})`,
           {
             details: { routineId, slot, where: bad.path, type: bad.type },
           },
@@ -341,7 +344,8 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
       if (bad !== undefined) {
         return new SluiceError(
           ErrorCode.NotClonable,
-          `Routine "${routineId}" cannot run on the pool: its ${what} holds a value that cannot cross threads (${bad.path} is a ${bad.type})`,
+          `Routine "${routineId}" cannot run on the pool: its ${what} holds a value that cannot cross threads (${bad.path} is a ` +
+            `${bad.type})`,
           {
             details: { routineId, where: bad.path, type: bad.type },
           },
@@ -397,7 +401,8 @@ export class PoolBridge {
           activation,
           new SluiceError(
             ErrorCode.PoolUnavailable,
-            `Routine "${runner.id}" of flow "${flow.id}" asks for the pool, but the flow was not built by defineFlow(), so threads cannot rebuild it`,
+            `Routine "${runner.id}" of flow "${flow.id}" asks for the pool, but the flow was not built by defineFlow(), so threads ` +
+              `cannot rebuild it`,
             {
               details: { flowId: flow.id, routineId: runner.id },
             },

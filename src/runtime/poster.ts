@@ -145,7 +145,8 @@ export class Poster {
       target.counters.rejected++;
       this.#host.events.overflow(engine.worker.workerId, routineId, slot, 'rejected', undefined);
       throw new SlotQueueFullError(
-        `Slot ${routineId}.${slot} of worker "${engine.worker.workerId}" is full (${target.spec.maxQueueLength} items, overflow "${target.spec.overflow}")${target.spec.overflow === 'block' ? '; use postAsync() to wait for room' : ''}`,
+        `Slot ${routineId}.${slot} of worker "${engine.worker.workerId}" is full (${target.spec.maxQueueLength} items, overflow ` +
+          `"${target.spec.overflow}")${target.spec.overflow === 'block' ? '; use postAsync() to wait for room' : ''}`,
         { details: { flowId, routineId, slot, workerId: engine.worker.workerId } },
       );
     }
@@ -313,7 +314,8 @@ export class Poster {
     const max = this.#host.maxPendingJobs;
     return new SluiceError(
       ErrorCode.TooManyJobs,
-      `${method}() was refused: the runtime holds ${this.#host.activeJobs()} unfinished jobs (maxPendingJobs ${max}); use postAsync() or postAll(), which wait for a job to end, or retry later`,
+      `${method}() was refused: the runtime holds ${this.#host.activeJobs()} unfinished jobs (maxPendingJobs ${max}); use postAsync() ` +
+        `or postAll(), which wait for a job to end, or retry later`,
       { details: { activeJobs: this.#host.activeJobs(), maxPendingJobs: max } },
     );
   }
@@ -324,7 +326,8 @@ export class Poster {
     if (this.#parked >= max) {
       throw new SluiceError(
         ErrorCode.TooManyWaiting,
-        `postAsync() to ${where} was refused: ${this.#parked} postAsync() calls already wait for room (maxParkedPosts ${max}); await some of them, or raise maxParkedPosts`,
+        `postAsync() to ${where} was refused: ${this.#parked} postAsync() calls already wait for room (maxParkedPosts ${max}); await ` +
+          `some of them, or raise maxParkedPosts`,
         { details: { parked: this.#parked, maxParkedPosts: max } },
       );
     }
@@ -368,7 +371,8 @@ export class Poster {
     if (target === undefined) {
       throw new SluiceError(
         ErrorCode.UnknownSlot,
-        `Routine "${routineId}" of flow "${flowId}" has no slot "${slot}" (declared: ${runner.slots.map((s) => `"${s.spec.name}"`).join(', ') || 'none'})`,
+        `Routine "${routineId}" of flow "${flowId}" has no slot "${slot}" (declared: ` +
+          `${runner.slots.map((s) => `"${s.spec.name}"`).join(', ') || 'none'})`,
         { details: { flowId, routineId, slot } },
       );
     }
@@ -388,7 +392,8 @@ function recordingBehind(sink: DurableSink, method: string): SluiceError {
   const { pending, highWaterMark } = sink.stats();
   return new SluiceError(
     ErrorCode.StoreBackpressure,
-    `${method}() was refused: the durable log recording this run is behind (${pending} events not yet committed, high-water mark ${highWaterMark}); use postAsync() or postAll(), which wait, or retry later`,
+    `${method}() was refused: the durable log recording this run is behind (${pending} events not yet committed, high-water mark ` +
+      `${highWaterMark}); use postAsync() or postAll(), which wait, or retry later`,
     { details: { pending, highWaterMark } },
   );
 }

@@ -440,7 +440,8 @@ export class RoutineRunner implements Schedulable {
       if (!this.entry.routine.hasEvent(event)) {
         throw new SluiceError(
           ErrorCode.UnknownEvent,
-          `Routine "${this.id}" emitted on undeclared event "${event}" (declared: ${this.entry.routine.events.map((e) => `"${e.name}"`).join(', ') || 'none'})`,
+          `Routine "${this.id}" emitted on undeclared event "${event}" (declared: ` +
+            `${this.entry.routine.events.map((e) => `"${e.name}"`).join(', ') || 'none'})`,
           { details: { routineId: this.id, event } },
         );
       }
@@ -457,7 +458,8 @@ export class RoutineRunner implements Schedulable {
         slot.counters.rejected++;
         this.#host.events.overflow(this.#host.worker.workerId, slot.routineId, slot.spec.name, 'rejected', this.id);
         throw new SlotQueueFullError(
-          `Slot ${slot.routineId}.${slot.spec.name} is full (${slot.spec.maxQueueLength} items) and refused an item emitted by "${this.id}" on "${event}"`,
+          `Slot ${slot.routineId}.${slot.spec.name} is full (${slot.spec.maxQueueLength} items) and refused an item emitted by ` +
+            `"${this.id}" on "${event}"`,
           { details: { routineId: slot.routineId, slot: slot.spec.name, source: this.id, event } },
         );
       }
@@ -676,7 +678,8 @@ export class RoutineRunner implements Schedulable {
     const at = this.#host.clock.now();
     const error = new SluiceError(
       ErrorCode.ItemDropped,
-      `An item of slot ${this.id}.${slot.spec.name} was evicted by its overflow policy "dropOldest" (${slot.spec.maxQueueLength} items) before it ran`,
+      `An item of slot ${this.id}.${slot.spec.name} was evicted by its overflow policy "dropOldest" (${slot.spec.maxQueueLength} ` +
+        `items) before it ran`,
       { details: { routineId: this.id, slot: slot.spec.name } },
     );
     const info = { code: error.code, message: error.message };

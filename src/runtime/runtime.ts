@@ -179,7 +179,8 @@ export class Runtime {
    *
    * @example
    * ```ts
-   * const db = runtime.addHealthCheck('postgres', async () => ((await pingDb()) ? { status: 'healthy' } : { status: 'unhealthy', detail: 'no answer' }), { intervalMs: 2_000 });
+   * const db = runtime.addHealthCheck('postgres', async () => ((await pingDb()) ? { status: 'healthy' } : { status: 'unhealthy',
+   * detail: 'no answer' }), { intervalMs: 2_000 });
    * runtime.health().subsystems.postgres; // { status, consecutiveErrors, lastCheckTime, … }
    * db.dispose();
    * ```
@@ -283,7 +284,8 @@ export class Runtime {
     if (flow === undefined) {
       throw new SluiceError(
         ErrorCode.FlowNotFound,
-        `No flow "${flowId}" is registered in runtime "${this.name}" (registered: ${[...this.#flows.keys()].map((f) => `"${f}"`).join(', ') || 'none'})`,
+        `No flow "${flowId}" is registered in runtime "${this.name}" (registered: ` +
+          `${[...this.#flows.keys()].map((f) => `"${f}"`).join(', ') || 'none'})`,
         {
           details: { flowId },
         },
@@ -308,7 +310,8 @@ export class Runtime {
       const ids = pooled.map((entry) => `"${entry.id}"`).join(', ');
       throw new SluiceError(
         ErrorCode.PoolUnavailable,
-        `Flow "${flowId}" puts routine ${ids} on the pool, but the flow was not built from a module by defineFlow(), so pool threads cannot rebuild it`,
+        `Flow "${flowId}" puts routine ${ids} on the pool, but the flow was not built from a module by defineFlow(), so pool threads ` +
+          `cannot rebuild it`,
         { details: { flowId, routineIds: pooled.map((entry) => entry.id) } },
       );
     }
@@ -708,7 +711,12 @@ export class Runtime {
         if (method === 'register') return;
         throw new SluiceError(
           ErrorCode.RuntimeNotStarted,
-          `runtime.${method}() was called before \`await runtime.start()\`; runtime "${this.name}" ${this.#options.record !== undefined ? 'records its run and must open its log' : 'is governed and must register with its governor'} first`,
+          `runtime.${method}() was called before \`await runtime.start()\`; runtime "${this.name}" ` +
+            `${
+              this.#options.record !== undefined
+                ? 'records its run and must open its log'
+                : 'is governed and must register with its ' + 'governor'
+            } first`,
         );
       }
       // Nothing to wait for: start on first use.

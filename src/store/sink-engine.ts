@@ -393,7 +393,8 @@ export class SinkEngine {
     this.#report(
       new SluiceError(
         ErrorCode.StoreFailed,
-        `Recording stopped: ${error.message}${typeof code === 'string' ? ` (${code})` : ''}; ${this.#permanent} commits failed in a row and retrying cannot help; ${this.#lost} events not persisted so far, and later ones are counted as lost`,
+        `Recording stopped: ${error.message}${typeof code === 'string' ? ` (${code})` : ''}; ${this.#permanent} commits failed in a ` +
+          `row and retrying cannot help; ${this.#lost} events not persisted so far, and later ones are counted as lost`,
         { cause: error, details: { ...error.details, lost: this.#lost, gaveUp: true } },
       ),
     );

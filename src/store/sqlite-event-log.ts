@@ -178,7 +178,8 @@ export class SqliteEventLog implements EventLog {
       if (found < 1) {
         throw new SluiceError(
           ErrorCode.StoreFailed,
-          `The event log \`${path}\` has no sluice schema (version ${found}) and was opened read-only, so it cannot be created; open it once with write access`,
+          `The event log \`${path}\` has no sluice schema (version ${found}) and was opened read-only, so it cannot be created; open ` +
+            `it once with write access`,
           {
             details: { path, found, supported: kSchemaVersion },
           },

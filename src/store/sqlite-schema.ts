@@ -37,30 +37,35 @@ export const kSchemaVersion = 3;
 const kTallyColumns: ReadonlyArray<readonly [string, string]> = [
   [
     'flow',
-    `(SELECT json_extract(payload, '$.flowId') FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'worker.started' ORDER BY seq LIMIT 1)`,
+    `(SELECT json_extract(payload, '$.flowId') FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'worker.started' ORDER BY seq ` +
+      `LIMIT 1)`,
   ],
   ['jobs_completed', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.completed')`],
   ['jobs_failed', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.failed')`],
   ['jobs_cancelled', `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.cancelled')`],
   [
     'jobs_dropped',
-    `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.failed' AND instr(e.payload, '"SLUICE_ERR_ITEM_DROPPED"') > 0)`,
+    `(SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'job.failed' AND instr(e.payload, ` +
+      `'"SLUICE_ERR_ITEM_DROPPED"') > 0)`,
   ],
   [
     'overflows',
     `((SELECT count(*) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'slot.overflow')
-      + (SELECT coalesce(sum(max(coalesce(json_extract(payload, '$.dropped'), 1), 1)), 0) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'bus.overflow'))`,
+      + (SELECT coalesce(sum(max(coalesce(json_extract(payload, '$.dropped'), 1), 1)), 0) FROM events e
+         WHERE e.run_id = runs.run_id AND e.topic = 'bus.overflow'))`,
   ],
   ['stopped_time', `(SELECT max(time) FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'run.stopped')`],
   [
     'heartbeat_ms',
     `(SELECT coalesce(json_extract(payload, '$.heartbeatMs'), json_extract(payload, '$.intervalMs')) FROM events e
-      WHERE e.run_id = runs.run_id AND e.topic IN ('run.started', 'run.heartbeat') AND coalesce(json_extract(payload, '$.heartbeatMs'), json_extract(payload, '$.intervalMs')) > 0 ORDER BY seq LIMIT 1)`,
+      WHERE e.run_id = runs.run_id AND e.topic IN ('run.started', 'run.heartbeat')
+        AND coalesce(json_extract(payload, '$.heartbeatMs'), json_extract(payload, '$.intervalMs')) > 0 ORDER BY seq LIMIT 1)`,
   ],
   ['recording_failed', `EXISTS (SELECT 1 FROM events e WHERE e.run_id = runs.run_id AND e.topic = 'run.recording_failed')`],
   [
     'bytes',
-    `(SELECT coalesce(sum(length(run_id) + length(time) + length(topic) + coalesce(length(payload), 0) + 16), 0) FROM events e WHERE e.run_id = runs.run_id)`,
+    `(SELECT coalesce(sum(length(run_id) + length(time) + length(topic) + coalesce(length(payload), 0) + 16), 0) FROM events e WHERE ` +
+      `e.run_id = runs.run_id)`,
   ],
   // Schema 1 runtimes did not count what they recorded.
   ['lost', '0'],

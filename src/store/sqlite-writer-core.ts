@@ -33,7 +33,8 @@ export class SqliteWriterCore {
     this.#insert = db.prepare('INSERT OR IGNORE INTO events (run_id, seq, time, topic, payload, packed) VALUES (?, ?, ?, ?, ?, ?)');
     this.#upsertRun = db.prepare(
       `INSERT INTO runs (run_id, first_seq, last_seq, count, first_time, last_time,
-                         flow, jobs_completed, jobs_failed, jobs_cancelled, jobs_dropped, overflows, stopped_time, heartbeat_ms, recording_failed, bytes)
+                         flow, jobs_completed, jobs_failed, jobs_cancelled, jobs_dropped, overflows, stopped_time, heartbeat_ms,
+                         recording_failed, bytes)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (run_id) DO UPDATE SET
          first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq),

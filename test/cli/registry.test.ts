@@ -58,7 +58,11 @@ describe('failures in one command', () => {
     );
     expect(r.out).toMatch(/^failures: 3 jobs failed, 1 distinct error:$/m);
     expect(r.out).toMatch(
-      /^ {2}3 × SLUICE_ERR_ROUTINE_FAILED in source: Routine "source" failed: reading has no numeric celsius: \{"no":1\} \(first: job \S+-2\)$/m,
+      new RegExp(
+        '^ {2}3 × SLUICE_ERR_ROUTINE_FAILED in source: Routine "source" failed: ' +
+          String.raw`reading has no numeric celsius: \{"no":1\} \(first: job \S+-2\)$`,
+        'm',
+      ),
     );
     const runId = /recorded as (\S+) in/.exec(r.out)?.[1] as string;
     expect(r.out).toContain(`every failed job: sluice replay ${runId} --topic job.failed --db '${db}'`);
@@ -181,7 +185,10 @@ describe('the run registry', () => {
     expect(nothing.code).toBe(2);
     expect(nothing.err).toMatch(/Say what to prune/);
     expect((await cli('runs', 'prune', '--older-than', 'soon', '--db', db)).err.trim()).toMatch(
-      /^sluice runs prune: SLUICE_ERR_USAGE: option '--older-than <age\|date>' argument 'soon' is invalid\. Expected an age such as 30m.* \(see sluice runs prune --help\)$/,
+      new RegExp(
+        "^sluice runs prune: SLUICE_ERR_USAGE: option '--older-than <age\\|date>' argument 'soon' is invalid\\. " +
+          'Expected an age such as 30m.* \\(see sluice runs prune --help\\)$',
+      ),
     );
   });
 });

@@ -110,7 +110,8 @@ describe('every TypeScript example in README.md and docs/', () => {
         "import { Runtime } from 'sluice';\nimport { InferenceRoutine } from 'sluice/inference';\nimport cpu from './flows/cpu.ts';",
       ),
     ).toBe(
-      `import { Runtime } from '${root}src/index.ts';\nimport { InferenceRoutine } from '${root}src/inference/index.ts';\nimport cpu from '${root}flows/cpu.ts';`,
+      `import { Runtime } from '${root}src/index.ts';\nimport { InferenceRoutine } from '${root}src/inference/index.ts';\nimport cpu ` +
+        `from '${root}flows/cpu.ts';`,
     );
   });
 

@@ -36,15 +36,19 @@ describe('class instances crossing threads', () => {
     expect(job.data.out).toEqual({ plain: true, keys: ['celsius'] });
   });
 
-  it('with rejectClassInstances the post fails with SLUICE_ERR_NOT_CLONABLE naming the routine, slot and class; plain data and built-ins pass', async () => {
-    const runtime = start(true);
-    const [, bad] = runtime.post('faults', 'work', 'in', { at: new Date(0), reading: new Reading(21) });
-    const [, good] = runtime.post('faults', 'work', 'in', { at: new Date(0), tags: new Set(['a']), celsius: 21 });
-    expect(await runtime.waitUntilAllJobsFinished({ timeout: 10_000 })).toBe(true);
-    expect(bad.status).toBe('failed');
-    expect(bad.error?.code).toBe(ErrorCode.NotClonable);
-    expect(bad.error?.message).toMatch(/Routine "work" .*slot "in" .*items\[0\]\.reading is an instance of Reading/);
-    expect(good.status).toBe('completed');
-    expect(() => new Runtime({ pool: { rejectClassInstances: 'yes' as never } })).toThrow(/rejectClassInstances/);
-  });
+  it(
+    'with rejectClassInstances the post fails with SLUICE_ERR_NOT_CLONABLE naming the routine, slot and class; plain data and ' +
+      'built-ins pass',
+    async () => {
+      const runtime = start(true);
+      const [, bad] = runtime.post('faults', 'work', 'in', { at: new Date(0), reading: new Reading(21) });
+      const [, good] = runtime.post('faults', 'work', 'in', { at: new Date(0), tags: new Set(['a']), celsius: 21 });
+      expect(await runtime.waitUntilAllJobsFinished({ timeout: 10_000 })).toBe(true);
+      expect(bad.status).toBe('failed');
+      expect(bad.error?.code).toBe(ErrorCode.NotClonable);
+      expect(bad.error?.message).toMatch(/Routine "work" .*slot "in" .*items\[0\]\.reading is an instance of Reading/);
+      expect(good.status).toBe('completed');
+      expect(() => new Runtime({ pool: { rejectClassInstances: 'yes' as never } })).toThrow(/rejectClassInstances/);
+    },
+  );
 });

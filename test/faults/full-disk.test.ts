@@ -15,7 +15,8 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-full-disk-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a full disk is loud', () => {
-  it('sluice run on a 128 KB file-size limit: the flow completes, one stderr line names the file and the SQLite error, events not persisted are counted, exit 4, no "recorded as"', () => {
+  it('sluice run on a 128 KB file-size limit: the flow completes, one stderr line names the file and the SQLite error, events not ' +
+    'persisted are counted, exit 4, no "recorded as"', () => {
     const db = join(dir, 'runs.sqlite');
     const out = spawnSync(
       'bash',

@@ -5,7 +5,8 @@ import { tick } from '../fixtures/helpers.ts';
 import { makeRoutine } from '../fixtures/routines.ts';
 
 describe('parked postAsync callers are bounded', () => {
-  it('100,000 concurrent postAsync calls: maxParkedPosts (default 10,000) wait, the rest are refused at once with SLUICE_ERR_TOO_MANY_WAITING; every admitted job completes', async () => {
+  it('100,000 concurrent postAsync calls: maxParkedPosts (default 10,000) wait, the rest are refused at once with ' +
+    'SLUICE_ERR_TOO_MANY_WAITING; every admitted job completes', async () => {
     const runtime = new Runtime();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

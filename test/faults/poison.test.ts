@@ -49,7 +49,8 @@ async function run(errorHandler: ErrorHandlerOptions | undefined, perItem = fals
 }
 
 describe('a poison item fails alone (inline batches)', () => {
-  it('5 bad items among 4,000 through batchSize(32) with RETRY: exactly 5 failed jobs, 3,995 completed, every good item delivered once', async () => {
+  it('5 bad items among 4,000 through batchSize(32) with RETRY: exactly 5 failed jobs, 3,995 completed, every good item delivered ' +
+    'once', async () => {
     const { seen, counters } = await run({ strategy: 'retry', maxAttempts: 3, retryDelayMs: 1, jitter: 0 });
     expect(counters).toMatchObject({ jobsPosted: 4_000, jobsProcessed: 3_995, jobsFailed: 5 });
     expect(seen).toHaveLength(3_995);

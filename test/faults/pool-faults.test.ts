@@ -44,7 +44,8 @@ function tally(jobs: JobContext[]): Record<string, number> {
 
 describe('nothing a pool thread does kills the main process', () => {
   for (const mode of ['timer-throw', 'reject'] as const) {
-    it(`${mode === 'reject' ? 'an unhandled rejection' : 'a throw from a timer'} in an idle thread: the thread is replaced, counted and published; every job completes and later work runs`, async () => {
+    it(`${mode === 'reject' ? 'an unhandled rejection' : 'a throw from a timer'} in an idle thread: the thread is replaced, counted ` +
+      `and published; every job completes and later work runs`, async () => {
       const runtime = start(mode, [3]);
       const published: string[] = [];
       runtime.bus.subscribe('pool.thread_error', (e) => void published.push((e.payload as { message: string }).message));
@@ -61,7 +62,8 @@ describe('nothing a pool thread does kills the main process', () => {
     }, 30_000);
   }
 
-  it('a throw from a timer while its activation still runs fails that activation with SLUICE_ERR_WORKER_CRASHED; its batch-mates complete', async () => {
+  it('a throw from a timer while its activation still runs fails that activation with SLUICE_ERR_WORKER_CRASHED; its batch-mates ' +
+    'complete', async () => {
     const runtime = start('busy-throw', [7], { pool: { dispatchBatch: 64 } });
     const jobs = await postRange(runtime, 0, 40);
     expect(tally(jobs)).toEqual({ completed: 39, [`failed:${ErrorCode.WorkerCrashed}`]: 1 });
@@ -70,7 +72,8 @@ describe('nothing a pool thread does kills the main process', () => {
 });
 
 describe('the clone check never throws out of sluice', () => {
-  it('a revoked Proxy, a throwing getter and a function in one batch fail only their own items with SLUICE_ERR_NOT_CLONABLE; their batch-mates run', async () => {
+  it('a revoked Proxy, a throwing getter and a function in one batch fail only their own items with SLUICE_ERR_NOT_CLONABLE; their ' +
+    'batch-mates run', async () => {
     const runtime = start('none', [], { pool: { threads: 1, dispatchBatch: 16 } });
     const { proxy, revoke } = Proxy.revocable({ a: 1 }, {});
     revoke();
@@ -101,7 +104,8 @@ describe('replies are never silently dropped', () => {
     for (const job of jobs) expect(job.data.out).toMatchObject({ length: 1024 });
   }, 30_000);
 
-  it('an explicit transfer moves the buffer; transferring a buffer that is already detached fails with SLUICE_ERR_NOT_CLONABLE, never a hang', async () => {
+  it('an explicit transfer moves the buffer; transferring a buffer that is already detached fails with SLUICE_ERR_NOT_CLONABLE, never ' +
+    'a hang', async () => {
     const runtime = start('transfer', [], { pool: { threads: 1, dispatchBatch: 4 } });
     const jobs = await postRange(runtime, 0, 12);
     expect(tally(jobs)).toEqual({ completed: 12 });

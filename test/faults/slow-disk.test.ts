@@ -36,7 +36,8 @@ function countCompleted(db: string): number {
 }
 
 describe('a slow disk slows posting, never loses or balloons', () => {
-  it('postAll waits while the log is write-locked, post() refuses with SLUICE_ERR_STORE_BACKPRESSURE, postAsync waits; the live bus keeps delivering; every event is recorded', async () => {
+  it('postAll waits while the log is write-locked, post() refuses with SLUICE_ERR_STORE_BACKPRESSURE, postAsync waits; the live bus ' +
+    'keeps delivering; every event is recorded', async () => {
     const db = tempFile('locked.sqlite');
     const hwm = 2_000;
     const total = 50_000;

@@ -71,8 +71,13 @@ class Sink extends Routine {
 }
 
 export default defineFlow(import.meta.url, () =>
-  new Flow('convert-${lang}').addRoutine(new Celsius(), 'convert', { placement: 'pool' }).addRoutine(new Sink(), 'sink').pipe('convert', 'sink'),
-  { description: 'Fahrenheit to Celsius on the pool', input: { routine: 'convert', slot: 'in', generate: (i${lang === 'ts' ? ': number' : ''}) => ({ f: i % 200 }) } },
+  new Flow('convert-${lang}')
+    .addRoutine(new Celsius(), 'convert', { placement: 'pool' })
+    .addRoutine(new Sink(), 'sink')
+    .pipe('convert', 'sink'),
+  { description: 'Fahrenheit to Celsius on the pool', input: { routine: 'convert', slot: 'in', generate: (i${
+    lang === 'ts' ? ': ' + 'number' : ''
+  }) => ({ f: i % 200 }) } },
 );
 `;
 

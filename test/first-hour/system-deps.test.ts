@@ -38,7 +38,8 @@ describe('npm test checks the machine first (test/ensure-system.mjs)', () => {
       });
       expect(out.status).toBe(1);
       expect(out.stderr.trim().split('\n')).toEqual([
-        'sluice tests need chromium for the browser test of the HTML bench report: run sudo apt-get install -y --no-install-recommends chromium (or set SLUICE_SKIP_BROWSER=1 to skip the browser test)',
+        'sluice tests need chromium for the browser test of the HTML bench report: run sudo apt-get install -y --no-install-recommends ' +
+          'chromium (or set SLUICE_SKIP_BROWSER=1 to skip the browser test)',
       ]);
       const skipped = spawnSync(join(bin, 'node'), [script], {
         env: { PATH: bin, SLUICE_SKIP_BROWSER: '1' },
@@ -54,7 +55,8 @@ describe('npm test checks the machine first (test/ensure-system.mjs)', () => {
     const log = join(dir, 'apt-get.log');
     writeFileSync(
       join(bin, 'apt-get'),
-      `#!/bin/sh\necho "$@" >> ${log}\necho "DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> ${log}\nif [ "$1" = install ]; then printf '#!/bin/sh\\n' > ${join(bin, 'chromium')}; /bin/chmod +x ${join(bin, 'chromium')}; fi\n`,
+      `#!/bin/sh\necho "$@" >> ${log}\necho "DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> ${log}\nif [ "$1" = install ]; then printf ` +
+        `'#!/bin/sh\\n' > ${join(bin, 'chromium')}; /bin/chmod +x ${join(bin, 'chromium')}; fi\n`,
     );
     chmodSync(join(bin, 'apt-get'), 0o755);
     const out = spawnSync(join(bin, 'node'), [script], { env: { PATH: bin, CHROMIUM: '' }, encoding: 'utf8', timeout: 30_000 });

@@ -116,7 +116,10 @@ describe('sluice bench', () => {
   it.each([
     [
       ['--threads', '0,2'],
-      /SLUICE_ERR_USAGE: option '--threads <list>' argument '0,2' is invalid\. Expected a comma-separated list of integers >= 1 \(e\.g\. 1,2,4\)/,
+      new RegExp(
+        "SLUICE_ERR_USAGE: option '--threads <list>' argument '0,2' is invalid\\. " +
+          'Expected a comma-separated list of integers >= 1 \\(e\\.g\\. 1,2,4\\)',
+      ),
     ],
     [['--dispatch-batch', 'x'], /option '--dispatch-batch <list>' argument 'x' is invalid\. Expected a comma-separated list/],
     [['--batch', 'x'], /option '--batch <list>' argument 'x' is invalid/],

@@ -28,7 +28,8 @@ for (let i = 0; i < 40; i++) runtime.post('cpu', 'source', 'in', { id: i, seed: 
 const drained = await runtime.waitUntilAllJobsFinished({ timeout: 30000 });
 const pool = runtime.stats().pool;
 await runtime.close();
-console.log(JSON.stringify({ drained, processed: worker.counters.jobsProcessed, count: worker.getRoutineState('sink').count, sent: pool.activationsSent }));
+const count = worker.getRoutineState('sink').count;
+console.log(JSON.stringify({ drained, processed: worker.counters.jobsProcessed, count, sent: pool.activationsSent }));
 `,
     );
     const { stdout } = await run(process.execPath, [script.pathname], { cwd: root, timeout: 60_000 });

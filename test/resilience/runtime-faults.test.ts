@@ -49,45 +49,48 @@ function breakerFlow(behaviour: { fail: boolean }, delivered: unknown[], fallbac
 }
 
 describe('circuit breakers through the runtime', () => {
-  it('opens after consecutive failures, fails fast with SLUICE_ERR_CIRCUIT_OPEN, half-opens after the delay and closes on a good probe', async () => {
-    const clock = new ManualClock();
-    const runtime = new Runtime({ clock });
-    const states: string[] = [];
-    runtime.bus.subscribe('breaker.state', (e) => void states.push((e.payload as { to: string }).to));
-    const behaviour = { fail: true };
-    const delivered: unknown[] = [];
-    let _calls = 0;
-    runtime.register(breakerFlow(behaviour, delivered));
-    runtime.bus.subscribe('activation.finished', (e) => {
-      if ((e.payload as { routineId: string }).routineId === 'call') _calls++;
-    });
-    const post = (x: number) => runtime.post('guarded', 'call', 'in', x)[1];
-    const failing = [1, 2, 3].map(post);
-    await tick();
-    expect(failing.map((j) => j.error?.code)).toEqual(Array(3).fill(ErrorCode.RoutineFailed));
-    expect(runtime.breakers.get('routine:guarded/call')?.state).toBe('open');
-    // Open: fails fast, the logic is not called.
-    const fast = [4, 5].map(post);
-    await tick();
-    expect(fast.map((j) => j.error?.code)).toEqual([ErrorCode.CircuitOpen, ErrorCode.CircuitOpen]);
-    expect(runtime.health().subsystems['breaker:routine:guarded/call']?.status).not.toBe('healthy');
-    expect(runtime.status).toBe('degraded');
-    // After the delay one probe goes through; it succeeds and closes the breaker.
-    behaviour.fail = false;
-    clock.advance(1_000);
-    const probe = post(6);
-    await tick();
-    expect(probe.status).toBe('completed');
-    expect(runtime.breakers.get('routine:guarded/call')?.state).toBe('closed');
-    const after = post(7);
-    await tick();
-    expect(after.status).toBe('completed');
-    expect(delivered).toEqual(['ok:6', 'ok:7']);
-    await tick();
-    expect(states).toEqual(['open', 'half-open', 'closed']);
-    expect(runtime.status).toBe('running');
-    await runtime.close();
-  });
+  it(
+    'opens after consecutive failures, fails fast with SLUICE_ERR_CIRCUIT_OPEN, half-opens after the delay and closes on a good ' + 'probe',
+    async () => {
+      const clock = new ManualClock();
+      const runtime = new Runtime({ clock });
+      const states: string[] = [];
+      runtime.bus.subscribe('breaker.state', (e) => void states.push((e.payload as { to: string }).to));
+      const behaviour = { fail: true };
+      const delivered: unknown[] = [];
+      let _calls = 0;
+      runtime.register(breakerFlow(behaviour, delivered));
+      runtime.bus.subscribe('activation.finished', (e) => {
+        if ((e.payload as { routineId: string }).routineId === 'call') _calls++;
+      });
+      const post = (x: number) => runtime.post('guarded', 'call', 'in', x)[1];
+      const failing = [1, 2, 3].map(post);
+      await tick();
+      expect(failing.map((j) => j.error?.code)).toEqual(Array(3).fill(ErrorCode.RoutineFailed));
+      expect(runtime.breakers.get('routine:guarded/call')?.state).toBe('open');
+      // Open: fails fast, the logic is not called.
+      const fast = [4, 5].map(post);
+      await tick();
+      expect(fast.map((j) => j.error?.code)).toEqual([ErrorCode.CircuitOpen, ErrorCode.CircuitOpen]);
+      expect(runtime.health().subsystems['breaker:routine:guarded/call']?.status).not.toBe('healthy');
+      expect(runtime.status).toBe('degraded');
+      // After the delay one probe goes through; it succeeds and closes the breaker.
+      behaviour.fail = false;
+      clock.advance(1_000);
+      const probe = post(6);
+      await tick();
+      expect(probe.status).toBe('completed');
+      expect(runtime.breakers.get('routine:guarded/call')?.state).toBe('closed');
+      const after = post(7);
+      await tick();
+      expect(after.status).toBe('completed');
+      expect(delivered).toEqual(['ok:6', 'ok:7']);
+      await tick();
+      expect(states).toEqual(['open', 'half-open', 'closed']);
+      expect(runtime.status).toBe('running');
+      await runtime.close();
+    },
+  );
 
   it('routes items to a fallback routine while open, and to a fallback event', async () => {
     for (const kind of ['routine', 'event'] as const) {

@@ -36,21 +36,24 @@ describe('exec() then post() reach the same worker (Routilux Processing Pipeline
     await runtime.close();
   });
 
-  it("posting to a flow with no worker execs one; with several, posts go to the first exec'd that still runs, or to the one named", async () => {
-    const runtime = new Runtime();
-    runtime.register(new Flow('p').addRoutine(new Processor(), 'processor'));
-    const [created] = runtime.post('p', 'processor', 'input', 1);
-    expect(runtime.listWorkers().map((w) => w.workerId)).toEqual([created.workerId]);
-    const second = runtime.exec('p', { workerId: 'second' });
-    expect(runtime.post('p', 'processor', 'input', 2)[0]).toBe(created);
-    expect(runtime.post('p', 'processor', 'input', 3, { workerId: 'second' })[0]).toBe(second);
-    await runtime.waitUntilAllJobsFinished();
-    await runtime.stopWorker(created.workerId);
-    expect(runtime.post('p', 'processor', 'input', 4)[0]).toBe(second);
-    await runtime.waitUntilAllJobsFinished();
-    expect(second.getRoutineState('processor')).toEqual({ processed_count: 2, last_value: 4 });
-    await runtime.close();
-  });
+  it(
+    "posting to a flow with no worker execs one; with several, posts go to the first exec'd that still runs, or to the one " + 'named',
+    async () => {
+      const runtime = new Runtime();
+      runtime.register(new Flow('p').addRoutine(new Processor(), 'processor'));
+      const [created] = runtime.post('p', 'processor', 'input', 1);
+      expect(runtime.listWorkers().map((w) => w.workerId)).toEqual([created.workerId]);
+      const second = runtime.exec('p', { workerId: 'second' });
+      expect(runtime.post('p', 'processor', 'input', 2)[0]).toBe(created);
+      expect(runtime.post('p', 'processor', 'input', 3, { workerId: 'second' })[0]).toBe(second);
+      await runtime.waitUntilAllJobsFinished();
+      await runtime.stopWorker(created.workerId);
+      expect(runtime.post('p', 'processor', 'input', 4)[0]).toBe(second);
+      await runtime.waitUntilAllJobsFinished();
+      expect(second.getRoutineState('processor')).toEqual({ processed_count: 2, last_value: 4 });
+      await runtime.close();
+    },
+  );
 });
 
 describe('context management in plain JavaScript', () => {

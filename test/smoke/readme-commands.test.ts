@@ -27,8 +27,9 @@ describe('README quick start', () => {
     expect(ci).toMatch(/^npm ci$/m);
     expect(ci).toMatch(/^npm test$/m);
     // The test command first makes sure of what the tests need from the machine
-    // (test/ensure-system.mjs), then typechecks the whole tree (src, flows, bench, test, scripts).
-    expect(pkg.scripts.test).toBe('node test/ensure-system.mjs && tsc -p tsconfig.json --noEmit && vitest run');
+    // (test/ensure-system.mjs), then typechecks the whole tree (src, flows, bench, test, scripts)
+    // and checks lint and formatting (Biome) before the tests run.
+    expect(pkg.scripts.test).toBe('node test/ensure-system.mjs && tsc -p tsconfig.json --noEmit && biome ci . && vitest run');
     expect(ci).not.toMatch(/apt-get/);
   });
 

@@ -35,40 +35,44 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 describe('DurableSink', () => {
-  it('gives up loudly after giveUpAfterFailures commits fail with a permanent SQLite code: counts what it held and later events as lost, releases waiters, holds nothing', async () => {
-    const clock = new ManualClock();
-    const log = new ControlledLog();
-    log.failNext = 1_000;
-    log.failCode = 'SQLITE_FULL';
-    const sink = new DurableSink({
-      log,
-      batchSize: 2,
-      maxBatchSize: 2,
-      maxInFlight: 1,
-      highWaterMark: 4,
-      retryInitialMs: 10,
-      giveUpAfterFailures: 3,
-      clock,
-    });
-    const errors: SluiceError[] = [];
-    sink.onError((e) => void errors.push(e));
-    for (let i = 1; i <= 6; i++) sink.onEvent(ev(i));
-    expect(sink.isPressured).toBe(true);
-    let ready = false;
-    void sink.ready().then(() => (ready = true));
-    for (let round = 0; round < 4; round++) {
+  it(
+    'gives up loudly after giveUpAfterFailures commits fail with a permanent SQLite code: counts what it held and later events as ' +
+      'lost, releases waiters, holds nothing',
+    async () => {
+      const clock = new ManualClock();
+      const log = new ControlledLog();
+      log.failNext = 1_000;
+      log.failCode = 'SQLITE_FULL';
+      const sink = new DurableSink({
+        log,
+        batchSize: 2,
+        maxBatchSize: 2,
+        maxInFlight: 1,
+        highWaterMark: 4,
+        retryInitialMs: 10,
+        giveUpAfterFailures: 3,
+        clock,
+      });
+      const errors: SluiceError[] = [];
+      sink.onError((e) => void errors.push(e));
+      for (let i = 1; i <= 6; i++) sink.onEvent(ev(i));
+      expect(sink.isPressured).toBe(true);
+      let ready = false;
+      void sink.ready().then(() => (ready = true));
+      for (let round = 0; round < 4; round++) {
+        await tick();
+        clock.advance(1_000);
+      }
       await tick();
-      clock.advance(1_000);
-    }
-    await tick();
-    expect(ready).toBe(true);
-    expect(sink.stats()).toMatchObject({ failed: true, lost: 6, pending: 0, failures: 3 });
-    expect(sink.health().status).toBe('unhealthy');
-    expect(errors.at(-1)?.message).toMatch(/Recording stopped: .*\(SQLITE_FULL\).*6 events not persisted/);
-    sink.onEvent(ev(7));
-    expect(sink.stats()).toMatchObject({ lost: 7, pending: 0 });
-    expect(await sink.close()).toEqual({ flushed: false, pending: 0, lost: 7 });
-  });
+      expect(ready).toBe(true);
+      expect(sink.stats()).toMatchObject({ failed: true, lost: 6, pending: 0, failures: 3 });
+      expect(sink.health().status).toBe('unhealthy');
+      expect(errors.at(-1)?.message).toMatch(/Recording stopped: .*\(SQLITE_FULL\).*6 events not persisted/);
+      sink.onEvent(ev(7));
+      expect(sink.stats()).toMatchObject({ lost: 7, pending: 0 });
+      expect(await sink.close()).toEqual({ flushed: false, pending: 0, lost: 7 });
+    },
+  );
 
   it('never gives up on an error retrying can cure (a busy database): it retries and loses nothing', async () => {
     const clock = new ManualClock();

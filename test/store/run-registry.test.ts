@@ -8,8 +8,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteEventLog, kSchemaVersion } from '../../src/store/index.ts';
 import { createTempDir } from './temp-dir.ts';
 
-const kSchema1 = `CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, topic TEXT NOT NULL, payload TEXT, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
-  CREATE TABLE runs (run_id TEXT NOT NULL PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, count INTEGER NOT NULL, first_time TEXT NOT NULL, last_time TEXT NOT NULL) WITHOUT ROWID;
+const kSchema1 =
+  `CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, topic TEXT NOT NULL, payload ` +
+  `TEXT, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
+  CREATE TABLE runs (run_id TEXT NOT NULL PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, count INTEGER NOT NULL,
+    first_time TEXT NOT NULL, last_time TEXT NOT NULL) WITHOUT ROWID;
   CREATE INDEX runs_by_last_time ON runs (last_time);`;
 
 const kEvents: Array<[number, string, string, unknown]> = [

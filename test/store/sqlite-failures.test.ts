@@ -71,18 +71,22 @@ describe('SQLite failures surface as coded errors and health, never a crash or a
     await log.close();
   });
 
-  it('migrates a new file to the current version and sets WAL while open; a clean close leaves a rollback journal (readable from read-only storage)', async () => {
-    const path = temp.file('fresh.sqlite');
-    const log = await SqliteEventLog.open({ path });
-    const open = new Database(path);
-    expect(open.pragma('user_version', { simple: true })).toBe(kSchemaVersion);
-    expect(open.pragma('journal_mode', { simple: true })).toBe('wal');
-    open.close();
-    await log.close();
-    const db = new Database(path);
-    expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
-    db.close();
-  });
+  it(
+    'migrates a new file to the current version and sets WAL while open; a clean close leaves a rollback journal (readable from ' +
+      'read-only storage)',
+    async () => {
+      const path = temp.file('fresh.sqlite');
+      const log = await SqliteEventLog.open({ path });
+      const open = new Database(path);
+      expect(open.pragma('user_version', { simple: true })).toBe(kSchemaVersion);
+      expect(open.pragma('journal_mode', { simple: true })).toBe('wal');
+      open.close();
+      await log.close();
+      const db = new Database(path);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
+      db.close();
+    },
+  );
 
   it('a payload JSON cannot represent is stored as a marker; the event is not lost', async () => {
     const log = await SqliteEventLog.open({ path: temp.file('odd.sqlite'), writer: 'inline' });

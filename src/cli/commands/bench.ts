@@ -152,7 +152,8 @@ export async function benchCommand(specifier: string, cli: BenchCliOptions, io: 
   if (values.json === true) io.stdout.write(json);
   else {
     io.stdout.write(
-      `\nsluice bench ${result.flow}: ${result.settings.mode} loop, ${result.settings.repeat} repetition(s) per configuration (median, spread)\n\n`,
+      `\nsluice bench ${result.flow}: ${result.settings.mode} loop, ${result.settings.repeat} repetition(s) per configuration (median, ` +
+        `spread)\n\n`,
     );
     io.stdout.write(markdownTable(benchSummaryTable(result)));
     for (const note of result.notes) io.stdout.write(`\nnote: ${note}`);

@@ -30,7 +30,9 @@ export function toMermaid(flow: Flow): string {
 export function toDot(flow: Flow): string {
   const lines = [`digraph "${dotString(flow.id)}" {`, '  rankdir=LR;', '  node [shape=box];'];
   for (const entry of flow.routines) {
-    const label = `${dotString(entry.id)}\\n${dotString(`${entry.routine.kind} · ${entry.placement} · ${entry.routine.activationPolicy.type}`)}`;
+    const label = `${dotString(entry.id)}\\n${dotString(
+      `${entry.routine.kind} · ${entry.placement} · ` + `${entry.routine.activationPolicy.type}`,
+    )}`;
     lines.push(`  "${dotString(entry.id)}" [label="${label}"];`);
   }
   for (const c of flow.connections)

@@ -178,7 +178,8 @@ function writePostedJobs(io: CliIO, jobs: readonly PostedJob[]): void {
 function writeFailures(io: CliIO, failures: FailureTallySnapshot, replay: { runId: string; db: string } | undefined): void {
   const ways = failures.distinct.length + (failures.otherJobs > 0 ? '+' : '');
   io.stdout.write(
-    `failures: ${formatCount(failures.total)} jobs failed, ${ways} distinct error${failures.distinct.length === 1 && failures.otherJobs === 0 ? '' : 's'}:\n`,
+    `failures: ${formatCount(failures.total)} jobs failed, ${ways} distinct ` +
+      `error${failures.distinct.length === 1 && failures.otherJobs === 0 ? '' : 's'}:\n`,
   );
   for (const f of failures.distinct) {
     const where = f.routineId === undefined ? '' : ` in ${f.routineId}`;
@@ -290,10 +291,12 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
   }
   if (options.json !== true) {
     io.stdout.write(
-      `flow ${summary.flow}: ${formatCount(summary.items)} items in ${summary.seconds.toFixed(2)} s = ${formatCount(summary.itemsPerSecond)} items/s\n`,
+      `flow ${summary.flow}: ${formatCount(summary.items)} items in ${summary.seconds.toFixed(2)} s = ` +
+        `${formatCount(summary.itemsPerSecond)} items/s\n`,
     );
     io.stdout.write(
-      `jobs: ${formatCount(summary.completed)} completed, ${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} cancelled\n`,
+      `jobs: ${formatCount(summary.completed)} completed, ${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} ` +
+        `cancelled\n`,
     );
     for (const [key, value] of Object.entries(moduleReport ?? {}))
       io.stdout.write(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);

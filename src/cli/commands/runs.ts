@@ -63,7 +63,8 @@ export function formatDuration(ms: number): string {
 
 function jobsText(r: RunInfo): string {
   const { completed, failed, cancelled, dropped } = r.jobs;
-  return `${formatCount(completed)}/${formatCount(failed)}/${formatCount(cancelled)}${dropped > 0 ? ` (${formatCount(dropped)} dropped)` : ''}`;
+  const drops = dropped > 0 ? ` (${formatCount(dropped)} dropped)` : '';
+  return `${formatCount(completed)}/${formatCount(failed)}/${formatCount(cancelled)}${drops}`;
 }
 
 /** Runs `sluice runs [runId]` and returns the exit code. */
@@ -125,7 +126,8 @@ function writeDetail(io: CliIO, r: RunInfo, db: string | undefined): void {
     `run ${r.runId}`,
     `flow: ${r.flow ?? '-'}`,
     `status: ${r.status}${r.recordingFailed ? ' (its recording failed: events were lost)' : ''}`,
-    `jobs: ${formatCount(r.jobs.completed)} completed, ${formatCount(r.jobs.failed)} failed (${formatCount(r.jobs.dropped)} dropped), ${formatCount(r.jobs.cancelled)} cancelled`,
+    `jobs: ${formatCount(r.jobs.completed)} completed, ${formatCount(r.jobs.failed)} failed (${formatCount(r.jobs.dropped)} dropped), ` +
+      `${formatCount(r.jobs.cancelled)} cancelled`,
     `overflows: ${formatCount(r.overflows)}`,
     `started: ${r.firstTime}`,
     `ended: ${r.endTime ?? (r.status === 'running' ? '(running)' : `(no run.stopped; last event ${r.lastTime})`)}`,
@@ -163,7 +165,8 @@ export async function pruneCommand(runIds: readonly string[], values: PruneCliOp
     await log.close();
   }
   io.stdout.write(
-    `pruned ${formatCount(result.runs)} runs (${formatCount(result.events)} events) from ${terminalSafe(path)}: ${formatBytes(before)} → ${formatBytes(logSize(path))}\n`,
+    `pruned ${formatCount(result.runs)} runs (${formatCount(result.events)} events) from ${terminalSafe(path)}: ${formatBytes(before)} ` +
+      `→ ${formatBytes(logSize(path))}\n`,
   );
   return ExitCode.Ok;
 }
