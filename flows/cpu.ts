@@ -43,8 +43,8 @@ export class BlockSource extends Routine {
     this.addEvent('block', ['id', 'seed']);
   }
 
-  logic({ in: items }: SlotItems): void {
-    for (const block of items as Block[]) {
+  logic({ in: items }: SlotItems<{ in: Block }>): void {
+    for (const block of items) {
       if (!Number.isInteger(block?.seed)) throw new TypeError(`block has no integer seed: ${JSON.stringify(block)}`);
       this.emit('block', block);
     }
@@ -61,9 +61,9 @@ export class Hash extends Routine {
     this.setConfig({ size, rounds });
   }
 
-  logic({ in: items }: SlotItems, ctx: ActivationContext): void {
+  logic({ in: items }: SlotItems<{ in: Block }>, ctx: ActivationContext): void {
     const { size, rounds } = ctx.config as { size: number; rounds: number };
-    for (const block of items as Block[]) this.emit('digest', { id: block.id, digest: kernel(block.seed, size, rounds) });
+    for (const block of items) this.emit('digest', { id: block.id, digest: kernel(block.seed, size, rounds) });
   }
 }
 
@@ -74,8 +74,8 @@ export class DigestSink extends Routine {
     this.addSlot('in');
   }
 
-  logic({ in: items }: SlotItems, ctx: ActivationContext): void {
-    let { count = 0, xor = 0 } = ctx.state as { count?: number; xor?: number };
+  logic({ in: items }: SlotItems, ctx: ActivationContext<{ count: number; xor: number }>): void {
+    let { count = 0, xor = 0 } = ctx.state;
     for (const d of items as Array<{ digest: number }>) {
       count++;
       xor = (xor ^ d.digest) >>> 0;

@@ -38,13 +38,12 @@ export class Enrich extends Routine {
     this.setConfig({ weight: 2 });
   }
 
-  async logic({ in: items }: SlotItems, ctx: ActivationContext) {
-    const records = items as Array<{ id: number }>;
+  async logic({ in: records }: SlotItems<{ in: { id: number } }>, ctx: ActivationContext<{ seen: number }, { weight: number }>) {
     for (const item of records) {
       const score = await lookup(item.id); // emit works after await
-      this.emit('out', { id: item.id, score: score * (ctx.config.weight as number) });
+      this.emit('out', { id: item.id, score: score * ctx.config.weight });
     }
-    ctx.setState({ seen: ((ctx.state.seen as number) ?? 0) + records.length });
+    ctx.setState({ seen: (ctx.state.seen ?? 0) + records.length });
   }
 }
 

@@ -22,8 +22,8 @@ class Split extends Routine {
     this.addEvent('doc', ['id', 'text']);
   }
 
-  logic({ in: docs }: SlotItems): void {
-    for (const doc of docs as Doc[]) {
+  logic({ in: docs }: SlotItems<{ in: Doc }>): void {
+    for (const doc of docs) {
       if (typeof doc?.text !== 'string') throw new TypeError(`document has no text: ${JSON.stringify(doc)}`);
       this.emit('doc', doc);
     }
@@ -37,8 +37,8 @@ class WordCount extends Routine {
     this.addEvent('out', ['id', 'words']);
   }
 
-  logic({ in: docs }: SlotItems): void {
-    for (const doc of docs as Doc[]) {
+  logic({ in: docs }: SlotItems<{ in: Doc }>): void {
+    for (const doc of docs) {
       const words = doc.text.split(/\s+/).filter((w) => w.length > 0).length;
       this.emit('out', { id: doc.id, words });
     }
@@ -52,8 +52,8 @@ class CharStats extends Routine {
     this.addEvent('out', ['id', 'chars', 'vowels']);
   }
 
-  logic({ in: docs }: SlotItems): void {
-    for (const doc of docs as Doc[]) {
+  logic({ in: docs }: SlotItems<{ in: Doc }>): void {
+    for (const doc of docs) {
       let vowels = 0;
       for (const ch of doc.text) if ('aeiouAEIOU'.includes(ch)) vowels++;
       this.emit('out', { id: doc.id, chars: doc.text.length, vowels });
@@ -68,8 +68,8 @@ class Checksum extends Routine {
     this.addEvent('out', ['id', 'fnv1a']);
   }
 
-  logic({ in: docs }: SlotItems): void {
-    for (const doc of docs as Doc[]) {
+  logic({ in: docs }: SlotItems<{ in: Doc }>): void {
+    for (const doc of docs) {
       let hash = 0x811c9dc5;
       for (let i = 0; i < doc.text.length; i++) {
         hash ^= doc.text.charCodeAt(i);
@@ -109,8 +109,8 @@ class Collect extends Routine {
     this.addSlot('in');
   }
 
-  logic({ in: merged }: SlotItems, ctx: ActivationContext): void {
-    const state = ctx.state as { documents?: number; words?: number };
+  logic({ in: merged }: SlotItems, ctx: ActivationContext<{ documents: number; words: number }>): void {
+    const state = ctx.state;
     let { documents = 0, words = 0 } = state;
     for (const m of merged as Array<{ words: number }>) {
       documents++;

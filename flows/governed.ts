@@ -32,8 +32,8 @@ class Score extends Routine {
     this.setConfig({ costUs });
   }
 
-  logic({ in: requests }: SlotItems, ctx: ActivationContext): void {
-    for (const r of requests as Request[]) this.emit('scored', { id: r.id, score: burn(ctx.config.costUs as number) + r.payload });
+  logic({ in: requests }: SlotItems<{ in: Request }>, ctx: ActivationContext): void {
+    for (const r of requests) this.emit('scored', { id: r.id, score: burn(ctx.config.costUs as number) + r.payload });
   }
 }
 

@@ -137,8 +137,8 @@ export class Prep extends Routine {
     this.addEvent('row', ['id', 'label', 'input']);
   }
 
-  logic({ in: items }: SlotItems): void {
-    for (const item of items as Reading[]) {
+  logic({ in: items }: SlotItems<{ in: Reading }>): void {
+    for (const item of items) {
       if (!Number.isInteger(item?.id)) throw new TypeError(`reading has no integer id: ${JSON.stringify(item)}`);
       const { raw, label } = sample(item.id);
       this.emit('row', { id: item.id, label, input: standardise(raw) });
@@ -171,8 +171,8 @@ export class LabelSink extends Routine {
     this.addSlot('in', { overflow: 'block' });
   }
 
-  logic(_items: SlotItems, ctx: ActivationContext): void {
-    let { count = 0, correct = 0 } = ctx.state as { count?: number; correct?: number };
+  logic(_items: SlotItems, ctx: ActivationContext<{ count: number; correct: number; accuracy: number }>): void {
+    let { count = 0, correct = 0 } = ctx.state;
     for (const { data, job } of ctx.entries('in')) {
       const r = data as { predicted: number; label: number; confidence: number };
       count++;

@@ -24,8 +24,8 @@ export class Source extends Routine {
     this.addEvent('reading', ['sensor', 'celsius']);
   }
 
-  logic({ in: items }: SlotItems): void {
-    for (const raw of items as Reading[]) {
+  logic({ in: items }: SlotItems<{ in: Reading }>): void {
+    for (const raw of items) {
       if (typeof raw?.celsius !== 'number' || !Number.isFinite(raw.celsius)) {
         throw new TypeError(`reading has no numeric celsius: ${JSON.stringify(raw)}`);
       }
@@ -42,8 +42,8 @@ export class Transform extends Routine {
     this.addEvent('converted', ['sensor', 'celsius', 'fahrenheit']);
   }
 
-  logic({ in: items }: SlotItems): void {
-    for (const r of items as Reading[]) {
+  logic({ in: items }: SlotItems<{ in: Reading }>): void {
+    for (const r of items) {
       this.emit('converted', { sensor: r.sensor, celsius: r.celsius, fahrenheit: r.celsius * 1.8 + 32 });
     }
   }
@@ -56,10 +56,13 @@ export class Sink extends Routine {
     this.addSlot('in');
   }
 
-  logic({ in: items }: SlotItems, ctx: ActivationContext): void {
-    const state = ctx.state as { count?: number; sum?: number; min?: number; max?: number };
+  logic(
+    { in: items }: SlotItems<{ in: { fahrenheit: number } }>,
+    ctx: ActivationContext<{ count: number; sum: number; min: number; max: number }>,
+  ): void {
+    const state = ctx.state;
     let { count = 0, sum = 0, min = Number.POSITIVE_INFINITY, max = Number.NEGATIVE_INFINITY } = state;
-    for (const r of items as Array<{ fahrenheit: number }>) {
+    for (const r of items) {
       count++;
       sum += r.fahrenheit;
       if (r.fahrenheit < min) min = r.fahrenheit;

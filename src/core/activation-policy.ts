@@ -7,7 +7,11 @@
 import { ErrorCode, SluiceError, describeValue } from './errors.ts';
 import { assertFunction, assertInteger, assertKnownKeys, assertMs, assertObject, assertOneOf } from './validate.ts';
 
-/** A read-only view of one routine's slots in one worker. */
+/**
+ * A read-only view of one routine's slots in one worker.
+ *
+ * @category Activation policies
+ */
 export interface SlotsView {
   /** Slot names in declaration order. */
   readonly names: readonly string[];
@@ -19,10 +23,18 @@ export interface SlotsView {
   total(): number;
 }
 
-/** Why a policy is being evaluated. */
+/**
+ * Why a policy is being evaluated.
+ *
+ * @category Activation policies
+ */
 export type EvaluationReason = 'data' | 'timer' | 'settled';
 
-/** What a policy sees besides the slots. */
+/**
+ * What a policy sees besides the slots.
+ *
+ * @category Activation policies
+ */
 export interface PolicyContext {
   /** The engine clock's time in milliseconds. */
   readonly now: number;
@@ -41,7 +53,11 @@ export interface PolicyContext {
   readonly batchLimit: number | undefined;
 }
 
-/** Run the logic now over the items named by `take`. */
+/**
+ * Run the logic now over the items named by `take`.
+ *
+ * @category Activation policies
+ */
 export interface Activate {
   readonly activate: true;
   /** Items to consume per slot, from the head; slots not named give none. At least one item in all. */
@@ -50,7 +66,11 @@ export interface Activate {
   readonly message?: unknown;
 }
 
-/** Do not run now. */
+/**
+ * Do not run now.
+ *
+ * @category Activation policies
+ */
 export interface Wait {
   readonly activate: false;
   /** Evaluate again after this many milliseconds (a real timer), even if no data arrives. */
@@ -64,7 +84,11 @@ export interface Wait {
   readonly reason?: string;
 }
 
-/** A policy's answer. */
+/**
+ * A policy's answer.
+ *
+ * @category Activation policies
+ */
 export type ActivationDecision = Activate | Wait;
 
 /**
@@ -73,7 +97,11 @@ export type ActivationDecision = Activate | Wait;
  */
 export const kBuiltinPolicy = Symbol('sluice.policy.builtin');
 
-/** Decides when a routine runs; see the built-ins in {@link policies}. */
+/**
+ * Decides when a routine runs; the built-ins are immediate, allSlotsReady, batchSize, timeInterval and custom.
+ *
+ * @category Activation policies
+ */
 export interface ActivationPolicy {
   /** Set by the built-in factories only. */
   readonly [kBuiltinPolicy]?: true;
@@ -131,6 +159,7 @@ function takeUpTo(slots: SlotsView, limit: number): Record<string, number> {
  * ```ts
  * routine.setActivationPolicy(immediate());
  * ```
+ * @category Activation policies
  */
 export function immediate(): ActivationPolicy {
   return {
@@ -147,7 +176,11 @@ export function immediate(): ActivationPolicy {
   };
 }
 
-/** Options of {@link allSlotsReady}. */
+/**
+ * Options of {@link allSlotsReady}.
+ *
+ * @category Activation policies
+ */
 export interface AllSlotsReadyOptions {
   /**
    * How long an item may wait for its partners in the other slots.
@@ -171,6 +204,7 @@ export interface AllSlotsReadyOptions {
  * ```ts
  * join.setActivationPolicy(allSlotsReady({ timeoutMs: 5_000, onTimeout: 'flush' }));
  * ```
+ * @category Activation policies
  */
 export function allSlotsReady(options: AllSlotsReadyOptions = {}): ActivationPolicy {
   assertObject('allSlotsReady options', options);
@@ -214,7 +248,11 @@ export function allSlotsReady(options: AllSlotsReadyOptions = {}): ActivationPol
   };
 }
 
-/** Options of {@link batchSize}. */
+/**
+ * Options of {@link batchSize}.
+ *
+ * @category Activation policies
+ */
 export interface BatchSizeOptions {
   /**
    * How long a partial batch may wait before it runs anyway, so it is never stranded.
@@ -231,6 +269,7 @@ export interface BatchSizeOptions {
  * ```ts
  * embed.setActivationPolicy(batchSize(32, { timeoutMs: 20 }));
  * ```
+ * @category Activation policies
  */
 export function batchSize(n: number, options: BatchSizeOptions = {}): ActivationPolicy {
   assertInteger('batchSize n', n, 1);
@@ -275,6 +314,7 @@ export function batchSize(n: number, options: BatchSizeOptions = {}): Activation
  * ```ts
  * flush.setActivationPolicy(timeInterval(1_000));
  * ```
+ * @category Activation policies
  */
 export function timeInterval(ms: number): ActivationPolicy {
   assertMs('timeInterval ms', ms, 1);
@@ -298,6 +338,7 @@ export function timeInterval(ms: number): ActivationPolicy {
 /**
  * A check written by the user. Returning `true` runs the logic over everything queued; `false`
  * waits for more data; an {@link ActivationDecision} says exactly what to take.
+ * @category Activation policies
  */
 export type CustomCheck = (slots: SlotsView, ctx: PolicyContext) => boolean | ActivationDecision;
 
@@ -309,6 +350,7 @@ export type CustomCheck = (slots: SlotsView, ctx: PolicyContext) => boolean | Ac
  * // Run when the "a" slot holds an even number of items.
  * r.setActivationPolicy(custom((slots) => slots.count('a') > 0 && slots.count('a') % 2 === 0, 'even counts'));
  * ```
+ * @category Activation policies
  */
 export function custom(check: CustomCheck, description = 'custom check'): ActivationPolicy {
   assertFunction('custom check', check);

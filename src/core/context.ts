@@ -9,7 +9,11 @@ import { ErrorCode, SluiceError } from './errors.ts';
 import type { JobContext } from './job-context.ts';
 import type { WorkerState } from './worker-state.ts';
 
-/** Options of `emit()`. */
+/**
+ * Options of `emit()`.
+ *
+ * @category Jobs and context
+ */
 export interface EmitOptions {
   /**
    * Attribute the emitted item to this job only. By default an item emitted by an activation
@@ -32,14 +36,26 @@ export interface EmitOptions {
   transfer?: readonly ArrayBuffer[];
 }
 
-/** One consumed item with the job it came from. */
+/**
+ * One consumed item with the job it came from.
+ *
+ * @inline
+ */
 export interface ItemEntry {
   readonly data: unknown;
   readonly job: JobContext;
 }
 
-/** What logic receives besides its items. */
-export interface ActivationContext {
+/**
+ * What logic receives besides its items. `S` is the shape of the routine's state in a worker
+ * (`ActivationContext<{ count: number }>` reads `ctx.state.count` as a number, absent until set),
+ * `C` the shape of its `config` (as given to `flow.addRoutine(…, { config })`).
+ * @category Jobs and context
+ */
+export interface ActivationContext<
+  S extends Record<string, unknown> = Record<string, unknown>,
+  C extends Record<string, unknown> = Record<string, unknown>,
+> {
   /** The id of the running routine in its flow. */
   readonly routineId: string;
   /** The worker (flow instance) the activation runs in. */
@@ -53,15 +69,15 @@ export interface ActivationContext {
   /** Fires when the job is cancelled or fails, the worker stops, or the runtime is destroyed. */
   readonly signal: AbortSignal;
   /** The routine's configuration (read-only). */
-  readonly config: Readonly<Record<string, unknown>>;
+  readonly config: Readonly<C>;
   /** Retry attempt number, from 1 (1 for a first run). */
   readonly attempt: number;
   /** The consumed items of `slot` with their jobs (for batches that span jobs). */
   entries(slot: string): readonly ItemEntry[];
   /** This routine's state in this worker (a read-only view; change it with `setState`). */
-  readonly state: Readonly<Record<string, unknown>>;
+  readonly state: Readonly<Partial<S>>;
   /** Merges `patch` into this routine's state in this worker (shallow). */
-  setState(patch: Record<string, unknown>): void;
+  setState(patch: Partial<S>): void;
   /** Emits `data` on `event` (same as `routine.emit()` and the free `emit()`). */
   emit(event: string, data: unknown, options?: EmitOptions): void;
   /**
@@ -122,22 +138,35 @@ function requireScope(what: string): ActivationScope {
  * ```ts
  * routine.setLogic(async () => { await io(); currentJob()?.data.seen = true; });
  * ```
+ * @category Jobs and context
  */
 export function currentJob(): JobContext | undefined {
   return kStorage.getStore()?.job;
 }
 
-/** Every job of the running activation; empty outside logic. */
+/**
+ * Every job of the running activation; empty outside logic.
+ *
+ * @category Jobs and context
+ */
 export function currentJobs(): readonly JobContext[] {
   return kStorage.getStore()?.jobs ?? [];
 }
 
-/** The worker of the running activation, or undefined outside logic. */
+/**
+ * The worker of the running activation, or undefined outside logic.
+ *
+ * @category Jobs and context
+ */
 export function currentWorker(): WorkerState | undefined {
   return kStorage.getStore()?.worker;
 }
 
-/** The running routine's id and instance, or undefined outside logic. */
+/**
+ * The running routine's id and instance, or undefined outside logic.
+ *
+ * @category Jobs and context
+ */
 export function currentRoutine(): { readonly id: string; readonly routine: object } | undefined {
   const scope = kStorage.getStore();
   return scope === undefined ? undefined : { id: scope.routineId, routine: scope.routine };
@@ -152,6 +181,7 @@ export function currentRoutine(): { readonly id: string; readonly routine: objec
  * import { emit } from 'sluice';
  * routine.setLogic(async ({ in: items }) => { for (const x of items) emit('out', await enrich(x)); });
  * ```
+ * @category Jobs and context
  */
 export function emit(event: string, data: unknown, options?: EmitOptions): void {
   requireScope(`emit("${event}")`).emit(event, data, options);

@@ -4,7 +4,11 @@
  * the end of the block.
  */
 
-/** Ends what it stands for; calling it twice is harmless. */
+/**
+ * Ends what it stands for; calling it twice is harmless.
+ *
+ * @category Errors
+ */
 export interface DisposableHandle {
   /** Ends it; idempotent. */
   dispose(): void;

@@ -4,7 +4,11 @@
  */
 import { assertInteger, assertKnownKeys, assertMs, assertNumber, assertObject, assertOneOf } from './validate.ts';
 
-/** The strategies. */
+/**
+ * The strategies.
+ *
+ * @category Flows
+ */
 export const ErrorStrategy = {
   /** The activation's jobs fail; the worker keeps serving other jobs. */
   STOP: 'stop',
@@ -16,10 +20,18 @@ export const ErrorStrategy = {
   SKIP: 'skip',
 } as const;
 
-/** One of the values of {@link ErrorStrategy}. */
+/**
+ * One of the values of {@link ErrorStrategy}.
+ *
+ * @inline
+ */
 export type ErrorStrategyValue = (typeof ErrorStrategy)[keyof typeof ErrorStrategy];
 
-/** Options of an error handler. */
+/**
+ * Options of an error handler.
+ *
+ * @category Flows
+ */
 export interface ErrorHandlerOptions {
   /**
    * What to do with a failure.
@@ -53,7 +65,11 @@ export interface ErrorHandlerOptions {
   maxDelayMs?: number;
 }
 
-/** A fully resolved error handler. */
+/**
+ * A fully resolved error handler.
+ *
+ * @category Flows
+ */
 export type ErrorHandler = Readonly<Required<ErrorHandlerOptions>>;
 
 const kKeys = ['strategy', 'maxAttempts', 'retryDelayMs', 'backoff', 'jitter', 'maxDelayMs'] as const;

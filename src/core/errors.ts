@@ -9,7 +9,11 @@
  * ```
  */
 
-/** The stable error codes. */
+/**
+ * The stable error codes.
+ *
+ * @category Errors
+ */
 export const ErrorCode = {
   InvalidArgument: 'SLUICE_ERR_INVALID_ARGUMENT',
   DuplicateName: 'SLUICE_ERR_DUPLICATE_NAME',
@@ -69,10 +73,18 @@ export const ErrorCode = {
   RuntimeInPoolThread: 'SLUICE_ERR_RUNTIME_IN_POOL_THREAD',
 } as const;
 
-/** One of the values of {@link ErrorCode}. */
+/**
+ * One of the values of {@link ErrorCode}.
+ *
+ * @category Errors
+ */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Options every sluice error accepts. */
+/**
+ * Options every sluice error accepts.
+ *
+ * @category Errors
+ */
 export interface SluiceErrorOptions {
   /** The error this one wraps. */
   cause?: unknown;
@@ -80,7 +92,11 @@ export interface SluiceErrorOptions {
   details?: Readonly<Record<string, unknown>>;
 }
 
-/** The base of every error sluice throws. */
+/**
+ * The base of every error sluice throws.
+ *
+ * @category Errors
+ */
 export class SluiceError extends Error {
   /** The stable code; see {@link ErrorCode}. */
   readonly code: ErrorCodeValue;
@@ -100,25 +116,45 @@ export class SluiceError extends Error {
   }
 }
 
-/** A slot refused an item because it was full and its overflow policy is `reject`. */
+/**
+ * A slot refused an item because it was full and its overflow policy is `reject`.
+ *
+ * @category Errors
+ */
 export class SlotQueueFullError extends SluiceError {
   constructor(message: string, options: SluiceErrorOptions = {}) {
     super(ErrorCode.QueueFull, message, options);
   }
 }
 
-/** A wait ran past its timeout. */
+/**
+ * A wait ran past its timeout.
+ *
+ * @category Errors
+ */
 export class TimeoutError extends SluiceError {}
 
-/** A routine's logic threw or rejected; `cause` holds what it threw. */
+/**
+ * A routine's logic threw or rejected; `cause` holds what it threw.
+ *
+ * @category Errors
+ */
 export class RoutineError extends SluiceError {}
 
-/** True for any error sluice throws. */
+/**
+ * True for any error sluice throws.
+ *
+ * @category Errors
+ */
 export function isSluiceError(value: unknown): value is SluiceError {
   return value instanceof SluiceError;
 }
 
-/** True for a {@link SlotQueueFullError}. */
+/**
+ * True for a {@link SlotQueueFullError}.
+ *
+ * @category Errors
+ */
 export function isSlotQueueFullError(value: unknown): value is SlotQueueFullError {
   return value instanceof SlotQueueFullError;
 }

@@ -10,7 +10,11 @@ import { Flow } from './flow.ts';
 import { ensureTypeScriptLoader } from './ts-loader.ts';
 import { assertFunction, assertName } from './validate.ts';
 
-/** Where the CLI and the benchmark harness post generated items, and how to make them. */
+/**
+ * Where the CLI and the benchmark harness post generated items, and how to make them.
+ *
+ * @category Flows
+ */
 export interface FlowInput {
   /** The routine that receives posted items. */
   readonly routine: string;
@@ -20,7 +24,11 @@ export interface FlowInput {
   readonly generate?: (i: number) => unknown;
 }
 
-/** Facts about a flow module besides its build function. */
+/**
+ * Facts about a flow module besides its build function.
+ *
+ * @category Flows
+ */
 export interface FlowModuleMeta<P> {
   /** One line for `sluice inspect` and the docs. */
   readonly description?: string;
@@ -35,7 +43,11 @@ export interface FlowModuleMeta<P> {
   readonly report?: (worker: { getRoutineState(routineId: string): Record<string, unknown> | undefined }) => Record<string, unknown>;
 }
 
-/** A flow module: what `defineFlow()` returns and a flow module exports by default. */
+/**
+ * A flow module: what `defineFlow()` returns and a flow module exports by default.
+ *
+ * @category Flows
+ */
 export interface FlowModule<P = Record<string, unknown>> extends FlowModuleMeta<P> {
   readonly kind: 'sluice.flow-module';
   /** The module's URL (`import.meta.url`), used by other threads to import it. */
@@ -55,6 +67,7 @@ export interface FlowModule<P = Record<string, unknown>> extends FlowModuleMeta<
  *   new Flow('double').addRoutine(new Multiply().setConfig(params), 'multiply'),
  *   { defaults: { factor: 2 }, input: { routine: 'multiply', slot: 'in', generate: (i) => i } });
  * ```
+ * @category Flows
  */
 export function defineFlow<P extends Record<string, unknown> = Record<string, unknown>>(
   moduleUrl: string,
@@ -88,7 +101,11 @@ export function defineFlow<P extends Record<string, unknown> = Record<string, un
   });
 }
 
-/** True for a value made by {@link defineFlow}. */
+/**
+ * True for a value made by {@link defineFlow}.
+ *
+ * @category Flows
+ */
 export function isFlowModule(value: unknown): value is FlowModule {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'sluice.flow-module';
 }
@@ -102,6 +119,7 @@ export function toModuleUrl(specifier: string, cwd = process.cwd()): string {
 /**
  * Imports a flow module by path or URL and returns its {@link FlowModule} (the default export,
  * or an export named `flow`).
+ * @category Flows
  */
 export async function loadFlowModule(specifier: string): Promise<FlowModule> {
   const url = toModuleUrl(specifier);

@@ -9,10 +9,18 @@ import type { BreakerOptions } from '../resilience/index.ts';
 import type { Routine } from './routine.ts';
 import { assertInteger, assertKnownKeys, assertMs, assertName, assertObject, assertOneOf } from './validate.ts';
 
-/** Where a routine's logic runs: the main thread, the thread pool, or decided by measured cost. */
+/**
+ * Where a routine's logic runs: the main thread, the thread pool, or decided by measured cost.
+ *
+ * @category Flows
+ */
 export type Placement = 'inline' | 'pool' | 'auto';
 
-/** Options of `flow.addRoutine(routine, id, options)`. */
+/**
+ * Options of `flow.addRoutine(routine, id, options)`.
+ *
+ * @category Flows
+ */
 export interface RoutineOptions {
   /**
    * Where the logic runs.
@@ -59,10 +67,18 @@ export interface RoutineOptions {
   fallback?: Fallback;
 }
 
-/** A routine's fallback: another routine's slot, or one of its own events. */
+/**
+ * A routine's fallback: another routine's slot, or one of its own events.
+ *
+ * @category Flows
+ */
 export type Fallback = { readonly routine: string; readonly slot: string } | { readonly event: string };
 
-/** A routine in a flow, with its resolved options. */
+/**
+ * A routine in a flow, with its resolved options.
+ *
+ * @category Flows
+ */
 export interface RoutineEntry {
   readonly id: string;
   readonly routine: Routine;
@@ -79,7 +95,11 @@ export interface RoutineEntry {
   readonly fallback: Fallback | undefined;
 }
 
-/** An edge: `source.event` delivers to `target.slot`. */
+/**
+ * An edge: `source.event` delivers to `target.slot`.
+ *
+ * @category Flows
+ */
 export interface Connection {
   readonly source: string;
   readonly event: string;
@@ -87,7 +107,11 @@ export interface Connection {
   readonly slot: string;
 }
 
-/** A problem `validate()` found that does not stop the flow from running. */
+/**
+ * A problem `validate()` found that does not stop the flow from running.
+ *
+ * @category Flows
+ */
 export interface FlowWarning {
   readonly kind: 'unconnected-slot' | 'unconnected-event' | 'cycle' | 'no-routines';
   readonly routineId?: string;
@@ -95,19 +119,31 @@ export interface FlowWarning {
   readonly message: string;
 }
 
-/** Options of `new Flow(id, options)`. */
+/**
+ * Options of `new Flow(id, options)`.
+ *
+ * @category Flows
+ */
 export interface FlowOptions {
   /** The default error handler of every routine. */
   errorHandler?: ErrorHandlerOptions;
 }
 
-/** How to rebuild a flow in another thread: its module and the params it was built with. */
+/**
+ * How to rebuild a flow in another thread: its module and the params it was built with.
+ *
+ * @inline
+ */
 export interface FlowSource {
   readonly moduleUrl: string;
   readonly params: unknown;
 }
 
-/** A step of {@link Flow.pipe}: a routine id, or an id with the event/slot to use. */
+/**
+ * A step of {@link Flow.pipe}: a routine id, or an id with the event/slot to use.
+ *
+ * @category Flows
+ */
 export type PipeStep = string | { readonly id: string; readonly event?: string; readonly slot?: string };
 
 /**
@@ -121,6 +157,7 @@ export type PipeStep = string | { readonly id: string; readonly event?: string; 
  *   .addRoutine(new Sink(), 'sink')
  *   .pipe('source', 'double', 'sink');
  * ```
+ * @category Flows
  */
 export class Flow {
   readonly id: string;

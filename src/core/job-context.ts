@@ -5,10 +5,18 @@
  */
 import { ErrorCode, SluiceError } from './errors.ts';
 
-/** The life of a job: `pending` until its first activation starts, then `running`, then one end. */
+/**
+ * The life of a job: `pending` until its first activation starts, then `running`, then one end.
+ *
+ * @category Jobs and context
+ */
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-/** One line of a job's trace, written by the engine for each activation the job took part in. */
+/**
+ * One line of a job's trace, written by the engine for each activation the job took part in.
+ *
+ * @inline
+ */
 export interface TraceEntry {
   /** The routine that ran. */
   readonly routineId: string;
@@ -71,7 +79,11 @@ export const kTrace = Symbol('sluice.job.trace');
 /** Internal: abort controller shared by the job's activations. */
 export const kAbort = Symbol('sluice.job.abort');
 
-/** A plain copy of a job. */
+/**
+ * A plain copy of a job.
+ *
+ * @category Jobs and context
+ */
 export interface JobSnapshot {
   jobId: string;
   flowId: string;
@@ -100,6 +112,7 @@ export interface JobSnapshot {
 /** Where a job keeps the number in the id its runtime made it (read by the recording, which stores the number, not the id). */
 export const kJobSerial = Symbol('sluice.job.serial');
 
+/** @category Jobs and context */
 export class JobContext {
   /** The job's id, unique in its runtime. */
   readonly jobId: string;

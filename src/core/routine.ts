@@ -10,13 +10,32 @@ import { ErrorCode, SluiceError, describeValue } from './errors.ts';
 import { resolveSlotOptions, type SlotOptions, type SlotSpec } from './slot.ts';
 import { assertFunction, assertName, assertObject } from './validate.ts';
 
-/** Items a policy took, by slot name (every declared slot is present, maybe empty). */
-export type SlotItems = Record<string, unknown[]>;
+/**
+ * Items a policy took, by slot name (every declared slot is present, maybe empty). Name the item
+ * type of each slot to read them typed, without casts:
+ *
+ * @example
+ * ```ts
+ * logic({ in: readings }: SlotItems<{ in: Reading }>) {
+ *   for (const r of readings) total += r.celsius; // r: Reading
+ * }
+ * ```
+ * @category Routines and slots
+ */
+export type SlotItems<T extends Record<string, unknown> = Record<string, unknown>> = { [K in keyof T]: T[K][] };
 
-/** A routine's logic: sync or async; what it returns is ignored. */
+/**
+ * A routine's logic: sync or async; what it returns is ignored.
+ *
+ * @category Routines and slots
+ */
 export type Logic = (items: SlotItems, ctx: ActivationContext) => void | Promise<void>;
 
-/** A declared output event. */
+/**
+ * A declared output event.
+ *
+ * @category Routines and slots
+ */
 export interface EventSpec {
   readonly name: string;
   /** Field names the event's data carries (documentation and inspection only). */
@@ -40,6 +59,7 @@ export interface EventSpec {
  *   }
  * }
  * ```
+ * @category Routines and slots
  */
 export class Routine {
   readonly #slots = new Map<string, SlotSpec>();

@@ -15,6 +15,7 @@ import { assertInteger, assertKnownKeys, assertNumber, assertObject, assertOneOf
  *   item's job records the drop in its trace).
  * - `block`: make the producer wait for room (`postAsync()` waits; an emitting activation does
  *   not settle, and its routine is not activated again, until the item is admitted).
+ * @category Routines and slots
  */
 export type OverflowPolicy = 'reject' | 'dropOldest' | 'block';
 
@@ -24,10 +25,15 @@ export const kOverflowPolicies: readonly OverflowPolicy[] = ['reject', 'dropOlde
 /**
  * How full a slot is: `low` below half the watermark, `medium` below the watermark, `high` at or
  * above the watermark, `critical` when full or when producers are waiting for room.
+ * @category Routines and slots
  */
 export type PressureLevel = 'low' | 'medium' | 'high' | 'critical';
 
-/** Options of `routine.addSlot(name, options)`. */
+/**
+ * Options of `routine.addSlot(name, options)`.
+ *
+ * @category Routines and slots
+ */
 export interface SlotOptions {
   /**
    * Most items the slot holds per worker.
@@ -46,7 +52,11 @@ export interface SlotOptions {
   overflow?: OverflowPolicy;
 }
 
-/** A slot's declared shape, fully resolved. */
+/**
+ * A slot's declared shape, fully resolved.
+ *
+ * @category Routines and slots
+ */
 export interface SlotSpec {
   readonly name: string;
   readonly maxQueueLength: number;
@@ -75,7 +85,11 @@ export interface QueuedItem<J = unknown> {
   readonly jobs: J;
 }
 
-/** Counters of one slot; they only grow. */
+/**
+ * Counters of one slot; they only grow.
+ *
+ * @category Routines and slots
+ */
 export interface SlotCounters {
   /** Items admitted. */
   enqueued: number;
@@ -91,7 +105,11 @@ export interface SlotCounters {
   discarded: number;
 }
 
-/** A snapshot of one slot. */
+/**
+ * A snapshot of one slot.
+ *
+ * @category Routines and slots
+ */
 export interface SlotStatus {
   readonly routineId: string;
   readonly slot: string;

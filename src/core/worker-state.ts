@@ -6,10 +6,18 @@
 import type { ActivationLog } from './job-context.ts';
 import type { SlotStatus } from './slot.ts';
 
-/** Where a worker is in its life. */
+/**
+ * Where a worker is in its life.
+ *
+ * @category Jobs and context
+ */
 export type WorkerStatus = 'running' | 'stopping' | 'stopped';
 
-/** One record of the execution history. */
+/**
+ * One record of the execution history.
+ *
+ * @inline
+ */
 export interface ActivationRecord {
   readonly routineId: string;
   readonly status: 'ok' | 'fallback' | 'failed' | 'retrying' | 'continued' | 'skipped' | 'split';
@@ -21,7 +29,11 @@ export interface ActivationRecord {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-/** Counters of one worker. */
+/**
+ * Counters of one worker.
+ *
+ * @inline
+ */
 export interface WorkerCounters {
   jobsPosted: number;
   jobsProcessed: number;
@@ -40,7 +52,11 @@ export interface WorkerHooks {
   queueStatus(): SlotStatus[];
 }
 
-/** A plain copy of a worker. */
+/**
+ * A plain copy of a worker.
+ *
+ * @category Jobs and context
+ */
 export interface WorkerSnapshot {
   workerId: string;
   flowId: string;
@@ -72,6 +88,7 @@ export const kCounters = Symbol('sluice.worker.counters');
  * await runtime.waitUntilAllJobsFinished();
  * console.log(worker.counters.jobsProcessed, worker.getRoutineState('sink'));
  * ```
+ * @category Jobs and context
  */
 export class WorkerState {
   readonly workerId: string;

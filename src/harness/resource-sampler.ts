@@ -14,7 +14,7 @@ export interface ResourceSample {
   readonly poolUtilization: number | undefined;
 }
 
-/** What {@link ResourceSampler.stop} reports. */
+/** What a resource sampler reports when it stops. */
 export interface ResourceReport {
   readonly peakRssBytes: number;
   readonly cpuMs: { readonly user: number; readonly system: number };

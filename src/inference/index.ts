@@ -9,7 +9,7 @@
  * ```ts
  * import { InferenceRoutine, createInferenceGovernable, createInferenceRules } from 'sluice/inference';
  * ```
- * @module
+ * @module sluice/inference
  */
 export {
   loadTensorFlow,

@@ -6,7 +6,11 @@
  * sample) cost ~9 % of the inline pipeline's throughput.
  */
 
-/** Percentiles of recorded durations, in ms (0 with no samples). */
+/**
+ * Percentiles of recorded durations, in ms (0 with no samples).
+ *
+ * @inline
+ */
 export interface DurationSnapshot {
   readonly count: number;
   readonly avgMs: number;

@@ -8,6 +8,8 @@
  * One distinct failure: the same code and routine, and a message of the same shape (the same
  * text once numbers and JSON values in it are set aside, so `bad reading {"no":1}` and
  * `bad reading {"no":2}` count as one).
+ *
+ * @inline
  */
 export interface FailureSummary {
   /** The error code (`SLUICE_ERR_ROUTINE_FAILED`, …). */
@@ -24,7 +26,11 @@ export interface FailureSummary {
   readonly firstJobId: string;
 }
 
-/** A snapshot of the tally. */
+/**
+ * A snapshot of the tally.
+ *
+ * @inline
+ */
 export interface FailureTallySnapshot {
   /** The first distinct failures (at most the tally's limit), in the order first seen. */
   readonly distinct: readonly FailureSummary[];

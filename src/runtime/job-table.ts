@@ -10,7 +10,11 @@
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { JobContext, JobStatus } from '../core/job-context.ts';
 
-/** Filters of `runtime.listJobs()`. */
+/**
+ * Filters of `runtime.listJobs()`.
+ *
+ * @inline
+ */
 export interface JobFilter {
   status?: JobStatus;
   flowId?: string;

@@ -17,7 +17,11 @@ import { RoutineRunner } from './routine-runner.ts';
 import type { RuntimeEvents } from './runtime-events.ts';
 import type { WorkerEngine } from './worker-engine.ts';
 
-/** Options of `runtime.post()`. */
+/**
+ * Options of `runtime.post()`.
+ *
+ * @category Runtime
+ */
 export interface PostOptions {
   /**
    * The worker to post to. By default the flow's first `exec()`'d worker that is still running
@@ -37,13 +41,21 @@ export interface PostOptions {
   priority?: number;
 }
 
-/** Options of `runtime.postAsync()`. */
+/**
+ * Options of `runtime.postAsync()`.
+ *
+ * @category Runtime
+ */
 export interface PostAsyncOptions extends PostOptions {
   /** Stops waiting for room; the job is cancelled. */
   signal?: AbortSignal;
 }
 
-/** Options of `runtime.postAll()`. */
+/**
+ * Options of `runtime.postAll()`.
+ *
+ * @category Runtime
+ */
 export interface PostAllOptions {
   /** The worker to post to; by default the same one `post()` picks (see `PostOptions.workerId`). */
   workerId?: string;

@@ -8,7 +8,11 @@ import type { SluiceError } from '../core/errors.ts';
 import type { JobContext } from '../core/job-context.ts';
 import type { RecordingTap } from './recording-tap.ts';
 
-/** The topics the runtime publishes. */
+/**
+ * The topics the runtime publishes.
+ *
+ * @category Runtime
+ */
 export const RuntimeTopic = {
   RunStarted: 'run.started',
   RunStopped: 'run.stopped',
@@ -27,7 +31,11 @@ export const RuntimeTopic = {
   PoolThreadError: 'pool.thread_error',
 } as const;
 
-/** One of the values of {@link RuntimeTopic}. */
+/**
+ * One of the values of {@link RuntimeTopic}.
+ *
+ * @category Runtime
+ */
 export type RuntimeTopicName = (typeof RuntimeTopic)[keyof typeof RuntimeTopic];
 
 /**

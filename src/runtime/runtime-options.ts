@@ -11,7 +11,11 @@ import type { DurableSinkOptions, EventLog } from '../store/index.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { assertFunction, assertInteger, assertKnownKeys, assertMs, assertName, assertObject } from '../core/validate.ts';
 
-/** Options of `new Runtime(options)`. */
+/**
+ * Options of `new Runtime(options)`.
+ *
+ * @category Runtime
+ */
 export interface RuntimeOptions {
   /**
    * A name for logs and the event stream.
@@ -117,7 +121,11 @@ export interface RuntimeOptions {
   pool?: ThreadPoolOptions | Piscina;
 }
 
-/** Where and what the runtime records. */
+/**
+ * Where and what the runtime records.
+ *
+ * @category Runtime
+ */
 export interface RecordOptions {
   /** An event log, or the path of a SQLite file to open (created when missing). */
   log: EventLog | string;

@@ -41,10 +41,15 @@ export type { PostAllOptions, PostAsyncOptions, PostOptions } from './poster.ts'
 /**
  * Where the runtime is in its life: `created → starting → running ⇄ degraded → stopping →
  * stopped`, or `error` when `start()` failed.
+ * @category Runtime
  */
 export type RuntimeStatus = RuntimeState;
 
-/** What `close()` reports. */
+/**
+ * What `close()` reports.
+ *
+ * @category Runtime
+ */
 export interface CloseReport {
   /** True when every job finished before the timeout. */
   drained: boolean;
@@ -62,7 +67,11 @@ export interface CloseReport {
   recordingError?: { code: string; message: string };
 }
 
-/** A plain snapshot of the runtime. */
+/**
+ * A plain snapshot of the runtime.
+ *
+ * @category Runtime
+ */
 export interface RuntimeStats {
   name: string;
   status: RuntimeStatus;
@@ -93,6 +102,7 @@ export interface RuntimeStats {
  * const [, job] = runtime.post('pipeline', 'source', 'in', { n: 1 });
  * await runtime.waitForJob(job.jobId, { timeout: 5_000 });
  * ```
+ * @category Runtime
  */
 export class Runtime {
   readonly #options: ResolvedRuntimeOptions;

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import type { CliIO } from '../../src/cli/output.ts';
-import { Flow, Routine, Runtime, SqliteEventLog, type RunInfo } from '../../src/index.ts';
+import { Flow, Routine, Runtime } from '../../src/index.ts';
+import { SqliteEventLog, type RunInfo } from '../../src/entry/store.ts';
 
 function io(): CliIO & { out: () => string; err: () => string } {
   let out = '';

@@ -5,11 +5,11 @@ import {
   batchSize,
   custom,
   immediate,
-  policies,
   timeInterval,
   type PolicyContext,
   type SlotsView,
 } from '../../src/index.ts';
+import { policies } from '../../src/core/index.ts';
 import { checkDecision, isBuiltinPolicy } from '../../src/core/index.ts';
 import { expectCode } from '../fixtures/helpers.ts';
 

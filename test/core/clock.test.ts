@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, RealClock } from '../../src/index.ts';
+import { ManualClock, RealClock } from '../../src/entry/testing.ts';
 
 describe('ManualClock', () => {
   it('moves only when advanced and fires due timers in time order', () => {

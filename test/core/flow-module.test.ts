@@ -1,6 +1,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, Runtime, defineFlow, isFlowModule, loadFlowModule } from '../../src/index.ts';
+import { ErrorCode, Flow, Runtime, defineFlow } from '../../src/index.ts';
+import { isFlowModule, loadFlowModule } from '../../src/core/index.ts';
 import { toModuleUrl } from '../../src/core/index.ts';
 import pipelineModule from '../../flows/pipeline.ts';
 import { expectCode, expectRejectCode } from '../fixtures/helpers.ts';

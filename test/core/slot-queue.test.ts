@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ArrayQueue, RingQueue, type SlotQueue } from '../../src/index.ts';
+import { ArrayQueue, RingQueue, type SlotQueue } from '../../src/core/index.ts';
 
 const implementations: Array<[string, () => SlotQueue<number>]> = [
   ['RingQueue', () => new RingQueue<number>(4)],

@@ -1,6 +1,7 @@
 /** WorkerState: its own id, flow, status, state copies, capped history, counters, toJSON; isolation. */
 import { describe, expect, it } from 'vitest';
-import { Flow, Runtime, batchSize, ManualClock, type ActivationContext, type SlotItems } from '../../src/index.ts';
+import { Flow, Runtime, batchSize, type ActivationContext, type SlotItems } from '../../src/index.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import { Routine } from '../../src/index.ts';
 import { tick } from '../fixtures/helpers.ts';
 import { makeRoutine } from '../fixtures/routines.ts';

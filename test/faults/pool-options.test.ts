@@ -1,6 +1,7 @@
 /** Fault: bad pool options. Every one is refused at `new Runtime()` with a coded SluiceError naming the option. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Runtime, isSluiceError, type ThreadPoolOptions } from '../../src/index.ts';
+import { ErrorCode, Runtime, isSluiceError } from '../../src/index.ts';
+import type { ThreadPoolOptions } from '../../src/entry/pool.ts';
 
 const kBad: Array<[string, ThreadPoolOptions, string]> = [
   ['threads > maxThreads', { threads: 3, maxThreads: 2 }, '`threads` (3) to be <= `maxThreads` (2)'],

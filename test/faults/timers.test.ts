@@ -4,7 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCode, Flow, Runtime, setLongTimeout, timeInterval, kMaxTimerMs } from '../../src/index.ts';
+import { ErrorCode, Flow, Runtime, timeInterval } from '../../src/index.ts';
+import { setLongTimeout, kMaxTimerMs } from '../../src/core/index.ts';
 import { expectCode } from '../fixtures/helpers.ts';
 import { makeRoutine } from '../fixtures/routines.ts';
 

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, Routine, Runtime, SqliteEventLog, isSluiceError } from '../../src/index.ts';
+import { ErrorCode, Flow, Routine, Runtime, isSluiceError } from '../../src/index.ts';
+import { SqliteEventLog } from '../../src/entry/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-defaults-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -167,6 +167,24 @@ try {
     expect(result.message).toContain('npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm');
   }, 60_000);
 
+  it('every documented entry loads from the installed package; internals are not exported', async () => {
+    const entries = ['sluice', 'sluice/bus', 'sluice/store', 'sluice/governor', 'sluice/resilience', 'sluice/telemetry', 'sluice/pool'];
+    writeFileSync(
+      join(project, 'entries-check.mjs'),
+      `const out = {};
+const entries = ${JSON.stringify([...entries, 'sluice/harness', 'sluice/testing'])};
+for (const entry of entries) out[entry] = Object.keys(await import(entry)).length;
+const root = await import('sluice');
+out.internals = ['RingQueue', 'Ema', 'renderChart', 'BatchEncoder', 'DropOldestQueue'].filter((name) => name in root);
+console.log(JSON.stringify(out));
+`,
+    );
+    const { stdout } = await exec(process.execPath, ['entries-check.mjs'], { cwd: project, timeout: 60_000 });
+    const result = JSON.parse(stdout) as Record<string, number> & { internals: string[] };
+    for (const entry of [...entries, 'sluice/harness', 'sluice/testing']) expect(result[entry], entry).toBeGreaterThan(0);
+    expect(result.internals).toEqual([]);
+  }, 60_000);
+
   it('a strict consumer typechecks against the published types (skipLibCheck: false)', async () => {
     await exec('npm', ['install', '--save-dev', 'typescript@~5.9.3', '@types/node@^20.19.0', ...npmFlags], {
       cwd: project,
@@ -190,6 +208,14 @@ try {
     writeFileSync(
       join(project, 'consumer.ts'),
       `import { Flow, Routine, Runtime, defineFlow, isSluiceError, type SlotItems } from 'sluice';
+import { EventBus } from 'sluice/bus';
+import { SqliteEventLog, type RunInfo } from 'sluice/store';
+import { Governor } from 'sluice/governor';
+import { SluiceBreaker } from 'sluice/resilience';
+import { LatencyTracker } from 'sluice/telemetry';
+import { ThreadPool } from 'sluice/pool';
+import { validateBenchResult } from 'sluice/harness';
+import { ManualClock, MemoryEventLog } from 'sluice/testing';
 
 class Double extends Routine {
   constructor() {
@@ -197,15 +223,17 @@ class Double extends Routine {
     this.addSlot('in');
     this.addEvent('out');
   }
-  logic({ in: items }: SlotItems): void {
-    for (const n of items as number[]) this.emit('out', n * 2);
+  logic({ in: items }: SlotItems<{ in: number }>): void {
+    for (const n of items) this.emit('out', n * 2);
   }
 }
 
 export default defineFlow(import.meta.url, () => new Flow('double').addRoutine(new Double(), 'double'));
-const runtime = new Runtime({ pool: { threads: 1 } });
+const runtime = new Runtime({ pool: { threads: 1 }, clock: new ManualClock() });
 const stats: number = runtime.stats().activeJobs;
-export const checks = [stats, isSluiceError(new Error('x'))];
+const runs: Promise<RunInfo[]> = new MemoryEventLog().runs();
+export const checks = [stats, runs, isSluiceError(new Error('x'))];
+export const classes = [EventBus, SqliteEventLog, Governor, SluiceBreaker, LatencyTracker, ThreadPool, validateBenchResult];
 `,
     );
     const tsc = await exec(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {

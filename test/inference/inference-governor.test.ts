@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ManualClock, Runtime } from '../../src/index.ts';
+import { Runtime } from '../../src/index.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import {
   createInferenceGovernable,
   createInferenceRules,

@@ -1,6 +1,7 @@
 /** Error strategies: STOP, CONTINUE, RETRY (exact backoff on a ManualClock), SKIP. Nothing crashes. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, ErrorStrategy, Flow, ManualClock, Runtime, type ErrorHandlerOptions } from '../../src/index.ts';
+import { ErrorCode, ErrorStrategy, Flow, Runtime, type ErrorHandlerOptions } from '../../src/index.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import { tick } from '../fixtures/helpers.ts';
 import { Collect, makeRoutine } from '../fixtures/routines.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, ManualClock, Runtime, batchSize } from '../../src/index.ts';
+import { ErrorCode, Flow, Runtime, batchSize } from '../../src/index.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import { EventBus, type BusEvent } from '../../src/bus/index.ts';
 import { Governor, PolicyRule } from '../../src/governor/index.ts';
 import probe from '../fixtures/flows/pool-probe.ts';

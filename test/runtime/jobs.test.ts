@@ -1,6 +1,7 @@
 /** Jobs: they complete by themselves, move through their statuses once, trace, cancel, and are capped. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, ManualClock, Runtime, allSlotsReady, batchSize, type JobStatus } from '../../src/index.ts';
+import { ErrorCode, Flow, Runtime, allSlotsReady, batchSize, type JobStatus } from '../../src/index.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import { deferred, tick } from '../fixtures/helpers.ts';
 import { Collect, Pass, makeRoutine } from '../fixtures/routines.ts';
 

@@ -8,7 +8,8 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../../src/bus/index.ts';
-import { Flow, Runtime, SqliteEventLog, type JobContext } from '../../src/index.ts';
+import { Flow, Runtime, type JobContext } from '../../src/index.ts';
+import { SqliteEventLog } from '../../src/entry/store.ts';
 import { createTempDir } from '../store/temp-dir.ts';
 import { makeRoutine } from '../fixtures/routines.ts';
 

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   ErrorCode,
   Flow,
-  ManualClock,
   Runtime,
   allSlotsReady,
   batchSize,
@@ -12,6 +11,7 @@ import {
   type ActivationPolicy,
   type SlotItems,
 } from '../../src/index.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import { expectCode, tick } from '../fixtures/helpers.ts';
 import { makeRoutine } from '../fixtures/routines.ts';
 

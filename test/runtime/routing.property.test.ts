@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Flow, ManualClock, Runtime, batchSize, immediate, type JobContext } from '../../src/index.ts';
+import { Flow, Runtime, batchSize, immediate, type JobContext } from '../../src/index.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import { tick } from '../fixtures/helpers.ts';
 import { makeRoutine } from '../fixtures/routines.ts';
 

@@ -1,6 +1,7 @@
 /** The Runtime facade: options, registry, workers, posting, waiting, closing. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, ManualClock, Runtime, type JobContext, type RuntimeOptions } from '../../src/index.ts';
+import { ErrorCode, Flow, Runtime, type JobContext, type RuntimeOptions } from '../../src/index.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import pipelineModule from '../../flows/pipeline.ts';
 import { deferred, expectCode, expectRejectCode, isSettled, tick } from '../fixtures/helpers.ts';
 import { Pass, makeRoutine } from '../fixtures/routines.ts';

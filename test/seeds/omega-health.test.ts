@@ -1,6 +1,7 @@
 /** omega-runtime's health: failure threshold, recovery timeout, wall-clock lastCheck, user checks on the runtime. */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, Runtime } from '../../src/index.ts';
+import { Runtime } from '../../src/index.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import { tick } from '../fixtures/helpers.ts';
 
 describe('health like omega', () => {

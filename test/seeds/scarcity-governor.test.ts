@@ -1,6 +1,9 @@
 /** Scarcity's DRG: direct actuation, `actuators.execute("inference_engine", "reduce_batch", 0.5)`. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, EventBus, Governor, ManualClock, createGovernable, type Decision } from '../../src/index.ts';
+import { ErrorCode } from '../../src/index.ts';
+import { EventBus } from '../../src/entry/bus.ts';
+import { Governor, createGovernable, type Decision } from '../../src/entry/governor.ts';
+import { ManualClock } from '../../src/entry/testing.ts';
 import { expectCode, tick } from '../fixtures/helpers.ts';
 
 function setup() {
