@@ -36,3 +36,28 @@ export function jobList(jobs: Jobs): readonly JobContext[] {
 export function hasJob(jobs: Jobs, job: JobContext): boolean {
   return jobs instanceof JobContext ? jobs === job : jobs.includes(job);
 }
+
+/** The ids of `jobs`. */
+export function jobIdsOf(jobs: Jobs): readonly string[] {
+  return jobs instanceof JobContext ? [jobs.jobId] : jobs.map((j) => j.jobId);
+}
+
+/** The distinct jobs of `items`: one job when they all share it (the common case, no allocation). */
+export function distinctJobs(items: readonly { readonly jobs: Jobs }[]): Jobs {
+  const first = (items[0] as { jobs: Jobs }).jobs;
+  if (items.length === 1) return first;
+  let single = first instanceof JobContext ? first : undefined;
+  if (single !== undefined) {
+    for (const item of items) {
+      if (item.jobs !== single) {
+        single = undefined;
+        break;
+      }
+    }
+    if (single !== undefined) return single;
+  }
+  const set = new Set<JobContext>();
+  for (const item of items) for (const job of jobList(item.jobs)) set.add(job);
+  const list = [...set];
+  return list.length === 1 ? (list[0] as JobContext) : list;
+}

@@ -13,7 +13,7 @@ import type { WorkerState } from '../core/worker-state.ts';
 import type { AdmissionGate } from '../governor/index.ts';
 import type { DurableSink } from '../store/index.ts';
 import type { Jobs } from './jobs.ts';
-import { RoutineRunner } from './routine-runner.ts';
+import type { RoutineRunner } from './routine-runner.ts';
 import type { RuntimeEvents } from './runtime-events.ts';
 import type { WorkerEngine } from './worker-engine.ts';
 
@@ -167,7 +167,7 @@ export class Poster {
     if (sink?.isPressured) throw recordingBehind(sink, 'post');
     if (this.#jobsFull()) throw this.#tooManyJobs('post');
     const job = this.#host.newJob(engine, options);
-    RoutineRunner.offer(runner, target, { data, jobs: job });
+    runner.offer(target, { data, jobs: job });
     return [engine.worker, job];
   }
 
@@ -226,7 +226,7 @@ export class Poster {
         );
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      RoutineRunner.park(runner, target, { data, jobs: job }, () => {
+      runner.park(target, { data, jobs: job }, () => {
         if (signal?.aborted !== true) this.#parked--;
         signal?.removeEventListener('abort', onAbort);
         resolve();
@@ -288,7 +288,7 @@ export class Poster {
           `Expected postAll() item ${posted} for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`,
         );
       }
-      RoutineRunner.offer(runner, target, { data, jobs: this.#host.newJob(engine, postOptions) });
+      runner.offer(target, { data, jobs: this.#host.newJob(engine, postOptions) });
       posted++;
       if (onPosted !== undefined && (posted & 1023) === 0) onPosted(posted);
     };

@@ -14,21 +14,24 @@ import {
 import type { TimerHandle } from '../core/clock.ts';
 import type { EmitOptions, ItemEntry } from '../core/context.ts';
 import { runInScope } from '../core/context.ts';
-import { retryDelay, type ErrorHandler } from '../core/error-handler.ts';
-import { ErrorCode, RoutineError, SlotQueueFullError, SluiceError, describeValue } from '../core/errors.ts';
-import { isThenable } from '../core/validate.ts';
+import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { RoutineEntry } from '../core/flow.ts';
-import { ActivationLog, JobContext, kAddError, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
+import { ActivationLog, JobContext, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
 import type { Logic, SlotItems } from '../core/routine.ts';
 import { OfferResult, Slot } from '../core/slot.ts';
+import { createSlotsView } from '../core/slots-view.ts';
+import { isThenable } from '../core/validate.ts';
 import { kCounters, kRecord, type WorkerState } from '../core/worker-state.ts';
-import { allTerminal, hasJob, jobList, releaseJobs, retainJobs, type Jobs } from './jobs.ts';
+import { withTimeout, type SluiceBreaker } from '../resilience/index.ts';
+import { Scope, type Activation, type Item } from './activation-scope.ts';
+import { BreakerGuard } from './breaker-guard.ts';
+import { DurationStats } from './duration-stats.ts';
+import { EmitRouter } from './emit-router.ts';
+import { FailureHandling } from './failure-handling.ts';
+import { allTerminal, distinctJobs, jobIdsOf, jobList, releaseJobs, retainJobs, type Jobs } from './jobs.ts';
+import type { PlacementProbe } from './placement.ts';
 import { RuntimeTopic, type EngineEvents } from './runtime-events.ts';
 import type { Schedulable } from './scheduler.ts';
-import { withTimeout, type BreakerPermit, type SluiceBreaker } from '../resilience/index.ts';
-import { Scope, type Activation, type Item } from './activation-scope.ts';
-import { PlacementProbe } from './placement.ts';
-import { DurationStats } from './duration-stats.ts';
 
 /** What a runner needs from its worker engine. */
 export interface RunnerHost {
@@ -39,18 +42,18 @@ export interface RunnerHost {
   /** Epoch milliseconds of a time on the clock. */
   wallTime(mono: number): number;
   markReady(runner: RoutineRunner): void;
-  /** The placement state of a routine (absent: always inline). */
-  placementFor?(entry: RoutineEntry): PlacementProbe | undefined;
+  /** The placement state of a routine. */
+  placementFor(entry: RoutineEntry): PlacementProbe;
   /** Runs an activation on the thread pool; `done` is called once with its error, if any. */
-  runOnPool?(runner: RoutineRunner, activation: Activation, done: (activation: Activation, error: unknown) => void): void;
+  runOnPool(runner: RoutineRunner, activation: Activation, done: (activation: Activation, error: unknown) => void): void;
   /** Activations a pool routine may keep in flight (the dispatcher batches them). */
-  poolWindow?(): number;
+  poolWindow(): number;
   /** Where the runner reports what happens (published on the runtime's bus when anyone listens). */
   readonly events: EngineEvents;
   /** The breakers guarding a routine: its own and its dependencies' (empty: none). */
-  breakersFor?(entry: RoutineEntry): readonly SluiceBreaker[];
+  breakersFor(entry: RoutineEntry): readonly SluiceBreaker[];
   /** Another routine of the same worker (for fallbacks). */
-  runnerOf?(routineId: string): RoutineRunner;
+  runnerOf(routineId: string): RoutineRunner;
 }
 
 /** Runs one routine of one worker. */
@@ -60,8 +63,10 @@ export class RoutineRunner implements Schedulable {
   readonly entry: RoutineEntry;
   readonly slots: Slot<Jobs>[];
   readonly #slotIndex = new Map<string, number>();
-  readonly #targets = new Map<string, Slot<Jobs>[]>();
-  readonly #targetRunners = new Map<Slot<Jobs>, RoutineRunner>();
+  /** Where its emits go. */
+  readonly router: EmitRouter;
+  readonly #guard: BreakerGuard;
+  readonly #failures: FailureHandling;
   readonly #logic: Logic;
   readonly #host: RunnerHost;
   readonly #policyState: Record<string, unknown> = {};
@@ -75,21 +80,14 @@ export class RoutineRunner implements Schedulable {
     reason: EvaluationReason;
     batchLimit: number | undefined;
   };
-  readonly #errorHandler: ErrorHandler;
-  readonly #retries: Activation[] = [];
   readonly #view: SlotsView;
   readonly #config: Readonly<Record<string, unknown>>;
-  readonly #breakers: readonly SluiceBreaker[];
   #reason: EvaluationReason = 'data';
   #timer: TimerHandle | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #running = 0;
-  #parked = 0;
-  #retryTimers = new Set<TimerHandle>();
-  /** Items emitted on events without connections (counted, not an error). */
-  unrouted = 0;
   /** A cap on batch sizes set at run time; see `PolicyContext.batchLimit`. */
-  batchLimit: number | undefined;
+  #batchLimit: number | undefined;
   /** Where this routine's logic runs (inline, pool, or auto measuring). */
   readonly placement: PlacementProbe;
   /** Durations of this routine's activations in this worker. */
@@ -110,42 +108,43 @@ export class RoutineRunner implements Schedulable {
       reason: 'data',
       batchLimit: undefined,
     };
-    this.#errorHandler = entry.errorHandler;
     this.#config = Object.freeze(entry.routine.getConfig());
-    this.#breakers = host.breakersFor?.(entry) ?? [];
-    this.placement = host.placementFor?.(entry) ?? new PlacementProbe('inline', { samples: 1, thresholdUs: 0, poolable: false });
+    this.placement = host.placementFor(entry);
     this.slots = entry.routine.slots.map((spec, i) => {
       this.#slotIndex.set(spec.name, i);
       return new Slot<Jobs>(entry.id, spec);
     });
-    const names = entry.routine.slots.map((s) => s.name);
-    const slots = this.slots;
-    const index = this.#slotIndex;
-    this.#view = {
-      names,
-      count: (slot) => {
-        const i = index.get(slot);
-        return i === undefined ? 0 : (slots[i] as Slot<Jobs>).length;
-      },
-      peek: (slot, i = 0) => {
-        const s = index.get(slot);
-        return s === undefined ? undefined : (slots[s] as Slot<Jobs>).peek(i)?.data;
-      },
-      total: () => {
-        let n = 0;
-        for (const slot of slots) n += slot.length;
-        return n;
-      },
-    };
+    this.#view = createSlotsView(
+      entry.routine.slots.map((s) => s.name),
+      this.slots,
+      this.#slotIndex,
+    );
+    const { worker, events, clock, random } = host;
+    this.router = new EmitRouter({ id: entry.id, entry, worker, events, unparked: () => this.wake('settled') });
+    this.#guard = new BreakerGuard(
+      { id: entry.id, router: this.router, runnerOf: (id) => host.runnerOf(id) },
+      host.breakersFor(entry),
+      entry.fallback,
+    );
+    this.#failures = new FailureHandling(
+      { id: entry.id, worker, events, clock, random, retryDue: () => this.wake('timer') },
+      entry.errorHandler,
+    );
   }
 
   /** Wires `event` of this routine to `slot` of `target`. */
   connect(event: string, target: RoutineRunner, slot: string): void {
-    const dst = target.slot(slot) as Slot<Jobs>;
-    const list = this.#targets.get(event);
-    if (list === undefined) this.#targets.set(event, [dst]);
-    else list.push(dst);
-    this.#targetRunners.set(dst, target);
+    this.router.connect(event, target, target.slot(slot) as Slot<Jobs>);
+  }
+
+  /** Items emitted on events without connections (counted, not an error). */
+  get unrouted(): number {
+    return this.router.unrouted;
+  }
+
+  /** Caps the batches its policy takes (`PolicyContext.batchLimit`); undefined lifts the cap. */
+  setBatchLimit(limit: number | undefined): void {
+    this.#batchLimit = limit;
   }
 
   /** The slot called `name`. */
@@ -161,12 +160,12 @@ export class RoutineRunner implements Schedulable {
 
   /** Items this routine emitted that wait for room in a `block` slot. */
   get parked(): number {
-    return this.#parked;
+    return this.router.parked;
   }
 
   /** Activations waiting for a retry. */
   get retrying(): number {
-    return this.#retries.length + this.#retryTimers.size;
+    return this.#failures.pending;
   }
 
   /** Marks the runner ready for the given reason. */
@@ -177,12 +176,12 @@ export class RoutineRunner implements Schedulable {
 
   /** Evaluates the policy once and starts at most one activation. */
   evaluate(): void {
-    const limit = this.placement.onPool ? Math.max(this.entry.concurrency, this.#host.poolWindow?.() ?? 1) : this.entry.concurrency;
-    if (this.#running >= limit || this.#parked > 0) return;
-    const retry = this.#retries.shift();
+    const limit = this.placement.onPool ? Math.max(this.entry.concurrency, this.#host.poolWindow()) : this.entry.concurrency;
+    if (this.#running >= limit || this.router.parked > 0) return;
+    const retry = this.#failures.takeDue();
     if (retry !== undefined) {
       this.#start(retry, this.#host.clock.now());
-      if (this.#retries.length > 0 || this.#view.total() > 0) this.wake('settled');
+      if (this.#failures.hasDue || this.#view.total() > 0) this.wake('settled');
       return;
     }
     if (this.#view.total() === 0) return;
@@ -206,7 +205,7 @@ export class RoutineRunner implements Schedulable {
       const ctx = this.#policyContext;
       ctx.now = now;
       ctx.reason = this.#reason;
-      ctx.batchLimit = this.batchLimit;
+      ctx.batchLimit = this.#batchLimit;
       const raw = this.entry.routine.activationPolicy.evaluate(this.#view, ctx);
       decision = this.#trustPolicy ? raw : checkDecision(this.id, raw, this.#view);
     } catch (error) {
@@ -224,25 +223,25 @@ export class RoutineRunner implements Schedulable {
     if (activation !== undefined) this.#start(activation, now);
   }
 
-  /** Offers one item to `slot` from outside a routine (a post). */
-  static offer(target: RoutineRunner, slot: Slot<Jobs>, item: Item): OfferResult {
+  /** Offers one item to `slot`, one of this routine's (a post, or an emit routed here). */
+  offer(slot: Slot<Jobs>, item: Item): OfferResult {
     const result = slot.offer(item);
     if (result === OfferResult.Accepted || result === OfferResult.Evicted) {
       retainJobs(item.jobs);
       if (result === OfferResult.Evicted) {
-        target.#dropped(slot.lastEvicted as Item, slot);
-        target.#host.events.overflow(target.#host.worker.workerId, target.id, slot.spec.name, 'dropped', undefined);
+        this.#dropped(slot.lastEvicted as Item, slot);
+        this.#host.events.overflow(this.#host.worker.workerId, this.id, slot.spec.name, 'dropped', undefined);
       }
-      target.wake('data');
+      this.wake('data');
     }
     return result;
   }
 
-  /** Parks an item posted with `postAsync` until the slot has room. */
-  static park(target: RoutineRunner, slot: Slot<Jobs>, item: Item, admitted: () => void): void {
+  /** Parks an item until `slot` (one of this routine's) has room; `admitted` runs when it enters. */
+  park(slot: Slot<Jobs>, item: Item, admitted: () => void): void {
     retainJobs(item.jobs);
     slot.wait(item, () => {
-      target.wake('data');
+      this.wake('data');
       admitted();
     });
   }
@@ -265,9 +264,7 @@ export class RoutineRunner implements Schedulable {
   shutdown(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
-    for (const timer of this.#retryTimers) timer.cancel();
-    this.#retryTimers.clear();
-    for (const activation of this.#retries.splice(0)) for (const item of activation.items) releaseJobs(item.jobs);
+    this.#failures.shutdown();
     for (const slot of this.slots) {
       const { queued, parked } = slot.drain();
       for (const item of queued) releaseJobs(item.jobs);
@@ -352,8 +349,8 @@ export class RoutineRunner implements Schedulable {
       host.events.activationStarted(host.worker.workerId, this.id, activation.items.length, activation.attempt, () => jobIdsOf(jobs));
     }
     activation.startMono = now;
-    if (this.#breakers.length > 0 && !this.#acquire(activation)) return;
-    if (this.placement.onPool && host.runOnPool !== undefined) {
+    if (!this.#guard.isOpenRoad && !this.#guard.acquire(activation, this.#refused)) return;
+    if (this.placement.onPool) {
       // The pool bridge packs the items of whole batches itself, and settles them in one pass.
       host.runOnPool(this, activation, this.#poolSettled);
       return;
@@ -411,7 +408,7 @@ export class RoutineRunner implements Schedulable {
 
   /** @internal Routes what `activation` emits. */
   emitFrom(activation: Activation, event: string, data: unknown, options: EmitOptions | undefined): void {
-    this.#emit(activation, event, data, options);
+    this.router.route(activation, event, data, options);
   }
 
   /** @internal */
@@ -424,112 +421,9 @@ export class RoutineRunner implements Schedulable {
     return this.#config;
   }
 
-  #emit(activation: Activation, event: string, data: unknown, options: EmitOptions | undefined): void {
-    let jobs: Jobs = activation.jobs;
-    if (options?.job !== undefined) {
-      if (!hasJob(activation.jobs, options.job)) {
-        throw new SluiceError(
-          ErrorCode.InvalidArgument,
-          `Routine "${this.id}" emitted "${event}" for job "${options.job.jobId}", which is not a job of this activation`,
-        );
-      }
-      jobs = options.job;
-    }
-    const targets = this.#targets.get(event);
-    if (targets === undefined) {
-      if (!this.entry.routine.hasEvent(event)) {
-        throw new SluiceError(
-          ErrorCode.UnknownEvent,
-          `Routine "${this.id}" emitted on undeclared event "${event}" (declared: ` +
-            `${this.entry.routine.events.map((e) => `"${e.name}"`).join(', ') || 'none'})`,
-          { details: { routineId: this.id, event } },
-        );
-      }
-      this.unrouted++;
-      return;
-    }
-    if (allTerminal(jobs)) {
-      this.#host.worker[kCounters].itemsDiscarded++;
-      return;
-    }
-    // Refuse before delivering anywhere, so a fan-out is all or nothing.
-    for (const slot of targets) {
-      if (slot.spec.overflow === 'reject' && (slot.isFull || slot.waiting > 0)) {
-        slot.counters.rejected++;
-        this.#host.events.overflow(this.#host.worker.workerId, slot.routineId, slot.spec.name, 'rejected', this.id);
-        throw new SlotQueueFullError(
-          `Slot ${slot.routineId}.${slot.spec.name} is full (${slot.spec.maxQueueLength} items) and refused an item emitted by ` +
-            `"${this.id}" on "${event}"`,
-          { details: { routineId: slot.routineId, slot: slot.spec.name, source: this.id, event } },
-        );
-      }
-    }
-    for (const slot of targets) {
-      const item: Item = { data, jobs };
-      const target = this.#targetRunners.get(slot) as RoutineRunner;
-      const result = RoutineRunner.offer(target, slot, item);
-      if (result === OfferResult.MustWait) {
-        this.#parked++;
-        this.#host.events.overflow(this.#host.worker.workerId, slot.routineId, slot.spec.name, 'blocked', this.id);
-        RoutineRunner.park(target, slot, item, () => {
-          this.#parked--;
-          if (this.#parked === 0) this.wake('settled');
-        });
-      }
-    }
-  }
-
-  /**
-   * Takes a permit from every breaker of the routine. When one refuses, the permits taken are
-   * handed back and the activation goes to the fallback, or settles with the breaker's error.
-   */
-  #acquire(activation: Activation): boolean {
-    const permits: BreakerPermit[] = [];
-    for (const breaker of this.#breakers) {
-      const lease = breaker.tryAcquire();
-      if (lease.allowed) {
-        permits.push(lease);
-        continue;
-      }
-      for (const permit of permits) permit.cancel();
-      if (this.entry.fallback === undefined) this.#settle(activation, lease.error);
-      else {
-        let error: unknown;
-        try {
-          this.#fallBack(activation);
-        } catch (failure) {
-          error = failure;
-        }
-        this.#settle(activation, error);
-      }
-      return false;
-    }
-    activation.permits = permits;
-    return true;
-  }
-
-  #fallBack(activation: Activation): void {
-    const fallback = this.entry.fallback;
-    if (fallback === undefined) return;
-    activation.fellBack = true;
-    if ('event' in fallback) {
-      for (const item of activation.items)
-        this.#emit(activation, fallback.event, item.data, item.jobs instanceof JobContext ? { job: item.jobs } : undefined);
-      return;
-    }
-    const target = this.#host.runnerOf?.(fallback.routine) as RoutineRunner;
-    const slot = target.slot(fallback.slot) as Slot<Jobs>;
-    for (const item of activation.items) {
-      const result = RoutineRunner.offer(target, slot, { data: item.data, jobs: item.jobs });
-      if (result === OfferResult.Rejected || result === OfferResult.MustWait) {
-        throw new SlotQueueFullError(`Fallback slot ${fallback.routine}.${fallback.slot} of routine "${this.id}" is full`, {
-          details: { routineId: this.id, fallback: `${fallback.routine}.${fallback.slot}` },
-        });
-      }
-    }
-  }
-
   readonly #poolSettled = (activation: Activation, error: unknown): void => this.#settle(activation, error);
+  /** An activation a breaker refused settles with the fallback's outcome or the breaker's error. */
+  readonly #refused = (activation: Activation, error: unknown): void => this.#settle(activation, error);
 
   #settle(activation: Activation, error: unknown): void {
     const host = this.#host;
@@ -539,11 +433,11 @@ export class RoutineRunner implements Schedulable {
     this.durations.record(durationMs);
     let status: TraceEntry['status'] = activation.fellBack === true ? 'fallback' : 'ok';
     let failure: SluiceError | undefined;
-    if (activation.permits !== undefined) for (const permit of activation.permits) permit.release(error === undefined, error);
+    this.#guard.release(activation, error);
     if (error !== undefined) {
       host.worker[kCounters].activationErrors++;
-      failure = this.#wrap(error);
-      status = this.#splittable(activation, failure) ? this.#split(activation) : this.#handleError(activation, failure);
+      failure = this.#failures.wrap(error);
+      status = this.#failures.fail(activation, failure);
     }
     const errorInfo = failure === undefined ? undefined : { code: failure.code, message: failure.message };
     const items = activation.items.length;
@@ -576,100 +470,10 @@ export class RoutineRunner implements Schedulable {
         jobIds: jobIdsOf(jobs),
         ...(errorInfo === undefined ? {} : { error: errorInfo }),
       }));
-    if (failure !== undefined) host.events.error(host.worker.workerId, this.id, this.#errorHandler.strategy, failure, () => jobIdsOf(jobs));
+    if (failure !== undefined) host.events.error(host.worker.workerId, this.id, this.#failures.strategy, failure, () => jobIdsOf(jobs));
     // A retrying or split activation keeps its items (and their jobs' holds) until they run again.
     if (status !== 'retrying' && status !== 'split') for (const item of activation.items) releaseJobs(item.jobs, now);
-    if (this.#view.total() > 0 || this.#retries.length > 0) this.wake('settled');
-  }
-
-  #wrap(error: unknown): SluiceError {
-    if (error instanceof SluiceError) return error;
-    const message = error instanceof Error ? error.message : describeValue(error);
-    return new RoutineError(ErrorCode.RoutineFailed, `Routine "${this.id}" failed: ${message}`, {
-      cause: error,
-      details: { routineId: this.id },
-    });
-  }
-
-  #handleError(activation: Activation, error: SluiceError): TraceEntry['status'] {
-    const handler = this.#errorHandler;
-    switch (handler.strategy) {
-      case 'continue':
-        for (const job of jobList(activation.jobs)) job[kAddError]({ routineId: this.id, code: error.code, message: error.message });
-        return 'continued';
-      case 'skip':
-        return 'skipped';
-      case 'retry': {
-        if (activation.attempt < handler.maxAttempts) {
-          this.#scheduleRetry(activation);
-          return 'retrying';
-        }
-        const exhausted = new SluiceError(
-          ErrorCode.RetriesExhausted,
-          `Routine "${this.id}" failed ${activation.attempt} times (maxAttempts ${handler.maxAttempts}); last error: ${error.message}`,
-          { cause: error, details: { routineId: this.id, attempts: activation.attempt } },
-        );
-        for (const job of jobList(activation.jobs)) job[kEnd]('failed', exhausted);
-        return 'failed';
-      }
-      default:
-        for (const job of jobList(activation.jobs)) job[kEnd]('failed', error);
-        return 'failed';
-    }
-  }
-
-  /**
-   * True when a failed activation over several items of one slot may owe its failure to one
-   * poison item: it is split rather than charged whole. Joins (items of several slots belong
-   * together) and failures that are nobody's item (an open breaker, a full slot, a closed pool)
-   * are charged as they are.
-   */
-  #splittable(activation: Activation, error: SluiceError): boolean {
-    if (activation.items.length < 2 || activation.fellBack === true || kNoSplit.has(error.code)) return false;
-    let slots = 0;
-    for (const list of activation.bySlot) if (list.length > 0) slots++;
-    return slots === 1;
-  }
-
-  /**
-   * Bisects a failed activation (as AWS Lambda's BisectBatchOnFunctionError does): each half
-   * runs again at once, same attempt, alone, until the failing item fails by itself and meets
-   * the error handler while its batch-mates complete. Items of a half that fails again run more
-   * than once, as under RETRY: what they emitted before the failure is not taken back.
-   */
-  #split(activation: Activation): TraceEntry['status'] {
-    const index = activation.bySlot.findIndex((list) => list.length > 0);
-    const items = activation.items;
-    const mid = Math.ceil(items.length / 2);
-    for (const half of [items.slice(0, mid), items.slice(mid)]) {
-      const bySlot = activation.bySlot.map((_list, i) => (i === index ? half : kNoItems));
-      this.#retries.push({
-        items: half,
-        bySlot,
-        jobs: distinctJobs(half),
-        message: activation.message,
-        attempt: activation.attempt,
-        startMono: 0,
-        isolated: true,
-      });
-    }
-    return 'split';
-  }
-
-  #scheduleRetry(activation: Activation): void {
-    const delay = retryDelay(this.#errorHandler, activation.attempt, this.#host.random);
-    this.#host.events.retry(this.#host.worker.workerId, this.id, activation.attempt + 1, delay, () => jobIdsOf(activation.jobs));
-    const next: Activation = { ...activation, attempt: activation.attempt + 1 };
-    const timer = this.#host.clock.setTimeout(() => {
-      this.#retryTimers.delete(timer);
-      if (allTerminal(next.jobs)) {
-        for (const item of next.items) releaseJobs(item.jobs);
-        return;
-      }
-      this.#retries.push(next);
-      this.wake('timer');
-    }, delay);
-    this.#retryTimers.add(timer);
+    if (this.#view.total() > 0 || this.#failures.hasDue) this.wake('settled');
   }
 
   /** An item evicted by `dropOldest`: its data is gone, so its jobs fail (never complete). */
@@ -749,38 +553,3 @@ export class RoutineRunner implements Schedulable {
 }
 
 const kNoItems: Item[] = [];
-
-/** Failures no item of the activation caused: charged whole, never split. */
-const kNoSplit: ReadonlySet<string> = new Set([
-  ErrorCode.CircuitOpen,
-  ErrorCode.QueueFull,
-  ErrorCode.PoolClosed,
-  ErrorCode.PoolUnavailable,
-  ErrorCode.JobCancelled,
-  ErrorCode.FlowModuleInvalid,
-  ErrorCode.RoutineNotFound,
-  ErrorCode.RuntimeClosed,
-]);
-
-function jobIdsOf(jobs: Jobs): readonly string[] {
-  return jobs instanceof JobContext ? [jobs.jobId] : jobs.map((j) => j.jobId);
-}
-
-function distinctJobs(items: Item[]): Jobs {
-  const first = (items[0] as Item).jobs;
-  if (items.length === 1) return first;
-  let single = first instanceof JobContext ? first : undefined;
-  if (single !== undefined) {
-    for (const item of items) {
-      if (item.jobs !== single) {
-        single = undefined;
-        break;
-      }
-    }
-    if (single !== undefined) return single;
-  }
-  const set = new Set<JobContext>();
-  for (const item of items) for (const job of jobList(item.jobs)) set.add(job);
-  const list = [...set];
-  return list.length === 1 ? (list[0] as JobContext) : list;
-}

@@ -11,7 +11,6 @@ import { JobContext, kJobSerial, type JobHooks } from '../core/job-context.ts';
 import { kCounters, type WorkerState } from '../core/worker-state.ts';
 import { assertInteger, assertKnownKeys, assertMs, assertName, assertObject } from '../core/validate.ts';
 import { JobTable, type JobFilter } from './job-table.ts';
-import type { RoutineRunner } from './routine-runner.ts';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.ts';
 import { Scheduler } from './scheduler.ts';
 import { WorkerEngine } from './worker-engine.ts';
@@ -340,8 +339,7 @@ export class Runtime {
       pool: this.#poolBridge,
       breakersFor: (entry) => this.#services.breakersFor(flowId, entry),
     });
-    for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? [])
-      (engine.runners.get(routineId) as RoutineRunner).batchLimit = limit;
+    for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? []) engine.setBatchLimit(routineId, limit);
     this.#workers.set(workerId, engine);
     this.#events.publish(RuntimeTopic.WorkerStarted, () => ({ workerId, flowId }));
     return engine.worker;
@@ -474,7 +472,7 @@ export class Runtime {
     else limits.set(routineId, limit);
     this.#batchLimits.set(flowId, limits);
     for (const engine of this.#workers.values()) {
-      if (engine.flow === flow) (engine.runners.get(routineId) as RoutineRunner).batchLimit = limit;
+      if (engine.flow === flow) engine.setBatchLimit(routineId, limit);
     }
   }
 

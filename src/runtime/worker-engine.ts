@@ -14,7 +14,7 @@ import type { Scheduler } from './scheduler.ts';
 import type { SluiceBreaker } from '../resilience/index.ts';
 import type { Activation } from './activation-scope.ts';
 import type { PoolBridge } from './pool-bridge.ts';
-import type { PlacementProbe } from './placement.ts';
+import { PlacementProbe } from './placement.ts';
 import type { RoutineEntry } from '../core/flow.ts';
 
 /** Settings a worker engine takes from its runtime. */
@@ -29,6 +29,9 @@ export interface WorkerEngineOptions {
   /** The breakers guarding a routine (absent: no breakers). */
   readonly breakersFor?: (entry: RoutineEntry) => readonly SluiceBreaker[];
 }
+
+/** Where a routine runs without a pool: inline, never measured. */
+const kInline = new PlacementProbe('inline', { samples: 1, thresholdUs: 0, poolable: false });
 
 /** Runs one worker of a flow. */
 export class WorkerEngine implements RunnerHost {
@@ -85,8 +88,8 @@ export class WorkerEngine implements RunnerHost {
     return this.runner(routineId);
   }
 
-  placementFor(entry: RoutineEntry): PlacementProbe | undefined {
-    return this.#pool?.placementFor(this.flow, entry);
+  placementFor(entry: RoutineEntry): PlacementProbe {
+    return this.#pool?.placementFor(this.flow, entry) ?? kInline;
   }
 
   runOnPool(runner: RoutineRunner, activation: Activation, done: (activation: Activation, error: unknown) => void): void {
@@ -95,6 +98,11 @@ export class WorkerEngine implements RunnerHost {
 
   poolWindow(): number {
     return this.#pool?.window() ?? 1;
+  }
+
+  /** Caps the batches the policy of `routineId` takes (undefined lifts the cap); a coded error for an unknown routine. */
+  setBatchLimit(routineId: string, limit: number | undefined): void {
+    this.runner(routineId).setBatchLimit(limit);
   }
 
   /** The runner of `routineId`, or a coded error naming the flow and routine. */
