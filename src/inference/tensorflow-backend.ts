@@ -250,8 +250,8 @@ function reasonOf(error: unknown): string {
  *
  * @example
  * ```ts
- * const { tf, info } = await selectBackend({ importModule: (s) => s.includes('tfjs-node') ? Promise.reject(new Error('absent')) :
- * import(s) });
+ * const importModule = (s: string) => (s.includes('tfjs-node') ? Promise.reject(new Error('absent')) : import(s));
+ * const { tf, info } = await selectBackend({ importModule });
  * info.kind; // 'wasm'
  * ```
  */

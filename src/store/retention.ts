@@ -25,8 +25,11 @@ export const kDefaultRetention = Object.freeze({ keepRuns: 100, maxBytes: 2 ** 3
  *
  * @example
  * ```ts
- * selectPruned([{ runId: 'b', lastTime: '2025-02-01T00:00:00Z', bytes: 10 }, { runId: 'a', lastTime: '2025-01-01T00:00:00Z', bytes:
- * 10 }], { keepRuns: 1 });
+ * const runs = [
+ *   { runId: 'b', lastTime: '2025-02-01T00:00:00Z', bytes: 10 },
+ *   { runId: 'a', lastTime: '2025-01-01T00:00:00Z', bytes: 10 },
+ * ];
+ * selectPruned(runs, { keepRuns: 1 });
  * // Set { 'a' }
  * ```
  */
