@@ -86,24 +86,32 @@ export function createKalmanFilter(options?: KalmanOptions): Forecaster {
     : new ConstantVelocityKalman(o.processNoise, o.measurementNoise);
 }
 
-/** Level-only model: `x[k+1] = x[k] + w`, `z = x + v`. */
-export class RandomWalkKalman implements Forecaster {
-  readonly #q: number;
-  readonly #r: number;
-  #level: number | undefined;
-  #p = 0;
+/** What both models keep: the process and measurement noise, and the level estimate. */
+abstract class ScalarKalman implements Forecaster {
+  protected readonly q: number;
+  protected readonly r: number;
+  protected level: number | undefined;
 
   constructor(processNoise: number, measurementNoise: number) {
-    this.#q = processNoise;
-    this.#r = measurementNoise;
+    this.q = processNoise;
+    this.r = measurementNoise;
   }
 
   get estimate(): number | undefined {
-    return this.#level;
+    return this.level;
   }
 
+  abstract get forecast(): number | undefined;
+  abstract get trend(): number;
+  abstract update(sample: number): void;
+}
+
+/** Level-only model: `x[k+1] = x[k] + w`, `z = x + v`. */
+export class RandomWalkKalman extends ScalarKalman {
+  #p = 0;
+
   get forecast(): number | undefined {
-    return this.#level;
+    return this.level;
   }
 
   get trend(): number {
@@ -111,14 +119,14 @@ export class RandomWalkKalman implements Forecaster {
   }
 
   update(sample: number): void {
-    if (this.#level === undefined) {
-      this.#level = sample;
-      this.#p = this.#r;
+    if (this.level === undefined) {
+      this.level = sample;
+      this.#p = this.r;
       return;
     }
-    const p = this.#p + this.#q;
-    const gain = p / (p + this.#r);
-    this.#level += gain * (sample - this.#level);
+    const p = this.#p + this.q;
+    const gain = p / (p + this.r);
+    this.level += gain * (sample - this.level);
     this.#p = (1 - gain) * p;
   }
 }
@@ -127,27 +135,15 @@ export class RandomWalkKalman implements Forecaster {
  * Level-and-trend model with one sample as the time step: `level += trend`, with white
  * acceleration noise `Q = q · [[1/4, 1/2], [1/2, 1]]`.
  */
-export class ConstantVelocityKalman implements Forecaster {
-  readonly #q: number;
-  readonly #r: number;
-  #level: number | undefined;
+export class ConstantVelocityKalman extends ScalarKalman {
   #velocity = 0;
   // Covariance [[p00, p01], [p10, p11]]; kept symmetric, so p10 == p01.
   #p00 = 0;
   #p01 = 0;
   #p11 = 0;
 
-  constructor(processNoise: number, measurementNoise: number) {
-    this.#q = processNoise;
-    this.#r = measurementNoise;
-  }
-
-  get estimate(): number | undefined {
-    return this.#level;
-  }
-
   get forecast(): number | undefined {
-    return this.#level === undefined ? undefined : this.#level + this.#velocity;
+    return this.level === undefined ? undefined : this.level + this.#velocity;
   }
 
   get trend(): number {
@@ -155,28 +151,28 @@ export class ConstantVelocityKalman implements Forecaster {
   }
 
   update(sample: number): void {
-    if (this.#level === undefined) {
+    if (this.level === undefined) {
       // The first sample fixes the level; the trend is unknown, so its variance starts large
       // and the second sample mostly decides it.
-      this.#level = sample;
+      this.level = sample;
       this.#velocity = 0;
-      this.#p00 = this.#r;
+      this.#p00 = this.r;
       this.#p01 = 0;
-      this.#p11 = 1e3 * this.#r;
+      this.#p11 = 1e3 * this.r;
       return;
     }
     // Predict: x = F x, P = F P F' + Q with F = [[1, 1], [0, 1]].
-    const q = this.#q;
-    const level = this.#level + this.#velocity;
+    const q = this.q;
+    const level = this.level + this.#velocity;
     const p00 = this.#p00 + 2 * this.#p01 + this.#p11 + q / 4;
     const p01 = this.#p01 + this.#p11 + q / 2;
     const p11 = this.#p11 + q;
     // Update with H = [1, 0].
-    const s = p00 + this.#r;
+    const s = p00 + this.r;
     const k0 = p00 / s;
     const k1 = p01 / s;
     const innovation = sample - level;
-    this.#level = level + k0 * innovation;
+    this.level = level + k0 * innovation;
     this.#velocity += k1 * innovation;
     this.#p00 = (1 - k0) * p00;
     this.#p01 = (1 - k0) * p01;

@@ -8,14 +8,7 @@
 import type { BatchResult, BatchTask, Mutable, SerializedError, StartMark } from './protocol.ts';
 
 /** What every activation of a batch shares. */
-export interface BatchHeader {
-  readonly moduleUrl: string;
-  readonly params: unknown;
-  readonly flowKey: string;
-  readonly flowId: string;
-  readonly routineId: string;
-  readonly workerId: string;
-}
+export type BatchHeader = Pick<BatchTask, 'moduleUrl' | 'params' | 'flowKey' | 'flowId' | 'routineId' | 'workerId'>;
 
 /** Per slot name, per item, the indexes of its jobs among the activation's jobs. */
 export type ItemJobs = Record<string, number[][]>;

@@ -285,17 +285,7 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
         );
       }
     }
-    const others: Array<[string, unknown]> = [
-      ['state', state],
-      ['message', activation.message],
-      ...jobList(activation.jobs).flatMap(
-        (job): Array<[string, unknown]> => [
-          [`job "${job.jobId}" metadata`, job.metadata],
-          [`job "${job.jobId}" data`, job.data],
-        ],
-      ),
-    ];
-    for (const [what, value] of others) {
+    for (const [what, value] of valuesBesideItems(activation, state)) {
       const bad = findClassInstance(value, what);
       if (bad !== undefined) {
         return new SluiceError(
@@ -329,17 +319,7 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
         );
       }
     }
-    const others: Array<[string, unknown]> = [
-      ['state', state],
-      ['message', activation.message],
-      ...jobList(activation.jobs).flatMap(
-        (job): Array<[string, unknown]> => [
-          [`job "${job.jobId}" metadata`, job.metadata],
-          [`job "${job.jobId}" data`, job.data],
-        ],
-      ),
-    ];
-    for (const [what, value] of others) {
+    for (const [what, value] of valuesBesideItems(activation, state)) {
       const bad = findUnclonable(value, what);
       if (bad !== undefined) {
         return new SluiceError(
@@ -428,4 +408,18 @@ export class PoolBridge {
       done(activation, error);
     }
   }
+}
+
+/** What crosses threads with an activation besides its items, each with what to call it in an error. */
+function valuesBesideItems(activation: Activation, state: Record<string, unknown>): Array<[string, unknown]> {
+  return [
+    ['state', state],
+    ['message', activation.message],
+    ...jobList(activation.jobs).flatMap(
+      (job): Array<[string, unknown]> => [
+        [`job "${job.jobId}" metadata`, job.metadata],
+        [`job "${job.jobId}" data`, job.data],
+      ],
+    ),
+  ];
 }
