@@ -190,6 +190,19 @@ export class EventBus {
   }
 
   /**
+   * The bus's wall clock (its `wallTime` option; `Date.now` by default): event times are read from
+   * it, and so are the times of the completed jobs a recording stores packed.
+   *
+   * @example
+   * ```ts
+   * new Date(bus.wallClock()).toISOString();
+   * ```
+   */
+  get wallClock(): () => number {
+    return this.#options.wallTime;
+  }
+
+  /**
    * A number that changes whenever subscribers or sinks come or go, so a hot path can cache
    * `hasSubscribers(topic)` and ask again only when it changed.
    *

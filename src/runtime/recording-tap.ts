@@ -20,16 +20,18 @@ export class RecordingTap implements EventSink {
   readonly #sink: DurableSink;
   readonly #runId: string;
   readonly #clock: Clock;
+  readonly #wallClock: () => number;
   readonly #maxJobs: number;
   #jobPrefix = '';
   #pack: JobOutcomePack | undefined;
   #timer: TimerHandle | undefined;
   #closed = false;
 
-  constructor(sink: DurableSink, runId: string, clock: Clock) {
+  constructor(sink: DurableSink, runId: string, clock: Clock, wallClock: () => number) {
     this.#sink = sink;
     this.#runId = runId;
     this.#clock = clock;
+    this.#wallClock = wallClock;
     this.#maxJobs = Math.max(1, Math.min(kMaxPackedJobs, Math.floor(sink.options.highWaterMark / 8)));
   }
 
@@ -54,7 +56,11 @@ export class RecordingTap implements EventSink {
     this.#jobPrefix = prefix;
   }
 
-  /** Records a job that completed without error as event `seq` of the run, at its `finishedAt`. */
+  /**
+   * Records a job that completed without error as event `seq` of the run, at the bus's wall time:
+   * the job's `finishedAt` (read from `Date.now` when it ended) when the bus keeps the default
+   * clock, else the bus's clock read now, as a published event would be stamped.
+   */
   addCompletedJob(seq: number, job: JobContext): void {
     let pack = this.#pack;
     if (pack === undefined) {
@@ -62,7 +68,8 @@ export class RecordingTap implements EventSink {
       this.#timer = this.#clock.setTimeout(() => this.flush(), this.#sink.options.flushIntervalMs, { ref: false });
     }
     const finished = job.finishedAt ?? job.createdAt;
-    pack.add(seq, finished, job.jobId, job[kJobSerial], job.flowId, job.workerId, finished - job.createdAt);
+    const time = this.#wallClock === Date.now ? finished : this.#wallClock();
+    pack.add(seq, time, job.jobId, job[kJobSerial], job.flowId, job.workerId, finished - job.createdAt);
     if (pack.count >= this.#maxJobs) this.flush();
   }
 

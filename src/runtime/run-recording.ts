@@ -77,7 +77,7 @@ export class RunRecording {
         if (!bus.isClosed && bus.hasSubscribers('store.error'))
           bus.publish('store.error', { code: error.code, message: error.message }, { runId });
       });
-      const tap = new RecordingTap(sink, runId, clock);
+      const tap = new RecordingTap(sink, runId, clock, bus.wallClock);
       const attached = bus.addSink(tap, { topics: record.topics ?? kDefaultRecordedTopics });
       return new RunRecording(bus, runId, record, log, ownsLog, sink, tap, attached);
     } catch (error) {

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../../src/bus/index.ts';
 import { Flow, Runtime, type JobContext } from '../../src/index.ts';
 import { SqliteEventLog } from '../../src/entry/store.ts';
+import { EventBus } from '../../src/entry/bus.ts';
 import { createTempDir } from '../store/temp-dir.ts';
 import { makeRoutine } from '../fixtures/routines.ts';
 
@@ -144,6 +145,28 @@ describe('completed jobs of a recording runtime', () => {
       const recorded = (await log.since('run-p', 0)).filter((e) => e.topic === 'job.completed');
       expect(recorded).toEqual(live);
       expect((await log.runs())[0]).toMatchObject({ jobs: { completed: completed.length }, lost: 0 });
+    } finally {
+      await log.close();
+    }
+  });
+
+  it("take their times from the bus's wall clock, as published events do", async () => {
+    const temp = createTempDir('sluice-packed-clock-');
+    temps.push(temp);
+    const path = temp.file('runs.sqlite');
+    const at = Date.parse('2030-01-01T00:00:00.000Z');
+    const runtime = new Runtime({ runId: 'run-c', bus: new EventBus({ wallTime: () => at }), record: { log: path }, heartbeatMs: 0 });
+    await runtime.start();
+    runtime.register(picky());
+    await runtime.postAll('picky', 'check', 'in', [1, 2, 3, 4, 5]);
+    expect(await runtime.waitUntilAllJobsFinished({ timeout: 10_000 })).toBe(true);
+    await runtime.close();
+    expect(packedRows(path).packed).toBeGreaterThan(0);
+    const log = await SqliteEventLog.open({ path });
+    try {
+      const events = await log.since('run-c', 0);
+      expect(events.filter((e) => e.topic === 'job.completed')).toHaveLength(5);
+      expect(new Set(events.map((e) => e.time))).toEqual(new Set(['2030-01-01T00:00:00.000Z']));
     } finally {
       await log.close();
     }
