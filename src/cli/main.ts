@@ -6,9 +6,11 @@
  * This module stays light: a command's code (and the engine behind it) is imported only when
  * that command runs, so `sluice --help` starts fast.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ErrorCode, isSluiceError } from '../core/errors.ts';
+import { packageVersion } from '../core/package-version.ts';
+
+export { packageVersion };
 import { ExitCode, UsageError } from './cli-error.ts';
 import { collect, integer, integerList, moment, number } from './options.ts';
 import { processIO, type CliIO } from './output.ts';
@@ -16,19 +18,6 @@ import { processIO, type CliIO } from './output.ts';
 const kExitCodes = `
 Exit codes: 0 all jobs completed, 1 some failed or were cancelled, 2 usage error,
 3 flow module invalid, 4 the recording failed (events not persisted), 130 interrupted.`;
-
-/** The package's version, from the package.json above this file (source or built). */
-export function packageVersion(): string {
-  for (let up = '../../'; up.length <= 12; up += '../') {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(`${up}package.json`, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'sluice' && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // Not at this level.
-    }
-  }
-  return '0.0.0';
-}
 
 /** The options every command that reads or writes the durable log shares. */
 function dbOption(): Option {
@@ -132,6 +121,30 @@ function program(io: CliIO, exit: (code: number) => void): Command {
     .action(async (module: string, options) => {
       const { benchCommand } = await import('./commands/bench.ts');
       exit(await benchCommand(module, options, io));
+    });
+
+  command('serve', 'serve flows over HTTP: API, Prometheus metrics, live dashboard')
+    .description(
+      'Starts a runtime with the given flows (one worker each), recorded to --db, and serves it over HTTP until SIGINT/SIGTERM: the ' +
+        'API under /api/v1/ (OpenAPI at /api/v1/openapi.json), /metrics for Prometheus, and the live dashboard at /. Every route but ' +
+        '/api/v1/health/live needs the token: SLUICE_TOKEN, or one generated and printed at start. Listening beyond 127.0.0.1 ' +
+        'needs SLUICE_TOKEN.',
+    )
+    .argument('<flow-module...>', 'flow modules (.ts or .js) to serve')
+    .option('--port <port>', 'TCP port, 0 for a free one', integer(0), 7070)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .addOption(dbOption())
+    .option('--no-record', 'do not record the run (the runs routes then answer 409)')
+    .option('--threads <n>', 'pool threads for pool routines', integer(1))
+    .addOption(paramOption())
+    .addHelpText(
+      'after',
+      '\nSee docs/serve.md for the routes, metrics and security model.\n\nExit codes: 0 stopped cleanly, 2 usage error ' +
+        '(a port in use, a bad option),\n3 flow module invalid, 4 the recording failed.',
+    )
+    .action(async (modules: string[], options) => {
+      const { serveCommand } = await import('./commands/serve.ts');
+      exit(await serveCommand(modules, options, io));
     });
 
   command('inspect', 'show a flow: routines, slots, events, connections, diagram')
@@ -268,7 +281,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     const message = String(err.message ?? error).replace(/\s*\n\s*/g, ' ');
     io.stderr.write(`${label}: ${prefix}${message}${usage && error.helpHint ? ` (see ${label} --help)` : ''}\n`);
     if (verbose && err.stack !== undefined) io.stderr.write(`${err.stack}\n`);
-    if (usage) return ExitCode.Usage;
+    if (usage || (isSluiceError(error) && (error.code === ErrorCode.UnsafeBind || error.code === ErrorCode.InvalidArgument))) {
+      return ExitCode.Usage;
+    }
     if (isSluiceError(error) && error.code === ErrorCode.FlowModuleInvalid) return ExitCode.FlowInvalid;
     return ExitCode.JobsFailed;
   }

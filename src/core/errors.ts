@@ -71,6 +71,13 @@ export const ErrorCode = {
   InvalidInput: 'SLUICE_ERR_INVALID_INPUT',
   Usage: 'SLUICE_ERR_USAGE',
   RuntimeInPoolThread: 'SLUICE_ERR_RUNTIME_IN_POOL_THREAD',
+  UnsafeBind: 'SLUICE_ERR_UNSAFE_BIND',
+  Unauthorized: 'SLUICE_ERR_UNAUTHORIZED',
+  ForbiddenOrigin: 'SLUICE_ERR_FORBIDDEN_ORIGIN',
+  BadRequest: 'SLUICE_ERR_BAD_REQUEST',
+  NotFound: 'SLUICE_ERR_NOT_FOUND',
+  NotRecorded: 'SLUICE_ERR_NOT_RECORDED',
+  Internal: 'SLUICE_ERR_INTERNAL',
 } as const;
 
 /**

@@ -64,3 +64,4 @@ export { currentJob, currentJobs, currentWorker, currentRoutine, emit } from './
 export type { ActivationContext, EmitOptions, ItemEntry } from './context.ts';
 export { createDisposable } from './disposable.ts';
 export type { DisposableHandle } from './disposable.ts';
+export { describeFlow } from './flow-description.ts';

@@ -47,9 +47,12 @@ export class DurationStats {
   #count = 0;
   #sumUs = 0;
   #maxUs = 0;
+  /** Called with each recorded duration, when set (an OpenTelemetry histogram records through it). */
+  observer: ((ms: number) => void) | undefined;
 
   /** Records one duration in ms (below 1 µs counts as 1 µs). */
   record(ms: number): void {
+    this.observer?.(ms);
     let us = Math.round(ms * 1000);
     if (!(us >= 1)) us = 1;
     else if (us > 0xffffffff) us = 0xffffffff;
@@ -73,6 +76,29 @@ export class DurationStats {
       p99Ms: Math.min(max, this.#percentile(0.99)) / 1000,
       maxMs: max / 1000,
     };
+  }
+
+  /** Samples recorded and their sum, in µs. */
+  get totals(): { readonly count: number; readonly sumUs: number } {
+    return { count: this.#count, sumUs: this.#sumUs };
+  }
+
+  /**
+   * For each bound in µs (ascending), how many samples lie below it: exact when a bound is a
+   * bucket edge (any integer below 8, or `m × 2^k` with 8 <= m < 16), otherwise the buckets
+   * wholly below it. What a Prometheus histogram's cumulative `le` buckets are read from.
+   */
+  countsBelow(boundsUs: readonly number[]): number[] {
+    const out: number[] = [];
+    let bucket = 0;
+    let seen = 0;
+    for (const bound of boundsUs) {
+      // The bucket holding `bound`: every bucket before it lies wholly below.
+      const end = bound < 1 ? 0 : bucketOf(Math.min(0xffffffff, Math.floor(bound)));
+      for (; bucket < end; bucket++) seen += this.#counts[bucket] as number;
+      out.push(seen);
+    }
+    return out;
   }
 
   #percentile(q: number): number {

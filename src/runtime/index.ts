@@ -9,3 +9,6 @@ export type { PlacementStats } from './placement.ts';
 export { RuntimeTopic, kDefaultRecordedTopics } from './runtime-events.ts';
 export type { RuntimeTopicName, ActivationFinishedPayload } from './runtime-events.ts';
 export type { RecordOptions } from './runtime-options.ts';
+export { kObserve, kOnDuration } from './runtime-observation.ts';
+export type { DurationLabels, DurationListener, RuntimeObservation, WorkerObservation, RoutineObservation } from './runtime-observation.ts';
+export type { DurationStats } from './duration-stats.ts';

@@ -2,12 +2,14 @@
  * The runtime's engine: everything `Runtime` (the facade in runtime.ts) does, kept out of the
  * public class. See {@link RuntimeEngine}.
  */
-import type { DisposableHandle } from '../core/disposable.ts';
+import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 import { ErrorCode, SluiceError, TimeoutError, describeValue } from '../core/errors.ts';
 import { Flow } from '../core/flow.ts';
 import { isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
 import { JobContext, kJobSerial, type JobHooks } from '../core/job-context.ts';
 import { kCounters, type WorkerState } from '../core/worker-state.ts';
+import type { Slot } from '../core/slot.ts';
+import type { DurationLabels, DurationListener, RuntimeObservation, WorkerObservation } from './runtime-observation.ts';
 import { assertInteger, assertKnownKeys, assertMs, assertName, assertObject } from '../core/validate.ts';
 import { JobTable, type JobFilter } from './job-table.ts';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.ts';
@@ -31,7 +33,7 @@ import { Poster, type PostAllOptions, type PostAsyncOptions, type PostOptions } 
 import type { CloseReport, RuntimeStats, RuntimeStatus } from './runtime.ts';
 import type { PostHost } from './poster.ts';
 import type { Clock } from '../core/clock.ts';
-import type { AdmissionGate } from '../governor/index.ts';
+import type { AdmissionGate, Governor } from '../governor/index.ts';
 
 /**
  * The machinery behind the {@link Runtime} facade: flows, workers, the job table, the scheduler,
@@ -55,6 +57,7 @@ export class RuntimeEngine implements PostHost {
   readonly #jobLatency = new Map<string, DurationStats>();
   /** Why jobs failed, for `stats().failures`. */
   readonly #failures = new FailureTally(10);
+  readonly #durationListeners = new Set<DurationListener>();
   #workerCounter = 0;
   #closing: Promise<CloseReport> | undefined;
   readonly #events: RuntimeEvents;
@@ -159,6 +162,10 @@ export class RuntimeEngine implements PostHost {
 
   get runId(): string {
     return this.#options.runId;
+  }
+
+  get governor(): Governor | undefined {
+    return this.#options.governor;
   }
 
   get recorder(): DurableSink | undefined {
@@ -274,6 +281,7 @@ export class RuntimeEngine implements PostHost {
     });
     for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? []) engine.setBatchLimit(routineId, limit);
     this.#workers.set(workerId, engine);
+    if (this.#durationListeners.size > 0) this.#wireWorker(engine, true);
     this.#events.publish(RuntimeTopic.WorkerStarted, () => ({ workerId, flowId }));
     return engine.worker;
   }
@@ -412,6 +420,56 @@ export class RuntimeEngine implements PostHost {
     };
   }
 
+  /**
+   * Calls `listener` with every job latency and activation duration from now on (what an
+   * OpenTelemetry histogram records); nothing is called, and nothing costs, with no listener.
+   */
+  onDuration(listener: DurationListener): DisposableHandle {
+    this.#durationListeners.add(listener);
+    if (this.#durationListeners.size === 1) this.#wireDurations(true);
+    return createDisposable(() => {
+      if (this.#durationListeners.delete(listener) && this.#durationListeners.size === 0) this.#wireDurations(false);
+    });
+  }
+
+  #wireDurations(on: boolean): void {
+    for (const [flowId, stats] of this.#jobLatency) this.#wireJob(flowId, stats, on);
+    for (const engine of this.#workers.values()) this.#wireWorker(engine, on);
+  }
+
+  #wireJob(flow: string, stats: DurationStats, on: boolean): void {
+    const labels = { flow };
+    stats.observer = on ? (ms) => this.#emitDuration('job', labels, ms) : undefined;
+  }
+
+  #wireWorker(engine: WorkerEngine, on: boolean): void {
+    for (const runner of engine.runners.values()) {
+      const inline = { flow: engine.flow.id, routine: runner.id, placement: 'inline' };
+      const pool = { ...inline, placement: 'pool' };
+      runner.durations.observer = on ? (ms) => this.#emitDuration('activation', runner.placement.onPool ? pool : inline, ms) : undefined;
+    }
+  }
+
+  #emitDuration(kind: 'job' | 'activation', labels: DurationLabels, ms: number): void {
+    for (const listener of this.#durationListeners) listener(kind, labels, ms);
+  }
+
+  /** The live counters and histograms a metrics exporter reads (see runtime-observation.ts). */
+  observe(): RuntimeObservation {
+    const workers: WorkerObservation[] = [];
+    for (const engine of this.#workers.values()) {
+      const routines = [...engine.runners.values()].map((runner) => ({
+        routineId: runner.id,
+        placement: runner.placement.onPool ? ('pool' as const) : ('inline' as const),
+        durations: runner.durations,
+        slots: runner.slots as readonly Slot<unknown>[],
+      }));
+      const { worker } = engine;
+      workers.push({ workerId: worker.workerId, flowId: engine.flow.id, status: worker.status, counters: worker[kCounters], routines });
+    }
+    return { workers, jobLatency: this.#jobLatency };
+  }
+
   close(options: { timeout?: number } = {}): Promise<CloseReport> {
     const timeout = options.timeout ?? 30_000;
     assertMs('close timeout', timeout, 0, { noLimit: true });
@@ -513,7 +571,10 @@ export class RuntimeEngine implements PostHost {
     // The activation that ended the job already read the clock; others (cancel, failure) read it here.
     const latencyMs = (job.finishedMono ?? this.#options.clock.now()) - job.createdMono;
     let latency = this.#jobLatency.get(job.flowId);
-    if (latency === undefined) this.#jobLatency.set(job.flowId, (latency = new DurationStats()));
+    if (latency === undefined) {
+      this.#jobLatency.set(job.flowId, (latency = new DurationStats()));
+      if (this.#durationListeners.size > 0) this.#wireJob(job.flowId, latency, true);
+    }
     latency.record(latencyMs);
     this.#services.governance?.governable.jobEnded(latencyMs);
     const engine = this.#workers.get(job.workerId);

@@ -15,12 +15,15 @@ import type { RuntimeOptions } from './runtime-options.ts';
 import type { ThreadPool, ThreadPoolStats } from '../pool/index.ts';
 import type { PlacementStats } from './placement.ts';
 import type { EventBus } from '../bus/index.ts';
+import type { Governor } from '../governor/index.ts';
+import type { ServeOptions, SluiceServer } from '../serve/index.ts';
 import type { DurableSink } from '../store/index.ts';
 import type { BreakerRegistry, HealthCheck, HealthCheckOptions, HealthSnapshot, RuntimeState } from '../resilience/index.ts';
 import type { DurationSnapshot } from './duration-stats.ts';
 import type { FailureTallySnapshot } from './failure-tally.ts';
 import type { PostAllOptions, PostAsyncOptions, PostOptions } from './poster.ts';
 import { RuntimeEngine } from './runtime-engine.ts';
+import { kObserve, kOnDuration, type DurationListener, type RuntimeObservation } from './runtime-observation.ts';
 
 export type { PostAllOptions, PostAsyncOptions, PostOptions } from './poster.ts';
 
@@ -92,6 +95,7 @@ export interface RuntimeStats {
  */
 export class Runtime {
   readonly #engine: RuntimeEngine;
+  readonly #servers = new Set<SluiceServer>();
 
   /** A runtime with `options` (all optional; see {@link RuntimeOptions}). Nothing starts until it is used. */
   constructor(options?: RuntimeOptions) {
@@ -106,6 +110,11 @@ export class Runtime {
   /** Where the runtime is in its life. */
   get status(): RuntimeStatus {
     return this.#engine.status;
+  }
+
+  /** The governor the runtime registers with (`RuntimeOptions.governor`), if any. */
+  get governor(): Governor | undefined {
+    return this.#engine.governor;
   }
 
   /** Health of every subsystem (store, pool, bus, governor, each breaker) and the worst of them. */
@@ -298,8 +307,50 @@ export class Runtime {
    * Stops admitting work, gives unfinished jobs `timeout` ms to finish, cancels the rest and
    * stops every worker. Idempotent: a second call returns the first call's report.
    */
+  /** @internal What a metrics exporter reads at scrape time. */
+  [kObserve](): RuntimeObservation {
+    return this.#engine.observe();
+  }
+
+  /** @internal Registers a listener of every job latency and activation duration. */
+  [kOnDuration](listener: DurationListener): DisposableHandle {
+    return this.#engine.onDuration(listener);
+  }
+
+  /**
+   * Serves this runtime over HTTP (see docs/serve.md): the API under `/api/v1/`, `/metrics`, and
+   * the live dashboard at `/`, on 127.0.0.1:7070 by default, behind a token (given, from
+   * `SLUICE_TOKEN`, or generated and printed once). `close()` of the runtime closes the server
+   * first. The server's code loads only when this is called.
+   *
+   * @example
+   * ```ts
+   * const server = await runtime.serve({ port: 0 });
+   * console.log(`${server.url}/?token=${server.token}`);
+   * ```
+   */
+  async serve(options?: ServeOptions): Promise<SluiceServer> {
+    this.#engine.assertOpen('serve');
+    const { createServer } = await import('../serve/index.ts');
+    const server = await createServer(this, options);
+    this.#servers.add(server);
+    try {
+      await server.listen();
+    } catch (error) {
+      this.#servers.delete(server);
+      await server.close();
+      throw error;
+    }
+    return server;
+  }
+
   close(options: { timeout?: number } = {}): Promise<CloseReport> {
-    return this.#engine.close(options);
+    const closing = this.#engine.close(options);
+    if (this.#servers.size === 0) return closing;
+    // Servers close beside the drain: requests meanwhile get the coded "closed" refusal.
+    const servers = [...this.#servers];
+    this.#servers.clear();
+    return Promise.all([closing, ...servers.map((server) => server.close())]).then(([report]) => report);
   }
 
   /**
@@ -308,6 +359,8 @@ export class Runtime {
    * close then reports `drained: false` with these jobs among its `cancelled`.
    */
   destroy(): void {
+    for (const server of this.#servers) void server.close();
+    this.#servers.clear();
     this.#engine.destroy();
   }
 

@@ -27,4 +27,28 @@ describe('DurationStats', () => {
   it('is all zeros before the first sample', () => {
     expect(new DurationStats().snapshot()).toEqual({ count: 0, avgMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 });
   });
+
+  it('counts the samples below each bucket edge exactly (what Prometheus buckets are read from)', () => {
+    const bounds = Array.from({ length: 21 }, (_, k) => 10 * 2 ** k);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 20_000_000 }), { maxLength: 200 }), (samplesUs) => {
+        const stats = new DurationStats();
+        for (const us of samplesUs) stats.record(us / 1000);
+        const below = stats.countsBelow(bounds);
+        for (const [i, bound] of bounds.entries()) expect(below[i]).toBe(samplesUs.filter((us) => us < bound).length);
+        expect(stats.totals).toEqual({ count: samplesUs.length, sumUs: samplesUs.reduce((a, b) => a + b, 0) });
+      }),
+    );
+  });
+
+  it('tells its observer every recorded duration', () => {
+    const stats = new DurationStats();
+    const seen: number[] = [];
+    stats.observer = (ms) => seen.push(ms);
+    stats.record(1.5);
+    stats.record(0.002);
+    stats.observer = undefined;
+    stats.record(3);
+    expect(seen).toEqual([1.5, 0.002]);
+  });
 });

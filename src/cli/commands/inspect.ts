@@ -3,6 +3,7 @@
  * warnings, and a diagram (Mermaid or DOT).
  */
 import type { Flow } from '../../core/flow.ts';
+import { describeFlow } from '../../core/index.ts';
 import { loadModuleArg, parseParams } from '../flow-loader.ts';
 import { ExitCode } from '../cli-error.ts';
 import { dotString, mermaidLabel, terminalSafe } from '../safe-text.ts';
@@ -39,31 +40,6 @@ export function toDot(flow: Flow): string {
     lines.push(`  "${dotString(c.source)}" -> "${dotString(c.target)}" [label="${dotString(`${c.event} → ${c.slot}`)}"];`);
   lines.push('}');
   return lines.join('\n');
-}
-
-/** A plain description of the flow. */
-export function describeFlow(flow: Flow) {
-  return {
-    id: flow.id,
-    source: flow.source,
-    routines: flow.routines.map((e) => ({
-      id: e.id,
-      kind: e.routine.kind,
-      placement: e.placement,
-      concurrency: e.concurrency,
-      errorHandler: e.errorHandler.strategy,
-      policy: {
-        type: e.routine.activationPolicy.type,
-        config: e.routine.activationPolicy.config,
-        description: e.routine.activationPolicy.description,
-      },
-      slots: e.routine.slots,
-      events: e.routine.events,
-      config: e.routine.getConfig(),
-    })),
-    connections: flow.connections,
-    warnings: flow.validate(),
-  };
 }
 
 /** The options of `sluice inspect`, as the command line parsed them. */
