@@ -65,3 +65,5 @@ export type { ActivationContext, EmitOptions, ItemEntry } from './context.ts';
 export { createDisposable } from './disposable.ts';
 export type { DisposableHandle } from './disposable.ts';
 export { describeFlow } from './flow-description.ts';
+export type { OtelTracerProvider, OtelSpan } from './otel.ts';
+export { traceparentOf } from './otel.ts';

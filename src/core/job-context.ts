@@ -3,6 +3,7 @@
  * activation holds its job; when the last of them settles the job completes by itself. Failure,
  * cancellation and completion happen once; waiting is promise-based.
  */
+import type { OtelSpan } from './otel.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
 
 /**
@@ -76,6 +77,8 @@ export const kEnd = Symbol('sluice.job.end');
 export const kAddError = Symbol('sluice.job.addError');
 /** Internal: append to the trace. */
 export const kTrace = Symbol('sluice.job.trace');
+/** Internal: the job's OpenTelemetry span. */
+export const kSpan = Symbol('sluice.job.span');
 /** Internal: abort controller shared by the job's activations. */
 export const kAbort = Symbol('sluice.job.abort');
 
@@ -97,6 +100,8 @@ export interface JobSnapshot {
   errors: Array<{ routineId: string; code: string; message: string }>;
   traceLog: TraceEntry[];
   traceDropped: number;
+  /** The W3C trace context of the job's span, when the runtime traces jobs. */
+  traceparent?: string;
 }
 
 /**
@@ -140,6 +145,14 @@ export class JobContext {
   #done: Promise<JobContext> | undefined;
   #resolveDone: ((job: JobContext) => void) | undefined;
   [kAbort]: AbortController | undefined;
+  /**
+   * The W3C trace context (`00-<trace id>-<span id>-<flags>`) of the job's span, when the
+   * runtime traces jobs (`RuntimeOptions.tracerProvider`); pool threads see it too, so logic
+   * there can continue the trace. Undefined otherwise.
+   */
+  traceparent: string | undefined;
+  /** The job's span, while the runtime traces it. */
+  [kSpan]: OtelSpan | undefined;
   /** The runtime's number for a job whose id it made (`prefix` + this number); 0 for an id given at post time. */
   [kJobSerial] = 0;
 
@@ -279,6 +292,7 @@ export class JobContext {
       errors: this.errors.map((e) => ({ ...e })),
       traceLog: this.traceLog,
       traceDropped: this.#traceDropped,
+      ...(this.traceparent === undefined ? {} : { traceparent: this.traceparent }),
     };
   }
 

@@ -5,7 +5,7 @@
  * thread). Every offset of the format lives here; both sides use these classes, so they cannot
  * disagree. Encoding allocates nothing per activation beyond the columns themselves.
  */
-import type { BatchResult, BatchTask, Mutable, SerializedError, StartMark } from './protocol.ts';
+import type { JobExtra, BatchResult, BatchTask, Mutable, SerializedError, StartMark } from './protocol.ts';
 
 /** What every activation of a batch shares. */
 export type BatchHeader = Pick<BatchTask, 'moduleUrl' | 'params' | 'flowKey' | 'flowId' | 'routineId' | 'workerId'>;
@@ -46,7 +46,7 @@ export class BatchEncoder {
   readonly #jobIds: string[] = [];
   #jobCounts: number[] | undefined;
   #activationJobs = 0;
-  #jobExtras: Array<readonly [Record<string, unknown>, Record<string, unknown>]> | undefined;
+  #jobExtras: Array<JobExtra> | undefined;
   readonly #states: Record<string, unknown>[] = [];
   #stateAt: number[] | undefined;
   #lastState: Record<string, unknown> | undefined;
@@ -79,15 +79,17 @@ export class BatchEncoder {
     this.#slotItems[slot]!++;
   }
 
-  /** A job of the current activation, with its metadata and data when either holds anything. */
-  job(jobId: string, metadata?: Record<string, unknown>, data?: Record<string, unknown>): void {
+  /** A job of the current activation, with its metadata, data and trace context when any holds anything. */
+  job(jobId: string, metadata?: Record<string, unknown>, data?: Record<string, unknown>, traceparent?: string): void {
     const index = this.#jobIds.length;
     this.#jobIds.push(jobId);
     this.#activationJobs++;
-    const extra = (metadata !== undefined && !isEmpty(metadata)) || (data !== undefined && !isEmpty(data));
+    const extra = (metadata !== undefined && !isEmpty(metadata)) || (data !== undefined && !isEmpty(data)) || traceparent !== undefined;
     if (this.#jobExtras === undefined && !extra) return;
-    this.#jobExtras ??= new Array<readonly [Record<string, unknown>, Record<string, unknown>]>(index).fill([kNoExtra, kNoExtra]);
-    this.#jobExtras.push([metadata ?? kNoExtra, data ?? kNoExtra]);
+    this.#jobExtras ??= new Array<JobExtra>(index).fill([kNoExtra, kNoExtra]);
+    this.#jobExtras.push(
+      traceparent === undefined ? [metadata ?? kNoExtra, data ?? kNoExtra] : [metadata ?? kNoExtra, data ?? kNoExtra, traceparent],
+    );
   }
 
   /** For an activation of several jobs: which of its jobs each item belongs to. */
@@ -148,6 +150,8 @@ export interface DecodedJob {
   readonly jobId: string;
   readonly metadata: Record<string, unknown> | undefined;
   readonly data: Record<string, unknown> | undefined;
+  /** The W3C trace context of the job's span, when the runtime traces jobs. */
+  readonly traceparent: string | undefined;
 }
 
 /** An activation as the thread reads it. */
@@ -197,7 +201,7 @@ export class BatchDecoder {
     const jobs: DecodedJob[] = [];
     for (let j = 0; j < count; j++) {
       const extra = task.jobExtras?.[this.#job];
-      jobs.push({ jobId: task.jobIds[this.#job] as string, metadata: extra?.[0], data: extra?.[1] });
+      jobs.push({ jobId: task.jobIds[this.#job] as string, metadata: extra?.[0], data: extra?.[1], traceparent: extra?.[2] });
       this.#job++;
     }
     const itemJobs = task.itemJobs?.[i];

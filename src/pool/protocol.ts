@@ -39,7 +39,7 @@ export interface BatchTask {
   /** Per activation, how many of `jobIds` are its jobs. Absent when every activation has one job. */
   readonly jobCounts?: readonly number[];
   /** Per entry of `jobIds`, `[metadata, data]` of the job. Absent when every job has neither. */
-  readonly jobExtras?: ReadonlyArray<readonly [Record<string, unknown>, Record<string, unknown>]>;
+  readonly jobExtras?: ReadonlyArray<JobExtra>;
   /** Routine states as of dispatch (distinct snapshots); `stateAt` picks one per activation. */
   readonly states: readonly Record<string, unknown>[];
   /** Per activation, an index into `states`. Absent when every activation uses `states[0]`. */
@@ -149,3 +149,6 @@ export function deserializeError(error: SerializedError): Error {
   if (error.stack !== undefined) out.stack = error.stack;
   return out;
 }
+
+/** A job's metadata, data and (when traced) W3C trace context, as a batch carries them. */
+export type JobExtra = readonly [metadata: Record<string, unknown>, data: Record<string, unknown>, traceparent?: string];

@@ -109,13 +109,22 @@ class PoolJob {
   readonly workerId: string;
   readonly status = 'running';
   readonly isTerminal = false;
+  /** The W3C trace context of the job's span, when the runtime traces jobs (`tracerProvider`). */
+  readonly traceparent: string | undefined;
   readonly #scope: PoolScope;
   #metadata: Record<string, unknown> | undefined;
   #data: Record<string, unknown> | undefined;
   touched = false;
 
-  constructor(jobId: string, scope: PoolScope, metadata: Record<string, unknown> | undefined, data: Record<string, unknown> | undefined) {
+  constructor(
+    jobId: string,
+    scope: PoolScope,
+    metadata: Record<string, unknown> | undefined,
+    data: Record<string, unknown> | undefined,
+    traceparent: string | undefined,
+  ) {
     this.jobId = jobId;
+    this.traceparent = traceparent;
     this.flowId = scope.flowId;
     this.workerId = scope.workerId;
     this.#scope = scope;
@@ -371,7 +380,7 @@ class BatchReader {
     const task = this.#task;
     const a = this.#decoder.next(i);
     const scope = new PoolScope(task.routineId, flowId, task.workerId, built, a.slots, a.state, a.message, a.attempt, a.itemJobs, recorder);
-    for (const job of a.jobs) scope.poolJobs.push(new PoolJob(job.jobId, scope, job.metadata, job.data));
+    for (const job of a.jobs) scope.poolJobs.push(new PoolJob(job.jobId, scope, job.metadata, job.data, job.traceparent));
     return scope;
   }
 }

@@ -148,9 +148,9 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
         for (let k = 0; k < list.length; k++) encoder.item(s, (list[k] as Item).data);
       }
       const jobs = activation.jobs;
-      if (jobs instanceof JobContext) encoder.job(jobs.jobId, jobs.metadata, jobs.data);
+      if (jobs instanceof JobContext) encoder.job(jobs.jobId, jobs.metadata, jobs.data, jobs.traceparent);
       else {
-        for (const job of jobs) encoder.job(job.jobId, job.metadata, job.data);
+        for (const job of jobs) encoder.job(job.jobId, job.metadata, job.data, job.traceparent);
         encoder.itemJobs(itemJobsOf(activation, jobs, this.#slots));
       }
     }

@@ -6,7 +6,9 @@ import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 import { ErrorCode, SluiceError, TimeoutError, describeValue } from '../core/errors.ts';
 import { Flow } from '../core/flow.ts';
 import { isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
-import { JobContext, kJobSerial, type JobHooks } from '../core/job-context.ts';
+import { JobContext, kJobSerial, kSpan, type JobHooks } from '../core/job-context.ts';
+import { traceparentOf, type OtelSpan, type OtelTracerProvider } from '../core/otel.ts';
+import { packageVersion } from '../core/package-version.ts';
 import { kCounters, type WorkerState } from '../core/worker-state.ts';
 import type { Slot } from '../core/slot.ts';
 import type { DurationLabels, DurationListener, RuntimeObservation, WorkerObservation } from './runtime-observation.ts';
@@ -35,6 +37,9 @@ import type { PostHost } from './poster.ts';
 import type { Clock } from '../core/clock.ts';
 import type { AdmissionGate, Governor } from '../governor/index.ts';
 
+/** What the runtime traces jobs with (an OpenTelemetry Tracer). */
+type Tracer = ReturnType<OtelTracerProvider['getTracer']>;
+
 /**
  * The machinery behind the {@link Runtime} facade: flows, workers, the job table, the scheduler,
  * the pool bridge and the services. The facade validates nothing it does not have to and
@@ -58,6 +63,7 @@ export class RuntimeEngine implements PostHost {
   /** Why jobs failed, for `stats().failures`. */
   readonly #failures = new FailureTally(10);
   readonly #durationListeners = new Set<DurationListener>();
+  readonly #tracer: Tracer | undefined;
   #workerCounter = 0;
   #closing: Promise<CloseReport> | undefined;
   readonly #events: RuntimeEvents;
@@ -80,6 +86,7 @@ export class RuntimeEngine implements PostHost {
     this.#events = new RuntimeEvents(this.#options.bus, this.#options.runId);
     this.#services = new RuntimeServices(this.#options, () => this.#pool);
     this.#poster = new Poster(this);
+    this.#tracer = this.#options.tracerProvider?.getTracer('sluice', packageVersion());
     this.#hooks = {
       cancel: (job, reason) => {
         // Ended jobs' items are purged on the next pass; end first so the purge sees it.
@@ -553,6 +560,7 @@ export class RuntimeEngine implements PostHost {
       this.#hooks,
     );
     if (options.jobId === undefined) job[kJobSerial] = this.#jobCounter;
+    if (this.#tracer !== undefined) this.#startSpan(job);
     this.#jobs.add(job, options.jobId === undefined);
     engine.jobStarted();
     engine.worker[kCounters].jobsPosted++;
@@ -565,8 +573,26 @@ export class RuntimeEngine implements PostHost {
     return recorded === undefined ? {} : { recorded };
   }
 
+  #startSpan(job: JobContext): void {
+    const span = (this.#tracer as Tracer).startSpan(`sluice.job ${job.flowId}`, {
+      attributes: { 'sluice.flow': job.flowId, 'sluice.job_id': job.jobId, 'sluice.worker': job.workerId },
+    });
+    job[kSpan] = span;
+    job.traceparent = traceparentOf(span);
+  }
+
+  #endSpan(job: JobContext, span: OtelSpan): void {
+    job[kSpan] = undefined;
+    span.setAttribute('sluice.status', job.status);
+    if (job.status === 'completed') span.setStatus({ code: 1 });
+    else span.setStatus({ code: 2, message: job.error === undefined ? job.status : `${job.error.code}: ${job.error.message}` });
+    span.end();
+  }
+
   #jobSettled(job: JobContext): void {
     this.#jobs.settled(job);
+    const span = job[kSpan];
+    if (span !== undefined) this.#endSpan(job, span);
     this.#poster.jobEnded();
     // The activation that ended the job already read the clock; others (cancel, failure) read it here.
     const latencyMs = (job.finishedMono ?? this.#options.clock.now()) - job.createdMono;

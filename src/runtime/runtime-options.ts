@@ -8,6 +8,7 @@ import { realClock, type Clock } from '../core/clock.ts';
 import { Governor } from '../governor/index.ts';
 import type { BreakerOptions } from '../resilience/index.ts';
 import type { DurableSinkOptions, EventLog } from '../store/index.ts';
+import type { OtelTracerProvider } from '../core/otel.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { assertFunction, assertInteger, assertKnownKeys, assertMs, assertName, assertObject } from '../core/validate.ts';
 
@@ -119,6 +120,14 @@ export interface RuntimeOptions {
    * ```
    */
   pool?: ThreadPoolOptions | Piscina;
+  /**
+   * An OpenTelemetry TracerProvider: every job then gets a span (`sluice.job <flow>`, child of
+   * the context active at `post()`), ended with the job's status; its W3C context is
+   * `job.traceparent`, in pool threads too (`currentJob().traceparent`), so logic can continue
+   * the trace. See docs/serve.md ("Traces").
+   * @default undefined (jobs are not traced; nothing is paid)
+   */
+  tracerProvider?: OtelTracerProvider;
 }
 
 /**
@@ -151,8 +160,9 @@ export interface RecordOptions {
 
 /** Options with every default filled in. */
 export type ResolvedRuntimeOptions = Readonly<
-  Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers'>> & {
+  Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers' | 'tracerProvider'>> & {
     bus: EventBus;
+    tracerProvider: OtelTracerProvider | undefined;
     record: RecordOptions | undefined;
     pool: ThreadPoolOptions;
     governor: Governor | undefined;
@@ -178,6 +188,7 @@ const kKeys = [
   'pool',
   'maxParkedPosts',
   'maxPendingJobs',
+  'tracerProvider',
 ] as const;
 
 function defaultRunId(): string {
@@ -211,6 +222,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     maxParkedPosts: o.maxParkedPosts ?? 10_000,
     maxPendingJobs: o.maxPendingJobs ?? Number.POSITIVE_INFINITY,
     pool: o.pool instanceof Piscina ? { piscina: o.pool } : (o.pool ?? {}),
+    tracerProvider: o.tracerProvider,
   };
   // Validated here, at the edge, though the pool itself is created on first use.
   resolveThreadPoolOptions(resolved.pool);
@@ -245,6 +257,12 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
   assertObject('breakers.dependencies', resolved.breakers.dependencies);
   if (resolved.governor !== undefined && !(resolved.governor instanceof Governor)) {
     throw new SluiceError(ErrorCode.InvalidArgument, `Expected \`governor\` to be a Governor, got ${describeValue(resolved.governor)}`);
+  }
+  if (resolved.tracerProvider !== undefined && typeof (resolved.tracerProvider as { getTracer?: unknown })?.getTracer !== 'function') {
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`tracerProvider\` to be an OpenTelemetry TracerProvider (with getTracer()), got ${describeValue(resolved.tracerProvider)}`,
+    );
   }
   if (resolved.record !== undefined) {
     assertObject('record', resolved.record);

@@ -238,7 +238,7 @@ function drawFlow(flow) {
   const depth = layers(flow);
   const rows = new Map();
   const at = new Map();
-  const w = 190;
+  const w = 250;
   const h = 58;
   for (const routine of flow.routines) {
     const column = depth.get(routine.id) ?? 0;
