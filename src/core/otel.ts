@@ -34,3 +34,42 @@ export function traceparentOf(span: OtelSpan): string {
   const { traceId, spanId, traceFlags } = span.spanContext();
   return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
+
+/**
+ * An instrument option bag (OpenTelemetry `MetricOptions`).
+ *
+ * @inline
+ */
+interface OtelMetricOptions {
+  description?: string;
+  unit?: string;
+  advice?: { explicitBucketBoundaries?: number[] };
+}
+
+/**
+ * The part of an OpenTelemetry `Meter` sluice uses.
+ *
+ * @inline
+ */
+export interface OtelMeter {
+  createObservableCounter(name: string, options?: OtelMetricOptions): object;
+  createObservableGauge(name: string, options?: OtelMetricOptions): object;
+  createHistogram(name: string, options?: OtelMetricOptions): { record(value: number, attributes?: Record<string, string>): void };
+  addBatchObservableCallback(
+    callback: (result: { observe(observable: never, value: number, attributes?: Record<string, string>): void }) => void,
+    observables: never[],
+  ): void;
+  removeBatchObservableCallback(
+    callback: (result: { observe(observable: never, value: number, attributes?: Record<string, string>): void }) => void,
+    observables: never[],
+  ): void;
+}
+
+/**
+ * The part of an OpenTelemetry `MeterProvider` sluice uses: pass one from your SDK.
+ *
+ * @category Serve
+ */
+export interface OtelMeterProvider {
+  getMeter(name: string, version?: string): OtelMeter;
+}

@@ -24,4 +24,5 @@ export type {
   HistogramRow,
   MetricDefinition,
   LiveStreamStats,
+  OtelMeterProvider,
 } from '../serve/index.ts';

@@ -10,7 +10,7 @@ import type { Actuator } from './actuator.ts';
 import type { Decision } from './decision.ts';
 import { isGovernable, resolveKnob, type Governable } from './governable.ts';
 import { GovernorEngine } from './governor-engine.ts';
-import { checkActuator, resolveGovernorOptions, toRule, type GovernorOptions } from './governor-options.ts';
+import { checkActuator, resolveGovernorOptions, toRule, type GovernorBus, type GovernorOptions } from './governor-options.ts';
 import type { MetricProfile } from './metric-profiler.ts';
 import { checkFunction, checkKnownKeys, checkName, checkNumber, checkObject, failOption } from './option-checks.ts';
 import { PolicyRule, type PolicyRuleOptions } from './policy-rule.ts';
@@ -41,6 +41,7 @@ export interface RegisterOptions {
 export class Governor {
   readonly #engine: GovernorEngine;
   readonly #intervalMs: number;
+  readonly #bus: GovernorBus | undefined;
 
   constructor(options?: GovernorOptions) {
     const resolved = resolveGovernorOptions(options);
@@ -50,6 +51,12 @@ export class Governor {
     }
     this.#engine = engine;
     this.#intervalMs = resolved.intervalMs;
+    this.#bus = resolved.bus;
+  }
+
+  /** The bus decisions and telemetry are published on (the `bus` option), if any. */
+  get bus(): GovernorBus | undefined {
+    return this.#bus;
   }
 
   /** The control interval in milliseconds. */

@@ -101,13 +101,38 @@ export class DurationStats {
     return out;
   }
 
-  #percentile(q: number): number {
-    const rank = Math.ceil(q * this.#count);
-    let seen = 0;
-    for (let i = 0; i < kBuckets; i++) {
-      seen += this.#counts[i] as number;
-      if (seen >= rank) return middleOf(i);
-    }
-    return this.#maxUs;
+  /** A copy of the bucket counts, for {@link windowPercentiles} of what was recorded between two copies. */
+  counts(): Float64Array {
+    return this.#counts.slice();
   }
+
+  #percentile(q: number): number {
+    return percentileOf(this.#counts, this.#count, q) ?? this.#maxUs;
+  }
+}
+
+/** The middle of the bucket holding the `q` quantile of `total` samples in `counts`, in µs. */
+function percentileOf(counts: ArrayLike<number>, total: number, q: number): number | undefined {
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i] as number;
+    if (seen >= rank) return middleOf(i);
+  }
+  return undefined;
+}
+
+/**
+ * p50 and p99, in ms, of what was recorded between two `counts()` copies (`before` undefined:
+ * since the start); undefined when nothing was. What a live chart draws each second.
+ */
+export function windowPercentiles(
+  now: Float64Array,
+  before: Float64Array | undefined,
+): { count: number; p50Ms: number; p99Ms: number } | undefined {
+  const delta = before === undefined ? now : now.map((n, i) => n - (before[i] as number));
+  let count = 0;
+  for (const n of delta) count += n;
+  if (count === 0) return undefined;
+  return { count, p50Ms: (percentileOf(delta, count, 0.5) as number) / 1000, p99Ms: (percentileOf(delta, count, 0.99) as number) / 1000 };
 }

@@ -12,3 +12,4 @@ export type { RecordOptions } from './runtime-options.ts';
 export { kObserve, kOnDuration } from './runtime-observation.ts';
 export type { DurationLabels, DurationListener, RuntimeObservation, WorkerObservation, RoutineObservation } from './runtime-observation.ts';
 export type { DurationStats } from './duration-stats.ts';
+export { windowPercentiles } from './duration-stats.ts';

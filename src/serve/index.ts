@@ -8,3 +8,4 @@ export { kMetricDefinitions, kDurationBoundsSeconds, kDurationBoundsUs } from '.
 export type { MetricKey, MetricReadings, MetricRow, HistogramRow, MetricDefinition } from './metric-readings.ts';
 export { kLiveTopics } from './live-stream.ts';
 export type { LiveStreamStats } from './live-stream.ts';
+export type { OtelMeterProvider } from '../core/otel.ts';

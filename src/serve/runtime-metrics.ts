@@ -6,7 +6,7 @@
  * runtime's duration listener, registered only while a MeterProvider is attached.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Meter, MeterProvider } from '@opentelemetry/api';
+import type { OtelMeter, OtelMeterProvider } from '../core/otel.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 import { kOnDuration, type Runtime } from '../runtime/index.ts';
@@ -37,7 +37,7 @@ export interface RuntimeMetricsOptions {
    * named `sluice` (counters and gauges as observables, durations as histograms).
    * @default undefined (OpenTelemetry not used)
    */
-  meterProvider?: MeterProvider;
+  meterProvider?: OtelMeterProvider;
 }
 
 /**
@@ -151,8 +151,8 @@ export function createRuntimeMetrics(runtime: Runtime, options: RuntimeMetricsOp
 }
 
 /** Records the same metrics through an OpenTelemetry Meter. */
-function attachMeter(runtime: Runtime, meter: Meter, read: () => MetricReadings): DisposableHandle {
-  const observables = new Map<MetricKey, ReturnType<Meter['createObservableGauge']>>();
+function attachMeter(runtime: Runtime, meter: OtelMeter, read: () => MetricReadings): DisposableHandle {
+  const observables = new Map<MetricKey, object>();
   for (const [key, definition] of Object.entries(kMetricDefinitions) as Array<[MetricKey, MetricDefinition]>) {
     if (definition.type === 'histogram') continue;
     const options = { description: definition.help, ...(definition.unit === undefined ? {} : { unit: definition.unit }) };
@@ -169,7 +169,7 @@ function attachMeter(runtime: Runtime, meter: Meter, read: () => MetricReadings)
       for (const row of readings.rows[key as keyof MetricReadings['rows']]) result.observe(observable as never, row.value, row.labels);
     }
   };
-  meter.addBatchObservableCallback(callback as never, [...observables.values()]);
+  meter.addBatchObservableCallback(callback as never, [...observables.values()] as never[]);
   const histogramOptions = (definition: MetricDefinition) => ({
     description: definition.help,
     unit: 's',
@@ -183,6 +183,6 @@ function attachMeter(runtime: Runtime, meter: Meter, read: () => MetricReadings)
   const listening = runtime[kOnDuration]((kind, labels, ms) => (kind === 'job' ? jobs : activations).record(ms / 1000, labels));
   return createDisposable(() => {
     listening.dispose();
-    meter.removeBatchObservableCallback(callback as never, [...observables.values()]);
+    meter.removeBatchObservableCallback(callback as never, [...observables.values()] as never[]);
   });
 }

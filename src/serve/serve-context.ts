@@ -3,6 +3,7 @@ import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Runtime } from '../runtime/index.ts';
 import type { EventLog } from '../store/index.ts';
 import type { LiveStream } from './live-stream.ts';
+import type { LiveTicker } from './live-tick.ts';
 import type { RuntimeMetrics } from './runtime-metrics.ts';
 import type { ResolvedServeOptions } from './serve-options.ts';
 
@@ -12,6 +13,8 @@ export interface ServeContext {
   readonly options: ResolvedServeOptions;
   readonly live: LiveStream;
   readonly metrics: RuntimeMetrics;
+  /** The live stream's `stats` messages. */
+  readonly ticker: LiveTicker;
   /** The durable log runs are read from, if any. */
   log(): EventLog | undefined;
 }

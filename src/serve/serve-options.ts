@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { MeterProvider } from '@opentelemetry/api';
+import type { OtelMeterProvider } from '../core/otel.ts';
 import type { Registry } from 'prom-client';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import { assertInteger, assertKnownKeys, assertObject } from '../core/validate.ts';
@@ -43,7 +43,7 @@ export interface ServeOptions {
    * An OpenTelemetry MeterProvider: the same metrics are recorded through its Meter.
    * @default undefined
    */
-  meterProvider?: MeterProvider;
+  meterProvider?: OtelMeterProvider;
   /**
    * The durable log the runs routes read. By default the runtime's own recording
    * (`RuntimeOptions.record`); without either, runs routes answer `SLUICE_ERR_NOT_RECORDED`.
@@ -75,7 +75,7 @@ export interface ResolvedServeOptions {
   /** True when the token was generated here (print it once). */
   readonly generatedToken: boolean;
   readonly registry: Registry | undefined;
-  readonly meterProvider: MeterProvider | undefined;
+  readonly meterProvider: OtelMeterProvider | undefined;
   readonly log: EventLog | undefined;
   readonly clientBuffer: number;
   readonly maxClients: number;

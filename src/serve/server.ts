@@ -8,11 +8,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { Counter } from 'prom-client';
 import { packageVersion } from '../core/package-version.ts';
+import { signalTopic } from '../governor/index.ts';
 import type { Runtime } from '../runtime/index.ts';
 import type { EventLog } from '../store/index.ts';
 import { installAuth } from './auth.ts';
 import { notFound, sendError } from './http-errors.ts';
 import { LiveStream, type LiveStreamStats } from './live-stream.ts';
+import { LiveTicker } from './live-tick.ts';
 import { dashboardRoutes } from './routes/dashboard-routes.ts';
 import { flowRoutes } from './routes/flow-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
@@ -90,7 +92,17 @@ export async function createServer(runtime: Runtime, options: ServeOptions = {})
       this.inc({ outcome: 'dropped' }, stats.dropped);
     },
   });
-  const context: ServeContext = { runtime, options: resolved, live, metrics, log };
+  const ticker = new LiveTicker(runtime, metrics, () => live);
+  // The governor's decisions on the runtime's bus, so the stream (and the recording) carry them,
+  // unless the governor already publishes there.
+  const governor = runtime.governor;
+  const decisions =
+    governor === undefined || governor.bus === runtime.bus
+      ? undefined
+      : governor.onDecision((decision) => {
+          if (!runtime.bus.isClosed) runtime.bus.publish(signalTopic(decision), decision, { runId: runtime.runId });
+        });
+  const context: ServeContext = { runtime, options: resolved, live, metrics, ticker, log };
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
@@ -143,6 +155,7 @@ export async function createServer(runtime: Runtime, options: ServeOptions = {})
     },
     close() {
       closing ??= (async () => {
+        decisions?.dispose();
         live.close();
         await app.close();
         metrics.registry.removeSingleMetric(kStreamMetric);

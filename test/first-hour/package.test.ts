@@ -7,7 +7,7 @@
  * Installing compiles better-sqlite3 from source (about a minute here); packages come from npm's
  * cache or registry only.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +138,37 @@ describe('sluice installed from its tarball', () => {
     120_000,
   );
 
+  it('sluice serve from the installed package serves the API and the dashboard with its assets', async () => {
+    const token = 'packed-token-0123456789abcdef';
+    const child = spawn(join(project, 'node_modules/.bin/sluice'), ['serve', 'flow.js', '--port', '0', '--no-record'], {
+      cwd: project,
+      env: { ...process.env, SLUICE_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/sluice serve: (http:\/\/\S+) /.test(stdout)) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sluice serve did not start: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const url = /sluice serve: (http:\/\/\S+) /.exec(stdout)?.[1] as string;
+      const headers = { authorization: `Bearer ${token}` };
+      for (const path of ['/', '/assets/app.js', '/assets/style.css', '/assets/uPlot.iife.min.js', '/api/v1/flows/convert-js']) {
+        const res = await fetch(`${url}${path}`, { headers });
+        expect(res.status, path).toBe(200);
+        expect((await res.text()).length, path).toBeGreaterThan(100);
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 60_000);
+
   it('sluice inspect and sluice runs', async () => {
     const inspect = await sluice('inspect', 'flow.ts');
     expect(inspect.code).toBe(0);
@@ -168,7 +199,16 @@ try {
   }, 60_000);
 
   it('every documented entry loads from the installed package; internals are not exported', async () => {
-    const entries = ['sluice', 'sluice/bus', 'sluice/store', 'sluice/governor', 'sluice/resilience', 'sluice/telemetry', 'sluice/pool'];
+    const entries = [
+      'sluice',
+      'sluice/bus',
+      'sluice/store',
+      'sluice/governor',
+      'sluice/resilience',
+      'sluice/telemetry',
+      'sluice/pool',
+      'sluice/serve',
+    ];
     writeFileSync(
       join(project, 'entries-check.mjs'),
       `const out = {};
@@ -216,6 +256,7 @@ import { LatencyTracker } from 'sluice/telemetry';
 import { ThreadPool } from 'sluice/pool';
 import { validateBenchResult } from 'sluice/harness';
 import { ManualClock, MemoryEventLog } from 'sluice/testing';
+import { createServer, type SluiceServer } from 'sluice/serve';
 
 class Double extends Routine {
   constructor() {
@@ -232,7 +273,8 @@ export default defineFlow(import.meta.url, () => new Flow('double').addRoutine(n
 const runtime = new Runtime({ pool: { threads: 1 }, clock: new ManualClock() });
 const stats: number = runtime.stats().activeJobs;
 const runs: Promise<RunInfo[]> = new MemoryEventLog().runs();
-export const checks = [stats, runs, isSluiceError(new Error('x'))];
+const server: Promise<SluiceServer> = createServer(runtime, { port: 0 });
+export const checks = [stats, runs, isSluiceError(new Error('x')), server];
 export const classes = [EventBus, SqliteEventLog, Governor, SluiceBreaker, LatencyTracker, ThreadPool, validateBenchResult];
 `,
     );

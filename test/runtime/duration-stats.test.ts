@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DurationStats } from '../../src/runtime/duration-stats.ts';
+import { DurationStats, windowPercentiles } from '../../src/runtime/duration-stats.ts';
 
 describe('DurationStats', () => {
   it('percentiles are within 12.5 % of the exact ones, for any sample', () => {
@@ -50,5 +50,22 @@ describe('DurationStats', () => {
     stats.observer = undefined;
     stats.record(3);
     expect(seen).toEqual([1.5, 0.002]);
+  });
+
+  it('gives the percentiles of what was recorded between two copies of its counts', () => {
+    const stats = new DurationStats();
+    for (let i = 0; i < 100; i++) stats.record(100);
+    const before = stats.counts();
+    expect(windowPercentiles(stats.counts(), before)).toBeUndefined();
+    for (let i = 0; i < 99; i++) stats.record(1);
+    stats.record(50);
+    const window = windowPercentiles(stats.counts(), before);
+    expect(window?.count).toBe(100);
+    expect(window?.p50Ms).toBeCloseTo(1, 0);
+    expect(window?.p99Ms).toBeCloseTo(1, 0);
+    // Since the start: the 100 ms samples are half of all.
+    const all = windowPercentiles(stats.counts(), undefined);
+    expect(all?.count).toBe(200);
+    expect(all?.p99Ms).toBeGreaterThan(90);
   });
 });

@@ -252,7 +252,15 @@ describe('sluice serve API', () => {
       expect(gov.subsystems.map((s: { name: string }) => s.name)).toContain(runtime.name);
       expect(Array.isArray(gov.rules)).toBe(true);
       await governor.tick();
-      expect(Array.isArray((await get('/api/v1/governor/decisions?limit=5')).json().decisions)).toBe(true);
+      // A decision reaches the runtime's bus (so the live stream and the recording carry it).
+      const signals: string[] = [];
+      const subscription = runtime.bus.subscribe('drg.signal.**', (event) => void signals.push(event.topic));
+      const made = governor.execute(runtime.name, 'shed_load', 1);
+      expect(made.length).toBeGreaterThan(0);
+      await expect.poll(() => signals.length).toBe(made.length);
+      subscription.dispose();
+      const decisions = (await get('/api/v1/governor/decisions?limit=5')).json().decisions;
+      expect(decisions.at(-1)).toMatchObject({ action: 'shed_load', subsystem: runtime.name });
       expect((await get('/api/v1/governor/decisions?limit=0')).statusCode).toBe(400);
       expect((await get('/api/v1/pool')).json()).toEqual({ pool: null, placements: [] });
       const metrics = await get('/metrics');

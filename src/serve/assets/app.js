@@ -141,15 +141,16 @@ function onStats(stats) {
   h.throughput.push((ended - previous.ended) / Math.max(0.001, t - previous.t));
   h.p50.push(latency?.p50Ms ?? null);
   h.p99.push(latency?.p99Ms ?? null);
-  h.utilization.push(stats.pool?.utilization ?? 0);
+  h.utilization.push((stats.pool?.utilization ?? 0) * 100);
   h.busy.push(stats.pool?.busy ?? 0);
   for (const series of Object.values(h)) if (series.length > kMaxPoints) series.shift();
   drawCharts();
 }
 
+/** The latency of the last second of the flow that ended the most jobs in it (null when none ended). */
 function busiestLatency(latency) {
   let best;
-  for (const snapshot of Object.values(latency)) if (best === undefined || snapshot.count > best.count) best = snapshot;
+  for (const window of Object.values(latency)) if (window !== null && (best === undefined || window.count > best.count)) best = window;
   return best;
 }
 
@@ -177,11 +178,12 @@ function decisionLines() {
   };
 }
 
-function chart(id, series) {
+function chart(id, series, range) {
   const container = $(id);
   const options = {
     width: Math.max(300, container.clientWidth),
     height: 200,
+    scales: range === undefined ? {} : { y: { range } },
     series: [{}, ...series],
     axes: [{}, { size: 60 }],
     plugins: [decisionLines()],
@@ -197,10 +199,14 @@ function drawCharts() {
     { label: 'p50 ms', stroke: '#1a7f37', width: 2 },
     { label: 'p99 ms', stroke: '#c62828', width: 2 },
   ]);
-  state.charts.pool ??= chart('chart-pool', [
-    { label: 'utilisation', stroke: '#6b46c1', width: 2 },
-    { label: 'busy', stroke: '#b26a00', width: 1 },
-  ]);
+  state.charts.pool ??= chart(
+    'chart-pool',
+    [
+      { label: 'utilisation %', stroke: '#6b46c1', width: 2 },
+      { label: 'busy threads', stroke: '#b26a00', width: 1 },
+    ],
+    [0, 100],
+  );
   state.charts.throughput.setData([h.t, h.throughput]);
   state.charts.latency.setData([h.t, h.p50, h.p99]);
   state.charts.pool.setData([h.t, h.utilization, h.busy]);
@@ -248,7 +254,7 @@ function drawFlow(flow) {
   }
   const width = 20 + (Math.max(...depth.values()) + 1) * (w + 60);
   const height = 20 + Math.max(...rows.values()) * (h + 24);
-  const root = svg('svg', { class: 'graph', viewBox: `0 0 ${width} ${height}`, 'data-flow': flow.id });
+  const root = svg('svg', { class: 'graph', viewBox: `0 0 ${width} ${height}`, 'data-flow': flow.id, style: `max-width: ${width}px` });
   const defs = svg('defs');
   const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto' });
   marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', style: 'marker-end:none;fill:#6b7480' }));

@@ -4,7 +4,6 @@ import type { BusEvent } from '../../bus/index.ts';
 import { notFound, kErrorSchema } from '../http-errors.ts';
 import { kLiveTopics, LiveStream } from '../live-stream.ts';
 import { kSchemas, requireLog, type ServeContext } from '../serve-context.ts';
-import { liveTick } from './system-routes.ts';
 
 const kRunParams = { type: 'object', required: ['runId'], properties: { runId: kSchemas.id } } as const;
 const kErrors = { 400: kErrorSchema, 404: kErrorSchema, 409: kErrorSchema };
@@ -131,7 +130,7 @@ export function runRoutes(app: FastifyInstance, context: ServeContext): void {
       context.live.assertRoom();
       reply.hijack();
       await context.live.attach(reply.raw, { after: fromHeader ?? request.query.after, topics }, (note) =>
-        note('stats', liveTick(context)),
+        note('stats', context.ticker.read()),
       );
     },
   );

@@ -3,60 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import { kErrorSchema } from '../http-errors.ts';
 import type { ServeContext } from '../serve-context.ts';
 
-/**
- * What the live stream's `stats` message carries every second: per routine its items, queue and
- * activations; per flow its jobs and latency; the pool and the runtime. Small and bounded by the
- * number of routines, so the dashboard's counts and charts cost the engine one read a second.
- */
-export function liveTick(context: ServeContext) {
-  const readings = context.metrics.read();
-  const stats = context.runtime.stats();
-  const at = Date.now();
-  const routines = new Map<
-    string,
-    { flow: string; routine: string; items: number; queued: number; activations: number; placement: string }
-  >();
-  for (const row of readings.rows.items) {
-    const key = `${row.labels.flow}/${row.labels.routine}`;
-    const entry = routines.get(key) ?? {
-      flow: row.labels.flow as string,
-      routine: row.labels.routine as string,
-      items: 0,
-      queued: 0,
-      activations: 0,
-      placement: 'inline',
-    };
-    entry.items += row.value;
-    routines.set(key, entry);
-  }
-  for (const row of readings.rows.queueDepth) {
-    const entry = routines.get(`${row.labels.flow}/${row.labels.routine}`);
-    if (entry !== undefined) entry.queued += row.value;
-  }
-  for (const row of readings.histograms.activationDuration) {
-    const entry = routines.get(`${row.labels.flow}/${row.labels.routine}`);
-    if (entry === undefined) continue;
-    entry.activations += row.count;
-    if (row.count > 0) entry.placement = row.labels.placement as string;
-  }
-  const jobs: Record<string, Record<string, number>> = {};
-  for (const row of readings.rows.jobs) (jobs[row.labels.flow as string] ??= {})[row.labels.status as string] = row.value;
-  return {
-    at,
-    status: stats.status,
-    activeJobs: stats.activeJobs,
-    queuedItems: stats.queuedItems,
-    jobs,
-    latency: stats.jobLatency,
-    routines: [...routines.values()],
-    pool:
-      stats.pool === undefined
-        ? null
-        : { threads: stats.pool.threads, busy: stats.pool.busy, utilization: stats.pool.utilization, queueDepth: stats.pool.queueDepth },
-    stream: context.live.stats(),
-  };
-}
-
 /** Registers the system routes. */
 export function systemRoutes(app: FastifyInstance, context: ServeContext): void {
   const { runtime } = context;
