@@ -6,7 +6,7 @@
  * same run; prints a table per scenario and writes bench/results/<scenario>.json, report.html
  * (self-contained, with charts) and report.md.
  *
- * Usage: npm run bench [-- --only inline,sweeps,pool,store,recording,governor,inference,cli] [--quick]
+ * Usage: npm run bench [-- --only inline,sweeps,pool,store,recording,serve,governor,inference,cli] [--quick]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { printRows, writeResults } from './report.ts';
 import { suiteReport, type SuiteResults } from './suite-report.ts';
 import type { StoreBenchResult } from './store.ts';
 
-const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'recording', 'governor', 'inference', 'cli'] as const;
+const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'recording', 'serve', 'governor', 'inference', 'cli'] as const;
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' } } });
 const only = values.only?.split(',');
 for (const name of only ?? []) {
@@ -114,6 +114,12 @@ await scenario('recording', async () => {
   suite.recording = await runRecordingBench({ quick }, log);
   printRows('recording cost', suite.recording);
   log(`  → ${await writeResults('recording', suite.recording)}`);
+});
+await scenario('serve', async () => {
+  const { runServeBench } = await import('./serve.ts');
+  suite.serve = await runServeBench({ quick }, log);
+  printRows('serving: HTTP server, dashboard, live stream', suite.serve);
+  log(`  → ${await writeResults('serve', suite.serve)}`);
 });
 await scenario('governor', async () => {
   const { runGovernorBench } = await import('./governor.ts');

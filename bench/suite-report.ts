@@ -25,6 +25,7 @@ export interface SuiteResults {
   store?: BenchRow[];
   cli?: BenchRow[];
   recording?: BenchRow[];
+  serve?: BenchRow[];
   sweeps?: SweepBenchResult;
   governor?: { rows: BenchRow[]; runs: RampResult[]; targetMs: number };
   quick: boolean;
@@ -126,6 +127,7 @@ export function headlines(s: SuiteResults): ReportHeadline[] {
   add('durable log: sink vs raw better-sqlite3 (rows/s)', find(s.store, /sink, thread writer/i));
   add("sluice --help (built) vs node -e '' (wall time)", find(s.cli, /--help \(built/));
   add('pipeline recorded vs not recorded (items/s)', find(s.recording, /recording on vs/));
+  add('pipeline served with a dashboard vs no server (items/s)', find(s.serve, /one dashboard connected/));
   add('governor ramp: p99-over-target windows, governed / ungoverned', find(s.governor?.rows, /windows with p99/));
   return out;
 }
@@ -166,6 +168,8 @@ export function suiteReport(s: SuiteResults): ReportModel {
     sections.push({ title: 'Durable log throughput and the live path (vs raw better-sqlite3)', table: rowsTable(s.store) });
   if (s.recording !== undefined)
     sections.push({ title: 'What recording costs (pipeline, recorded vs --no-record)', table: rowsTable(s.recording) });
+  if (s.serve !== undefined)
+    sections.push({ title: 'What serving costs (HTTP server, dashboard, 10 live-stream clients)', table: rowsTable(s.serve) });
   if (s.cli !== undefined) sections.push({ title: "Command-line start-up (wall time vs node -e '')", table: rowsTable(s.cli) });
   if (s.governor !== undefined) {
     sections.push({

@@ -32,6 +32,16 @@ export const kLiveTopics: readonly string[] = [
   'drg.signal.**',
 ];
 
+/** The SSE text of each event, made once however many clients send it (events are shared objects). */
+const kMessages = new WeakMap<BusEvent, string>();
+
+/** `event` as one Server-Sent Events message, its seq as the id. */
+function messageOf(event: BusEvent): string {
+  let text = kMessages.get(event);
+  if (text === undefined) kMessages.set(event, (text = `id: ${event.seq}\nevent: bus\ndata: ${JSON.stringify(event)}\n\n`));
+  return text;
+}
+
 /** Backfill reads the log in pages of this many events. */
 const kBackfillPage = 1000;
 
@@ -95,7 +105,7 @@ class LiveClient {
     if (event.seq <= this.#lastSeq) return true;
     this.#lastSeq = event.seq;
     this.#stream.countSent(1);
-    return this.#response.write(`id: ${event.seq}\nevent: bus\ndata: ${JSON.stringify(event)}\n\n`);
+    return this.#response.write(messageOf(event));
   }
 
   /** Writes a message outside the event sequence (no id, so the cursor does not move). */
@@ -150,8 +160,19 @@ class LiveClient {
       this.note('dropped', { dropped: this.dropped - this.#reported, total: this.dropped });
       this.#reported = this.dropped;
     }
+    // Everything buffered goes in one write.
+    let text = '';
+    let sent = 0;
     while (this.#buffer.length > 0) {
-      if (!this.send(this.#buffer.shift() as BusEvent)) {
+      const event = this.#buffer.shift() as BusEvent;
+      if (event.seq <= this.#lastSeq) continue;
+      this.#lastSeq = event.seq;
+      text += messageOf(event);
+      sent++;
+    }
+    if (sent > 0) {
+      this.#stream.countSent(sent);
+      if (!this.#response.write(text)) {
         this.#waitingDrain = true;
         this.#response.once('drain', () => {
           this.#waitingDrain = false;
