@@ -194,7 +194,8 @@ export async function runServeBench(options: { quick?: boolean } = {}, log: (lin
       on.push(await pipelineRun(items, viewer));
       await settle();
       log(
-        `  run ${i + 1}/${runs}: served + dashboard ${Math.round(on.at(-1) as number)} items/s, no server ${Math.round(off.at(-1) as number)} items/s`,
+        `  run ${i + 1}/${runs}: served + dashboard ${Math.round(on.at(-1) as number)} items/s, ` +
+          `no server ${Math.round(off.at(-1) as number)} items/s`,
       );
     }
     const a = summarize(on);
@@ -222,7 +223,8 @@ export async function runServeBench(options: { quick?: boolean } = {}, log: (lin
     await settle();
     const last = withClients.at(-1) as Awaited<ReturnType<typeof streamRun>>;
     log(
-      `  stream ${i + 1}: 10 clients ${Math.round(last.itemsPerSec)} items/s, none ${Math.round((without.at(-1) as typeof last).itemsPerSec)} items/s; ` +
+      `  stream ${i + 1}: 10 clients ${Math.round(last.itemsPerSec)} items/s, ` +
+        `none ${Math.round((without.at(-1) as typeof last).itemsPerSec)} items/s; ` +
         `${Math.round(last.eventsPerSec)} events/s published, ${last.stream.sent} sent, ${last.stream.dropped} dropped`,
     );
   }
@@ -251,7 +253,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await runServeBench({ quick: process.argv.includes('--quick') }, (line) => process.stderr.write(`${line}\n`));
   for (const r of rows) {
     console.log(
-      `${r.scenario}: ${Math.round(r.sluice)} vs ${Math.round(r.baseline)} ${r.unit} = ${r.ratio.toFixed(2)}x (spread ${(100 * r.spread).toFixed(0)}%); ${r.note}`,
+      `${r.scenario}: ${Math.round(r.sluice)} vs ${Math.round(r.baseline)} ${r.unit} = ${r.ratio.toFixed(2)}x ` +
+        `(spread ${(100 * r.spread).toFixed(0)}%); ${r.note}`,
     );
   }
 }
