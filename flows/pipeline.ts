@@ -16,6 +16,11 @@ export interface Reading {
   celsius: number;
 }
 
+/** Reading number `i`: 16 sensors, -10 °C to 29.9 °C (what `sluice run` posts). */
+export function reading(i: number): Reading {
+  return { sensor: `s${i % 16}`, celsius: (i % 400) / 10 - 10 };
+}
+
 /** Checks and normalises readings. */
 export class Source extends Routine {
   constructor() {
@@ -83,6 +88,6 @@ export default defineFlow(
       .pipe('source', 'transform', 'sink'),
   {
     description: 'source → transform → sink: validates readings, converts °C to °F, aggregates per worker',
-    input: { routine: 'source', slot: 'in', generate: (i) => ({ sensor: `s${i % 16}`, celsius: (i % 400) / 10 - 10 }) },
+    input: { routine: 'source', slot: 'in', generate: reading },
   },
 );

@@ -2,7 +2,7 @@
  * Loading a flow module for a CLI command, with params from `--param key=value` (values are
  * parsed as JSON when they parse, else kept as strings).
  */
-import { loadFlowModule, type FlowModule } from '../core/flow-module.ts';
+import { isFlowFilePath, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
 import { UsageError } from './cli-error.ts';
 
 /** Parses `key=value` pairs into params. */
@@ -26,5 +26,9 @@ export function parseParams(pairs: readonly string[]): Record<string, unknown> {
 /** Loads the module named on the command line; a missing argument is a usage error. */
 export async function loadModuleArg(specifier: string | undefined, command: string): Promise<FlowModule> {
   if (specifier === undefined) throw new UsageError(`sluice ${command} needs a flow module path, e.g. sluice ${command} flows/pipeline.ts`);
+  if (isFlowFilePath(specifier)) {
+    const { loadFlowFile } = await import('../flowfile/index.ts');
+    return loadFlowFile(specifier);
+  }
   return loadFlowModule(specifier);
 }

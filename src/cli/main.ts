@@ -123,6 +123,20 @@ function program(io: CliIO, exit: (code: number) => void): Command {
       exit(await benchCommand(module, options, io));
     });
 
+  command('validate', 'check a flow file (or module): every problem with file, line and key')
+    .description(
+      "Checks a flow file (.yaml, .yml, .json in Routilux's shape; see docs/flow-files.md): its schema, the classes it names, " +
+        'its connections and cycles. Prints every problem as "CODE: file:line:column: path: problem". A flow module (.ts, .js) is ' +
+        'loaded and built, and its graph warnings shown.',
+    )
+    .argument('<file>', 'a flow file or flow module')
+    .option('--json', 'the result as one JSON line')
+    .addHelpText('after', '\nExit codes: 0 valid, 2 usage error, 3 invalid.')
+    .action(async (file: string, options) => {
+      const { validateCommand } = await import('./commands/validate.ts');
+      exit(await validateCommand(file, options, io));
+    });
+
   command('serve', 'serve flows over HTTP: API, Prometheus metrics, live dashboard')
     .description(
       'Starts a runtime with the given flows (one worker each), recorded to --db, and serves it over HTTP until SIGINT/SIGTERM: the ' +
@@ -284,7 +298,13 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     if (usage || (isSluiceError(error) && (error.code === ErrorCode.UnsafeBind || error.code === ErrorCode.InvalidArgument))) {
       return ExitCode.Usage;
     }
-    if (isSluiceError(error) && error.code === ErrorCode.FlowModuleInvalid) return ExitCode.FlowInvalid;
+    const invalid: readonly string[] = [
+      ErrorCode.FlowModuleInvalid,
+      ErrorCode.FlowFileInvalid,
+      ErrorCode.UnknownRoutineClass,
+      ErrorCode.FlowCycle,
+    ];
+    if (isSluiceError(error) && invalid.includes(error.code)) return ExitCode.FlowInvalid;
     return ExitCode.JobsFailed;
   }
 }

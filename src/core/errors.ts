@@ -78,6 +78,9 @@ export const ErrorCode = {
   NotFound: 'SLUICE_ERR_NOT_FOUND',
   NotRecorded: 'SLUICE_ERR_NOT_RECORDED',
   Internal: 'SLUICE_ERR_INTERNAL',
+  FlowFileInvalid: 'SLUICE_ERR_FLOW_FILE_INVALID',
+  UnknownRoutineClass: 'SLUICE_ERR_UNKNOWN_ROUTINE_CLASS',
+  FlowCycle: 'SLUICE_ERR_FLOW_CYCLE',
 } as const;
 
 /**

@@ -41,6 +41,11 @@ export interface FlowModuleMeta<P> {
    * in `--json`): the worker's results, such as a model's backend and accuracy.
    */
   readonly report?: (worker: { getRoutineState(routineId: string): Record<string, unknown> | undefined }) => Record<string, unknown>;
+  /**
+   * Runs before `build(params)` wherever the flow is rebuilt (pool threads included), for async
+   * work a synchronous build needs done first — a flow file imports the modules it references.
+   */
+  readonly prepare?: (params: Record<string, unknown>) => Promise<void>;
 }
 
 /**
@@ -106,6 +111,11 @@ export function defineFlow<P extends Record<string, unknown> = Record<string, un
  *
  * @category Flows
  */
+/** True for a path that names a flow file (`.yaml`, `.yml`, `.json`) rather than a flow module. */
+export function isFlowFilePath(specifier: string): boolean {
+  return /\.(ya?ml|json)$/i.test(specifier);
+}
+
 export function isFlowModule(value: unknown): value is FlowModule {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'sluice.flow-module';
 }

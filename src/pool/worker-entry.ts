@@ -84,12 +84,13 @@ async function buildFlow(moduleUrl: string, params: unknown): Promise<BuiltFlow>
       { cause },
     );
   }
-  const isModule = (v: unknown): v is { build(p: unknown): Flow } =>
+  const isModule = (v: unknown): v is { build(p: unknown): Flow; prepare?: (p: unknown) => Promise<void> } =>
     typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'sluice.flow-module';
   const candidate = isModule(mod.default) ? mod.default : mod.flow;
   if (!isModule(candidate)) {
     throw new SluiceError(ErrorCode.FlowModuleInvalid, `Flow module ${moduleUrl} has no defineFlow() export in the pool thread`);
   }
+  if (typeof candidate.prepare === 'function') await candidate.prepare(params);
   const flow = candidate.build(params as Record<string, unknown>);
   flow.freeze();
   const routines = new Map<string, BuiltRoutine>();

@@ -5,7 +5,7 @@
 import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
 import { ErrorCode, SluiceError, TimeoutError, describeValue } from '../core/errors.ts';
 import { Flow } from '../core/flow.ts';
-import { isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
+import { isFlowFilePath, isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
 import { JobContext, kJobSerial, kSpan, type JobHooks } from '../core/job-context.ts';
 import { traceparentOf, type OtelSpan, type OtelTracerProvider } from '../core/otel.ts';
 import { packageVersion } from '../core/package-version.ts';
@@ -234,6 +234,10 @@ export class RuntimeEngine implements PostHost {
   }
 
   async load(specifier: string, params?: Record<string, unknown>): Promise<Flow> {
+    if (isFlowFilePath(specifier)) {
+      const { loadFlowFile } = await import('../flowfile/index.ts');
+      return this.register(await loadFlowFile(specifier), params);
+    }
     return this.register(await loadFlowModule(specifier), params);
   }
 

@@ -179,7 +179,7 @@ export class Runtime {
     return this.#engine.register(flow, params);
   }
 
-  /** Imports a flow module by path or URL and registers its flow. */
+  /** Imports a flow module (or loads a flow file: `.yaml`, `.yml`, `.json`) by path or URL and registers its flow. */
   async load(specifier: string, params?: Record<string, unknown>): Promise<Flow> {
     return this.#engine.load(specifier, params);
   }

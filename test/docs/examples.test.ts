@@ -71,7 +71,7 @@ function mapImports(code: string): string {
   return code
     .replace(/from 'sluice'/g, `from '${src}'`)
     .replace(/from 'sluice\/inference'/g, `from '${inference}'`)
-    .replace(/from 'sluice\/([a-z]+)'/g, (_, sub: string) => `from '${join(root, `src/entry/${sub}.ts`)}'`)
+    .replace(/from 'sluice\/([a-z-]+)'/g, (_, sub: string) => `from '${join(root, `src/entry/${sub}.ts`)}'`)
     .replace(/import\('sluice'\)/g, `import('${src}')`)
     .replace(/from '\.\/(flows|src|bench)\//g, `from '${root}$1/`);
 }

@@ -11,12 +11,23 @@ import pipelineModule from '../../flows/pipeline.ts';
 import { Flow, Routine, Runtime } from '../../src/index.ts';
 import { Governor } from '../../src/entry/governor.ts';
 import { createServer, type SluiceServer } from '../../src/entry/serve.ts';
+import { registerRoutine, unregisterRoutine } from '../../src/entry/flow-files.ts';
 import { errorReply } from '../../src/serve/http-errors.ts';
 import { resolveServeOptions } from '../../src/serve/serve-options.ts';
 import { ErrorCode, deferred, expectCode } from '../fixtures/helpers.ts';
 
 const token = 'test-token-0123456789abcdef';
 const release = deferred();
+
+/** A registered class for flows posted as files. */
+class ApiRelay extends Routine {
+  constructor() {
+    super();
+    this.addSlot('in');
+    this.addEvent('out');
+  }
+  logic(): void {}
+}
 
 /** Holds every activation until the test releases it. */
 class Hold extends Routine {
@@ -128,6 +139,37 @@ describe('sluice serve API', () => {
       const missing = await get('/api/v1/flows/nope');
       expect(missing.statusCode).toBe(404);
       expect(missing.json()).toEqual({ code: ErrorCode.FlowNotFound, message: expect.stringContaining('"nope"') });
+    });
+
+    it('flows from flow files: registered classes only over the network, export loads back', async () => {
+      registerRoutine('ApiRelay', ApiRelay);
+      try {
+        const text =
+          'flow_id: posted\nroutines:\n  a: { class: ApiRelay }\n  b: { class: ApiRelay }\nconnections:\n  - { from: a.out, to: b.in }\n';
+        const created = await post('/api/v1/flows', { text });
+        expect(created.statusCode).toBe(201);
+        expect(created.json()).toMatchObject({ id: 'posted', connections: [{ source: 'a', event: 'out', target: 'b', slot: 'in' }] });
+        const asDocument = await post('/api/v1/flows', {
+          document: { flow_id: 'posted2', routines: { a: { class: 'ApiRelay' } } },
+        });
+        expect(asDocument.statusCode).toBe(201);
+        const exported = await get('/api/v1/flows/posted/export');
+        expect(exported.headers['content-type']).toContain('application/yaml');
+        expect(exported.body).toContain('flow_id: posted');
+        expect((await get('/api/v1/flows/posted/export?format=json')).json().flow_id).toBe('posted');
+        const code = await post('/api/v1/flows', {
+          text: 'flow_id: evil\nroutines:\n  a: { class: { module: /tmp/evil.js, export: X } }\n',
+        });
+        expect(code.statusCode).toBe(400);
+        expect(code.json()).toMatchObject({ code: ErrorCode.UnknownRoutineClass });
+        expect(code.json().message).toMatch(/^<request body>:3:\d+: routines\.a\.class: this flow may name registered classes only/);
+        expect((await post('/api/v1/flows', { text: 'flow_id: [' })).json().code).toBe(ErrorCode.FlowFileInvalid);
+        expect((await post('/api/v1/flows', {})).json().code).toBe(ErrorCode.BadRequest);
+        expect((await post('/api/v1/flows', { text })).json().code).toBe(ErrorCode.FlowExists);
+        expect((await get('/api/v1/flows/pipeline/export')).json().code).toBe(ErrorCode.UnknownRoutineClass);
+      } finally {
+        unregisterRoutine('ApiRelay');
+      }
     });
 
     it('workers: exec, list, one, routines, stop; duplicates and unknown ids are coded', async () => {
@@ -245,7 +287,7 @@ describe('sluice serve API', () => {
       const health = (await get('/api/v1/health')).json();
       expect(health.subsystems ?? health.checks ?? health).toBeDefined();
       const stats = (await get('/api/v1/stats')).json();
-      expect(stats.runtime.flows).toEqual(['pipeline', 'hold']);
+      expect(stats.runtime.flows).toEqual(['pipeline', 'hold', 'posted', 'posted2']);
       expect(stats.stream).toEqual({ clients: 0, sent: 0, dropped: 0, backfilled: 0 });
       const gov = (await get('/api/v1/governor')).json();
       expect(gov.attached).toBe(true);

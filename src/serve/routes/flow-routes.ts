@@ -41,6 +41,56 @@ export function flowRoutes(app: FastifyInstance, context: ServeContext): void {
     }),
   }));
 
+  app.post<{ Body: { text?: string; document?: Record<string, unknown> } }>(
+    '/api/v1/flows',
+    {
+      schema: {
+        tags: ['flows'],
+        summary:
+          'Registers a flow from a flow file (YAML or JSON text, or the document as JSON) that names registered classes only: ' +
+          'a flow arriving over the network never names code to import',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { text: { type: 'string', maxLength: 1_000_000 }, document: { type: 'object', additionalProperties: true } },
+        },
+        response: kErrors,
+      },
+    },
+    async (request, reply) => {
+      const { text, document } = request.body;
+      if ((text === undefined) === (document === undefined)) {
+        throw new SluiceError(
+          ErrorCode.BadRequest,
+          'Send the flow file as "text" (YAML or JSON) or as "document" (an object), one of them',
+        );
+      }
+      const { parseFlowFile } = await import('../../flowfile/index.ts');
+      const flow = parseFlowFile(text ?? JSON.stringify(document), { file: '<request body>' });
+      runtime.register(flow);
+      return reply.code(201).send(describeFlow(flow));
+    },
+  );
+
+  app.get<{ Params: { flowId: string }; Querystring: { format?: 'yaml' | 'json' } }>(
+    '/api/v1/flows/:flowId/export',
+    {
+      schema: {
+        tags: ['flows'],
+        summary: 'The flow as a flow file (YAML by default, or JSON), which loads back into the same flow',
+        params: kFlowParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['yaml', 'json'] } } },
+        response: kErrors,
+      },
+    },
+    async (request, reply) => {
+      const { exportFlow } = await import('../../flowfile/index.ts');
+      const format = request.query.format ?? 'yaml';
+      const text = exportFlow(runtime.getFlow(request.params.flowId), { format });
+      return reply.type(format === 'json' ? 'application/json; charset=utf-8' : 'application/yaml; charset=utf-8').send(text);
+    },
+  );
+
   app.get<{ Params: { flowId: string } }>(
     '/api/v1/flows/:flowId',
     {
