@@ -88,4 +88,4 @@ export type {
   RecordOptions,
   RuntimeTopicName,
 } from './runtime/index.ts';
-export type { OtelTracerProvider } from './core/index.ts';
+export type { OtelTracerProvider, CheckpointInfo } from './core/index.ts';

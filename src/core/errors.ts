@@ -81,6 +81,8 @@ export const ErrorCode = {
   FlowFileInvalid: 'SLUICE_ERR_FLOW_FILE_INVALID',
   UnknownRoutineClass: 'SLUICE_ERR_UNKNOWN_ROUTINE_CLASS',
   FlowCycle: 'SLUICE_ERR_FLOW_CYCLE',
+  CheckpointNotFound: 'SLUICE_ERR_CHECKPOINT_NOT_FOUND',
+  CheckpointIncompatible: 'SLUICE_ERR_CHECKPOINT_INCOMPATIBLE',
 } as const;
 
 /**

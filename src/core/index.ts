@@ -67,3 +67,4 @@ export type { DisposableHandle } from './disposable.ts';
 export { describeFlow } from './flow-description.ts';
 export type { OtelTracerProvider, OtelSpan } from './otel.ts';
 export { traceparentOf } from './otel.ts';
+export type { CheckpointInfo } from './checkpoint-info.ts';

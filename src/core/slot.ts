@@ -189,6 +189,21 @@ export class Slot<J = unknown> {
     this.#waiters.push({ item, admit });
   }
 
+  /** Appends `item` whatever the bound (a checkpoint's items coming back); counted as enqueued. */
+  restore(item: QueuedItem<J>): void {
+    this.#queue.push(item);
+    this.counters.enqueued++;
+  }
+
+  /** The items waiting for room (parked producers), oldest first, without admitting them. */
+  parkedItems(): QueuedItem<J>[] {
+    const out: QueuedItem<J>[] = [];
+    this.#waiters.forEach((waiter) => {
+      out.push(waiter.item);
+    });
+    return out;
+  }
+
   /** Returns the item at `index` from the head without removing it. */
   peek(index = 0): QueuedItem<J> | undefined {
     return this.#queue.peek(index);

@@ -5,6 +5,7 @@
  */
 import type { ActivationLog } from './job-context.ts';
 import type { SlotStatus } from './slot.ts';
+import type { CheckpointInfo } from './checkpoint-info.ts';
 
 /**
  * Where a worker is in its life.
@@ -50,6 +51,8 @@ export interface WorkerCounters {
 /** What the engine supplies to a worker facade. */
 export interface WorkerHooks {
   queueStatus(): SlotStatus[];
+  /** Saves the worker (see `WorkerState.checkpoint`). */
+  checkpoint(): Promise<CheckpointInfo>;
 }
 
 /**
@@ -128,6 +131,23 @@ export class WorkerState {
   /** Wall-clock time of the last change, epoch milliseconds. */
   get updatedAt(): number {
     return this.#updatedAt;
+  }
+
+  /**
+   * Saves this worker to the runtime's checkpoint store (`RuntimeOptions.checkpoints`, or the
+   * recording's SQLite file): its routine states, every item waiting in its slots (queued, parked
+   * for room, waiting to retry) with its jobs, and those jobs' metadata and data. No activation
+   * starts while it is taken, and it waits for the running ones, so the cut is consistent; then
+   * the worker goes on. `runtime.exec(flowId, { resume: workerId | 'latest' })` makes a worker of
+   * it again, in this process or another (see docs/jobs-and-errors.md, "Checkpoints").
+   *
+   * @example
+   * ```ts
+   * const saved = await worker.checkpoint(); // { checkpointId, items, jobs, … }
+   * ```
+   */
+  checkpoint(): Promise<CheckpointInfo> {
+    return this.#hooks.checkpoint();
   }
 
   /** A copy of the counters. */

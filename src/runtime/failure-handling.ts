@@ -45,6 +45,8 @@ export class FailureHandling {
   readonly #handler: ErrorHandler;
   readonly #retries: Activation[] = [];
   readonly #timers = new Set<TimerHandle>();
+  /** Retries whose backoff has not run out yet, by their timer. */
+  readonly #backingOff = new Map<TimerHandle, Activation>();
 
   constructor(routine: FailingRoutine, handler: ErrorHandler) {
     this.#routine = routine;
@@ -88,6 +90,7 @@ export class FailureHandling {
   shutdown(): void {
     for (const timer of this.#timers) timer.cancel();
     this.#timers.clear();
+    this.#backingOff.clear();
     for (const activation of this.#retries.splice(0)) for (const item of activation.items) releaseJobs(item.jobs);
   }
 
@@ -164,6 +167,7 @@ export class FailureHandling {
     const next: Activation = { ...activation, attempt: activation.attempt + 1 };
     const timer = routine.clock.setTimeout(() => {
       this.#timers.delete(timer);
+      this.#backingOff.delete(timer);
       if (allTerminal(next.jobs)) {
         for (const item of next.items) releaseJobs(item.jobs);
         return;
@@ -172,5 +176,11 @@ export class FailureHandling {
       routine.retryDue();
     }, delay);
     this.#timers.add(timer);
+    this.#backingOff.set(timer, next);
+  }
+
+  /** Every activation waiting to run again (due, or in its backoff): what a checkpoint saves. */
+  waitingActivations(): Activation[] {
+    return [...this.#retries, ...this.#backingOff.values()];
   }
 }

@@ -54,6 +54,10 @@ export interface RunnerHost {
   breakersFor(entry: RoutineEntry): readonly SluiceBreaker[];
   /** Another routine of the same worker (for fallbacks). */
   runnerOf(routineId: string): RoutineRunner;
+  /** True while a checkpoint holds the worker: no activation starts. */
+  readonly paused: boolean;
+  /** Told when an activation settles while paused (the checkpoint waits for none to run). */
+  activationSettled(): void;
 }
 
 /** Runs one routine of one worker. */
@@ -176,6 +180,7 @@ export class RoutineRunner implements Schedulable {
 
   /** Evaluates the policy once and starts at most one activation. */
   evaluate(): void {
+    if (this.#host.paused) return;
     const limit = this.placement.onPool ? Math.max(this.entry.concurrency, this.#host.poolWindow()) : this.entry.concurrency;
     if (this.#running >= limit || this.router.parked > 0) return;
     const retry = this.#failures.takeDue();
@@ -235,6 +240,13 @@ export class RoutineRunner implements Schedulable {
       this.wake('data');
     }
     return result;
+  }
+
+  /** Puts back an item a checkpoint saved: into `slot` whatever its bound, its jobs held. */
+  restore(slot: Slot<Jobs>, item: Item): void {
+    slot.restore(item);
+    retainJobs(item.jobs);
+    this.wake('data');
   }
 
   /** Parks an item until `slot` (one of this routine's) has room; `admitted` runs when it enters. */
@@ -474,6 +486,12 @@ export class RoutineRunner implements Schedulable {
     // A retrying or split activation keeps its items (and their jobs' holds) until they run again.
     if (status !== 'retrying' && status !== 'split') for (const item of activation.items) releaseJobs(item.jobs, now);
     if (this.#view.total() > 0 || this.#failures.hasDue) this.wake('settled');
+    if (host.paused) host.activationSettled();
+  }
+
+  /** Activations waiting to run again (a retry due or backing off), with their items. */
+  waitingActivations(): Activation[] {
+    return this.#failures.waitingActivations();
   }
 
   /** An item evicted by `dropOldest`: its data is gone, so its jobs fail (never complete). */

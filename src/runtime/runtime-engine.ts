@@ -36,6 +36,8 @@ import type { CloseReport, RuntimeStats, RuntimeStatus } from './runtime.ts';
 import type { PostHost } from './poster.ts';
 import type { Clock } from '../core/clock.ts';
 import type { AdmissionGate, Governor } from '../governor/index.ts';
+import { CheckpointStore, type CheckpointInfo } from '../store/index.ts';
+import { assertFits, captureWorker, restoreWorker } from './checkpoint.ts';
 
 /** What the runtime traces jobs with (an OpenTelemetry Tracer). */
 type Tracer = ReturnType<OtelTracerProvider['getTracer']>;
@@ -63,6 +65,7 @@ export class RuntimeEngine implements PostHost {
   /** Why jobs failed, for `stats().failures`. */
   readonly #failures = new FailureTally(10);
   readonly #durationListeners = new Set<DurationListener>();
+  #store: CheckpointStore | undefined;
   readonly #tracer: Tracer | undefined;
   #workerCounter = 0;
   #closing: Promise<CloseReport> | undefined;
@@ -260,11 +263,12 @@ export class RuntimeEngine implements PostHost {
     return [...this.#flows.keys()];
   }
 
-  exec(flowId: string, options: { workerId?: string } = {}): WorkerState {
+  exec(flowId: string, options: { workerId?: string; resume?: string } = {}): WorkerState {
     this.#assertOpen('exec');
     const flow = this.getFlow(flowId);
     assertObject('exec options', options);
-    assertKnownKeys('exec options', options as Record<string, unknown>, ['workerId']);
+    assertKnownKeys('exec options', options as Record<string, unknown>, ['workerId', 'resume']);
+    if (options.resume !== undefined) return this.#resume(flow, options.resume, options.workerId);
     const pooled = flow.routines.filter((entry) => entry.placement === 'pool');
     if (pooled.length > 0 && flow.source === undefined) {
       const ids = pooled.map((entry) => `"${entry.id}"`).join(', ');
@@ -289,12 +293,31 @@ export class RuntimeEngine implements PostHost {
       events: this.#events,
       pool: this.#poolBridge,
       breakersFor: (entry) => this.#services.breakersFor(flowId, entry),
+      checkpoint: (id) => this.checkpoint(id),
     });
     for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? []) engine.setBatchLimit(routineId, limit);
     this.#workers.set(workerId, engine);
     if (this.#durationListeners.size > 0) this.#wireWorker(engine, true);
     this.#events.publish(RuntimeTopic.WorkerStarted, () => ({ workerId, flowId }));
     return engine.worker;
+  }
+
+  /** A new worker of `flow` holding what checkpoint `which` (a worker id or 'latest') saved. */
+  #resume(flow: Flow, which: string, workerId: string | undefined): WorkerState {
+    assertName('exec resume', which);
+    const { info, contents } = this.#checkpointStore().load(flow.id, which);
+    assertFits(contents, info.checkpointId, flow);
+    const worker = this.exec(flow.id, { workerId: workerId ?? contents.workerId });
+    const engine = this.#engine(worker.workerId);
+    restoreWorker(engine, contents, (jobId, metadata) => this.#newJob(engine, { jobId, metadata }));
+    this.#events.publish(RuntimeTopic.WorkerResumed, () => ({
+      workerId: worker.workerId,
+      flowId: flow.id,
+      checkpointId: info.checkpointId,
+      items: info.items,
+      jobs: info.jobs,
+    }));
+    return worker;
   }
 
   getWorker(workerId: string): WorkerState | undefined {
@@ -465,6 +488,67 @@ export class RuntimeEngine implements PostHost {
     for (const listener of this.#durationListeners) listener(kind, labels, ms);
   }
 
+  /** The store checkpoints go to: `checkpoints`, else the recording's SQLite file. */
+  #checkpointStore(): CheckpointStore {
+    if (this.#store !== undefined) return this.#store;
+    const path = this.#options.checkpoints ?? (typeof this.#options.record?.log === 'string' ? this.#options.record.log : undefined);
+    if (path === undefined) {
+      throw new SluiceError(
+        ErrorCode.NotRecorded,
+        `Runtime "${this.name}" has no checkpoint store: pass \`checkpoints\` (a SQLite file) or record to a SQLite file (\`record.log\`)`,
+      );
+    }
+    this.#store = new CheckpointStore(path);
+    return this.#store;
+  }
+
+  /**
+   * Saves worker `workerId`: holds it (no activation starts), waits until none runs, captures its
+   * states, queued items and unfinished jobs, saves them, and lets it go on — or, with `stop`,
+   * keeps it held (close with checkpoint then cancels its jobs).
+   */
+  async checkpoint(workerId: string, options: { stop?: boolean } = {}): Promise<CheckpointInfo> {
+    const engine = this.#engine(workerId);
+    const store = this.#checkpointStore();
+    if (engine.worker.status === 'stopped') {
+      throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${workerId}" is stopped; there is nothing to checkpoint`, {
+        details: { workerId },
+      });
+    }
+    engine.pause();
+    try {
+      await engine.quiet();
+      const contents = captureWorker(engine);
+      const info = store.save(contents);
+      this.#events.publish(RuntimeTopic.WorkerCheckpointed, () => ({
+        workerId,
+        flowId: engine.flow.id,
+        checkpointId: info.checkpointId,
+        items: info.items,
+        jobs: info.jobs,
+        jobIds: contents.jobs.map((job) => job.jobId),
+      }));
+      return info;
+    } finally {
+      if (options.stop !== true) engine.resume();
+    }
+  }
+
+  /** Saved checkpoints, newest first (of `flowId` when given). */
+  checkpoints(flowId?: string): CheckpointInfo[] {
+    return this.#checkpointStore().list(flowId);
+  }
+
+  async #checkpointAll(): Promise<void> {
+    for (const engine of this.#workers.values()) {
+      if (engine.worker.status !== 'running') continue;
+      const info = await this.checkpoint(engine.worker.workerId, { stop: true });
+      for (const job of this.#jobs.active()) {
+        if (job.workerId === engine.worker.workerId) job.cancel(`checkpointed (checkpoint ${info.checkpointId}); resume to finish it`);
+      }
+    }
+  }
+
   /** The live counters and histograms a metrics exporter reads (see runtime-observation.ts). */
   observe(): RuntimeObservation {
     const workers: WorkerObservation[] = [];
@@ -481,14 +565,25 @@ export class RuntimeEngine implements PostHost {
     return { workers, jobLatency: this.#jobLatency };
   }
 
-  close(options: { timeout?: number } = {}): Promise<CloseReport> {
+  close(options: { timeout?: number; checkpoint?: boolean } = {}): Promise<CloseReport> {
     const timeout = options.timeout ?? 30_000;
     assertMs('close timeout', timeout, 0, { noLimit: true });
+    if (options.checkpoint !== undefined && typeof options.checkpoint !== 'boolean') {
+      throw new SluiceError(
+        ErrorCode.InvalidArgument,
+        `Expected close \`checkpoint\` to be a boolean, got ${describeValue(options.checkpoint)}`,
+      );
+    }
+    // Checkpointing needs a store: refused before anything stops.
+    if (options.checkpoint === true && this.#closing === undefined) this.#checkpointStore();
+    const checkpointing = options.checkpoint === true && this.#closing === undefined ? this.#checkpointAll() : undefined;
     // Admission stops now, synchronously, unless a start is still opening its log.
     if (this.#closing === undefined && this.#services.state !== 'starting') this.#services.beginStop();
     this.#closing ??= (async () => {
       await this.#starting?.catch(() => undefined);
       this.#services.beginStop();
+      // Saved workers' jobs end here (cancelled: "checkpointed"): a resume runs them, not this close.
+      await checkpointing;
       const drained = (await this.#within(this.#jobs.idle(), timeout)) && !this.#destroyed;
       const cancelled = [...this.#destroyCancelled, ...this.#cancelAll('runtime closed before the job finished')];
       const destroyed = this.#destroyed;

@@ -18,6 +18,10 @@ export const RuntimeTopic = {
   RunStopped: 'run.stopped',
   WorkerStarted: 'worker.started',
   WorkerStopped: 'worker.stopped',
+  /** A worker was checkpointed: its saved job ids (`jobIds`); posts after this event are not in it. */
+  WorkerCheckpointed: 'worker.checkpointed',
+  /** A worker was started from a checkpoint. */
+  WorkerResumed: 'worker.resumed',
   JobStarted: 'job.started',
   JobCompleted: 'job.completed',
   JobFailed: 'job.failed',

@@ -128,6 +128,12 @@ export interface RuntimeOptions {
    * @default undefined (jobs are not traced; nothing is paid)
    */
   tracerProvider?: OtelTracerProvider;
+  /**
+   * The SQLite file checkpoints are saved to and resumed from (`worker.checkpoint()`,
+   * `close({ checkpoint: true })`, `exec(flowId, { resume })`).
+   * @default the recording's file, when `record.log` is a path
+   */
+  checkpoints?: string;
 }
 
 /**
@@ -160,7 +166,8 @@ export interface RecordOptions {
 
 /** Options with every default filled in. */
 export type ResolvedRuntimeOptions = Readonly<
-  Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers' | 'tracerProvider'>> & {
+  Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers' | 'tracerProvider' | 'checkpoints'>> & {
+    checkpoints: string | undefined;
     bus: EventBus;
     tracerProvider: OtelTracerProvider | undefined;
     record: RecordOptions | undefined;
@@ -189,6 +196,7 @@ const kKeys = [
   'maxParkedPosts',
   'maxPendingJobs',
   'tracerProvider',
+  'checkpoints',
 ] as const;
 
 function defaultRunId(): string {
@@ -223,6 +231,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     maxPendingJobs: o.maxPendingJobs ?? Number.POSITIVE_INFINITY,
     pool: o.pool instanceof Piscina ? { piscina: o.pool } : (o.pool ?? {}),
     tracerProvider: o.tracerProvider,
+    checkpoints: o.checkpoints,
   };
   // Validated here, at the edge, though the pool itself is created on first use.
   resolveThreadPoolOptions(resolved.pool);
@@ -264,6 +273,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
       `Expected \`tracerProvider\` to be an OpenTelemetry TracerProvider (with getTracer()), got ${describeValue(resolved.tracerProvider)}`,
     );
   }
+  if (resolved.checkpoints !== undefined) assertName('checkpoints', resolved.checkpoints);
   if (resolved.record !== undefined) {
     assertObject('record', resolved.record);
     assertKnownKeys('record', resolved.record as unknown as Record<string, unknown>, ['log', 'topics', 'sink', 'retention']);

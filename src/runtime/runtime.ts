@@ -16,6 +16,7 @@ import type { ThreadPool, ThreadPoolStats } from '../pool/index.ts';
 import type { PlacementStats } from './placement.ts';
 import type { EventBus } from '../bus/index.ts';
 import type { Governor } from '../governor/index.ts';
+import type { CheckpointInfo } from '../core/checkpoint-info.ts';
 import type { ServeOptions, SluiceServer } from '../serve/index.ts';
 import type { DurableSink } from '../store/index.ts';
 import type { BreakerRegistry, HealthCheck, HealthCheckOptions, HealthSnapshot, RuntimeState } from '../resilience/index.ts';
@@ -194,9 +195,32 @@ export class Runtime {
     return this.#engine.listFlows();
   }
 
-  /** Starts a new worker (instance) of a flow, with its own queues and state. */
-  exec(flowId: string, options: { workerId?: string } = {}): WorkerState {
+  /**
+   * Starts a new worker (instance) of a flow, with its own queues and state. With `resume` (a
+   * worker id, or `'latest'`), the worker starts from that worker's newest checkpoint of this
+   * flow: its routine states, its queued items and their jobs (same ids, metadata and data) come
+   * back and the work continues; the worker keeps the saved id unless `workerId` is given. A
+   * flow that changed since (a routine removed or added, a slot or event renamed, another class)
+   * is refused with `SLUICE_ERR_CHECKPOINT_INCOMPATIBLE` naming the differences.
+   *
+   * @example
+   * ```ts
+   * const worker = runtime.exec('pipeline', { resume: 'latest' });
+   * await runtime.waitUntilAllJobsFinished();
+   * ```
+   */
+  exec(flowId: string, options: { workerId?: string; resume?: string } = {}): WorkerState {
     return this.#engine.exec(flowId, options);
+  }
+
+  /** Saves worker `workerId` (same as `worker.checkpoint()`). */
+  checkpoint(workerId: string): Promise<CheckpointInfo> {
+    return this.#engine.checkpoint(workerId);
+  }
+
+  /** Saved checkpoints in the runtime's checkpoint store, newest first (of `flowId` when given). */
+  checkpoints(flowId?: string): CheckpointInfo[] {
+    return this.#engine.checkpoints(flowId);
   }
 
   /** The worker with `workerId`, or undefined. */
@@ -303,10 +327,6 @@ export class Runtime {
     return this.#engine.stats();
   }
 
-  /**
-   * Stops admitting work, gives unfinished jobs `timeout` ms to finish, cancels the rest and
-   * stops every worker. Idempotent: a second call returns the first call's report.
-   */
   /** @internal What a metrics exporter reads at scrape time. */
   [kObserve](): RuntimeObservation {
     return this.#engine.observe();
@@ -344,7 +364,13 @@ export class Runtime {
     return server;
   }
 
-  close(options: { timeout?: number } = {}): Promise<CloseReport> {
+  /**
+   * Stops admitting work, gives unfinished jobs `timeout` ms to finish, cancels the rest and
+   * stops every worker. Idempotent: a second call returns the first call's report. With
+   * `checkpoint: true`, every running worker is first checkpointed (see `worker.checkpoint()`)
+   * and its unfinished jobs are cancelled as "checkpointed" instead of run: a resume finishes them.
+   */
+  close(options: { timeout?: number; checkpoint?: boolean } = {}): Promise<CloseReport> {
     const closing = this.#engine.close(options);
     if (this.#servers.size === 0) return closing;
     // Servers close beside the drain: requests meanwhile get the coded "closed" refusal.

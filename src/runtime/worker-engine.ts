@@ -3,6 +3,7 @@
  * connections wired between them, and the count of this worker's unfinished jobs (so a worker
  * can be drained and stopped).
  */
+import type { CheckpointInfo } from '../core/checkpoint-info.ts';
 import { RealClock, type Clock } from '../core/clock.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow } from '../core/flow.ts';
@@ -28,6 +29,8 @@ export interface WorkerEngineOptions {
   readonly events: EngineEvents;
   /** The breakers guarding a routine (absent: no breakers). */
   readonly breakersFor?: (entry: RoutineEntry) => readonly SluiceBreaker[];
+  /** Saves the worker (the runtime's checkpoint). */
+  readonly checkpoint: (workerId: string) => Promise<CheckpointInfo>;
 }
 
 /** Where a routine runs without a pool: inline, never measured. */
@@ -41,6 +44,8 @@ export class WorkerEngine implements RunnerHost {
   readonly random: () => number;
   readonly events: EngineEvents;
   readonly runners = new Map<string, RoutineRunner>();
+  #paused = false;
+  #quietWaiters: Array<() => void> = [];
   readonly #abort = new AbortController();
   readonly #scheduler: Scheduler;
   readonly #pool: PoolBridge | undefined;
@@ -56,7 +61,10 @@ export class WorkerEngine implements RunnerHost {
     this.#scheduler = options.scheduler;
     this.#pool = options.pool;
     this.#breakersFor = options.breakersFor;
-    this.worker = new WorkerState(workerId, flow.id, options.historyLimit, { queueStatus: () => this.queueStatus() });
+    this.worker = new WorkerState(workerId, flow.id, options.historyLimit, {
+      queueStatus: () => this.queueStatus(),
+      checkpoint: () => options.checkpoint(workerId),
+    });
     for (const entry of flow.routines) this.runners.set(entry.id, new RoutineRunner(entry, this));
     for (const c of flow.connections) {
       (this.runners.get(c.source) as RoutineRunner).connect(c.event, this.runners.get(c.target) as RoutineRunner, c.slot);
@@ -135,6 +143,39 @@ export class WorkerEngine implements RunnerHost {
   idle(): Promise<void> {
     if (this.#activeJobs === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Holds the worker for a checkpoint: no activation starts until {@link resume}. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Lets activations start again, and evaluates every routine. */
+  resume(): void {
+    this.#paused = false;
+    for (const runner of this.runners.values()) runner.wake('data');
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Resolves once no activation of this worker runs (call while paused). */
+  quiet(): Promise<void> {
+    if (this.#isQuiet()) return Promise.resolve();
+    return new Promise((resolve) => this.#quietWaiters.push(resolve));
+  }
+
+  activationSettled(): void {
+    if (this.#quietWaiters.length === 0 || !this.#isQuiet()) return;
+    const waiters = this.#quietWaiters;
+    this.#quietWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #isQuiet(): boolean {
+    for (const runner of this.runners.values()) if (runner.running > 0) return false;
+    return true;
   }
 
   /** Removes queued items of ended jobs from every slot. */

@@ -18,3 +18,5 @@ export type { DurableSinkOptions, ResolvedDurableSinkOptions } from './sink-opti
 export { resolveDurableSinkOptions } from './sink-options.ts';
 export { JobOutcomePack } from './job-outcome-pack.ts';
 export type { JobCompletedPayload } from './job-outcome-pack.ts';
+export { CheckpointStore, kCheckpointFormat } from './checkpoint-store.ts';
+export type { CheckpointInfo, CheckpointContents } from './checkpoint-store.ts';

@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 const root = new URL('../../', import.meta.url);
 const kEntries = [
   'src/index.ts',
-  ...['bus', 'store', 'governor', 'resilience', 'telemetry', 'pool', 'harness', 'testing'].map((e) => `src/entry/${e}.ts`),
+  ...['bus', 'store', 'governor', 'resilience', 'telemetry', 'pool', 'harness', 'testing', 'serve', 'flow-files'].map(
+    (e) => `src/entry/${e}.ts`,
+  ),
 ];
 const kInternals = [
   'RingQueue',
