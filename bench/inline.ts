@@ -3,6 +3,8 @@
  * doing the same work in the same process:
  *
  * - pipeline: items/s through source → transform → sink, one job per post, every job completed;
+ *   beside a plain loop, and beside the peers users compare it with on the same work: Node's
+ *   `stream.pipeline` in object mode (three Transforms) and RxJS (`from().pipe(map, map)`);
  * - fan-out/fan-in: items/s through one source, three branches and a join;
  * - latency: post→sink latency p50/p99 at a fixed rate of posts (1,000/s by default).
  *
@@ -13,6 +15,9 @@ import pipelineModule from '../flows/pipeline.ts';
 import fanoutModule from '../flows/fanout.ts';
 import { Flow, Routine, defineFlow, type SlotItems } from '../src/index.ts';
 import { percentile, settle, summarize } from './stats.ts';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from, map } from 'rxjs';
 
 /** Options of {@link runInlineBench}. */
 export interface InlineBenchOptions {
@@ -74,6 +79,70 @@ function baselinePipeline(items: number): number {
   }
   const seconds = (performance.now() - start) / 1000;
   if (completed !== items || !Number.isFinite(sum)) throw new Error('baseline lost items');
+  return items / seconds;
+}
+
+/** The pipeline's work on one reading: validate and normalise (source), convert (transform). */
+function validate(raw: Reading): Reading {
+  if (typeof raw?.celsius !== 'number' || !Number.isFinite(raw.celsius)) throw new TypeError('bad reading');
+  return { sensor: String(raw.sensor ?? 'unknown'), celsius: raw.celsius };
+}
+function convert(r: Reading): { sensor: string; celsius: number; fahrenheit: number } {
+  return { sensor: r.sensor, celsius: r.celsius, fahrenheit: r.celsius * 1.8 + 32 };
+}
+
+/** The same work as Node's `stream.pipeline` in object mode: three Transforms (validate, convert, aggregate). */
+async function nodeStreamsPipeline(items: number): Promise<number> {
+  const gen = pipelineModule.input?.generate as (i: number) => Reading;
+  function* source(): Iterable<Reading> {
+    for (let i = 0; i < items; i++) yield gen(i);
+  }
+  const state = { count: 0, sum: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY };
+  const start = performance.now();
+  await pipeline(
+    Readable.from(source()),
+    new Transform({ objectMode: true, transform: (raw: Reading, _enc, done) => done(null, validate(raw)) }),
+    new Transform({ objectMode: true, transform: (r: Reading, _enc, done) => done(null, convert(r)) }),
+    new Transform({
+      objectMode: true,
+      transform(c: { fahrenheit: number }, _enc, done) {
+        state.count++;
+        state.sum += c.fahrenheit;
+        if (c.fahrenheit < state.min) state.min = c.fahrenheit;
+        if (c.fahrenheit > state.max) state.max = c.fahrenheit;
+        done();
+      },
+      flush(done) {
+        done(null, state);
+      },
+    }),
+    async (results: AsyncIterable<typeof state>) => {
+      for await (const result of results) if (result.count !== items) throw new Error('node streams lost items');
+    },
+  );
+  const seconds = (performance.now() - start) / 1000;
+  if (state.count !== items) throw new Error('node streams lost items');
+  return items / seconds;
+}
+
+/** The same work in RxJS: `from(iterable).pipe(map(validate), map(convert))`, aggregated in the subscriber. */
+function rxjsPipeline(items: number): number {
+  const gen = pipelineModule.input?.generate as (i: number) => Reading;
+  function* source(): Iterable<Reading> {
+    for (let i = 0; i < items; i++) yield gen(i);
+  }
+  const state = { count: 0, sum: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY };
+  const start = performance.now();
+  from(source())
+    .pipe(map(validate), map(convert))
+    .subscribe((c) => {
+      state.count++;
+      state.sum += c.fahrenheit;
+      if (c.fahrenheit < state.min) state.min = c.fahrenheit;
+      if (c.fahrenheit > state.max) state.max = c.fahrenheit;
+    });
+  const seconds = (performance.now() - start) / 1000;
+  if (state.count !== items) throw new Error('rxjs lost items');
   return items / seconds;
 }
 
@@ -240,9 +309,21 @@ export async function runInlineBench(options: InlineBenchOptions = {}, log: (lin
     await settle();
     b.push(baselinePipeline(items));
   }
+  // Peers on the same work (validate, convert, aggregate), in the same process.
+  await nodeStreamsPipeline(Math.min(items, 50_000));
+  rxjsPipeline(Math.min(items, 50_000));
+  const ns: number[] = [];
+  const rx: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    ns.push(await nodeStreamsPipeline(items));
+    await settle();
+    rx.push(rxjsPipeline(items));
+  }
   const sp = summarize(s);
   const bp = summarize(b);
   const lp = summarize(lean);
+  const np = summarize(ns);
+  const rp = summarize(rx);
   rows.push({
     scenario: 'pipeline, 3 stages, 1 job/post (defaults)',
     unit: 'items/s',
@@ -260,6 +341,24 @@ export async function runInlineBench(options: InlineBenchOptions = {}, log: (lin
     ratio: lp.median / bp.median,
     spread: lp.spread,
     note: 'traceLimit 0, historyLimit 0, jobHistoryLimit 0',
+  });
+  rows.push({
+    scenario: 'pipeline, 1 job/post (defaults) vs Node stream.pipeline, object mode, 3 Transforms',
+    unit: 'items/s',
+    sluice: sp.median,
+    baseline: np.median,
+    ratio: sp.median / np.median,
+    spread: Math.max(sp.spread, np.spread),
+    note: `Node streams: ${Math.round(np.median).toLocaleString('en-US')} items/s, ${(np.median / bp.median).toFixed(2)}x plain JS`,
+  });
+  rows.push({
+    scenario: 'pipeline, 1 job/post (defaults) vs RxJS from().pipe(map, map)',
+    unit: 'items/s',
+    sluice: sp.median,
+    baseline: rp.median,
+    ratio: sp.median / rp.median,
+    spread: Math.max(sp.spread, rp.spread),
+    note: `RxJS: ${Math.round(rp.median).toLocaleString('en-US')} items/s, ${(rp.median / bp.median).toFixed(2)}x plain JS`,
   });
 
   const fs: number[] = [];
