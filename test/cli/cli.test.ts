@@ -3,20 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import type { CliIO } from '../../src/cli/output.ts';
+import { io } from '../fixtures/cli-io.ts';
 import { Runtime } from '../../src/index.ts';
 import pipeline from '../../flows/pipeline.ts';
-
-function io(): CliIO & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t) },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 let dir: string;
 let db: string;

@@ -4,21 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import type { CliIO } from '../../src/cli/output.ts';
+import { io } from '../fixtures/cli-io.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-flow-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function io(): CliIO & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t) },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 describe('the CLI on flow files', () => {
   it('sluice run flows/pipeline.yaml posts its generated input and completes every job', async () => {

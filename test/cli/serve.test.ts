@@ -10,23 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import type { CliIO } from '../../src/cli/output.ts';
+import { io } from '../fixtures/cli-io.ts';
 import { SqliteEventLog } from '../../src/store/index.ts';
 
 const root = new URL('../../', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'sluice-serve-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function io(): CliIO & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t) },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 /** Starts `sluice serve` and resolves with its URL and token once it listens. */
 async function startServe(args: string[], env: NodeJS.ProcessEnv = {}) {

@@ -4,11 +4,12 @@
  * screenshot shows more than a blank page. CI installs chromium (.ci/run); without it this test
  * fails, unless SLUICE_SKIP_BROWSER=1 says to skip it.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { findChromium } from '../fixtures/chromium.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderHtmlReport } from '../../src/harness/index.ts';
 import { decodePng } from './png.ts';
@@ -16,18 +17,6 @@ import { sampleModel } from './sample-report.ts';
 
 const run = promisify(execFile);
 const skip = process.env.SLUICE_SKIP_BROWSER === '1';
-
-function findChromium(): string | undefined {
-  for (const name of [process.env.CHROMIUM, 'chromium', 'chromium-browser', 'google-chrome']) {
-    if (name === undefined || name === '') continue;
-    try {
-      return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-browser-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,14 +1,8 @@
-/**
- * The dashboard in a real headless Chromium (Debian's, driven by playwright-core): it loads from
- * `/?token=` (cookie), its counts rise while a flow runs, a failed job's message shows in the job
- * explorer, and a forced reconnect leaves no gap in the event list. A screenshot is saved under
- * test/artifacts/ (not committed). Without chromium this fails, unless SLUICE_SKIP_BROWSER=1.
- */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { findChromium } from '../fixtures/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pipelineModule from '../../flows/pipeline.ts';
 import { Runtime } from '../../src/index.ts';
@@ -16,18 +10,6 @@ import type { SluiceServer } from '../../src/entry/serve.ts';
 
 const skip = process.env.SLUICE_SKIP_BROWSER === '1';
 const token = 'browser-token-0123456789abcdef';
-
-function findChromium(): string | undefined {
-  for (const name of [process.env.CHROMIUM, 'chromium', 'chromium-browser', 'google-chrome']) {
-    if (name === undefined || name === '') continue;
-    try {
-      return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
-}
 
 /** The number before " in" in a routine's count line (`123 in · 0 queued · …`). */
 async function itemsOf(page: Page, key: string): Promise<number> {
