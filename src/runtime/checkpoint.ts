@@ -3,13 +3,18 @@
  * parked for room, or waiting to retry — with their jobs, and those jobs' metadata and data), the
  * check that a flow still fits a checkpoint, and putting it all back into a new worker. The
  * caller holds the worker (paused, no activation running) while it is captured, so the cut is
- * consistent: every unfinished job's pending work is in the checkpoint.
+ * consistent: every unfinished job's pending work is in the checkpoint. `WorkerCheckpoints` is the
+ * runtime's side: holding the worker, the store, close-with-checkpoint, resume.
  */
 import type { Flow } from '../core/flow.ts';
+import type { WorkerState } from '../core/worker-state.ts';
+import { assertName } from '../core/validate.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { JobContext } from '../core/job-context.ts';
 import { kMergeState } from '../core/worker-state.ts';
-import { kCheckpointFormat, type CheckpointContents } from '../store/index.ts';
+import { CheckpointStore, kCheckpointFormat, type CheckpointContents, type CheckpointInfo } from '../store/index.ts';
+import type { PostOptions } from './poster.ts';
+import { RuntimeTopic, type RuntimeEvents } from './runtime-events.ts';
 import type { Item } from './activation-scope.ts';
 import { jobList, type Jobs } from './jobs.ts';
 import type { WorkerEngine } from './worker-engine.ts';
@@ -118,5 +123,104 @@ export function restoreWorker(
       const list = item.jobIds.map((id) => jobs.get(id) as JobContext);
       runner.restore(slot, { data: item.data, jobs: list.length === 1 ? (list[0] as JobContext) : list });
     }
+  }
+}
+
+/** What the runtime gives its checkpoints. */
+export interface CheckpointHost {
+  readonly name: string;
+  /** The SQLite file checkpoints go to, if any. */
+  readonly storePath: string | undefined;
+  engine(workerId: string): WorkerEngine;
+  workers(): Iterable<WorkerEngine>;
+  readonly events: RuntimeEvents;
+  activeJobs(): readonly JobContext[];
+  exec(flowId: string, workerId: string): WorkerState;
+  newJob(engine: WorkerEngine, options: PostOptions): JobContext;
+}
+
+/** The runtime's checkpoints: save a held worker, save all at close, resume into a new worker. */
+export class WorkerCheckpoints {
+  readonly #host: CheckpointHost;
+  #store: CheckpointStore | undefined;
+
+  constructor(host: CheckpointHost) {
+    this.#host = host;
+  }
+
+  /** The store (`checkpoints`, else the recording's SQLite file), or a coded error when there is none. */
+  store(): CheckpointStore {
+    if (this.#store !== undefined) return this.#store;
+    const path = this.#host.storePath;
+    if (path === undefined) {
+      throw new SluiceError(
+        ErrorCode.NotRecorded,
+        `Runtime "${this.#host.name}" has no checkpoint store: pass \`checkpoints\` (a SQLite file) or record to a SQLite file ` +
+          '(`record.log`)',
+      );
+    }
+    this.#store = new CheckpointStore(path);
+    return this.#store;
+  }
+
+  /**
+   * Saves worker `workerId`: holds it (no activation starts), waits until none runs, captures and
+   * saves it, and lets it go on — or, with `stop`, keeps it held (close with checkpoint then
+   * cancels its jobs).
+   */
+  async save(workerId: string, options: { stop?: boolean } = {}): Promise<CheckpointInfo> {
+    const engine = this.#host.engine(workerId);
+    const store = this.store();
+    if (engine.worker.status === 'stopped') {
+      throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${workerId}" is stopped; there is nothing to checkpoint`, {
+        details: { workerId },
+      });
+    }
+    engine.pause();
+    try {
+      await engine.quiet();
+      const contents = captureWorker(engine);
+      const info = store.save(contents);
+      this.#host.events.publish(RuntimeTopic.WorkerCheckpointed, () => ({
+        workerId,
+        flowId: engine.flow.id,
+        checkpointId: info.checkpointId,
+        items: info.items,
+        jobs: info.jobs,
+        jobIds: contents.jobs.map((job) => job.jobId),
+      }));
+      return info;
+    } finally {
+      if (options.stop !== true) engine.resume();
+    }
+  }
+
+  /** Saves every running worker and cancels its unfinished jobs as checkpointed (close with checkpoint). */
+  async saveAll(): Promise<void> {
+    for (const engine of [...this.#host.workers()]) {
+      if (engine.worker.status !== 'running') continue;
+      const info = await this.save(engine.worker.workerId, { stop: true });
+      for (const job of this.#host.activeJobs()) {
+        if (job.workerId === engine.worker.workerId) job.cancel(`checkpointed (checkpoint ${info.checkpointId}); resume to finish it`);
+      }
+    }
+  }
+
+  /** A new worker of `flow` holding what checkpoint `which` (a worker id or 'latest') saved. */
+  resume(flow: Flow, which: string, workerId: string | undefined): WorkerState {
+    assertName('exec resume', which);
+    const { info, contents } = this.store().load(flow.id, which);
+    assertFits(contents, info.checkpointId, flow);
+    const worker = this.#host.exec(flow.id, workerId ?? contents.workerId);
+    const engine = this.#host.engine(worker.workerId);
+    restoreWorker(engine, contents, (jobId, metadata) => this.#host.newJob(engine, { jobId, metadata }));
+    this.#host.events.publish(RuntimeTopic.WorkerResumed, () => ({
+      workerId: worker.workerId,
+      flowId: flow.id,
+      checkpointId: info.checkpointId,
+      items: info.items,
+      jobs: info.jobs,
+    }));
+    return worker;
   }
 }

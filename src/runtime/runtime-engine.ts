@@ -2,16 +2,16 @@
  * The runtime's engine: everything `Runtime` (the facade in runtime.ts) does, kept out of the
  * public class. See {@link RuntimeEngine}.
  */
-import { createDisposable, type DisposableHandle } from '../core/disposable.ts';
+import type { DisposableHandle } from '../core/disposable.ts';
 import { ErrorCode, SluiceError, TimeoutError, describeValue } from '../core/errors.ts';
 import { Flow } from '../core/flow.ts';
 import { isFlowFilePath, isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
-import { JobContext, kJobSerial, kSpan, type JobHooks } from '../core/job-context.ts';
-import { traceparentOf, type OtelSpan, type OtelTracerProvider } from '../core/otel.ts';
-import { packageVersion } from '../core/package-version.ts';
+import { JobContext, kJobSerial, type JobHooks } from '../core/job-context.ts';
+import { JobTracing } from './job-tracing.ts';
 import { kCounters, type WorkerState } from '../core/worker-state.ts';
 import type { Slot } from '../core/slot.ts';
-import type { DurationLabels, DurationListener, RuntimeObservation, WorkerObservation } from './runtime-observation.ts';
+import type { DurationListener, RuntimeObservation, WorkerObservation } from './runtime-observation.ts';
+import { DurationFeed } from './duration-feed.ts';
 import { assertInteger, assertKnownKeys, assertMs, assertName, assertObject } from '../core/validate.ts';
 import { JobTable, type JobFilter } from './job-table.ts';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './runtime-options.ts';
@@ -36,11 +36,8 @@ import type { CloseReport, RuntimeStats, RuntimeStatus } from './runtime.ts';
 import type { PostHost } from './poster.ts';
 import type { Clock } from '../core/clock.ts';
 import type { AdmissionGate, Governor } from '../governor/index.ts';
-import { CheckpointStore, type CheckpointInfo } from '../store/index.ts';
-import { assertFits, captureWorker, restoreWorker } from './checkpoint.ts';
-
-/** What the runtime traces jobs with (an OpenTelemetry Tracer). */
-type Tracer = ReturnType<OtelTracerProvider['getTracer']>;
+import type { CheckpointInfo } from '../store/index.ts';
+import { WorkerCheckpoints } from './checkpoint.ts';
 
 /**
  * The machinery behind the {@link Runtime} facade: flows, workers, the job table, the scheduler,
@@ -64,9 +61,9 @@ export class RuntimeEngine implements PostHost {
   readonly #jobLatency = new Map<string, DurationStats>();
   /** Why jobs failed, for `stats().failures`. */
   readonly #failures = new FailureTally(10);
-  readonly #durationListeners = new Set<DurationListener>();
-  #store: CheckpointStore | undefined;
-  readonly #tracer: Tracer | undefined;
+  readonly #durations = new DurationFeed(() => ({ jobs: this.#jobLatency, workers: this.#workers.values() }));
+  readonly #checkpoints: WorkerCheckpoints;
+  readonly #tracing: JobTracing | undefined;
   #workerCounter = 0;
   #closing: Promise<CloseReport> | undefined;
   readonly #events: RuntimeEvents;
@@ -89,7 +86,17 @@ export class RuntimeEngine implements PostHost {
     this.#events = new RuntimeEvents(this.#options.bus, this.#options.runId);
     this.#services = new RuntimeServices(this.#options, () => this.#pool);
     this.#poster = new Poster(this);
-    this.#tracer = this.#options.tracerProvider?.getTracer('sluice', packageVersion());
+    this.#tracing = this.#options.tracerProvider === undefined ? undefined : new JobTracing(this.#options.tracerProvider);
+    this.#checkpoints = new WorkerCheckpoints({
+      name: this.name,
+      storePath: this.#options.checkpoints ?? (typeof this.#options.record?.log === 'string' ? this.#options.record.log : undefined),
+      engine: (workerId) => this.#engine(workerId),
+      workers: () => this.#workers.values(),
+      events: this.#events,
+      activeJobs: () => this.#jobs.active(),
+      exec: (flowId, workerId) => this.exec(flowId, { workerId }),
+      newJob: (engine, options) => this.#newJob(engine, options),
+    });
     this.#hooks = {
       cancel: (job, reason) => {
         // Ended jobs' items are purged on the next pass; end first so the purge sees it.
@@ -268,7 +275,7 @@ export class RuntimeEngine implements PostHost {
     const flow = this.getFlow(flowId);
     assertObject('exec options', options);
     assertKnownKeys('exec options', options as Record<string, unknown>, ['workerId', 'resume']);
-    if (options.resume !== undefined) return this.#resume(flow, options.resume, options.workerId);
+    if (options.resume !== undefined) return this.#checkpoints.resume(flow, options.resume, options.workerId);
     const pooled = flow.routines.filter((entry) => entry.placement === 'pool');
     if (pooled.length > 0 && flow.source === undefined) {
       const ids = pooled.map((entry) => `"${entry.id}"`).join(', ');
@@ -297,27 +304,9 @@ export class RuntimeEngine implements PostHost {
     });
     for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? []) engine.setBatchLimit(routineId, limit);
     this.#workers.set(workerId, engine);
-    if (this.#durationListeners.size > 0) this.#wireWorker(engine, true);
+    this.#durations.worker(engine);
     this.#events.publish(RuntimeTopic.WorkerStarted, () => ({ workerId, flowId }));
     return engine.worker;
-  }
-
-  /** A new worker of `flow` holding what checkpoint `which` (a worker id or 'latest') saved. */
-  #resume(flow: Flow, which: string, workerId: string | undefined): WorkerState {
-    assertName('exec resume', which);
-    const { info, contents } = this.#checkpointStore().load(flow.id, which);
-    assertFits(contents, info.checkpointId, flow);
-    const worker = this.exec(flow.id, { workerId: workerId ?? contents.workerId });
-    const engine = this.#engine(worker.workerId);
-    restoreWorker(engine, contents, (jobId, metadata) => this.#newJob(engine, { jobId, metadata }));
-    this.#events.publish(RuntimeTopic.WorkerResumed, () => ({
-      workerId: worker.workerId,
-      flowId: flow.id,
-      checkpointId: info.checkpointId,
-      items: info.items,
-      jobs: info.jobs,
-    }));
-    return worker;
   }
 
   getWorker(workerId: string): WorkerState | undefined {
@@ -459,94 +448,17 @@ export class RuntimeEngine implements PostHost {
    * OpenTelemetry histogram records); nothing is called, and nothing costs, with no listener.
    */
   onDuration(listener: DurationListener): DisposableHandle {
-    this.#durationListeners.add(listener);
-    if (this.#durationListeners.size === 1) this.#wireDurations(true);
-    return createDisposable(() => {
-      if (this.#durationListeners.delete(listener) && this.#durationListeners.size === 0) this.#wireDurations(false);
-    });
+    return this.#durations.add(listener);
   }
 
-  #wireDurations(on: boolean): void {
-    for (const [flowId, stats] of this.#jobLatency) this.#wireJob(flowId, stats, on);
-    for (const engine of this.#workers.values()) this.#wireWorker(engine, on);
-  }
-
-  #wireJob(flow: string, stats: DurationStats, on: boolean): void {
-    const labels = { flow };
-    stats.observer = on ? (ms) => this.#emitDuration('job', labels, ms) : undefined;
-  }
-
-  #wireWorker(engine: WorkerEngine, on: boolean): void {
-    for (const runner of engine.runners.values()) {
-      const inline = { flow: engine.flow.id, routine: runner.id, placement: 'inline' };
-      const pool = { ...inline, placement: 'pool' };
-      runner.durations.observer = on ? (ms) => this.#emitDuration('activation', runner.placement.onPool ? pool : inline, ms) : undefined;
-    }
-  }
-
-  #emitDuration(kind: 'job' | 'activation', labels: DurationLabels, ms: number): void {
-    for (const listener of this.#durationListeners) listener(kind, labels, ms);
-  }
-
-  /** The store checkpoints go to: `checkpoints`, else the recording's SQLite file. */
-  #checkpointStore(): CheckpointStore {
-    if (this.#store !== undefined) return this.#store;
-    const path = this.#options.checkpoints ?? (typeof this.#options.record?.log === 'string' ? this.#options.record.log : undefined);
-    if (path === undefined) {
-      throw new SluiceError(
-        ErrorCode.NotRecorded,
-        `Runtime "${this.name}" has no checkpoint store: pass \`checkpoints\` (a SQLite file) or record to a SQLite file (\`record.log\`)`,
-      );
-    }
-    this.#store = new CheckpointStore(path);
-    return this.#store;
-  }
-
-  /**
-   * Saves worker `workerId`: holds it (no activation starts), waits until none runs, captures its
-   * states, queued items and unfinished jobs, saves them, and lets it go on — or, with `stop`,
-   * keeps it held (close with checkpoint then cancels its jobs).
-   */
-  async checkpoint(workerId: string, options: { stop?: boolean } = {}): Promise<CheckpointInfo> {
-    const engine = this.#engine(workerId);
-    const store = this.#checkpointStore();
-    if (engine.worker.status === 'stopped') {
-      throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${workerId}" is stopped; there is nothing to checkpoint`, {
-        details: { workerId },
-      });
-    }
-    engine.pause();
-    try {
-      await engine.quiet();
-      const contents = captureWorker(engine);
-      const info = store.save(contents);
-      this.#events.publish(RuntimeTopic.WorkerCheckpointed, () => ({
-        workerId,
-        flowId: engine.flow.id,
-        checkpointId: info.checkpointId,
-        items: info.items,
-        jobs: info.jobs,
-        jobIds: contents.jobs.map((job) => job.jobId),
-      }));
-      return info;
-    } finally {
-      if (options.stop !== true) engine.resume();
-    }
+  /** See `WorkerCheckpoints.save`. */
+  checkpoint(workerId: string, options: { stop?: boolean } = {}): Promise<CheckpointInfo> {
+    return this.#checkpoints.save(workerId, options);
   }
 
   /** Saved checkpoints, newest first (of `flowId` when given). */
   checkpoints(flowId?: string): CheckpointInfo[] {
-    return this.#checkpointStore().list(flowId);
-  }
-
-  async #checkpointAll(): Promise<void> {
-    for (const engine of this.#workers.values()) {
-      if (engine.worker.status !== 'running') continue;
-      const info = await this.checkpoint(engine.worker.workerId, { stop: true });
-      for (const job of this.#jobs.active()) {
-        if (job.workerId === engine.worker.workerId) job.cancel(`checkpointed (checkpoint ${info.checkpointId}); resume to finish it`);
-      }
-    }
+    return this.#checkpoints.store().list(flowId);
   }
 
   /** The live counters and histograms a metrics exporter reads (see runtime-observation.ts). */
@@ -575,8 +487,8 @@ export class RuntimeEngine implements PostHost {
       );
     }
     // Checkpointing needs a store: refused before anything stops.
-    if (options.checkpoint === true && this.#closing === undefined) this.#checkpointStore();
-    const checkpointing = options.checkpoint === true && this.#closing === undefined ? this.#checkpointAll() : undefined;
+    if (options.checkpoint === true && this.#closing === undefined) this.#checkpoints.store();
+    const checkpointing = options.checkpoint === true && this.#closing === undefined ? this.#checkpoints.saveAll() : undefined;
     // Admission stops now, synchronously, unless a start is still opening its log.
     if (this.#closing === undefined && this.#services.state !== 'starting') this.#services.beginStop();
     this.#closing ??= (async () => {
@@ -659,7 +571,7 @@ export class RuntimeEngine implements PostHost {
       this.#hooks,
     );
     if (options.jobId === undefined) job[kJobSerial] = this.#jobCounter;
-    if (this.#tracer !== undefined) this.#startSpan(job);
+    this.#tracing?.started(job);
     this.#jobs.add(job, options.jobId === undefined);
     engine.jobStarted();
     engine.worker[kCounters].jobsPosted++;
@@ -672,33 +584,16 @@ export class RuntimeEngine implements PostHost {
     return recorded === undefined ? {} : { recorded };
   }
 
-  #startSpan(job: JobContext): void {
-    const span = (this.#tracer as Tracer).startSpan(`sluice.job ${job.flowId}`, {
-      attributes: { 'sluice.flow': job.flowId, 'sluice.job_id': job.jobId, 'sluice.worker': job.workerId },
-    });
-    job[kSpan] = span;
-    job.traceparent = traceparentOf(span);
-  }
-
-  #endSpan(job: JobContext, span: OtelSpan): void {
-    job[kSpan] = undefined;
-    span.setAttribute('sluice.status', job.status);
-    if (job.status === 'completed') span.setStatus({ code: 1 });
-    else span.setStatus({ code: 2, message: job.error === undefined ? job.status : `${job.error.code}: ${job.error.message}` });
-    span.end();
-  }
-
   #jobSettled(job: JobContext): void {
     this.#jobs.settled(job);
-    const span = job[kSpan];
-    if (span !== undefined) this.#endSpan(job, span);
+    this.#tracing?.ended(job);
     this.#poster.jobEnded();
     // The activation that ended the job already read the clock; others (cancel, failure) read it here.
     const latencyMs = (job.finishedMono ?? this.#options.clock.now()) - job.createdMono;
     let latency = this.#jobLatency.get(job.flowId);
     if (latency === undefined) {
       this.#jobLatency.set(job.flowId, (latency = new DurationStats()));
-      if (this.#durationListeners.size > 0) this.#wireJob(job.flowId, latency, true);
+      this.#durations.job(job.flowId, latency);
     }
     latency.record(latencyMs);
     this.#services.governance?.governable.jobEnded(latencyMs);
