@@ -29,6 +29,8 @@ export interface InlineBenchOptions {
   rate?: number;
   /** Duration of the latency scenario, ms. */
   latencyMs?: number;
+  /** Items of the stream-mode memory run. */
+  streamItems?: number;
 }
 
 /** One row of the results. */
@@ -144,6 +146,31 @@ function rxjsPipeline(items: number): number {
   const seconds = (performance.now() - start) / 1000;
   if (state.count !== items) throw new Error('rxjs lost items');
   return items / seconds;
+}
+
+/** Stream mode: the whole source through flows/pipeline.ts as one job (`runtime.stream`). */
+async function sluiceStream(items: number): Promise<{ itemsPerSec: number; rssGrowthMb: number }> {
+  const runtime = new Runtime({ heartbeatMs: 0 });
+  runtime.register(pipelineModule);
+  const worker = runtime.exec('pipeline');
+  const gen = pipelineModule.input?.generate as (i: number) => Reading;
+  function* source(): Iterable<Reading> {
+    for (let i = 0; i < items; i++) yield gen(i);
+  }
+  const rss = process.memoryUsage.rss();
+  let peak = rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  const start = performance.now();
+  const result = await runtime.stream('pipeline', 'source', 'in', source()).done();
+  const seconds = (performance.now() - start) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  const count = worker.getRoutineState('sink')?.count;
+  await runtime.close();
+  if (result.status !== 'completed' || result.items !== items || count !== items) {
+    throw new Error(`stream mode: ${result.status}, ${result.items} items pulled, ${String(count)} reached the sink, of ${items}`);
+  }
+  return { itemsPerSec: items / seconds, rssGrowthMb: (peak - rss) / 2 ** 20 };
 }
 
 async function sluicePipeline(items: number, options: ConstructorParameters<typeof Runtime>[0] = {}): Promise<number> {
@@ -319,11 +346,27 @@ export async function runInlineBench(options: InlineBenchOptions = {}, log: (lin
     await settle();
     rx.push(rxjsPipeline(items));
   }
+  // Stream mode beside Node streams, alternating, same work.
+  await sluiceStream(Math.min(items, 50_000));
+  const st: number[] = [];
+  const ns2: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    log(`  stream mode run ${r + 1}/${runs}`);
+    st.push((await sluiceStream(items)).itemsPerSec);
+    await settle();
+    ns2.push(await nodeStreamsPipeline(items));
+    await settle();
+  }
+  const bigItems = options.streamItems ?? 10_000_000;
+  log(`  stream mode, ${bigItems.toLocaleString('en-US')} items (memory)`);
+  const big = await sluiceStream(bigItems);
   const sp = summarize(s);
   const bp = summarize(b);
   const lp = summarize(lean);
   const np = summarize(ns);
   const rp = summarize(rx);
+  const stp = summarize(st);
+  const nsp2 = summarize(ns2);
   rows.push({
     scenario: 'pipeline, 3 stages, 1 job/post (defaults)',
     unit: 'items/s',
@@ -350,6 +393,24 @@ export async function runInlineBench(options: InlineBenchOptions = {}, log: (lin
     ratio: sp.median / np.median,
     spread: Math.max(sp.spread, np.spread),
     note: `Node streams: ${Math.round(np.median).toLocaleString('en-US')} items/s, ${(np.median / bp.median).toFixed(2)}x plain JS`,
+  });
+  rows.push({
+    scenario: 'stream mode: the whole source as one job (runtime.stream) vs Node stream.pipeline, same work',
+    unit: 'items/s',
+    sluice: stp.median,
+    baseline: nsp2.median,
+    ratio: stp.median / nsp2.median,
+    spread: Math.max(stp.spread, nsp2.spread),
+    note: `goal >= 1.0x; ${items} items, median of ${runs}, alternating`,
+  });
+  rows.push({
+    scenario: `stream mode, ${bigItems.toLocaleString('en-US')} items: RSS growth`,
+    unit: 'MB',
+    sluice: big.rssGrowthMb,
+    baseline: 100,
+    ratio: big.rssGrowthMb / 100,
+    spread: 0,
+    note: `goal <= 100 MB (the baseline column); ${Math.round(big.itemsPerSec).toLocaleString('en-US')} items/s`,
   });
   rows.push({
     scenario: 'pipeline, 1 job/post (defaults) vs RxJS from().pipe(map, map)',

@@ -122,6 +122,7 @@ export function headlines(s: SuiteResults): ReportHeadline[] {
   add('inline pipeline vs plain JS (items/s)', find(s.inline, /pipeline.*defaults/));
   add('inline pipeline vs Node stream.pipeline, object mode (items/s)', find(s.inline, /vs Node stream\.pipeline/));
   add('inline pipeline vs RxJS (items/s)', find(s.inline, /vs RxJS/));
+  add('stream mode vs Node stream.pipeline (items/s)', find(s.inline, /^stream mode: the whole source/));
   add('fan-out/fan-in vs plain JS (items/s)', find(s.inline, /fan-out/));
   add('cpu flow 2 threads vs 1 thread', find(s.pool, /2 threads vs 1 thread/));
   add('cpu flow 2 threads vs raw Piscina', find(s.pool, /vs raw Piscina 2 threads/));

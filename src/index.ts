@@ -87,5 +87,6 @@ export type {
   RuntimeStats,
   RecordOptions,
   RuntimeTopicName,
+  StreamRun,
 } from './runtime/index.ts';
-export type { OtelTracerProvider, CheckpointInfo } from './core/index.ts';
+export type { CheckpointInfo } from './core/index.ts';

@@ -77,6 +77,15 @@ export const kEnd = Symbol('sluice.job.end');
 export const kAddError = Symbol('sluice.job.addError');
 /** Internal: append to the trace. */
 export const kTrace = Symbol('sluice.job.trace');
+/** Internal: a stream job's per-item tally (see `runtime.stream`); undefined for a job of one post. */
+export const kStream = Symbol('sluice.job.stream');
+
+/** What a stream job counts: items that failed (the job goes on), and the first failure. */
+export interface StreamTally {
+  failed: number;
+  firstError: { code: string; message: string; routineId: string } | undefined;
+}
+
 /** Internal: the job's OpenTelemetry span. */
 export const kSpan = Symbol('sluice.job.span');
 /** Internal: abort controller shared by the job's activations. */
@@ -153,6 +162,8 @@ export class JobContext {
   traceparent: string | undefined;
   /** The job's span, while the runtime traces it. */
   [kSpan]: OtelSpan | undefined;
+  /** @internal A stream job's tally of failed items. */
+  [kStream]: StreamTally | undefined;
   /** The runtime's number for a job whose id it made (`prefix` + this number); 0 for an id given at post time. */
   [kJobSerial] = 0;
 

@@ -20,7 +20,7 @@ export interface OtelSpan {
 /**
  * The part of an OpenTelemetry `TracerProvider` sluice uses: pass one from your SDK.
  *
- * @category Runtime
+ * @inline
  */
 export interface OtelTracerProvider {
   getTracer(

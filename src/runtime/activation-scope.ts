@@ -35,6 +35,12 @@ export interface Activation {
   startMono: number;
   /** Breaker permits held while the logic runs; released when the activation settles. */
   permits?: readonly BreakerPermit[];
+  /**
+   * What a stream's chunk emitted, held until its logic succeeds: a chunk that fails is split and
+   * run again, and the emits of the failed attempt must not reach anyone. Flat: event, data,
+   * options, event, data, options, …
+   */
+  buffered?: unknown[];
   /** True when the items went to the routine's fallback instead of its logic. */
   fellBack?: boolean;
   /**

@@ -19,6 +19,11 @@ export interface RouteTarget {
   offer(slot: Slot<Jobs>, item: Item): OfferResult;
   /** Parks `item` until `slot` has room; `admitted` runs when it enters. */
   park(slot: Slot<Jobs>, item: Item, admitted: () => void): void;
+  /**
+   * Offers items of one job to `slot` in order, parking each that finds it full (`admitted` per
+   * parked item); the accepted ones hold the job once, by their count. Returns how many parked.
+   */
+  offerRun(slot: Slot<Jobs>, items: readonly Item[], job: Jobs, admitted: () => void): number;
 }
 
 /** The emitting routine, as the router sees it. */
@@ -39,12 +44,76 @@ export class EmitRouter {
   /** Items emitted on events without connections (counted, not an error). */
   unrouted = 0;
   #parked = 0;
+  /** Listeners of an event's data (a stream's output), by event. */
+  #taps: Map<string, Set<(data: unknown, jobs: Jobs) => void>> | undefined;
 
   constructor(source: RouteSource) {
     this.#source = source;
   }
 
   /** Items this routine emitted that wait for room in a `block` slot. */
+  /**
+   * Routes what a stream's chunk emitted (flat: event, data, options, …) once its logic succeeded:
+   * runs of one event go to each target slot together, waiting for room rather than failing.
+   */
+  routeHeld(activation: Activation, held: readonly unknown[]): void {
+    let i = 0;
+    while (i < held.length) {
+      const event = held[i] as string;
+      if (held[i + 2] !== undefined) {
+        this.route(activation, event, held[i + 1], held[i + 2] as EmitOptions, true);
+        i += 3;
+        continue;
+      }
+      let end = i + 3;
+      while (end < held.length && held[end] === event && held[end + 2] === undefined) end += 3;
+      this.#routeRun(activation, event, held, i, end);
+      i = end;
+    }
+  }
+
+  #routeRun(activation: Activation, event: string, held: readonly unknown[], from: number, to: number): void {
+    const source = this.#source;
+    const jobs = activation.jobs;
+    const taps = this.#taps?.get(event);
+    if (taps !== undefined) for (let k = from; k < to; k += 3) for (const tap of taps) tap(held[k + 1], jobs);
+    const targets = this.#targets.get(event);
+    const count = (to - from) / 3;
+    if (targets === undefined) {
+      if (taps === undefined) this.unrouted += count;
+      return;
+    }
+    if (allTerminal(jobs)) {
+      source.worker[kCounters].itemsDiscarded += count;
+      return;
+    }
+    for (const slot of targets) {
+      const items: Item[] = new Array(count);
+      for (let k = from, n = 0; k < to; k += 3, n++) items[n] = { data: held[k + 1], jobs };
+      const target = this.#owners.get(slot) as RouteTarget;
+      const parked = target.offerRun(slot, items, jobs, () => {
+        this.#parked--;
+        if (this.#parked === 0) source.unparked();
+      });
+      if (parked > 0) {
+        this.#parked += parked;
+        source.events.overflow(source.worker.workerId, slot.routineId, slot.spec.name, 'blocked', source.id);
+      }
+    }
+  }
+
+  /** Calls `listener` with the data of every `event` emitted from now on, before it is routed; returns the remover. */
+  tap(event: string, listener: (data: unknown, jobs: Jobs) => void): () => void {
+    this.#taps ??= new Map();
+    let set = this.#taps.get(event);
+    if (set === undefined) this.#taps.set(event, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#taps?.delete(event);
+    };
+  }
+
   get parked(): number {
     return this.#parked;
   }
@@ -58,7 +127,7 @@ export class EmitRouter {
   }
 
   /** Delivers `data` emitted on `event` by `activation` (for `options.job` alone, when given). */
-  route(activation: Activation, event: string, data: unknown, options: EmitOptions | undefined): void {
+  route(activation: Activation, event: string, data: unknown, options: EmitOptions | undefined, parkWhenFull = false): void {
     const source = this.#source;
     let jobs: Jobs = activation.jobs;
     if (options?.job !== undefined) {
@@ -70,8 +139,11 @@ export class EmitRouter {
       }
       jobs = options.job;
     }
+    const taps = this.#taps?.get(event);
+    if (taps !== undefined) for (const tap of taps) tap(data, jobs);
     const targets = this.#targets.get(event);
     if (targets === undefined) {
+      if (taps !== undefined) return;
       const routine = source.entry.routine;
       if (!routine.hasEvent(event)) {
         throw new SluiceError(
@@ -88,9 +160,10 @@ export class EmitRouter {
       source.worker[kCounters].itemsDiscarded++;
       return;
     }
-    // Refuse before delivering anywhere, so a fan-out is all or nothing.
+    // Refuse before delivering anywhere, so a fan-out is all or nothing. (A stream's chunk, routed
+    // after its logic returned, waits for room instead: backpressure, not a failure.)
     for (const slot of targets) {
-      if (slot.spec.overflow === 'reject' && (slot.isFull || slot.waiting > 0)) {
+      if (!parkWhenFull && slot.spec.overflow === 'reject' && (slot.isFull || slot.waiting > 0)) {
         slot.counters.rejected++;
         source.events.overflow(source.worker.workerId, slot.routineId, slot.spec.name, 'rejected', source.id);
         throw new SlotQueueFullError(
@@ -103,7 +176,8 @@ export class EmitRouter {
     for (const slot of targets) {
       const item: Item = { data, jobs };
       const target = this.#owners.get(slot) as RouteTarget;
-      if (target.offer(slot, item) === OfferResult.MustWait) {
+      const full = parkWhenFull && (slot.isFull || slot.waiting > 0);
+      if (full || target.offer(slot, item) === OfferResult.MustWait) {
         this.#parked++;
         source.events.overflow(source.worker.workerId, slot.routineId, slot.spec.name, 'blocked', source.id);
         target.park(slot, item, () => {

@@ -8,7 +8,7 @@
 import type { TimerHandle } from '../core/clock.ts';
 import { retryDelay, type ErrorHandler } from '../core/error-handler.ts';
 import { ErrorCode, RoutineError, SluiceError, describeValue } from '../core/errors.ts';
-import { kAddError, kEnd, type TraceEntry } from '../core/job-context.ts';
+import { kAddError, kEnd, kStream, type TraceEntry } from '../core/job-context.ts';
 import type { WorkerState } from '../core/worker-state.ts';
 import type { Activation, Item } from './activation-scope.ts';
 import { allTerminal, distinctJobs, jobIdsOf, jobList, releaseJobs } from './jobs.ts';
@@ -113,12 +113,25 @@ export class FailureHandling {
           `Routine "${id}" failed ${activation.attempt} times (maxAttempts ${handler.maxAttempts}); last error: ${error.message}`,
           { cause: error, details: { routineId: id, attempts: activation.attempt } },
         );
-        for (const job of jobList(activation.jobs)) job[kEnd]('failed', exhausted);
+        this.#failJobs(activation, exhausted);
         return 'failed';
       }
       default:
-        for (const job of jobList(activation.jobs)) job[kEnd]('failed', error);
+        this.#failJobs(activation, error);
         return 'failed';
+    }
+  }
+
+  /** Fails the activation's jobs; a stream job counts its failed items instead and goes on. */
+  #failJobs(activation: Activation, error: SluiceError): void {
+    for (const job of jobList(activation.jobs)) {
+      const tally = job[kStream];
+      if (tally === undefined) {
+        job[kEnd]('failed', error);
+        continue;
+      }
+      tally.failed += activation.items.length;
+      tally.firstError ??= { code: error.code, message: error.message, routineId: this.#routine.id };
     }
   }
 

@@ -13,3 +13,4 @@ export { kObserve, kOnDuration } from './runtime-observation.ts';
 export type { DurationLabels, DurationListener, RuntimeObservation, WorkerObservation, RoutineObservation } from './runtime-observation.ts';
 export type { DurationStats } from './duration-stats.ts';
 export { windowPercentiles } from './duration-stats.ts';
+export type { StreamRun, StreamOptions, StreamResult, StreamOutput, StreamSource } from './stream-run.ts';

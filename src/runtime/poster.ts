@@ -8,6 +8,15 @@ import { ErrorCode, SlotQueueFullError, SluiceError } from '../core/errors.ts';
 import type { Flow } from '../core/flow.ts';
 import type { JobContext } from '../core/job-context.ts';
 import type { Slot } from '../core/slot.ts';
+import {
+  checkStreamOptions,
+  iteratorOf,
+  startStream,
+  type StreamOptions,
+  type StreamRun,
+  type StreamSource,
+  type StreamTarget,
+} from './stream-run.ts';
 import { assertInteger, assertKnownKeys, assertName, assertObject } from '../core/validate.ts';
 import type { WorkerState } from '../core/worker-state.ts';
 import type { AdmissionGate } from '../governor/index.ts';
@@ -169,6 +178,35 @@ export class Poster {
     const job = this.#host.newJob(engine, options);
     runner.offer(target, { data, jobs: job });
     return [engine.worker, job];
+  }
+
+  /** Pushes `source` through the flow as one job (stream mode; see stream-run.ts). */
+  stream<T>(flowId: string, routineId: string, slot: string, source: StreamSource, options: StreamOptions = {}): StreamRun<T> {
+    const highWaterMark = checkStreamOptions(options);
+    const postOptions: PostOptions = {
+      ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
+      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+    };
+    const { engine, runner, target } = this.#target('stream', flowId, routineId, slot, source, postOptions);
+    let output: StreamTarget['output'];
+    if (options.output !== undefined) {
+      const outRunner = engine.runner(options.output.routine);
+      if (!outRunner.entry.routine.hasEvent(options.output.event)) {
+        throw new SluiceError(
+          ErrorCode.UnknownEvent,
+          `Routine "${options.output.routine}" of flow "${flowId}" has no event "${options.output.event}" (declared: ` +
+            `${outRunner.entry.routine.events.map((e) => `"${e.name}"`).join(', ') || 'none'})`,
+          { details: { flowId, routineId: options.output.routine, event: options.output.event } },
+        );
+      }
+      output = { runner: outRunner, event: options.output.event };
+    }
+    const iterator = iteratorOf(source);
+    this.#host.gate()?.admit(0);
+    if (this.#jobsFull()) throw this.#tooManyJobs('stream');
+    const job = this.#host.newJob(engine, postOptions);
+    return startStream<T>({ job, runner, slot: target, output }, iterator, highWaterMark, options.signal);
   }
 
   /**

@@ -16,7 +16,7 @@ import type { EmitOptions, ItemEntry } from '../core/context.ts';
 import { runInScope } from '../core/context.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { RoutineEntry } from '../core/flow.ts';
-import { ActivationLog, JobContext, kEnd, kStart, kTrace, type TraceEntry } from '../core/job-context.ts';
+import { ActivationLog, JobContext, kEnd, kRelease, kRetain, kStart, kStream, kTrace, type TraceEntry } from '../core/job-context.ts';
 import type { Logic, SlotItems } from '../core/routine.ts';
 import { OfferResult, Slot } from '../core/slot.ts';
 import { createSlotsView } from '../core/slots-view.ts';
@@ -249,6 +249,30 @@ export class RoutineRunner implements Schedulable {
     this.wake('data');
   }
 
+  /** See `RouteTarget.offerRun`: a stream chunk's emits of one event into `slot`; returns how many were parked. */
+  offerRun(slot: Slot<Jobs>, items: readonly Item[], job: Jobs, admitted: () => void): number {
+    let accepted = 0;
+    let parked = 0;
+    for (const item of items) {
+      const result = slot.isFull || slot.waiting > 0 ? OfferResult.MustWait : slot.offer(item);
+      if (result === OfferResult.Accepted) accepted++;
+      else if (result === OfferResult.Evicted) {
+        accepted++;
+        this.#dropped(slot.lastEvicted as Item, slot);
+        this.#host.events.overflow(this.#host.worker.workerId, this.id, slot.spec.name, 'dropped', undefined);
+      } else {
+        parked++;
+        this.park(slot, item, admitted);
+      }
+    }
+    if (accepted > 0) {
+      if (job instanceof JobContext) job[kRetain](accepted);
+      else for (let i = 0; i < accepted; i++) retainJobs(job);
+      this.wake('data');
+    }
+    return parked;
+  }
+
   /** Parks an item until `slot` (one of this routine's) has room; `admitted` runs when it enters. */
   park(slot: Slot<Jobs>, item: Item, admitted: () => void): void {
     retainJobs(item.jobs);
@@ -314,12 +338,20 @@ export class RoutineRunner implements Schedulable {
   }
 
   #takeOne(index: number): Activation | undefined {
-    const list = (this.slots[index] as Slot<Jobs>).take(1);
+    const slot = this.slots[index] as Slot<Jobs>;
+    const head = slot.peek(0) as Item;
+    // A stream job's items are not tracked one by one: consecutive ones run in one activation.
+    let count = 1;
+    if (head.jobs instanceof JobContext && head.jobs[kStream] !== undefined) {
+      const job = head.jobs;
+      while (count < kStreamChunk && slot.peek(count)?.jobs === job) count++;
+    }
+    const list = slot.take(count);
     const item = list[0] as Item;
     if (allTerminal(item.jobs)) {
-      (this.slots[index] as Slot<Jobs>).counters.discarded++;
-      this.#host.worker[kCounters].itemsDiscarded++;
-      releaseJobs(item.jobs);
+      slot.counters.discarded += list.length;
+      this.#host.worker[kCounters].itemsDiscarded += list.length;
+      for (const taken of list) releaseJobs(taken.jobs);
       return undefined;
     }
     let bySlot: Item[][];
@@ -375,6 +407,8 @@ export class RoutineRunner implements Schedulable {
       for (let k = 0; k < list.length; k++) data[k] = (list[k] as Item).data;
       slotItems[names[i] as string] = data;
     }
+    // A stream's chunk holds its emits until its logic succeeds (see Activation.buffered).
+    if (activation.items.length > 1 && jobs === first && first[kStream] !== undefined) activation.buffered = [];
     const scope = new Scope(this, activation, first);
     const probeStart = this.placement.measuring ? performance.now() : 0;
     let result: unknown;
@@ -420,7 +454,14 @@ export class RoutineRunner implements Schedulable {
 
   /** @internal Routes what `activation` emits. */
   emitFrom(activation: Activation, event: string, data: unknown, options: EmitOptions | undefined): void {
-    this.router.route(activation, event, data, options);
+    const buffered = activation.buffered;
+    if (buffered === undefined) this.router.route(activation, event, data, options);
+    else {
+      // An undeclared event throws here, as when routed at once (checked once per run of one event).
+      if (event !== buffered[buffered.length - 3] && !this.entry.routine.hasEvent(event))
+        this.router.route(activation, event, data, options);
+      buffered.push(event, data, options);
+    }
   }
 
   /** @internal */
@@ -439,6 +480,17 @@ export class RoutineRunner implements Schedulable {
 
   #settle(activation: Activation, error: unknown): void {
     const host = this.#host;
+    const buffered = activation.buffered;
+    if (buffered !== undefined) {
+      activation.buffered = undefined;
+      if (error === undefined) {
+        try {
+          this.router.routeHeld(activation, buffered);
+        } catch (routeError) {
+          error = routeError;
+        }
+      }
+    }
     this.#running--;
     const now = host.clock.now();
     const durationMs = now - activation.startMono;
@@ -484,7 +536,7 @@ export class RoutineRunner implements Schedulable {
       }));
     if (failure !== undefined) host.events.error(host.worker.workerId, this.id, this.#failures.strategy, failure, () => jobIdsOf(jobs));
     // A retrying or split activation keeps its items (and their jobs' holds) until they run again.
-    if (status !== 'retrying' && status !== 'split') for (const item of activation.items) releaseJobs(item.jobs, now);
+    if (status !== 'retrying' && status !== 'split') releaseItems(activation, now);
     if (this.#view.total() > 0 || this.#failures.hasDue) this.wake('settled');
     if (host.paused) host.activationSettled();
   }
@@ -570,4 +622,17 @@ export class RoutineRunner implements Schedulable {
   }
 }
 
+/** Releases the holds of an activation's items: one release for the items of its single job (a stream's chunk). */
+function releaseItems(activation: Activation, now: number): void {
+  const single = activation.jobs instanceof JobContext ? activation.jobs : undefined;
+  let same = 0;
+  for (const item of activation.items) {
+    if (item.jobs === single) same++;
+    else releaseJobs(item.jobs, now);
+  }
+  if (same > 0) (single as JobContext)[kRelease](same, now);
+}
+
+/** Items of one stream job an immediate routine takes per activation. */
+const kStreamChunk = 128;
 const kNoItems: Item[] = [];

@@ -8,6 +8,7 @@ import { Flow } from '../core/flow.ts';
 import { isFlowFilePath, isFlowModule, loadFlowModule, type FlowModule } from '../core/flow-module.ts';
 import { JobContext, kJobSerial, type JobHooks } from '../core/job-context.ts';
 import { JobTracing } from './job-tracing.ts';
+import type { StreamOptions, StreamRun, StreamSource } from './stream-run.ts';
 import { kCounters, type WorkerState } from '../core/worker-state.ts';
 import type { Slot } from '../core/slot.ts';
 import type { DurationListener, RuntimeObservation, WorkerObservation } from './runtime-observation.ts';
@@ -353,6 +354,10 @@ export class RuntimeEngine implements PostHost {
     options: PostAllOptions = {},
   ): Promise<{ posted: number; shed: number }> {
     return this.#poster.postAll(flowId, routineId, slot, items, options);
+  }
+
+  stream<T>(flowId: string, routineId: string, slot: string, source: StreamSource, options?: StreamOptions): StreamRun<T> {
+    return this.#poster.stream<T>(flowId, routineId, slot, source, options);
   }
 
   getJob(jobId: string): JobContext | undefined {

@@ -23,6 +23,7 @@ import type { BreakerRegistry, HealthCheck, HealthCheckOptions, HealthSnapshot, 
 import type { DurationSnapshot } from './duration-stats.ts';
 import type { FailureTallySnapshot } from './failure-tally.ts';
 import type { PostAllOptions, PostAsyncOptions, PostOptions } from './poster.ts';
+import type { StreamOptions, StreamRun, StreamSource } from './stream-run.ts';
 import { RuntimeEngine } from './runtime-engine.ts';
 import { kObserve, kOnDuration, type DurationListener, type RuntimeObservation } from './runtime-observation.ts';
 
@@ -287,6 +288,27 @@ export class Runtime {
   }
 
   /** The job with `jobId` (unfinished, or finished and still kept), or undefined. */
+  /**
+   * Pushes an iterable, async iterable or Node Readable through a flow as **one job** (stream
+   * mode): items are not tracked one by one — an immediate routine takes them in chunks, a failed
+   * item is counted (`failed`, `firstError`) and the job goes on — and backpressure runs end to
+   * end: the source is pulled only while the entry slot has room and the output is below
+   * `highWaterMark`. With `output: { routine, event }`, what that routine emits on that event for
+   * this stream is `run.output`, an async iterable (or `run.output.readable()` for
+   * `stream.pipeline`). `run.done()` resolves when the source is exhausted and every item's
+   * effects settled. See docs/jobs-and-errors.md ("Stream mode").
+   *
+   * @example
+   * ```ts
+   * const run = runtime.stream('pipeline', 'source', 'in', readings, { output: { routine: 'transform', event: 'converted' } });
+   * for await (const converted of run.output!) console.log(converted);
+   * const { items, failed } = await run.done();
+   * ```
+   */
+  stream<T = unknown>(flowId: string, routineId: string, slot: string, source: StreamSource, options?: StreamOptions): StreamRun<T> {
+    return this.#engine.stream<T>(flowId, routineId, slot, source, options);
+  }
+
   getJob(jobId: string): JobContext | undefined {
     return this.#engine.getJob(jobId);
   }
