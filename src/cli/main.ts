@@ -78,6 +78,7 @@ function program(io: CliIO, exit: (code: number) => void): Command {
     .option('--timeout <ms>', 'longest wait for the jobs to finish', number(0), 600_000)
     .addOption(dbOption())
     .option('--no-record', 'do not record the run')
+    .option('--stream', 'stream mode: every item through the flow as one job (items not tracked one by one; failures counted)')
     .addOption(jsonOption('print the summary'))
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', kExitCodes)

@@ -9,6 +9,7 @@ import type { FlowModule } from '../../core/flow-module.ts';
 import type { JobContext } from '../../core/job-context.ts';
 import type { FailureTallySnapshot } from '../../runtime/failure-tally.ts';
 import { Runtime } from '../../runtime/runtime.ts';
+import type { StreamRun } from '../../runtime/index.ts';
 import { ExitCode, UsageError } from '../cli-error.ts';
 import { loadModuleArg, parseParams } from '../flow-loader.ts';
 import { createProgress, formatCount, openOutput, type CliIO } from '../output.ts';
@@ -30,6 +31,8 @@ export interface RunOptions {
   record: boolean;
   json?: true | string;
   quiet?: boolean;
+  /** Stream mode: every item through the flow as one job (`runtime.stream`). */
+  stream?: boolean;
 }
 
 /** The summary `run` prints. */
@@ -51,6 +54,8 @@ export interface RunSummary {
   drained: boolean;
   /** Why jobs failed: the first distinct failures with their count of jobs (absent when none failed). */
   failures?: FailureTallySnapshot;
+  /** With `--stream`: the stream job's tally (items pulled, failed, the first failure). */
+  stream?: { jobId: string; status: string; failed: number; firstError?: { routineId: string; code: string; message: string } };
   /** With `--post`: each posted job's outcome and data (the first 10,000). */
   jobs?: PostedJob[];
 }
@@ -193,6 +198,9 @@ function writeFailures(io: CliIO, failures: FailureTallySnapshot, replay: { runI
 export async function runCommand(specifier: string, options: RunOptions, io: CliIO): Promise<number> {
   const mod = await loadModuleArg(specifier, 'run');
   const target = await resolveTarget(mod, options);
+  if (options.stream === true && target.posted === true) {
+    throw new UsageError('--stream runs the input as one job; --post posts jobs one by one: use one of them');
+  }
   const quiet = options.quiet === true;
   const record = options.record ? dbPath(options.db, true) : undefined;
   // Recording is on by default: say so first, and how to turn it off.
@@ -233,9 +241,13 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
   const start = performance.now();
   let drained = false;
   const postedJobs: JobContext[] = [];
+  let streamed: Awaited<ReturnType<StreamRun['done']>> | undefined;
   try {
     try {
-      if (target.posted === true) await postEach(runtime, flow.id, target, worker.workerId, postedJobs, (n) => progress.update(n));
+      if (options.stream === true) {
+        streamed = await runtime.stream(flow.id, target.routine, target.slot, target.items, { workerId: worker.workerId }).done();
+        progress.update(streamed.items);
+      } else if (target.posted === true) await postEach(runtime, flow.id, target, worker.workerId, postedJobs, (n) => progress.update(n));
       else
         await runtime.postAll(flow.id, target.routine, target.slot, target.items, {
           workerId: worker.workerId,
@@ -258,6 +270,13 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
     process.off('SIGTERM', sigterm);
   }
   const counters = worker.counters;
+  if (streamed !== undefined) {
+    // One job carried every item: the summary counts items, not jobs.
+    counters.jobsPosted = streamed.items;
+    counters.jobsFailed = streamed.status === 'failed' ? streamed.items - streamed.failed : streamed.failed;
+    counters.jobsCancelled = streamed.status === 'cancelled' ? streamed.items - streamed.failed : 0;
+    counters.jobsProcessed = streamed.status === 'completed' ? streamed.items - streamed.failed : 0;
+  }
   const summary: RunSummary = {
     flow: flow.id,
     runId: runtime.runId,
@@ -272,6 +291,14 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
     cancelled: counters.jobsCancelled,
     drained: drained && report.cancelled.length === 0,
   };
+  if (streamed !== undefined) {
+    summary.stream = {
+      jobId: streamed.jobId,
+      status: streamed.status,
+      failed: streamed.failed,
+      ...(streamed.firstError === undefined ? {} : { firstError: { ...streamed.firstError } }),
+    };
+  }
   const failures = runtime.stats().failures;
   if (failures.total > 0) summary.failures = failures;
   if (target.posted === true) summary.jobs = postedJobs.map(postedOutcome);
@@ -295,12 +322,19 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
         `${formatCount(summary.itemsPerSecond)} items/s\n`,
     );
     io.stdout.write(
-      `jobs: ${formatCount(summary.completed)} completed, ${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} ` +
+      `${summary.stream === undefined ? 'jobs' : 'items'}: ${formatCount(summary.completed)} completed, ` +
+        `${formatCount(summary.failed)} failed, ${formatCount(summary.cancelled)} ` +
         `cancelled\n`,
     );
     for (const [key, value] of Object.entries(moduleReport ?? {}))
       io.stdout.write(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
     if (summary.jobs !== undefined) writePostedJobs(io, summary.jobs);
+    if (summary.stream !== undefined) {
+      io.stdout.write(`stream mode: one job, ${summary.stream.jobId}, ${summary.stream.status}\n`);
+      const first = summary.stream.firstError;
+      if (first !== undefined)
+        io.stdout.write(`${terminalSafe(`  first failure: ${first.code} in ${first.routineId}: ${first.message}`)}\n`);
+    }
     if (summary.failures !== undefined)
       writeFailures(io, summary.failures, record === undefined || recordingFailed ? undefined : { runId: summary.runId, db: dbFlag });
     if (record !== undefined && !recordingFailed)
