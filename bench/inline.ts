@@ -15,6 +15,7 @@ import pipelineModule from '../flows/pipeline.ts';
 import fanoutModule from '../flows/fanout.ts';
 import { Flow, Routine, defineFlow, type SlotItems } from '../src/index.ts';
 import { percentile, settle, summarize } from './stats.ts';
+import { readings } from './readings.ts';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from, map } from 'rxjs';
@@ -95,14 +96,10 @@ function convert(r: Reading): { sensor: string; celsius: number; fahrenheit: num
 
 /** The same work as Node's `stream.pipeline` in object mode: three Transforms (validate, convert, aggregate). */
 async function nodeStreamsPipeline(items: number): Promise<number> {
-  const gen = pipelineModule.input?.generate as (i: number) => Reading;
-  function* source(): Iterable<Reading> {
-    for (let i = 0; i < items; i++) yield gen(i);
-  }
   const state = { count: 0, sum: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY };
   const start = performance.now();
   await pipeline(
-    Readable.from(source()),
+    Readable.from(readings(items)),
     new Transform({ objectMode: true, transform: (raw: Reading, _enc, done) => done(null, validate(raw)) }),
     new Transform({ objectMode: true, transform: (r: Reading, _enc, done) => done(null, convert(r)) }),
     new Transform({
@@ -129,13 +126,9 @@ async function nodeStreamsPipeline(items: number): Promise<number> {
 
 /** The same work in RxJS: `from(iterable).pipe(map(validate), map(convert))`, aggregated in the subscriber. */
 function rxjsPipeline(items: number): number {
-  const gen = pipelineModule.input?.generate as (i: number) => Reading;
-  function* source(): Iterable<Reading> {
-    for (let i = 0; i < items; i++) yield gen(i);
-  }
   const state = { count: 0, sum: 0, min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY };
   const start = performance.now();
-  from(source())
+  from(readings(items))
     .pipe(map(validate), map(convert))
     .subscribe((c) => {
       state.count++;
@@ -153,15 +146,11 @@ async function sluiceStream(items: number): Promise<{ itemsPerSec: number; rssGr
   const runtime = new Runtime({ heartbeatMs: 0 });
   runtime.register(pipelineModule);
   const worker = runtime.exec('pipeline');
-  const gen = pipelineModule.input?.generate as (i: number) => Reading;
-  function* source(): Iterable<Reading> {
-    for (let i = 0; i < items; i++) yield gen(i);
-  }
   const rss = process.memoryUsage.rss();
   let peak = rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
   const start = performance.now();
-  const result = await runtime.stream('pipeline', 'source', 'in', source()).done();
+  const result = await runtime.stream('pipeline', 'source', 'in', readings(items)).done();
   const seconds = (performance.now() - start) / 1000;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage.rss());
@@ -177,12 +166,8 @@ async function sluicePipeline(items: number, options: ConstructorParameters<type
   const runtime = new Runtime(options);
   runtime.register(pipelineModule);
   const worker = runtime.exec('pipeline');
-  const gen = pipelineModule.input?.generate as (i: number) => Reading;
-  function* source(): Iterable<Reading> {
-    for (let i = 0; i < items; i++) yield gen(i);
-  }
   const start = performance.now();
-  await runtime.postAll('pipeline', 'source', 'in', source(), { workerId: worker.workerId });
+  await runtime.postAll('pipeline', 'source', 'in', readings(items), { workerId: worker.workerId });
   if (!(await runtime.waitUntilAllJobsFinished({ timeout: 120_000 }))) throw new Error('pipeline jobs did not finish');
   const seconds = (performance.now() - start) / 1000;
   const { jobsProcessed } = worker.counters;

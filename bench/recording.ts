@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Runtime, type RuntimeOptions } from '../src/index.ts';
 import pipeline from '../flows/pipeline.ts';
 import type { BenchRow } from './inline.ts';
+import { readings } from './readings.ts';
 import { settle, summarize } from './stats.ts';
 
 /** Items/s of one run of the pipeline over `items` generated readings. */
@@ -21,16 +22,8 @@ async function once(items: number, options: RuntimeOptions): Promise<number> {
   const runtime = new Runtime(options);
   runtime.register(pipeline);
   await runtime.start();
-  const generate = pipeline.input?.generate as (i: number) => unknown;
   const started = performance.now();
-  await runtime.postAll(
-    'pipeline',
-    'source',
-    'in',
-    (function* () {
-      for (let i = 0; i < items; i++) yield generate(i);
-    })(),
-  );
+  await runtime.postAll('pipeline', 'source', 'in', readings(items));
   await runtime.waitUntilAllJobsFinished();
   const report = await runtime.close();
   const seconds = (performance.now() - started) / 1000;

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Runtime } from '../src/index.ts';
 import pipeline from '../flows/pipeline.ts';
 import type { BenchRow } from './inline.ts';
+import { readings } from './readings.ts';
 import { settle, summarize } from './stats.ts';
 
 const token = 'bench-token-0123456789abcdef';
@@ -97,14 +98,7 @@ async function pipelineRun(items: number, viewer: Viewer | undefined): Promise<n
     await viewer.open(server.url as string);
   }
   const started = performance.now();
-  await runtime.postAll(
-    'pipeline',
-    'source',
-    'in',
-    (function* () {
-      for (let i = 0; i < items; i++) yield generate(i);
-    })(),
-  );
+  await runtime.postAll('pipeline', 'source', 'in', readings(items));
   await runtime.waitUntilAllJobsFinished();
   const seconds = (performance.now() - started) / 1000;
   const completed = runtime.stats().jobLatency.pipeline?.count ?? 0;
