@@ -27,7 +27,7 @@ export interface SuiteResults {
   recording?: BenchRow[];
   serve?: BenchRow[];
   sweeps?: SweepBenchResult;
-  governor?: { rows: BenchRow[]; runs: RampResult[]; targetMs: number };
+  governor?: { rows: BenchRow[]; runs: RampResult[]; overloadRuns?: RampResult[]; targetMs: number };
   quick: boolean;
   seconds: number;
   /** Scenarios that failed, with their error. */
@@ -49,7 +49,7 @@ export function rowsTable(rows: readonly BenchRow[]) {
   };
 }
 
-function governorCharts(runs: RampResult[], targetMs: number): ChartSpec[] {
+function governorCharts(runs: RampResult[], targetMs: number, name = 'governor ramp'): ChartSpec[] {
   const end = Math.max(...runs.flatMap((r) => r.windows.map((w) => w.atMs / 1000 + 0.25)), 1);
   const xDomain = [0, end] as const;
   const governed = runs.find((r) => r.governed);
@@ -59,7 +59,7 @@ function governorCharts(runs: RampResult[], targetMs: number): ChartSpec[] {
   }));
   const charts: ChartSpec[] = [
     {
-      title: 'governor ramp: p99 latency per 250 ms window',
+      title: `${name}: p99 latency per 250 ms window`,
       xLabel: 'seconds',
       yLabel: 'p99 job latency, ms',
       xDomain,
@@ -81,7 +81,7 @@ function governorCharts(runs: RampResult[], targetMs: number): ChartSpec[] {
       ],
     },
     {
-      title: 'governor ramp: offered load',
+      title: `${name}: offered load`,
       xLabel: 'seconds',
       yLabel: 'requests/s offered',
       xDomain,
@@ -94,7 +94,7 @@ function governorCharts(runs: RampResult[], targetMs: number): ChartSpec[] {
   if (governed !== undefined && governed.decisions.length > 0) {
     const ds = governed.decisions;
     charts.push({
-      title: 'governor decisions (shed level) on the same time axis',
+      title: `${name}: governor decisions on the same time axis`,
       xLabel: 'seconds',
       yLabel: 'knob value',
       xDomain,
@@ -178,7 +178,10 @@ export function suiteReport(s: SuiteResults): ReportModel {
     sections.push({
       title: 'Governor ramp (governed vs ungoverned, same process)',
       table: rowsTable(s.governor.rows),
-      charts: governorCharts(s.governor.runs, s.governor.targetMs),
+      charts: [
+        ...governorCharts(s.governor.runs, s.governor.targetMs),
+        ...governorCharts(s.governor.overloadRuns ?? [], s.governor.targetMs, 'overload 5×'),
+      ],
     });
   }
   return {

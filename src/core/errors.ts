@@ -58,6 +58,7 @@ export const ErrorCode = {
   InvalidKnob: 'SLUICE_ERR_INVALID_KNOB',
   Throttled: 'SLUICE_ERR_THROTTLED',
   LoadShed: 'SLUICE_ERR_LOAD_SHED',
+  Overloaded: 'SLUICE_ERR_OVERLOADED',
   ActivationTimeout: 'SLUICE_ERR_ACTIVATION_TIMEOUT',
   WorkerCrashed: 'SLUICE_ERR_WORKER_CRASHED',
   NotClonable: 'SLUICE_ERR_NOT_CLONABLE',

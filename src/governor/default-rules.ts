@@ -14,7 +14,7 @@ import { PolicyRule } from './policy-rule.ts';
  * | `vram-pressure` | `vram_util` forecast > 0.85 | `reduce_batch` × 0.5 | < 0.70 for 3 samples |
  * | `memory-pressure` | `mem_util` forecast > 0.90 | `reduce_batch` × 0.5 | < 0.80 for 3 samples |
  * | `cpu-saturation` | `cpu_util` EMA > 0.90 | `throttle` × 0.8 | < 0.75 for 3 samples |
- * | `latency-slo` | `latency_ms` (p95) > 500 | `shed_load` + 1 | < 250 for 3 samples |
+ * | `latency-slo` | `latency_ms` (p95) > `latencyTargetMs` (500) | `shed_load` + 1 | < half of it for 3 samples |
  * | `pool-scale-up` | `pool_util` EMA > 0.85, `queue_depth` trend > 0, `cpu_util` < 0.90 | `scale_up` + 1 | EMA < 0.60 for 3 samples |
  * | `pool-scale-down` | `pool_util` EMA < 0.25 | `scale_down` − 1 | EMA > 0.50 for 3 samples |
  *
@@ -23,10 +23,11 @@ import { PolicyRule } from './policy-rule.ts';
  *
  * @example
  * ```ts
- * const governor = new Governor({ rules: [...createDefaultRules(), myRule] });
+ * const governor = new Governor({ rules: [...createDefaultRules({ latencyTargetMs: 200 }), myRule] });
  * ```
  */
-export function createDefaultRules(): PolicyRule[] {
+export function createDefaultRules(options: { latencyTargetMs?: number } = {}): PolicyRule[] {
+  const latencyTargetMs = options.latencyTargetMs ?? 500;
   return [
     new PolicyRule({
       name: 'vram-pressure',
@@ -58,8 +59,8 @@ export function createDefaultRules(): PolicyRule[] {
     new PolicyRule({
       name: 'latency-slo',
       metric: Metric.LatencyMs,
-      threshold: 500,
-      clearThreshold: 250,
+      threshold: latencyTargetMs,
+      clearThreshold: latencyTargetMs / 2,
       action: Action.ShedLoad,
       factor: 1,
     }),

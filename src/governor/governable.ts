@@ -16,8 +16,10 @@ import { describeValue } from '../core/errors.ts';
  * - `batch_size`: items a routine takes per activation; `reduce_batch`.
  * - `admission_rate`: items per second admitted at `post()`; `throttle`.
  * - `shed_level`: priorities below this level are rejected at `post()`; `shed_load`.
+ * - `wait_limit`: the longest wait behind admitted work a post of the highest priority may
+ *   expect, ms, checked on every `post()`; no built-in action turns it (a custom actuator may).
  */
-export type KnobKind = 'pool_size' | 'dispatch_batch' | 'batch_size' | 'admission_rate' | 'shed_level' | (string & {});
+export type KnobKind = 'pool_size' | 'dispatch_batch' | 'batch_size' | 'admission_rate' | 'shed_level' | 'wait_limit' | (string & {});
 
 /** The built-in knob kinds, as constants. */
 export const KnobKinds = {
@@ -26,6 +28,7 @@ export const KnobKinds = {
   BatchSize: 'batch_size',
   AdmissionRate: 'admission_rate',
   ShedLevel: 'shed_level',
+  WaitLimit: 'wait_limit',
 } as const satisfies Record<string, KnobKind>;
 
 /**

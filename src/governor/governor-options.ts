@@ -56,7 +56,7 @@ export interface GovernorOptions {
   bus?: GovernorBus;
   /**
    * The machine-wide rules (subsystems may bring their own at `register()`).
-   * @default createDefaultRules()
+   * @default createDefaultRules({ latencyTargetMs })
    */
   rules?: readonly (PolicyRule | PolicyRuleOptions)[];
   /** EMA and Kalman settings of the profiler. */
@@ -68,6 +68,14 @@ export interface GovernorOptions {
   historyLimit?: number;
   /** Extra actuators by action name, besides the built-in ones. */
   actuators?: Readonly<Record<string, Actuator>>;
+  /**
+   * The job latency the governor holds, milliseconds: the default `latency-slo` rule acts above
+   * it, and a governed Runtime's admission refuses a post when the unfinished jobs would take
+   * longer than half of it to drain at the measured completion rate (a quarter for priority 0;
+   * see `AdmissionGate`'s `waitLimitMs`).
+   * @default 500
+   */
+  latencyTargetMs?: number;
 }
 
 /** Options with every default filled in. */
@@ -80,9 +88,10 @@ export interface ResolvedGovernorOptions {
   readonly profiler: ResolvedProfilerOptions;
   readonly historyLimit: number;
   readonly actuators: Readonly<Record<string, Actuator>>;
+  readonly latencyTargetMs: number;
 }
 
-const kKeys = ['intervalMs', 'clock', 'sensor', 'bus', 'rules', 'profiler', 'historyLimit', 'actuators'] as const;
+const kKeys = ['intervalMs', 'clock', 'sensor', 'bus', 'rules', 'profiler', 'historyLimit', 'actuators', 'latencyTargetMs'] as const;
 
 /**
  * Validates governor options and fills in defaults.
@@ -104,15 +113,18 @@ export function resolveGovernorOptions(options: GovernorOptions | undefined): Re
   }
   const historyLimit = o.historyLimit ?? 1000;
   checkInteger('historyLimit', historyLimit, 0);
+  const latencyTargetMs = o.latencyTargetMs ?? 500;
+  checkNumber('latencyTargetMs', latencyTargetMs, 0, Number.POSITIVE_INFINITY, true);
   return Object.freeze({
     intervalMs,
     clock,
     sensor: resolveSensor(o.sensor),
     bus: resolveBus(o.bus),
-    rules: Object.freeze(resolveRules(o.rules)),
+    rules: Object.freeze(resolveRules(o.rules, latencyTargetMs)),
     profiler: resolveProfilerOptions(o.profiler),
     historyLimit,
     actuators: Object.freeze(resolveActuators(o.actuators)),
+    latencyTargetMs,
   });
 }
 
@@ -136,8 +148,8 @@ function resolveBus(bus: GovernorBus | undefined): GovernorBus | undefined {
 }
 
 /** Turns rule options into rules; a rule given twice by name is an error. */
-export function resolveRules(rules: GovernorOptions['rules']): PolicyRule[] {
-  if (rules === undefined) return createDefaultRules();
+export function resolveRules(rules: GovernorOptions['rules'], latencyTargetMs?: number): PolicyRule[] {
+  if (rules === undefined) return createDefaultRules(latencyTargetMs === undefined ? {} : { latencyTargetMs });
   if (!Array.isArray(rules)) failOption('rules', 'an array of PolicyRule or PolicyRuleOptions', rules);
   const resolved = rules.map((rule: PolicyRule | PolicyRuleOptions) => toRule(rule));
   const seen = new Set<string>();

@@ -42,6 +42,7 @@ export class Governor {
   readonly #engine: GovernorEngine;
   readonly #intervalMs: number;
   readonly #bus: GovernorBus | undefined;
+  readonly #latencyTargetMs: number;
 
   constructor(options?: GovernorOptions) {
     const resolved = resolveGovernorOptions(options);
@@ -52,6 +53,12 @@ export class Governor {
     this.#engine = engine;
     this.#intervalMs = resolved.intervalMs;
     this.#bus = resolved.bus;
+    this.#latencyTargetMs = resolved.latencyTargetMs;
+  }
+
+  /** The job latency the governor holds, ms (the `latencyTargetMs` option). */
+  get latencyTargetMs(): number {
+    return this.#latencyTargetMs;
   }
 
   /** The bus decisions and telemetry are published on (the `bus` option), if any. */

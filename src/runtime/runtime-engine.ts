@@ -445,6 +445,7 @@ export class RuntimeEngine implements PostHost {
       jobLatency: Object.fromEntries([...this.#jobLatency].map(([flowId, stats]) => [flowId, stats.snapshot()])),
       activations,
       failures: this.#failures.snapshot(),
+      admission: this.#services.governance?.gate.stats(),
     };
   }
 
@@ -553,6 +554,7 @@ export class RuntimeEngine implements PostHost {
       flows: () => [...this.#flows.values()],
       queues: () => [...this.#workers.values()].flatMap((engine) => (engine.worker.status === 'running' ? engine.queueStatus() : [])),
       existingPool: () => this.#pool,
+      activeJobs: () => this.#jobs.activeCount,
       batchLimit: (flowId, routineId) => this.#batchLimits.get(flowId)?.get(routineId),
       setBatchLimit: (flowId, routineId, limit) => this.setBatchLimit(flowId, routineId, limit),
     };

@@ -1,8 +1,10 @@
 /**
  * The Runtime as a subsystem of the Dynamic Resource Governor: its knobs (pool size, dispatch
  * batch, the batch size of every batching routine) with validated setters, its metrics (queue
- * depth and pressure, expected queue wait, job latency p95, throughput, pool utilisation), and an admission gate at
- * `post()` for `throttle` and `shed_load`. Registered on `start()`, unregistered on `close()`.
+ * depth and pressure, expected queue wait, job latency p95, throughput, pool utilisation), and an
+ * admission gate at `post()` for `throttle`, `shed_load` and the governor's latency target (a post
+ * is refused when the unfinished jobs would take longer than half the target to drain at the
+ * measured completion rate). Registered on `start()`, unregistered on `close()`.
  */
 import type { Flow } from '../core/flow.ts';
 import type { SlotStatus } from '../core/slot.ts';
@@ -27,6 +29,8 @@ export interface GovernedRuntime {
   queues(): readonly SlotStatus[];
   /** The pool, only when one exists (no pool is created to be governed). */
   existingPool(): ThreadPool | undefined;
+  /** Jobs posted and not yet finished. */
+  activeJobs(): number;
   /** The batch cap of a routine (undefined: none). */
   batchLimit(flowId: string, routineId: string): number | undefined;
   setBatchLimit(flowId: string, routineId: string, limit: number | undefined): void;
@@ -51,13 +55,33 @@ export class RuntimeGovernable implements Governable {
   readonly #poolCeiling: number;
   #poolBaseline: number | undefined;
   #dispatchBaseline: number | undefined;
+  /** The last non-zero completion rate: the estimate while nothing finished within the window. */
+  #knownRate = 0;
 
-  constructor(runtime: GovernedRuntime, clock: Clock, poolCeiling: number) {
+  /** `latencyTargetMs`: the governor's; admission keeps the expected wait under half of it. */
+  constructor(runtime: GovernedRuntime, clock: Clock, poolCeiling: number, latencyTargetMs = Number.POSITIVE_INFINITY) {
     this.name = runtime.name;
     this.#runtime = runtime;
     this.#throughput = new ThroughputCounter({ clock });
     this.#poolCeiling = poolCeiling;
-    this.gate = new AdmissionGate({ name: `${runtime.name}.admission`, clock });
+    this.gate = new AdmissionGate({
+      name: `${runtime.name}.admission`,
+      clock,
+      waitLimitMs: latencyTargetMs / 2,
+      expectedWaitMs: () => this.#expectedWaitMs(),
+    });
+  }
+
+  /**
+   * Little's law at the door: the unfinished jobs over the jobs finished per second is how long
+   * a new post waits behind them. Undefined until a job has finished (nothing is known yet).
+   */
+  #expectedWaitMs(): number | undefined {
+    const active = this.#runtime.activeJobs();
+    if (active === 0) return 0;
+    const rate = this.#throughput.rate();
+    if (rate > 0) this.#knownRate = rate;
+    return this.#knownRate > 0 ? (active / this.#knownRate) * 1000 : undefined;
   }
 
   /** Feeds the metrics with one finished job's end-to-end latency. */
@@ -118,7 +142,7 @@ export class RuntimeGovernable implements Governable {
       pool.setDispatchBatch(value);
       return pool.dispatchBatch;
     }
-    if (name === 'admission_rate' || name === 'shed_level') return this.gate.setKnob(name, value);
+    if (name === 'admission_rate' || name === 'shed_level' || name === 'wait_limit') return this.gate.setKnob(name, value);
     if (name.startsWith(kBatchPrefix)) {
       const [flowId, routineId] = name.slice(kBatchPrefix.length).split('/') as [string, string];
       const max = this.knobs().find((k) => k.name === name)?.max;
@@ -161,7 +185,7 @@ export class RuntimeGovernance {
   readonly #registrations: GovernorDisposable[];
 
   constructor(governor: Governor, runtime: GovernedRuntime, clock: Clock, poolCeiling: number) {
-    this.governable = new RuntimeGovernable(runtime, clock, poolCeiling);
+    this.governable = new RuntimeGovernable(runtime, clock, poolCeiling, governor.latencyTargetMs);
     this.#registrations = [governor.register(this.governable)];
   }
 

@@ -68,7 +68,8 @@ export interface RuntimeOptions {
   /**
    * A governor to register with on `start()` (and leave on `close()`): the runtime offers its
    * pool size, dispatch batch and per-routine batch sizes as knobs, its queue, latency,
-   * throughput and pool metrics, and an admission gate at `post()` (`throttle`, `shed_load`).
+   * throughput and pool metrics, and an admission gate at `post()` (`throttle`, `shed_load`, and
+   * a wait limit from the governor's `latencyTargetMs`: see docs/governor.md).
    * Requires `await runtime.start()`. The governor's own `start()`/`stop()` stay the caller's.
    * @default undefined (not governed)
    */

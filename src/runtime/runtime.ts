@@ -15,7 +15,7 @@ import type { RuntimeOptions } from './runtime-options.ts';
 import type { ThreadPool, ThreadPoolStats } from '../pool/index.ts';
 import type { PlacementStats } from './placement.ts';
 import type { EventBus } from '../bus/index.ts';
-import type { Governor } from '../governor/index.ts';
+import type { AdmissionStats, Governor } from '../governor/index.ts';
 import type { CheckpointInfo } from '../core/checkpoint-info.ts';
 import type { ServeOptions, SluiceServer } from '../serve/index.ts';
 import type { DurableSink } from '../store/index.ts';
@@ -81,6 +81,11 @@ export interface RuntimeStats {
   activations: Array<{ workerId: string; routineId: string } & DurationSnapshot>;
   /** Why jobs failed: the first 10 distinct failures (code, message, routine) with their count of jobs. */
   failures: FailureTallySnapshot;
+  /**
+   * Under a governor: what admission at `post()` let in and refused (shed by priority, throttled,
+   * overloaded past the wait limit), and the knobs in effect; undefined when not governed.
+   */
+  admission: AdmissionStats | undefined;
 }
 
 /**

@@ -40,6 +40,7 @@ const kStatusOf: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.TooManyWaiting]: 429,
   [ErrorCode.Throttled]: 429,
   [ErrorCode.LoadShed]: 429,
+  [ErrorCode.Overloaded]: 429,
   [ErrorCode.RuntimeClosed]: 503,
   [ErrorCode.RuntimeNotStarted]: 503,
 };

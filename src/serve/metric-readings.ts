@@ -131,6 +131,13 @@ export const kMetricDefinitions = {
     help: 'Value of each governed knob.',
     labels: ['subsystem', 'knob'],
   },
+  admissionRefused: {
+    name: 'sluice_admission_refused_total',
+    otelName: 'sluice.admission.refused',
+    type: 'counter',
+    help: "Posts refused by a governed runtime's admission, by reason (shed, throttled, overloaded).",
+    labels: ['reason'],
+  },
   sinkBacklog: {
     name: 'sluice_sink_backlog',
     otelName: 'sluice.sink.backlog',
@@ -247,6 +254,14 @@ export function readMetrics(runtime: Runtime): MetricReadings {
       poolUtilisation: [{ labels: {}, value: pool?.utilization ?? 0 }],
       poolQueue: [{ labels: {}, value: pool?.queueDepth ?? 0 }],
       knobs,
+      admissionRefused:
+        stats.admission === undefined
+          ? []
+          : [
+              { labels: { reason: 'shed' }, value: stats.admission.shed },
+              { labels: { reason: 'throttled' }, value: stats.admission.throttled },
+              { labels: { reason: 'overloaded' }, value: stats.admission.overloaded },
+            ],
       sinkBacklog: [{ labels: {}, value: sink?.pending ?? 0 }],
       state: kRuntimeStates.map((state) => ({ labels: { state }, value: state === stats.status ? 1 : 0 })),
     },

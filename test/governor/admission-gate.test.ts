@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.ts';
 import { ErrorCode } from '../../src/core/errors.ts';
 import { AdmissionGate, Governor } from '../../src/governor/index.ts';
+import { expectCode } from '../fixtures/helpers.ts';
 import { scriptedSensor, ticks } from './helpers.ts';
 
 describe('AdmissionGate', () => {
@@ -37,6 +38,42 @@ describe('AdmissionGate', () => {
     expect(gate.tryAdmit(1)).toMatchObject({ admitted: false, reason: 'shed' });
     expect(gate.tryAdmit(2)).toEqual({ admitted: true });
     expect(gate.stats()).toMatchObject({ shed: 2, shedByPriority: { 0: 1, 1: 1 }, admitted: 1 });
+  });
+
+  it("refuses a post whose expected wait is over its priority's wait limit, coded and counted", () => {
+    let expected: number | undefined;
+    const gate = new AdmissionGate({ clock: new ManualClock(), waitLimitMs: 40, expectedWaitMs: () => expected });
+    // Priority 0 gets half the limit, the top level (maxShedLevel 3) all of it, the levels between in equal steps.
+    expect([0, 1, 2, 3, 9].map((p) => Math.round(gate.waitLimitFor(p) * 1000) / 1000)).toEqual([20, 26.667, 33.333, 40, 40]);
+    expect(gate.tryAdmit(0)).toEqual({ admitted: true }); // nothing finished yet: nothing known, admitted
+    expected = 20;
+    expect(gate.tryAdmit(0)).toEqual({ admitted: true }); // at the limit, not over it
+    expected = 30;
+    expect(gate.tryAdmit(0)).toEqual({ admitted: false, reason: 'overloaded', retryAfterMs: 10 });
+    expect(gate.tryAdmit(2)).toEqual({ admitted: true });
+    const error = expectCode(() => gate.admit(1), ErrorCode.Overloaded);
+    expect(error.message).toMatch(/about 30 ms .* wait limit of 26\.67 ms for priority 1; retry in 4 ms/);
+    expect(error.details).toMatchObject({ priority: 1, expectedWaitMs: 30 });
+    expect(error.details?.waitLimitMs).toBeCloseTo(26.667, 3);
+    expect(gate.stats()).toMatchObject({ admitted: 3, overloaded: 2, shed: 0, shedByPriority: { 0: 1, 1: 1 }, waitLimitMs: 40 });
+    // A knob: lowered within (1, baseline], never above the baseline.
+    expect(gate.knobs().find((k) => k.name === 'wait_limit')).toEqual(
+      expect.objectContaining({ kind: 'wait_limit', value: 40, min: 1, max: 40, baseline: 40 }),
+    );
+    expect(gate.setKnob('wait_limit', 10)).toBe(10);
+    expect(gate.tryAdmit(3)).toMatchObject({ admitted: false, reason: 'overloaded', retryAfterMs: 20 });
+    expect(gate.setKnob('wait_limit', 1e9)).toBe(40);
+    // Without a limit there is no knob and no estimate is read.
+    const open = new AdmissionGate({
+      clock: new ManualClock(),
+      expectedWaitMs: () => {
+        throw new Error('read');
+      },
+    });
+    expect(open.tryAdmit(0)).toEqual({ admitted: true });
+    expect(open.knobs().map((k) => k.name)).toEqual(['admission_rate', 'shed_level']);
+    expect(() => new AdmissionGate({ waitLimitMs: 10 })).toThrowError(/expectedWaitMs/);
+    expect(() => new AdmissionGate({ waitLimitMs: -1, expectedWaitMs: () => 0 })).toThrowError(/waitLimitMs/);
   });
 
   it('validates its knobs and options', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/core/errors.ts';
-import { PolicyRule, createDefaultRules } from '../../src/governor/index.ts';
+import { Governor, PolicyRule, createDefaultRules } from '../../src/governor/index.ts';
 
 describe('PolicyRule', () => {
   it('triggers strictly above the threshold and clears strictly below the clear bound', () => {
@@ -90,6 +90,18 @@ describe('createDefaultRules', () => {
     expect(rules['pool-scale-up']!.requires.map((c) => c.metric)).toEqual(['queue_depth', 'cpu_util']);
     expect(rules['pool-scale-down']).toMatchObject({ metric: 'pool_util', action: 'scale_down', direction: 'below' });
     for (const rule of Object.values(rules)) expect(rule.cleared(rule.threshold)).toBe(false); // every default has a band
+  });
+
+  it('holds the latency target it is given, and the Governor passes its own', () => {
+    const slo = createDefaultRules({ latencyTargetMs: 80 }).find((r) => r.name === 'latency-slo');
+    expect(slo).toMatchObject({ threshold: 80, clearThreshold: 40, action: 'shed_load' });
+    const governor = new Governor({ latencyTargetMs: 120 });
+    expect(governor.latencyTargetMs).toBe(120);
+    expect(governor.rules().find((r) => r.name === 'latency-slo')).toMatchObject({ threshold: 120, clearThreshold: 60 });
+    expect(new Governor().latencyTargetMs).toBe(500);
+    expect(() => new Governor({ latencyTargetMs: 0 })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringContaining('latencyTargetMs') }),
+    );
   });
 
   it('returns fresh rules each call', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, Flow, Runtime, batchSize } from '../../src/index.ts';
+import { ErrorCode, Flow, Runtime, batchSize, type SluiceError } from '../../src/index.ts';
 import { ManualClock } from '../../src/entry/testing.ts';
 import { EventBus, type BusEvent } from '../../src/bus/index.ts';
 import { Governor, PolicyRule } from '../../src/governor/index.ts';
@@ -32,9 +32,11 @@ describe('the Runtime under a governor', () => {
     expect(knobs.map((k) => [k.name, k.kind])).toEqual([
       ['admission_rate', 'admission_rate'],
       ['shed_level', 'shed_level'],
+      ['wait_limit', 'wait_limit'],
       ['batch:batched/batch', 'batch_size'],
     ]);
-    expect(knobs[2]).toEqual(expect.objectContaining({ value: 8, min: 1, max: 8, baseline: 8 }));
+    expect(knobs[2]).toEqual(expect.objectContaining({ value: 250, max: 250, baseline: 250 })); // half the default 500 ms target
+    expect(knobs[3]).toEqual(expect.objectContaining({ value: 8, min: 1, max: 8, baseline: 8 }));
     await runtime.close();
     expect(governor.subsystems()).toEqual([]);
   });
@@ -181,6 +183,67 @@ describe('the Runtime under a governor', () => {
     expect(seen).toEqual(['high']);
     const knobs = governor.subsystems().find((s) => s.name === 'shedder')?.knobs;
     expect(knobs?.find((k) => k.kind === 'shed_level')?.value).toBe(1);
+    await runtime.close();
+  });
+
+  it('keeps the expected wait under the latency target: later posts are refused as overloaded, postAll waits', async () => {
+    const clock = new ManualClock();
+    // Target 100 ms: a post may expect to wait 50 ms at the top priority, 25 ms at priority 0.
+    const governor = new Governor({ clock, sensor: () => ({}), latencyTargetMs: 100 });
+    const runtime = new Runtime({ name: 'door', clock, governor });
+    let hold: ReturnType<typeof deferred<void>> | undefined;
+    const seen: unknown[] = [];
+    const slow = makeRoutine({
+      logic: async (items) => {
+        if (hold !== undefined) await hold.promise;
+        seen.push(...(items.in ?? []));
+      },
+    });
+    runtime.register(new Flow('f').addRoutine(slow, 'r'));
+    await runtime.start();
+    // Twenty jobs finished 10 ms apart: the runtime measures about 100 jobs a second.
+    for (let i = 0; i < 20; i++) {
+      const [, job] = runtime.post('f', 'r', 'in', `warm${i}`);
+      await job.done();
+      clock.advance(10);
+    }
+    hold = deferred();
+    const refused: SluiceError[] = [];
+    let admitted = 0;
+    for (let i = 0; i < 20; i++) {
+      try {
+        runtime.post('f', 'r', 'in', `low${i}`);
+        admitted++;
+      } catch (error) {
+        refused.push(error as SluiceError);
+      }
+    }
+    // Each unfinished job is ~10 ms of wait: a few fit under 25 ms, the rest are refused.
+    expect(admitted).toBeGreaterThanOrEqual(2);
+    expect(admitted).toBeLessThanOrEqual(4);
+    expect(refused).toHaveLength(20 - admitted);
+    for (const error of refused) {
+      expect(error.code).toBe(ErrorCode.Overloaded);
+      expect(error.details?.expectedWaitMs as number).toBeGreaterThan(error.details?.waitLimitMs as number);
+    }
+    // The top priority's limit is twice priority 0's: it still gets in.
+    runtime.post('f', 'r', 'in', 'urgent', { priority: 3 });
+    expect(runtime.stats().admission).toMatchObject({ overloaded: refused.length, shed: 0, throttled: 0, waitLimitMs: 50 });
+    // postAll is a producer: it waits for the backlog to drain instead of refusing.
+    const posting = runtime.postAll('f', 'r', 'in', ['a', 'b', 'c', 'd', 'e', 'f']);
+    await tick();
+    expect(seen).not.toContain('a');
+    hold.resolve();
+    hold = undefined;
+    let result: { posted: number; shed: number } | undefined;
+    void posting.then((r) => (result = r));
+    for (let i = 0; i < 100 && result === undefined; i++) {
+      clock.advance(10);
+      await tick();
+    }
+    expect(result).toEqual({ posted: 6, shed: 0 });
+    await runtime.waitUntilAllJobsFinished();
+    expect(seen.slice(-6)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     await runtime.close();
   });
 
