@@ -23,9 +23,9 @@ export interface TraceEntry {
   readonly routineId: string;
   /** What happened: `ok`, or how the error handler treated a failure, or an item dropped. */
   readonly status: 'ok' | 'fallback' | 'failed' | 'retrying' | 'continued' | 'skipped' | 'dropped' | 'expired' | 'split';
-  /** Milliseconds since the job was created. */
+  /** Milliseconds since the job was created, to the microsecond. */
   readonly atMs: number;
-  /** How long the activation ran, in milliseconds. */
+  /** How long the activation ran, in milliseconds, to the microsecond. */
   readonly durationMs: number;
   /** Items the activation consumed (of all jobs). */
   readonly items: number;
@@ -36,9 +36,8 @@ export interface TraceEntry {
 }
 
 /**
- * One activation as the engine logs it, shared by the trace of every job it served and the
- * worker's execution history (one allocation per activation, not one per job and one more for
- * the history). Internal: readers get {@link TraceEntry} and `ActivationRecord` copies.
+ * One activation as the worker's execution history keeps it (jobs keep theirs flat, without an
+ * object per activation). Internal: readers get `ActivationRecord` copies.
  */
 export class ActivationLog {
   constructor(
@@ -77,6 +76,8 @@ export const kEnd = Symbol('sluice.job.end');
 export const kAddError = Symbol('sluice.job.addError');
 /** Internal: append to the trace. */
 export const kTrace = Symbol('sluice.job.trace');
+/** Slots of one trace entry in a job's flat trace. */
+const kTraceSlots = 7;
 /** Internal: a stream job's per-item tally (see `runtime.stream`); undefined for a job of one post. */
 export const kStream = Symbol('sluice.job.stream');
 
@@ -145,7 +146,13 @@ export class JobContext {
   #error: SluiceError | undefined;
   #finishedAt: number | undefined;
   #pending = 0;
-  #trace: ActivationLog[] | undefined;
+  /**
+   * The trace, flat: per activation its routine id, status, start and duration in µs (start
+   * counted from the job's creation), items, attempt and error — seven slots and no object, so a
+   * finished job kept for `getJob()` holds one small array (see `traceLog` for the entries).
+   */
+  #trace: unknown[] | undefined;
+  #traceLength = 0;
   #traceDropped = 0;
   readonly #traceLimit: number;
   readonly #createdMono: number;
@@ -241,17 +248,22 @@ export class JobContext {
 
   /** A copy of the trace (capped at the runtime's `traceLimit`; see `traceDropped`). */
   get traceLog(): TraceEntry[] {
-    return (this.#trace ?? []).map((log) => {
+    const trace = this.#trace;
+    const out: TraceEntry[] = [];
+    if (trace === undefined) return out;
+    for (let i = 0; i < this.#traceLength; i += kTraceSlots) {
       const entry = {
-        routineId: log.routineId,
-        status: log.status,
-        atMs: log.startMono - this.#createdMono,
-        durationMs: log.durationMs,
-        items: log.items,
-        attempt: log.attempt,
+        routineId: trace[i] as string,
+        status: trace[i + 1] as TraceEntry['status'],
+        atMs: (trace[i + 2] as number) / 1000,
+        durationMs: (trace[i + 3] as number) / 1000,
+        items: trace[i + 4] as number,
+        attempt: trace[i + 5] as number,
       };
-      return log.error === undefined ? entry : { ...entry, error: log.error };
-    });
+      const error = trace[i + 6] as TraceEntry['error'];
+      out.push(error === undefined ? entry : { ...entry, error });
+    }
+    return out;
   }
 
   /** Trace entries not kept because the cap was reached. */
@@ -338,13 +350,32 @@ export class JobContext {
     this[kAbort]?.abort(error);
   }
 
-  /** @internal */
-  [kTrace](log: ActivationLog): void {
-    if (this.#trace === undefined) {
-      if (this.#traceLimit === 0) this.#traceDropped++;
-      else this.#trace = [log];
-    } else if (this.#trace.length >= this.#traceLimit) this.#traceDropped++;
-    else this.#trace.push(log);
+  /** @internal Adds one activation to the trace (times on the runtime's clock, ms). */
+  [kTrace](
+    routineId: string,
+    status: TraceEntry['status'],
+    startMono: number,
+    durationMs: number,
+    items: number,
+    attempt: number,
+    error: TraceEntry['error'],
+  ): void {
+    const n = this.#traceLength;
+    if (n >= this.#traceLimit * kTraceSlots) {
+      this.#traceDropped++;
+      return;
+    }
+    // Sized for a few activations at once (growing an array leaves its old store behind as garbage).
+    const trace = (this.#trace ??= new Array<unknown>(kTraceSlots * 4));
+    trace[n] = routineId;
+    trace[n + 1] = status;
+    // Whole microseconds: small integers are stored in the array itself, doubles would be boxed.
+    trace[n + 2] = Math.round((startMono - this.#createdMono) * 1000);
+    trace[n + 3] = Math.round(durationMs * 1000);
+    trace[n + 4] = items;
+    trace[n + 5] = attempt;
+    trace[n + 6] = error;
+    this.#traceLength = n + kTraceSlots;
   }
 
   /** @internal Records an error handled under CONTINUE. */

@@ -507,22 +507,26 @@ export class RoutineRunner implements Schedulable {
     const items = activation.items.length;
     const jobs = activation.jobs;
     const single = jobs instanceof JobContext;
-    // Wall time only matters for the worker's history; derived from the clock, not read per activation.
-    const startedAt = host.worker.recordsHistory ? host.wallTime(activation.startMono) : 0;
-    const log = new ActivationLog(
-      this.id,
-      status,
-      activation.startMono,
-      startedAt,
-      durationMs,
-      items,
-      activation.attempt,
-      single ? jobs.jobId : jobs.map((j) => j.jobId),
-      errorInfo,
-    );
-    if (single) jobs[kTrace](log);
-    else for (const job of jobs) job[kTrace](log);
-    if (host.worker.recordsHistory) host.worker[kRecord](log);
+    const startMono = activation.startMono;
+    const attempt = activation.attempt;
+    if (single) jobs[kTrace](this.id, status, startMono, durationMs, items, attempt, errorInfo);
+    else for (const job of jobs) job[kTrace](this.id, status, startMono, durationMs, items, attempt, errorInfo);
+    if (host.worker.recordsHistory) {
+      // Wall time only matters for the worker's history; derived from the clock, not read per activation.
+      host.worker[kRecord](
+        new ActivationLog(
+          this.id,
+          status,
+          startMono,
+          host.wallTime(startMono),
+          durationMs,
+          items,
+          attempt,
+          single ? jobs.jobId : jobs.map((j) => j.jobId),
+          errorInfo,
+        ),
+      );
+    }
     if (host.events.listens(RuntimeTopic.ActivationFinished))
       host.events.activationFinished(() => ({
         workerId: host.worker.workerId,
@@ -558,7 +562,7 @@ export class RoutineRunner implements Schedulable {
     );
     const info = { code: error.code, message: error.message };
     for (const job of jobList(item.jobs)) {
-      job[kTrace](new ActivationLog(this.id, 'dropped', at, Date.now(), 0, 1, 1, job.jobId, info));
+      job[kTrace](this.id, 'dropped', at, 0, 1, 1, info);
       job[kEnd]('failed', error);
     }
     releaseJobs(item.jobs);
@@ -574,9 +578,7 @@ export class RoutineRunner implements Schedulable {
           details: { routineId: this.id, slot: name },
         });
         for (const job of jobList(item.jobs)) {
-          job[kTrace](
-            new ActivationLog(this.id, 'expired', at, Date.now(), 0, 1, 1, job.jobId, { code: error.code, message: error.message }),
-          );
+          job[kTrace](this.id, 'expired', at, 0, 1, 1, { code: error.code, message: error.message });
           job[kEnd]('failed', error);
         }
         releaseJobs(item.jobs);

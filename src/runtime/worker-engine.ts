@@ -34,6 +34,8 @@ export interface WorkerEngineOptions {
 }
 
 /** Where a routine runs without a pool: inline, never measured. */
+/** `performance.timeOrigin` read once: its getter asks the runtime each time. */
+const kTimeOrigin = performance.timeOrigin;
 const kInline = new PlacementProbe('inline', { samples: 1, thresholdUs: 0, poolable: false });
 
 /** Runs one worker of a flow. */
@@ -72,7 +74,7 @@ export class WorkerEngine implements RunnerHost {
   }
 
   wallTime(mono: number): number {
-    return this.clock instanceof RealClock ? performance.timeOrigin + mono : Date.now() - (this.clock.now() - mono);
+    return this.clock instanceof RealClock ? kTimeOrigin + mono : Date.now() - (this.clock.now() - mono);
   }
 
   get workerSignal(): AbortSignal {
