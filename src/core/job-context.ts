@@ -35,27 +35,6 @@ export interface TraceEntry {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-/**
- * One activation as the worker's execution history keeps it (jobs keep theirs flat, without an
- * object per activation). Internal: readers get `ActivationRecord` copies.
- */
-export class ActivationLog {
-  constructor(
-    readonly routineId: string,
-    readonly status: TraceEntry['status'],
-    /** Start on the runtime clock (ms). */
-    readonly startMono: number,
-    /** Start, epoch ms. */
-    readonly startedAt: number,
-    readonly durationMs: number,
-    readonly items: number,
-    readonly attempt: number,
-    /** The job ids, kept as ids so the history holds no job alive. */
-    readonly jobIds: string | readonly string[],
-    readonly error: TraceEntry['error'],
-  ) {}
-}
-
 /** What the engine supplies to a job so it can cancel its own work. */
 export interface JobHooks {
   /** Removes the job's queued items and aborts its activations. */

@@ -3,7 +3,7 @@
  * counters and a capped history of activations. The object handed to users is this facade;
  * the queues themselves live in the runtime's engine, reached through {@link WorkerHooks}.
  */
-import type { ActivationLog } from './job-context.ts';
+import type { TraceEntry } from './job-context.ts';
 import type { SlotStatus } from './slot.ts';
 import type { CheckpointInfo } from './checkpoint-info.ts';
 
@@ -101,8 +101,15 @@ export class WorkerState {
   #updatedAt: number = this.createdAt;
   #status: WorkerStatus = 'running';
   readonly #states = new Map<string, Record<string, unknown>>();
-  readonly #history: ActivationLog[] = [];
-  #historyNext = 0;
+  /**
+   * The history as a ring, flat and allocated once: per activation its wall start, duration and
+   * items in `#historyNumbers`, its routine id, status, job ids and error in `#historyRefs`, so
+   * recording one allocates nothing.
+   */
+  #historyNumbers: Float64Array | undefined;
+  #historyRefs: unknown[] | undefined;
+  /** Activations recorded so far (the next one goes to `#historyCount % limit`). */
+  #historyCount = 0;
   readonly #historyLimit: number;
   readonly #hooks: WorkerHooks;
   readonly [kCounters]: WorkerCounters = {
@@ -170,21 +177,29 @@ export class WorkerState {
 
   /** The last activations, oldest first (capped at the runtime's `historyLimit`). */
   get executionHistory(): ActivationRecord[] {
-    const logs =
-      this.#history.length < this.#historyLimit
-        ? this.#history
-        : [...this.#history.slice(this.#historyNext), ...this.#history.slice(0, this.#historyNext)];
-    return logs.map((log) => {
+    const numbers = this.#historyNumbers;
+    const refs = this.#historyRefs;
+    const out: ActivationRecord[] = [];
+    if (numbers === undefined || refs === undefined) return out;
+    const limit = this.#historyLimit;
+    const count = Math.min(this.#historyCount, limit);
+    const first = this.#historyCount - count;
+    for (let k = 0; k < count; k++) {
+      const i = (first + k) % limit;
+      const status = refs[i * 4 + 1] as TraceEntry['status'];
+      const jobIds = refs[i * 4 + 2] as string | readonly string[];
+      const error = refs[i * 4 + 3] as TraceEntry['error'];
       const record = {
-        routineId: log.routineId,
-        status: log.status === 'dropped' || log.status === 'expired' ? ('failed' as const) : log.status,
-        startedAt: log.startedAt,
-        durationMs: log.durationMs,
-        items: log.items,
-        jobIds: typeof log.jobIds === 'string' ? [log.jobIds] : [...log.jobIds],
+        routineId: refs[i * 4] as string,
+        status: status === 'dropped' || status === 'expired' ? ('failed' as const) : status,
+        startedAt: numbers[i * 3] as number,
+        durationMs: numbers[i * 3 + 1] as number,
+        items: numbers[i * 3 + 2] as number,
+        jobIds: typeof jobIds === 'string' ? [jobIds] : [...jobIds],
       };
-      return log.error === undefined ? record : { ...record, error: log.error };
-    });
+      out.push(error === undefined ? record : { ...record, error });
+    }
+    return out;
   }
 
   /** Snapshots of every slot queue of this worker. */
@@ -220,18 +235,34 @@ export class WorkerState {
   /** @internal */
   [kMergeState](routineId: string, patch: Record<string, unknown>): void {
     const current = this.#states.get(routineId);
-    this.#states.set(routineId, current === undefined ? { ...patch } : Object.assign(current, patch));
+    if (current === undefined) this.#states.set(routineId, { ...patch });
+    else Object.assign(current, patch);
     this.#updatedAt = Date.now();
   }
 
   /** @internal */
-  [kRecord](record: ActivationLog): void {
-    if (this.#historyLimit === 0) return;
-    if (this.#history.length < this.#historyLimit) this.#history.push(record);
-    else {
-      this.#history[this.#historyNext] = record;
-      this.#historyNext = (this.#historyNext + 1) % this.#historyLimit;
-    }
+  [kRecord](
+    routineId: string,
+    status: TraceEntry['status'],
+    startedAt: number,
+    durationMs: number,
+    items: number,
+    jobIds: string | readonly string[],
+    error: TraceEntry['error'],
+  ): void {
+    const limit = this.#historyLimit;
+    if (limit === 0) return;
+    const numbers = (this.#historyNumbers ??= new Float64Array(limit * 3));
+    const refs = (this.#historyRefs ??= new Array<unknown>(limit * 4).fill(undefined));
+    const i = this.#historyCount % limit;
+    this.#historyCount++;
+    numbers[i * 3] = startedAt;
+    numbers[i * 3 + 1] = durationMs;
+    numbers[i * 3 + 2] = items;
+    refs[i * 4] = routineId;
+    refs[i * 4 + 1] = status;
+    refs[i * 4 + 2] = jobIds;
+    refs[i * 4 + 3] = error;
   }
 
   /** @internal */

@@ -16,7 +16,7 @@ import type { EmitOptions, ItemEntry } from '../core/context.ts';
 import { runInScope } from '../core/context.ts';
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { RoutineEntry } from '../core/flow.ts';
-import { ActivationLog, JobContext, kEnd, kRelease, kRetain, kStart, kStream, kTrace, type TraceEntry } from '../core/job-context.ts';
+import { JobContext, kEnd, kRelease, kRetain, kStart, kStream, kTrace, type TraceEntry } from '../core/job-context.ts';
 import type { Logic, SlotItems } from '../core/routine.ts';
 import { OfferResult, Slot } from '../core/slot.ts';
 import { createSlotsView } from '../core/slots-view.ts';
@@ -58,6 +58,8 @@ export interface RunnerHost {
   readonly paused: boolean;
   /** Told when an activation settles while paused (the checkpoint waits for none to run). */
   activationSettled(): void;
+  /** The scheduler's reading of the clock at the last settle, reused once by the next evaluation (see `Scheduler.lastNow`). */
+  readonly stamp: { lastNow: number | undefined };
 }
 
 /** Runs one routine of one worker. */
@@ -185,12 +187,12 @@ export class RoutineRunner implements Schedulable {
     if (this.#running >= limit || this.router.parked > 0) return;
     const retry = this.#failures.takeDue();
     if (retry !== undefined) {
-      this.#start(retry, this.#host.clock.now());
+      this.#start(retry, this.#now());
       if (this.#failures.hasDue || this.#view.total() > 0) this.wake('settled');
       return;
     }
     if (this.#view.total() === 0) return;
-    const now = this.#host.clock.now();
+    const now = this.#now();
     if (this.#immediate) {
       // The built-in immediate policy inline: one item from the first non-empty slot, without
       // allocating a policy context and a decision per item.
@@ -226,6 +228,15 @@ export class RoutineRunner implements Schedulable {
     // Ready again before the logic runs, so what the logic emits is evaluated first (depth-first).
     if (this.#view.total() > 0) this.wake('data');
     if (activation !== undefined) this.#start(activation, now);
+  }
+
+  /** The clock now: the last settle's reading when fresh (taken once), else read. */
+  #now(): number {
+    const stamp = this.#host.stamp;
+    const last = stamp.lastNow;
+    if (last === undefined) return this.#host.clock.now();
+    stamp.lastNow = undefined;
+    return last;
   }
 
   /** Offers one item to `slot`, one of this routine's (a post, or an emit routed here). */
@@ -493,6 +504,7 @@ export class RoutineRunner implements Schedulable {
     }
     this.#running--;
     const now = host.clock.now();
+    host.stamp.lastNow = now;
     const durationMs = now - activation.startMono;
     this.durations.record(durationMs);
     let status: TraceEntry['status'] = activation.fellBack === true ? 'fallback' : 'ok';
@@ -513,19 +525,8 @@ export class RoutineRunner implements Schedulable {
     else for (const job of jobs) job[kTrace](this.id, status, startMono, durationMs, items, attempt, errorInfo);
     if (host.worker.recordsHistory) {
       // Wall time only matters for the worker's history; derived from the clock, not read per activation.
-      host.worker[kRecord](
-        new ActivationLog(
-          this.id,
-          status,
-          startMono,
-          host.wallTime(startMono),
-          durationMs,
-          items,
-          attempt,
-          single ? jobs.jobId : jobs.map((j) => j.jobId),
-          errorInfo,
-        ),
-      );
+      const jobIds = single ? jobs.jobId : jobs.map((j) => j.jobId);
+      host.worker[kRecord](this.id, status, host.wallTime(startMono), durationMs, items, jobIds, errorInfo);
     }
     if (host.events.listens(RuntimeTopic.ActivationFinished))
       host.events.activationFinished(() => ({

@@ -82,7 +82,7 @@ export class RuntimeEngine implements PostHost {
     assertNotInFlowModuleImport();
     this.#options = resolveRuntimeOptions(options);
     this.#poolBridge = new PoolBridge(() => this.pool, resolveThreadPoolOptions(this.#options.pool));
-    this.#jobs = new JobTable(this.#options.jobHistoryLimit);
+    this.#jobs = new JobTable(this.#options.jobHistoryLimit, this.#jobPrefix);
     this.#scheduler = new Scheduler(this.#options.drainBudgetMs);
     this.#events = new RuntimeEvents(this.#options.bus, this.#options.runId);
     this.#services = new RuntimeServices(this.#options, () => this.#pool);

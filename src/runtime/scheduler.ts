@@ -19,6 +19,12 @@ export interface Schedulable {
 
 /** Runs ready routines; one per runtime. */
 export class Scheduler {
+  /**
+   * The clock as the last activation to settle in this drain read it, for the next evaluation to
+   * reuse (only engine code runs between the two, nanoseconds): one clock read per activation
+   * instead of two. Undefined when not fresh; cleared at the start of every drain.
+   */
+  lastNow: number | undefined;
   readonly #stack: Schedulable[] = [];
   readonly #budgetMs: number;
   #scheduled = false;
@@ -49,6 +55,7 @@ export class Scheduler {
   #run(): void {
     this.#scheduled = false;
     this.#draining = true;
+    this.lastNow = undefined;
     const stack = this.#stack;
     const start = performance.now();
     let count = 0;

@@ -50,6 +50,8 @@ export class WorkerEngine implements RunnerHost {
   #quietWaiters: Array<() => void> = [];
   readonly #abort = new AbortController();
   readonly #scheduler: Scheduler;
+  /** See `RunnerHost.stamp`. */
+  readonly stamp: Scheduler;
   readonly #pool: PoolBridge | undefined;
   readonly #breakersFor: ((entry: RoutineEntry) => readonly SluiceBreaker[]) | undefined;
   #activeJobs = 0;
@@ -61,6 +63,7 @@ export class WorkerEngine implements RunnerHost {
     this.random = options.random;
     this.events = options.events;
     this.#scheduler = options.scheduler;
+    this.stamp = options.scheduler;
     this.#pool = options.pool;
     this.#breakersFor = options.breakersFor;
     this.worker = new WorkerState(workerId, flow.id, options.historyLimit, {
