@@ -4,7 +4,7 @@
  * flow and across `await` — without passing anything by hand. The engine enters the context
  * once per activation (not per item or per hop: once ALS is active every `await` costs more).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 import { ErrorCode, SluiceError } from './errors.ts';
 import type { JobContext } from './job-context.ts';
 import type { WorkerState } from './worker-state.ts';
@@ -109,18 +109,44 @@ const kStorageKey = Symbol.for('sluice.activationStorage');
 const kStorage: AsyncLocalStorage<ActivationScope> = ((globalThis as Record<symbol, unknown>)[kStorageKey] ??=
   new AsyncLocalStorage<ActivationScope>()) as AsyncLocalStorage<ActivationScope>;
 
+/**
+ * The scope whose logic runs synchronously right now, and the async id it runs under: while the
+ * id is unchanged nothing has switched context (running a callback bound to another context,
+ * `AsyncResource.runInAsyncScope`, switches it), so `currentScope()` answers without asking
+ * AsyncLocalStorage — an `emit()` per item then costs no async-resource lookup. Shared by every
+ * copy of this module in the thread, as the storage is.
+ */
+interface SyncFrame {
+  scope: ActivationScope | undefined;
+  asyncId: number;
+}
+const kSyncKey = Symbol.for('sluice.activationSyncFrame');
+const kSync: SyncFrame = ((globalThis as Record<symbol, unknown>)[kSyncKey] ??= { scope: undefined, asyncId: -1 }) as SyncFrame;
+
 /** Runs `fn` inside `scope`. Engine use only. */
 export function runInScope<R>(scope: ActivationScope, fn: () => R): R {
-  return kStorage.run(scope, fn);
+  const sync = kSync;
+  const outerScope = sync.scope;
+  const outerId = sync.asyncId;
+  sync.scope = scope;
+  sync.asyncId = executionAsyncId();
+  try {
+    return kStorage.run(scope, fn);
+  } finally {
+    sync.scope = outerScope;
+    sync.asyncId = outerId;
+  }
 }
 
 /** The scope of the running activation, or undefined outside logic. */
 export function currentScope(): ActivationScope | undefined {
+  const sync = kSync;
+  if (sync.scope !== undefined && executionAsyncId() === sync.asyncId) return sync.scope;
   return kStorage.getStore();
 }
 
 function requireScope(what: string): ActivationScope {
-  const scope = kStorage.getStore();
+  const scope = currentScope();
   if (scope === undefined) {
     throw new SluiceError(
       ErrorCode.NotInActivation,
@@ -141,7 +167,7 @@ function requireScope(what: string): ActivationScope {
  * @category Jobs and context
  */
 export function currentJob(): JobContext | undefined {
-  return kStorage.getStore()?.job;
+  return currentScope()?.job;
 }
 
 /**
@@ -150,7 +176,7 @@ export function currentJob(): JobContext | undefined {
  * @category Jobs and context
  */
 export function currentJobs(): readonly JobContext[] {
-  return kStorage.getStore()?.jobs ?? [];
+  return currentScope()?.jobs ?? [];
 }
 
 /**
@@ -159,7 +185,7 @@ export function currentJobs(): readonly JobContext[] {
  * @category Jobs and context
  */
 export function currentWorker(): WorkerState | undefined {
-  return kStorage.getStore()?.worker;
+  return currentScope()?.worker;
 }
 
 /**
@@ -168,7 +194,7 @@ export function currentWorker(): WorkerState | undefined {
  * @category Jobs and context
  */
 export function currentRoutine(): { readonly id: string; readonly routine: object } | undefined {
-  const scope = kStorage.getStore();
+  const scope = currentScope();
   return scope === undefined ? undefined : { id: scope.routineId, routine: scope.routine };
 }
 

@@ -134,6 +134,8 @@ export class JobContext {
   #traceLength = 0;
   #traceDropped = 0;
   readonly #traceLimit: number;
+  /** Activations the trace is first sized for (the flow's routines): growing it leaves garbage. */
+  readonly #traceHint: number;
   readonly #createdMono: number;
   #finishedMono: number | undefined;
   readonly #hooks: JobHooks;
@@ -162,6 +164,7 @@ export class JobContext {
     traceLimit: number,
     createdMono: number,
     hooks: JobHooks,
+    traceHint = 4,
   ) {
     this.jobId = jobId;
     this.flowId = flowId;
@@ -169,6 +172,7 @@ export class JobContext {
     this.#metadata = metadata;
     this.createdAt = Date.now();
     this.#traceLimit = traceLimit;
+    this.#traceHint = Math.max(1, Math.min(traceLimit, traceHint));
     this.#createdMono = createdMono;
     this.#hooks = hooks;
   }
@@ -344,8 +348,8 @@ export class JobContext {
       this.#traceDropped++;
       return;
     }
-    // Sized for a few activations at once (growing an array leaves its old store behind as garbage).
-    const trace = (this.#trace ??= new Array<unknown>(kTraceSlots * 4));
+    // Sized for one activation per routine of the flow at once (growing leaves the old store as garbage).
+    const trace = (this.#trace ??= new Array<unknown>(kTraceSlots * this.#traceHint));
     trace[n] = routineId;
     trace[n + 1] = status;
     // Whole microseconds: small integers are stored in the array itself, doubles would be boxed.

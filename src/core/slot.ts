@@ -183,6 +183,18 @@ export class Slot<J = unknown> {
     }
   }
 
+  /**
+   * Admits every item of `items` when all fit and no producer is parked (a stream chunk's emits,
+   * in one pass); returns false, admitting none, otherwise.
+   */
+  offerAll(items: readonly QueuedItem<J>[]): boolean {
+    const queue = this.#queue;
+    if (this.#waiters.length > 0 || queue.length + items.length > this.spec.maxQueueLength) return false;
+    for (let i = 0; i < items.length; i++) queue.push(items[i] as QueuedItem<J>);
+    this.counters.enqueued += items.length;
+    return true;
+  }
+
   /** Parks `item` until there is room; `admit` runs once it is in the queue. */
   wait(item: QueuedItem<J>, admit: () => void): void {
     this.counters.blocked++;

@@ -262,6 +262,12 @@ export class RoutineRunner implements Schedulable {
 
   /** See `RouteTarget.offerRun`: a stream chunk's emits of one event into `slot`; returns how many were parked. */
   offerRun(slot: Slot<Jobs>, items: readonly Item[], job: Jobs, admitted: () => void): number {
+    if (slot.offerAll(items)) {
+      if (job instanceof JobContext) job[kRetain](items.length);
+      else for (let i = 0; i < items.length; i++) retainJobs(job);
+      this.wake('data');
+      return 0;
+    }
     let accepted = 0;
     let parked = 0;
     for (const item of items) {
@@ -637,5 +643,5 @@ function releaseItems(activation: Activation, now: number): void {
 }
 
 /** Items of one stream job an immediate routine takes per activation. */
-const kStreamChunk = 128;
+const kStreamChunk = 512;
 const kNoItems: Item[] = [];

@@ -576,6 +576,7 @@ export class RuntimeEngine implements PostHost {
       this.#options.traceLimit,
       this.#options.clock.now(),
       this.#hooks,
+      engine.runners.size,
     );
     if (options.jobId === undefined) job[kJobSerial] = this.#jobCounter;
     this.#tracing?.started(job);

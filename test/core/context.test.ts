@@ -1,4 +1,6 @@
 /** currentJob() & co. in every routine, at any depth, across await, with concurrent jobs interleaving. */
+import { AsyncResource } from 'node:async_hooks';
+import { EventEmitterAsyncResource } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   ErrorCode,
@@ -164,5 +166,61 @@ describe('activation context', () => {
     const [, job] = runtime.post('o', 'p', 'in', 1);
     await job.done();
     expect(currentJob()).toBeUndefined();
+  });
+
+  it('a callback bound to another activation and called synchronously sees that activation, then its caller again', async () => {
+    // The engine answers currentJob() without AsyncLocalStorage while logic runs synchronously;
+    // a context switch inside it (AsyncResource.bind, an EventEmitterAsyncResource) must still win.
+    const runtime = new Runtime();
+    const seen: Array<[string, string | undefined]> = [];
+    let bound: (() => void) | undefined;
+    const emitter = new EventEmitterAsyncResource({ name: 'shared' });
+    class Binder extends Routine {
+      constructor() {
+        super();
+        this.addSlot('in');
+        this.addEvent('out');
+      }
+      logic({ in: items }: SlotItems): void {
+        const item = items?.[0] as string;
+        if (item === 'a') {
+          bound = AsyncResource.bind(() => {
+            seen.push(['bound', currentJob()?.metadata.name as string]);
+          });
+          return;
+        }
+        seen.push(['before', currentJob()?.metadata.name as string]);
+        bound?.();
+        seen.push(['after', currentJob()?.metadata.name as string]);
+        emitter.emit('ping');
+        seen.push(['end', currentJob()?.metadata.name as string]);
+      }
+    }
+    const outs: Array<[unknown, string | undefined]> = [];
+    class Sink extends Routine {
+      constructor() {
+        super();
+        this.addSlot('in');
+      }
+      logic({ in: items }: SlotItems): void {
+        for (const item of items ?? []) outs.push([item, currentJob()?.metadata.name as string]);
+      }
+    }
+    runtime.register(new Flow('ctx').addRoutine(new Binder(), 'bind').addRoutine(new Sink(), 'sink').pipe('bind', 'sink'));
+    const [worker] = runtime.post('ctx', 'bind', 'in', 'a', { metadata: { name: 'A' } });
+    await runtime.waitUntilAllJobsFinished();
+    // The emitter's listener is registered outside any activation: it must see none.
+    emitter.on('ping', () => seen.push(['listener', currentJob()?.metadata.name as string]));
+    runtime.post('ctx', 'bind', 'in', 'b', { metadata: { name: 'B' }, workerId: worker.workerId });
+    await runtime.waitUntilAllJobsFinished();
+    expect(seen).toEqual([
+      ['before', 'B'],
+      ['bound', 'A'],
+      ['after', 'B'],
+      ['listener', undefined],
+      ['end', 'B'],
+    ]);
+    expect(outs).toEqual([]);
+    await runtime.close();
   });
 });
