@@ -105,6 +105,8 @@ export interface JobSnapshot {
  */
 /** Where a job keeps the number in the id its runtime made it (read by the recording, which stores the number, not the id). */
 export const kJobSerial = Symbol('sluice.job.serial');
+/** Internal: the order in which the runtime's job table took the job. */
+export const kJobOrder = Symbol('sluice.job.order');
 
 /** @category Jobs and context */
 export class JobContext {
@@ -154,6 +156,8 @@ export class JobContext {
   [kStream]: StreamTally | undefined;
   /** The runtime's number for a job whose id it made (`prefix` + this number); 0 for an id given at post time. */
   [kJobSerial] = 0;
+  /** @internal */
+  [kJobOrder] = 0;
 
   /** Made by the runtime's `post()`; not for users. */
   constructor(

@@ -10,7 +10,11 @@
  * hashed on every insert), the rest by id.
  */
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import { kJobSerial, type JobContext, type JobStatus } from '../core/job-context.ts';
+import { kJobOrder, kJobSerial, type JobContext, type JobStatus } from '../core/job-context.ts';
+
+/** Slots of the ring of generated-id jobs (a power of two). */
+const kRingSize = 4096;
+const kRingMask = kRingSize - 1;
 
 /**
  * Filters of `runtime.listJobs()`.
@@ -29,8 +33,14 @@ export interface JobFilter {
 export class JobTable {
   /** Jobs whose id the caller chose. */
   readonly #jobs = new Map<string, JobContext>();
-  /** Jobs whose id the runtime generated (`<prefix><serial>`), by serial. */
-  readonly #serial = new Map<number, JobContext>();
+  /**
+   * Jobs whose id the runtime generated (`<prefix><serial>`), at `serial % kRingSize`: serials
+   * grow by one, so the jobs still held are mostly the last few thousand and a slot is found with
+   * no hashing at all. One that a full turn of the ring reaches while still held moves to `#older`.
+   */
+  #ring: (JobContext | undefined)[] | undefined;
+  readonly #older = new Map<number, JobContext>();
+  #added = 0;
   readonly #prefix: string;
   /** Finished jobs in the order they ended, as a ring. */
   readonly #finishedOrder: (JobContext | undefined)[];
@@ -69,9 +79,15 @@ export class JobTable {
         details: { jobId: job.jobId },
       });
     }
+    job[kJobOrder] = ++this.#added;
     const serial = job[kJobSerial];
-    if (serial > 0) this.#serial.set(serial, job);
-    else this.#jobs.set(job.jobId, job);
+    if (serial > 0) {
+      const ring = (this.#ring ??= new Array<JobContext | undefined>(kRingSize).fill(undefined));
+      const at = serial & kRingMask;
+      const held = ring[at];
+      if (held !== undefined) this.#older.set(held[kJobSerial], held);
+      ring[at] = job;
+    } else this.#jobs.set(job.jobId, job);
     this.#active++;
   }
 
@@ -100,16 +116,20 @@ export class JobTable {
   get(jobId: string): JobContext | undefined {
     const named = this.#jobs.get(jobId);
     if (named !== undefined || !jobId.startsWith(this.#prefix)) return named;
-    const job = this.#serial.get(Number(jobId.slice(this.#prefix.length)));
+    const serial = Number(jobId.slice(this.#prefix.length));
+    if (!Number.isSafeInteger(serial) || serial <= 0) return undefined;
+    const inRing = this.#ring?.[serial & kRingMask];
+    const job = inRing !== undefined && inRing[kJobSerial] === serial ? inRing : this.#older.get(serial);
     return job?.jobId === jobId ? job : undefined;
   }
 
   /** Unfinished jobs, oldest first. */
   active(): JobContext[] {
     const out: JobContext[] = [];
-    for (const job of this.#serial.values()) if (!job.isTerminal) out.push(job);
+    for (const job of this.#ring ?? []) if (job !== undefined && !job.isTerminal) out.push(job);
+    for (const job of this.#older.values()) if (!job.isTerminal) out.push(job);
     for (const job of this.#jobs.values()) if (!job.isTerminal) out.push(job);
-    return out;
+    return out.sort((a, b) => a[kJobOrder] - b[kJobOrder]);
   }
 
   list(filter: JobFilter = {}): JobContext[] {
@@ -141,7 +161,8 @@ export class JobTable {
 
   #forget(job: JobContext): void {
     const serial = job[kJobSerial];
-    if (serial > 0) this.#serial.delete(serial);
-    else this.#jobs.delete(job.jobId);
+    if (serial === 0) this.#jobs.delete(job.jobId);
+    else if (this.#ring?.[serial & kRingMask] === job) (this.#ring as (JobContext | undefined)[])[serial & kRingMask] = undefined;
+    else this.#older.delete(serial);
   }
 }

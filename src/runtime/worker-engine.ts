@@ -50,6 +50,7 @@ export class WorkerEngine implements RunnerHost {
   #quietWaiters: Array<() => void> = [];
   readonly #abort = new AbortController();
   readonly #scheduler: Scheduler;
+  readonly #realClock: boolean;
   /** See `RunnerHost.stamp`. */
   readonly stamp: Scheduler;
   readonly #pool: PoolBridge | undefined;
@@ -64,6 +65,7 @@ export class WorkerEngine implements RunnerHost {
     this.events = options.events;
     this.#scheduler = options.scheduler;
     this.stamp = options.scheduler;
+    this.#realClock = this.clock instanceof RealClock;
     this.#pool = options.pool;
     this.#breakersFor = options.breakersFor;
     this.worker = new WorkerState(workerId, flow.id, options.historyLimit, {
@@ -77,7 +79,7 @@ export class WorkerEngine implements RunnerHost {
   }
 
   wallTime(mono: number): number {
-    return this.clock instanceof RealClock ? kTimeOrigin + mono : Date.now() - (this.clock.now() - mono);
+    return this.#realClock ? kTimeOrigin + mono : Date.now() - (this.clock.now() - mono);
   }
 
   get workerSignal(): AbortSignal {

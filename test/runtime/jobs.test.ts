@@ -224,6 +224,50 @@ describe('job history', () => {
     expect(runtime.stats().jobsEvicted).toBe(3);
   });
 
+  it('finds generated and given ids alike, unfinished ones oldest first, across thousands of generated ids', async () => {
+    const gate = deferred();
+    const runtime = new Runtime({ jobHistoryLimit: 3 });
+    runtime.register(
+      new Flow('g').addRoutine(
+        makeRoutine({ logic: ({ in: items }) => (String(items![0]).startsWith('hold') ? gate.promise : undefined) }),
+        'r',
+        {
+          concurrency: 8,
+        },
+      ),
+    );
+    const [, first] = runtime.post('g', 'r', 'in', 'hold-first');
+    const [, named] = runtime.post('g', 'r', 'in', 'hold-named', { jobId: 'named' });
+    // More generated ids than the table's ring has slots: the first job is still held when its slot comes round.
+    const ids: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      ids.push(runtime.post('g', 'r', 'in', i)[1].jobId);
+      if (i % 500 === 499) await tick();
+    }
+    const [, last] = runtime.post('g', 'r', 'in', 'hold-last');
+    await tick();
+    expect(runtime.getJob(first.jobId)).toBe(first);
+    expect(runtime.getJob('named')).toBe(named);
+    expect(runtime.getJob(last.jobId)).toBe(last);
+    expect(runtime.getJob(ids[0] as string)).toBeUndefined(); // evicted long ago
+    expect(runtime.getJob(ids.at(-1) as string)?.status).toBe('completed');
+    expect(runtime.getJob(`${first.jobId}0`)).toBeUndefined();
+    expect(runtime.getJob(first.jobId.replace(/\d+$/, 'x'))).toBeUndefined();
+    // Unfinished first (newest first), then the finished ones kept.
+    expect(runtime.listJobs({ status: 'running' }).map((j) => j.jobId)).toEqual([last.jobId, 'named', first.jobId]);
+    expect(() => runtime.post('g', 'r', 'in', 'again', { jobId: first.jobId })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.JobExists }),
+    );
+    gate.resolve();
+    await runtime.waitUntilAllJobsFinished();
+    expect(runtime.getJob(first.jobId)?.status).toBe('completed');
+    for (let i = 0; i < 3; i++) runtime.post('g', 'r', 'in', `after${i}`);
+    await runtime.waitUntilAllJobsFinished();
+    expect(runtime.getJob(first.jobId)).toBeUndefined(); // three finished since
+    expect(runtime.stats().activeJobs).toBe(0);
+    await runtime.close();
+  });
+
   it('listJobs filters by status, flow, worker and limit', async () => {
     const runtime = new Runtime();
     runtime.register(
