@@ -52,6 +52,21 @@ export interface Activation {
 }
 
 /**
+ * A new activation, every field present from the start: activations made in different places
+ * then share one hidden class, and the engine's property reads on them stay monomorphic.
+ */
+export function newActivation(
+  items: Item[],
+  bySlot: Item[][],
+  jobs: Jobs,
+  message: unknown,
+  attempt: number,
+  isolated: boolean | undefined = undefined,
+): Activation {
+  return { items, bySlot, jobs, message, attempt, startMono: 0, permits: undefined, buffered: undefined, fellBack: undefined, isolated };
+}
+
+/**
  * The context of one activation (what `ctx` is, and what `currentJob()` & co. read). A class,
  * not an object literal: literals with accessors are an order of magnitude slower to create.
  */

@@ -10,7 +10,7 @@ import { retryDelay, type ErrorHandler } from '../core/error-handler.ts';
 import { ErrorCode, RoutineError, SluiceError, describeValue } from '../core/errors.ts';
 import { kAddError, kEnd, kStream, type TraceEntry } from '../core/job-context.ts';
 import type { WorkerState } from '../core/worker-state.ts';
-import type { Activation, Item } from './activation-scope.ts';
+import { newActivation, type Activation, type Item } from './activation-scope.ts';
 import { allTerminal, distinctJobs, jobIdsOf, jobList, releaseJobs } from './jobs.ts';
 import type { EngineEvents } from './runtime-events.ts';
 
@@ -160,15 +160,7 @@ export class FailureHandling {
     const mid = Math.ceil(items.length / 2);
     for (const half of [items.slice(0, mid), items.slice(mid)]) {
       const bySlot = activation.bySlot.map((_list, i) => (i === index ? half : kNoItems));
-      this.#retries.push({
-        items: half,
-        bySlot,
-        jobs: distinctJobs(half),
-        message: activation.message,
-        attempt: activation.attempt,
-        startMono: 0,
-        isolated: true,
-      });
+      this.#retries.push(newActivation(half, bySlot, distinctJobs(half), activation.message, activation.attempt, true));
     }
     return 'split';
   }
@@ -177,7 +169,9 @@ export class FailureHandling {
     const routine = this.#routine;
     const delay = retryDelay(this.#handler, activation.attempt, routine.random);
     routine.events.retry(routine.worker.workerId, routine.id, activation.attempt + 1, delay, () => jobIdsOf(activation.jobs));
-    const next: Activation = { ...activation, attempt: activation.attempt + 1 };
+    const next = newActivation(activation.items, activation.bySlot, activation.jobs, activation.message, activation.attempt + 1);
+    next.isolated = activation.isolated;
+    next.fellBack = activation.fellBack;
     const timer = routine.clock.setTimeout(() => {
       this.#timers.delete(timer);
       this.#backingOff.delete(timer);

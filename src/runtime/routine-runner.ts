@@ -23,7 +23,7 @@ import { createSlotsView } from '../core/slots-view.ts';
 import { isThenable } from '../core/validate.ts';
 import { kCounters, kRecord, type WorkerState } from '../core/worker-state.ts';
 import { withTimeout, type SluiceBreaker } from '../resilience/index.ts';
-import { Scope, type Activation, type Item } from './activation-scope.ts';
+import { Scope, newActivation, type Activation, type Item } from './activation-scope.ts';
 import { BreakerGuard } from './breaker-guard.ts';
 import { DurationStats } from './duration-stats.ts';
 import { EmitRouter } from './emit-router.ts';
@@ -351,7 +351,7 @@ export class RoutineRunner implements Schedulable {
       let k = 0;
       for (const list of bySlot) for (const item of list) items[k++] = item;
     }
-    return { items, bySlot, jobs: distinctJobs(items), message, attempt: 1, startMono: 0 };
+    return newActivation(items, bySlot, distinctJobs(items), message, 1);
   }
 
   #takeOne(index: number): Activation | undefined {
@@ -377,7 +377,7 @@ export class RoutineRunner implements Schedulable {
       bySlot = new Array<Item[]>(this.slots.length).fill(kNoItems);
       bySlot[index] = list;
     }
-    return { items: list, bySlot, jobs: item.jobs, message: undefined, attempt: 1, startMono: 0 };
+    return newActivation(list, bySlot, item.jobs, undefined, 1);
   }
 
   #discardEnded(bySlot: Item[][]): number {
