@@ -82,7 +82,9 @@ function storeRows(r: StoreBenchResult): BenchRow[] {
 await scenario('inline', async () => {
   const { runInlineBench } = await import('./inline.ts');
   suite.inline = await runInlineBench(
-    quick ? { items: 50_000, runs: 2, latencyMs: 1_000, streamItems: 1_000_000, streamCompareItems: 200_000 } : { items: 200_000, runs: 3, latencyMs: 2_000 },
+    quick
+      ? { items: 50_000, runs: 2, latencyMs: 1_000, streamItems: 1_000_000, streamCompareItems: 200_000 }
+      : { items: 200_000, runs: 3, latencyMs: 2_000 },
     log,
   );
   printRows('inline engine (core)', suite.inline);
