@@ -55,6 +55,7 @@ export const kEnd = Symbol('sluice.job.end');
 export const kAddError = Symbol('sluice.job.addError');
 /** Internal: append to the trace. */
 export const kTrace = Symbol('sluice.job.trace');
+const kNoErrors: ReadonlyArray<{ readonly routineId: string; readonly code: string; readonly message: string }> = Object.freeze([]);
 /** Slots of one trace entry in a job's flat trace. */
 const kTraceSlots = 7;
 /** Internal: a stream job's per-item tally (see `runtime.stream`); undefined for a job of one post. */
@@ -195,7 +196,7 @@ export class JobContext {
 
   /** Errors recorded under the CONTINUE strategy (the job still completes), oldest first. */
   get errors(): ReadonlyArray<{ readonly routineId: string; readonly code: string; readonly message: string }> {
-    return this.#errors ?? [];
+    return this.#errors ?? kNoErrors;
   }
 
   /** Where the job is in its life. */
