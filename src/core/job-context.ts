@@ -71,6 +71,9 @@ export interface StreamTally {
 export const kSpan = Symbol('sluice.job.span');
 /** Internal: abort controller shared by the job's activations. */
 export const kAbort = Symbol('sluice.job.abort');
+/** Internal: the job's metadata and data objects as they are, undefined until first used (reading `metadata` or `data` creates them). */
+export const kRawMetadata = Symbol('sluice.job.rawMetadata');
+export const kRawData = Symbol('sluice.job.rawData');
 
 /**
  * A plain copy of a job.
@@ -189,6 +192,16 @@ export class JobContext {
   }
 
   /** A scratch object routines may write results into. */
+  /** @internal */
+  get [kRawMetadata](): Record<string, unknown> | undefined {
+    return this.#metadata;
+  }
+
+  /** @internal */
+  get [kRawData](): Record<string, unknown> | undefined {
+    return this.#data;
+  }
+
   get data(): Record<string, unknown> {
     this.#data ??= {};
     return this.#data;

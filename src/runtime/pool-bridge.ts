@@ -14,7 +14,7 @@
  */
 import { ErrorCode, SluiceError } from '../core/errors.ts';
 import type { Flow, RoutineEntry } from '../core/flow.ts';
-import { JobContext, kEnd } from '../core/job-context.ts';
+import { JobContext, kEnd, kRawData, kRawMetadata } from '../core/job-context.ts';
 import { kMergeState, type WorkerState } from '../core/worker-state.ts';
 import {
   BatchEncoder,
@@ -148,9 +148,10 @@ class RunnerTarget implements PoolTarget<Pending>, OpVisitor<Activation> {
         for (let k = 0; k < list.length; k++) encoder.item(s, (list[k] as Item).data);
       }
       const jobs = activation.jobs;
-      if (jobs instanceof JobContext) encoder.job(jobs.jobId, jobs.metadata, jobs.data, jobs.traceparent);
+      // The raw objects: reading `metadata` or `data` would create an empty object for every job.
+      if (jobs instanceof JobContext) encoder.job(jobs.jobId, jobs[kRawMetadata], jobs[kRawData], jobs.traceparent);
       else {
-        for (const job of jobs) encoder.job(job.jobId, job.metadata, job.data, job.traceparent);
+        for (const job of jobs) encoder.job(job.jobId, job[kRawMetadata], job[kRawData], job.traceparent);
         encoder.itemJobs(itemJobsOf(activation, jobs, this.#slots));
       }
     }
