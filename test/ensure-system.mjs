@@ -15,6 +15,11 @@ const kNeeds = [
     skip: process.env.SLUICE_SKIP_BROWSER === '1',
     skipHint: 'or set SLUICE_SKIP_BROWSER=1 to skip the browser test',
   },
+  {
+    package: 'redis-server',
+    commands: [process.env.REDIS_SERVER, 'redis-server'],
+    for: 'the tests of the Redis Streams transport (each starts its own server on 127.0.0.1)',
+  },
 ];
 
 /** True when `command` is an absolute executable or found on PATH. */
