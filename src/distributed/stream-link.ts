@@ -225,6 +225,27 @@ export class StreamLink {
     return { claimed, dead };
   }
 
+  /**
+   * Entries of `stream` that `group` has not finished: not yet delivered (`lag`) plus delivered
+   * and not acknowledged (`pending`). What a producer's credit window is measured against.
+   */
+  async backlog(stream: string, group: string): Promise<{ lag: number; pending: number }> {
+    const groups = (await this.#redis.call('XINFO', 'GROUPS', stream)) as Array<Array<string | number | null>>;
+    for (const info of groups) {
+      const get = (name: string): string | number | null | undefined => {
+        for (let i = 0; i < info.length; i += 2) if (info[i] === name) return info[i + 1];
+        return undefined;
+      };
+      if (get('name') !== group) continue;
+      const pending = Number(get('pending') ?? 0);
+      let lag = get('lag');
+      // Redis cannot always tell the lag (entries deleted from the middle): count from the stream's length.
+      if (lag === null || lag === undefined) lag = Math.max(0, (await this.#redis.xlen(stream)) - Number(get('entries-read') ?? 0));
+      return { lag: Number(lag), pending };
+    }
+    return { lag: await this.#redis.xlen(stream), pending: 0 };
+  }
+
   /** A job's in-flight count and status (`running`, `completed`, `failed`), or undefined when unknown. */
   async jobState(jobId: string): Promise<{ inflight: number; status: string } | undefined> {
     const hash = await this.#redis.hgetall(this.keys.job(jobId));

@@ -2,6 +2,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/core/errors.ts';
+import { CreditWindow } from '../../src/distributed/credit-window.ts';
 import { FlowKeys } from '../../src/distributed/stream-keys.ts';
 import { StreamLink } from '../../src/distributed/stream-link.ts';
 import { startRedis, type RedisServer } from '../fixtures/redis-server.ts';
@@ -156,5 +157,37 @@ describe('StreamLink', () => {
     }
     redis.disconnect();
     redis = new Redis(server.url, { maxRetriesPerRequest: 2 });
+  });
+
+  it("a producer's credit window bounds what the group has not finished, and opens as the group acknowledges", async () => {
+    const input = keys.slot('mid', 'in');
+    await link.ensureGroup(input, 'mid');
+    const credit = new CreditWindow(link, input, 'mid', { window: 3, pollMs: 2 });
+    for (let i = 0; i < 3; i++) {
+      expect(credit.tryTake()).toBe(true);
+      await link.post(input, `c${i}`, String(i));
+    }
+    expect(credit.tryTake()).toBe(false); // full: nothing consumed yet
+    await credit.refresh();
+    expect(credit.available).toBe(0);
+    expect(await link.backlog(input, 'mid')).toEqual({ lag: 3, pending: 0 });
+    const read = await link.read('mid', 'a', [input], { count: 2 });
+    expect(await link.backlog(input, 'mid')).toEqual({ lag: 1, pending: 2 });
+    // A waiting producer gets its credit when the group acknowledges, not when it merely reads.
+    let granted = false;
+    const waiting = credit.take().then(() => (granted = true));
+    await wait(20);
+    expect(granted).toBe(false);
+    await link.commit('mid', read[0]!, []);
+    await waiting;
+    expect(granted).toBe(true);
+    await link.post(input, 'c3', '3'); // the granted credit used: three unfinished again
+    const controller = new AbortController();
+    const aborted = credit.take(controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(aborted).rejects.toThrowError('stop');
+    expect(() => new CreditWindow(link, input, 'mid', { window: 0 })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidArgument }),
+    );
   });
 });
