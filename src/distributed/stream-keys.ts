@@ -9,6 +9,7 @@
  * | `<ns>:{<flow>}:jobs` | stream | job outcomes (`job`, `status`, `error`), read by the posting runtime |
  * | `<ns>:{<flow>}:done:<entry>` | string | the idempotency record of one consumed entry (expires) |
  * | `<ns>:{<flow>}:dead` | stream | entries that failed `maxDeliveries` times, with their error |
+ * | `<ns>:{<flow>}:errors` | hash | the last error of each entry whose handling failed (`<stream>|<id>`), until it is dead-lettered |
  * @module
  */
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
@@ -56,6 +57,11 @@ export class FlowKeys {
   /** The idempotency record of entry `id` of stream `stream` (a key of this flow). */
   done(stream: string, id: string): string {
     return `${this.#prefix}:done:${stream.slice(this.#prefix.length + 1)}:${id}`;
+  }
+
+  /** The hash of the last error of entries whose handling failed. */
+  get errors(): string {
+    return `${this.#prefix}:errors`;
   }
 
   /** The dead-letter stream. */

@@ -66,10 +66,19 @@ if first then return {1, left} end
 return {0, left}
 `;
 
-// KEYS: input stream, idempotency record, job hash, job outcomes, dead letters.
+// KEYS: input stream, idempotency record, job hash, job outcomes, dead letters, last errors.
 // ARGV: group, entry id, record ttl (ms), job id, payload, deliveries, error code, error message.
+// The error recorded by the last failed handling, when there is one, wins over the given one.
 const kDeadScript = `
 local first = redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3])
+local field = KEYS[1] .. '|' .. ARGV[2]
+local recorded = redis.call('HGET', KEYS[6], field)
+if recorded then
+  local sep = string.find(recorded, '|', 1, true)
+  ARGV[7] = string.sub(recorded, 1, sep - 1)
+  ARGV[8] = string.sub(recorded, sep + 1)
+  redis.call('HDEL', KEYS[6], field)
+end
 if first then
   redis.call('XADD', KEYS[5], '*', 'stream', KEYS[1], 'entry', ARGV[2], 'job', ARGV[4], 'data', ARGV[5],
     'deliveries', ARGV[6], 'code', ARGV[7], 'message', ARGV[8])
@@ -121,7 +130,7 @@ export class StreamLink {
     if (typeof scripted.sluiceCommit !== 'function') {
       redis.defineCommand('sluicePost', { numberOfKeys: 2, lua: kPostScript });
       redis.defineCommand('sluiceCommit', { lua: kCommitScript });
-      redis.defineCommand('sluiceDead', { numberOfKeys: 5, lua: kDeadScript });
+      redis.defineCommand('sluiceDead', { numberOfKeys: 6, lua: kDeadScript });
     }
     this.#redis = scripted;
   }
@@ -142,16 +151,16 @@ export class StreamLink {
 
   /**
    * Up to `count` entries for `consumer` of `group` across `streams`: with `pending`, the ones
-   * already delivered to it and not acknowledged (what a restarting consumer drains first),
-   * otherwise new ones, waiting up to `blockMs` (0: not at all) for some.
+   * already delivered to it and not acknowledged (what a restarting consumer drains first), with
+   * ids above `after` when given, otherwise new ones, waiting up to `blockMs` (0: not at all).
    */
   async read(
     group: string,
     consumer: string,
     streams: readonly string[],
-    options: { count: number; blockMs?: number; pending?: boolean },
+    options: { count: number; blockMs?: number; pending?: boolean; after?: string },
   ): Promise<StreamEntry[]> {
-    const ids = streams.map(() => (options.pending === true ? '0' : '>'));
+    const ids = streams.map(() => (options.pending === true ? (options.after ?? '0') : '>'));
     const args: Array<string | number> = ['GROUP', group, consumer, 'COUNT', options.count];
     if (options.blockMs !== undefined && options.blockMs > 0 && options.pending !== true) args.push('BLOCK', options.blockMs);
     args.push('STREAMS', ...streams, ...ids);
@@ -180,9 +189,9 @@ export class StreamLink {
 
   /**
    * Entries of `group` on `stream` pending longer than `minIdleMs` (their consumer died or
-   * stalled): those delivered `maxDeliveries` times go to the dead-letter stream with
-   * `error` (their jobs fail); the rest are claimed by `consumer` and returned, delivery counts
-   * included.
+   * stalled): those delivered `maxDeliveries` times go to the dead-letter stream with the error
+   * their last failed handling recorded, else `error` (their jobs fail); the rest are claimed by
+   * `consumer` and returned, delivery counts included.
    */
   async claimIdle(
     group: string,
@@ -200,7 +209,7 @@ export class StreamLink {
         const fields = (await this.#redis.xrange(stream, id, id))[0]?.[1] ?? [];
         const jobId = fields.length > 0 ? field(fields, 'job') : '';
         const data = fields.length > 0 ? field(fields, 'data') : '';
-        const keys = [stream, this.keys.done(stream, id), this.keys.job(jobId), this.keys.jobs, this.keys.dead];
+        const keys = [stream, this.keys.done(stream, id), this.keys.job(jobId), this.keys.jobs, this.keys.dead, this.keys.errors];
         const moved = await this.#redis.sluiceDead(
           ...keys,
           group,
@@ -244,6 +253,14 @@ export class StreamLink {
       return { lag: Number(lag), pending };
     }
     return { lag: await this.#redis.xlen(stream), pending: 0 };
+  }
+
+  /**
+   * Remembers why handling `entry` failed, for the dead letter it becomes if it keeps failing
+   * (whichever consumer moves it there). The entry stays pending: it is delivered again once idle.
+   */
+  async recordFailure(entry: StreamEntry, error: { code: string; message: string }): Promise<void> {
+    await this.#redis.hset(this.keys.errors, `${entry.stream}|${entry.id}`, `${error.code}|${error.message}`);
   }
 
   /** A job's in-flight count and status (`running`, `completed`, `failed`), or undefined when unknown. */

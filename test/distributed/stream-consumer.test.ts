@@ -1,0 +1,153 @@
+/** The consumer loop against a real redis-server: shared work, a stalled consumer, poison entries, a server restart. */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FlowKeys } from '../../src/distributed/stream-keys.ts';
+import { StreamConsumer, type StreamOutputs } from '../../src/distributed/stream-consumer.ts';
+import { StreamLink, type StreamEntry } from '../../src/distributed/stream-link.ts';
+import { startRedis, type RedisServer } from '../fixtures/redis-server.ts';
+
+let server: RedisServer;
+const clients: Redis[] = [];
+let flow = 0;
+
+beforeAll(async () => {
+  server = await startRedis();
+});
+
+afterAll(async () => {
+  for (const client of clients) client.disconnect();
+  await server?.stop();
+});
+
+function client(): Redis {
+  const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  clients.push(redis);
+  return redis;
+}
+
+/** Waits until `check` holds, polling; fails after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function setup(): { keys: FlowKeys; producer: StreamLink; input: string; output: string } {
+  const keys = new FlowKeys('sluice', `c${++flow}`);
+  return { keys, producer: new StreamLink(client(), keys), input: keys.slot('mid', 'in'), output: keys.slot('sink', 'in') };
+}
+
+describe('StreamConsumer', () => {
+  it('two consumers share a stream: every entry handled and its output added exactly once', async () => {
+    const { keys, producer, input, output } = setup();
+    await producer.ensureGroup(input, 'mid');
+    for (let i = 0; i < 200; i++) await producer.post(input, `j${i}`, String(i));
+    const handledBy = new Map<string, string>();
+    const make = (name: string): StreamConsumer =>
+      new StreamConsumer(
+        new StreamLink(client(), keys),
+        { group: 'mid', consumer: name, streams: [input], count: 16, blockMs: 20 },
+        async (entry: StreamEntry): Promise<StreamOutputs> => {
+          handledBy.set(entry.data, name);
+          return [[output, `${entry.data}!`]];
+        },
+      );
+    const [a, b] = [make('a'), make('b')];
+    a.start();
+    b.start();
+    await until(async () => (await producer.backlog(input, 'mid')).lag + (await producer.backlog(input, 'mid')).pending === 0);
+    await Promise.all([a.stop(), b.stop()]);
+    expect(handledBy.size).toBe(200);
+    expect(a.stats.committed + b.stats.committed).toBe(200);
+    expect(a.stats.duplicates + b.stats.duplicates).toBe(0);
+    const outputs = (await producer.backlog(output, 'sink').catch(() => undefined)) ?? { lag: 0, pending: 0 };
+    expect(outputs.lag).toBe(200); // no group on it yet: its length
+    expect(await producer.jobState('j7')).toEqual({ inflight: 1, status: 'running' });
+  });
+
+  it("a stalled consumer's entry is claimed and committed by a live one; the stalled one's late commit adds nothing", async () => {
+    const { keys, producer, input, output } = setup();
+    await producer.ensureGroup(input, 'mid');
+    await producer.post(input, 'stuck', 's');
+    let release!: () => void;
+    const stalled = new StreamConsumer(
+      new StreamLink(client(), keys),
+      { group: 'mid', consumer: 'stalled', streams: [input], blockMs: 20, claimIdleMs: 60_000 },
+      () => new Promise<StreamOutputs>((resolve) => (release = () => resolve([[output, 'from-stalled']]))),
+    );
+    stalled.start();
+    await until(() => release !== undefined);
+    const live = new StreamConsumer(
+      new StreamLink(client(), keys),
+      { group: 'mid', consumer: 'live', streams: [input], blockMs: 20, claimIdleMs: 100, claimEveryMs: 20 },
+      async () => [[output, 'from-live']],
+    );
+    live.start();
+    await until(() => live.stats.committed === 1);
+    expect(live.stats.claimed).toBe(1);
+    release(); // the stalled consumer wakes up and commits the same entry
+    await until(() => stalled.stats.duplicates === 1);
+    await Promise.all([live.stop(), stalled.stop()]);
+    const added = await producer.backlog(output, 'none');
+    expect(added.lag).toBe(1);
+    expect(stalled.stats.committed).toBe(0);
+  });
+
+  it("an entry whose handling keeps failing is dead-lettered with the handler's error after maxDeliveries", async () => {
+    const { keys, producer, input } = setup();
+    await producer.ensureGroup(input, 'mid');
+    await producer.post(input, 'poison', 'p');
+    let attempts = 0;
+    const consumer = new StreamConsumer(
+      new StreamLink(client(), keys),
+      { group: 'mid', consumer: 'a', streams: [input], blockMs: 10, claimIdleMs: 30, claimEveryMs: 10, maxDeliveries: 3 },
+      async () => {
+        attempts++;
+        throw new Error(`bad item (attempt ${attempts})`);
+      },
+    );
+    consumer.start();
+    await until(() => consumer.stats.dead === 1);
+    await consumer.stop();
+    expect(attempts).toBe(3);
+    expect(consumer.stats.failed).toBe(3);
+    const redis = client();
+    const deadLetters = await redis.xrange(keys.dead, '-', '+');
+    expect(deadLetters).toHaveLength(1);
+    const fields = deadLetters[0]?.[1];
+    expect(fields).toEqual(
+      expect.arrayContaining(['job', 'poison', 'deliveries', '3', 'code', 'SLUICE_ERR_ROUTINE_FAILED', 'message', 'bad item (attempt 3)']),
+    );
+    expect(await producer.jobState('poison')).toEqual({ inflight: 0, status: 'failed' });
+  });
+
+  it('keeps consuming across a redis-server restart, losing nothing acknowledged and handling the rest', async () => {
+    const { keys, producer, input, output } = setup();
+    await producer.ensureGroup(input, 'mid');
+    for (let i = 0; i < 50; i++) await producer.post(input, `r${i}`, String(i));
+    const seen = new Set<string>();
+    const consumer = new StreamConsumer(
+      new StreamLink(client(), keys),
+      { group: 'mid', consumer: 'a', streams: [input], count: 5, blockMs: 10, claimIdleMs: 200, claimEveryMs: 50 },
+      async (entry) => {
+        seen.add(entry.data);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        return [[output, entry.data]];
+      },
+    );
+    consumer.start();
+    await until(() => seen.size >= 10);
+    const check = client();
+    const runId = async (): Promise<string> => /run_id:(\w+)/.exec(await check.info('server'))?.[1] ?? '';
+    const before = await runId();
+    await server.restart();
+    await until(async () => (await check.xlen(output).catch(() => 0)) === 50, 20_000);
+    await consumer.stop();
+    expect(seen.size).toBe(50);
+    expect(await runId()).not.toBe(before); // it was a new server process
+    const outputs = (await check.xrange(output, '-', '+')).map(([, f]) => f[3]);
+    expect(new Set(outputs).size).toBe(50); // each once
+  });
+});
