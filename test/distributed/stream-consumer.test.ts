@@ -1,6 +1,7 @@
 /** The consumer loop against a real redis-server: shared work, a stalled consumer, poison entries, a server restart. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobOutcomes } from '../../src/distributed/job-outcomes.ts';
 import { FlowKeys } from '../../src/distributed/stream-keys.ts';
 import { StreamConsumer, type StreamOutputs } from '../../src/distributed/stream-consumer.ts';
 import { StreamLink, type StreamEntry } from '../../src/distributed/stream-link.ts';
@@ -149,5 +150,37 @@ describe('StreamConsumer', () => {
     expect(await runId()).not.toBe(before); // it was a new server process
     const outputs = (await check.xrange(output, '-', '+')).map(([, f]) => f[3]);
     expect(new Set(outputs).size).toBe(50); // each once
+  });
+
+  it("the posting side learns each job's outcome: completed when its last hop commits, failed with the dead letter's error", async () => {
+    const { keys, producer, input, output } = setup();
+    await producer.ensureGroup(input, 'mid');
+    await producer.ensureGroup(output, 'sink');
+    const outcomes = new JobOutcomes(client(), keys, { blockMs: 20 });
+    await outcomes.start();
+    const ok = outcomes.wait('ok');
+    const bad = outcomes.wait('bad');
+    expect(outcomes.waiting).toBe(2);
+    await producer.post(input, 'ok', 'fine');
+    await producer.post(input, 'bad', 'poison');
+    const mid = new StreamConsumer(
+      new StreamLink(client(), keys),
+      { group: 'mid', consumer: 'm', streams: [input], blockMs: 10, claimIdleMs: 30, claimEveryMs: 10, maxDeliveries: 2 },
+      async (entry) => {
+        if (entry.data === 'poison') throw new Error('cannot parse');
+        return [[output, `${entry.data}+`]];
+      },
+    );
+    const sink = new StreamConsumer(
+      new StreamLink(client(), keys),
+      { group: 'sink', consumer: 's', streams: [output], blockMs: 10 },
+      async () => [],
+    );
+    mid.start();
+    sink.start();
+    expect(await ok).toEqual({ jobId: 'ok', status: 'completed' });
+    expect(await bad).toEqual({ jobId: 'bad', status: 'failed', error: { code: 'SLUICE_ERR_ROUTINE_FAILED', message: 'cannot parse' } });
+    expect(outcomes.waiting).toBe(0);
+    await Promise.all([mid.stop(), sink.stop(), outcomes.stop()]);
   });
 });
