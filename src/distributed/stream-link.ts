@@ -174,7 +174,7 @@ export class StreamLink {
         entries.push({ stream, id, jobId: field(fields, 'job'), data: field(fields, 'data'), deliveries: 1 });
       }
     }
-    if (options.pending === true && entries.length > 0) return this.#withDeliveries(group, entries);
+    if (options.pending === true && entries.length > 0) return this.#withDeliveries(group, consumer, entries);
     return entries;
   }
 
@@ -270,15 +270,24 @@ export class StreamLink {
     return { inflight: Number(hash.inflight ?? 0), status: hash.status };
   }
 
-  async #withDeliveries(group: string, entries: StreamEntry[]): Promise<StreamEntry[]> {
-    const out: StreamEntry[] = [];
+  /** Delivery counts of pending `entries`: one XPENDING over each stream's id range, not one per entry. */
+  async #withDeliveries(group: string, consumer: string, entries: StreamEntry[]): Promise<StreamEntry[]> {
+    const counts = new Map<string, number>();
+    const byStream = new Map<string, StreamEntry[]>();
     for (const entry of entries) {
-      const info = (await this.#redis.call('XPENDING', entry.stream, group, entry.id, entry.id, 1)) as Array<
+      const list = byStream.get(entry.stream);
+      if (list === undefined) byStream.set(entry.stream, [entry]);
+      else list.push(entry);
+    }
+    for (const [stream, list] of byStream) {
+      const first = (list[0] as StreamEntry).id;
+      const last = (list.at(-1) as StreamEntry).id;
+      const info = (await this.#redis.call('XPENDING', stream, group, first, last, list.length, consumer)) as Array<
         [string, string, number, number]
       >;
-      out.push({ ...entry, deliveries: info[0]?.[3] ?? entry.deliveries });
+      for (const [id, , , deliveries] of info) counts.set(`${stream}|${id}`, deliveries);
     }
-    return out;
+    return entries.map((entry) => ({ ...entry, deliveries: counts.get(`${entry.stream}|${entry.id}`) ?? entry.deliveries }));
   }
 }
 
