@@ -1,19 +1,22 @@
 /**
- * The Redis Streams primitives the distributed transport is built from, each one round trip and
- * each atomic inside Redis:
+ * The Redis Streams primitives the transport is built from, each one round trip and each atomic
+ * inside Redis (a Lua script):
  *
- * - **post**: an item into a slot's stream, the job's in-flight count raised by one;
+ * - **post**: an item into a slot's stream, the job's in-flight count raised by one (and by one
+ *   more, the poster's hold, on its first post of the job; {@link StreamLink.release} gives it back);
  * - **read**: a consumer's new entries (or, after a restart, its own pending ones first);
- * - **commit** (the hop): an activation's outputs added, its input acknowledged and the job's
- *   in-flight count moved by `outputs - 1`, guarded by an idempotency record of the input entry —
- *   a second commit of the same entry (a stalled consumer waking up after another claimed its
- *   work) only acknowledges, so a hop's effect inside Redis happens exactly once; the job's outcome
- *   is added to the flow's job stream when its count reaches zero;
+ * - **commit** (the hop): an activation's outputs added, its input acknowledged and deleted and
+ *   the job's in-flight count moved by `outputs - 1`, all only when the acknowledgement removed
+ *   the entry from the group's pending list — that is the idempotency record: a second commit of
+ *   the same entry (a stalled consumer waking up after another claimed its work) does nothing, so
+ *   a hop's effect inside Redis happens exactly once; the job's outcome is added to the flow's
+ *   outcome stream when its count reaches zero;
  * - **claim**: entries pending longer than an idle threshold move to a live consumer, their
  *   delivery count kept; past `maxDeliveries` they go to the dead-letter stream with their error
- *   instead (acknowledged, their job failed), also under the idempotency record.
+ *   instead (acknowledged, their job failed), under the same record.
  *
- * Not wired into the Runtime yet (issue 18); tested against a real redis-server.
+ * Streams hold only what their group has not finished (a commit deletes its entry); ended jobs'
+ * hashes expire; the outcome and dead-letter streams are capped.
  * @module
  */
 import type { Redis } from 'ioredis';
@@ -39,58 +42,78 @@ export interface CommitResult {
   readonly inflight: number;
 }
 
+// KEYS: stream, job hash. ARGV: job id, payload, 1 to add the poster's hold on the job too.
 const kPostScript = `
 redis.call('HSETNX', KEYS[2], 'status', 'running')
-redis.call('HINCRBY', KEYS[2], 'inflight', 1)
+redis.call('HINCRBY', KEYS[2], 'inflight', 1 + tonumber(ARGV[3]))
 return redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'data', ARGV[2])
 `;
 
-// KEYS: input stream, idempotency record, job hash, job outcomes, then the output streams.
-// ARGV: group, entry id, record ttl (ms), job id, then one payload per output stream.
-const kCommitScript = `
-local first = redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3])
-local left = -1
-if first then
-  local outputs = #KEYS - 4
-  for i = 1, outputs do
-    redis.call('XADD', KEYS[4 + i], '*', 'job', ARGV[4], 'data', ARGV[4 + i])
-  end
-  left = redis.call('HINCRBY', KEYS[3], 'inflight', outputs - 1)
-  if left == 0 and redis.call('HGET', KEYS[3], 'status') == 'running' then
-    redis.call('HSET', KEYS[3], 'status', 'completed')
-    redis.call('XADD', KEYS[4], '*', 'job', ARGV[4], 'status', 'completed')
+// Ends a job whose count reached zero (or that failed): status, expiry, one outcome entry.
+// Needs locals: jobKey, outcomes, jobId, ttl, outcomeLimit.
+const kEndJob = `
+local function endJob(jobKey, outcomes, jobId, ttl, limit, status, code, message)
+  if redis.call('HGET', jobKey, 'status') ~= 'running' then return end
+  redis.call('HSET', jobKey, 'status', status)
+  redis.call('PEXPIRE', jobKey, ttl)
+  if status == 'failed' then
+    redis.call('XADD', outcomes, 'MAXLEN', '~', limit, '*', 'job', jobId, 'status', status, 'code', code, 'message', message)
+  else
+    redis.call('XADD', outcomes, 'MAXLEN', '~', limit, '*', 'job', jobId, 'status', status)
   end
 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if first then return {1, left} end
-return {0, left}
 `;
 
-// KEYS: input stream, idempotency record, job hash, job outcomes, dead letters, last errors.
-// ARGV: group, entry id, record ttl (ms), job id, payload, deliveries, error code, error message.
-// The error recorded by the last failed handling, when there is one, wins over the given one.
-const kDeadScript = `
-local first = redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3])
+// KEYS: input stream, job hash, job outcomes, last errors, then the output streams.
+// ARGV: group, entry id, job ttl (ms), outcome limit, job id, then one payload per output stream.
+// The acknowledgement is the idempotency record: only the commit that removes the entry from
+// the group's pending list (XACK returns 1) has an effect; the entry is then deleted, so a
+// stream holds only what its group has not finished.
+const kCommitScript = `${kEndJob}
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return {0, -1} end
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[4], KEYS[1] .. '|' .. ARGV[2])
+local outputs = #KEYS - 4
+for i = 1, outputs do
+  redis.call('XADD', KEYS[4 + i], '*', 'job', ARGV[5], 'data', ARGV[5 + i])
+end
+local left = redis.call('HINCRBY', KEYS[2], 'inflight', outputs - 1)
+if left <= 0 then endJob(KEYS[2], KEYS[3], ARGV[5], ARGV[3], ARGV[4], 'completed') end
+return {1, left}
+`;
+
+// KEYS: input stream, job hash, job outcomes, dead letters, last errors.
+// ARGV: group, entry id, job ttl (ms), outcome limit, job id, payload, deliveries, error code,
+// error message, dead-letter limit. The error recorded by the last failed handling, when there is
+// one, wins over the given one.
+const kDeadScript = `${kEndJob}
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[2])
 local field = KEYS[1] .. '|' .. ARGV[2]
-local recorded = redis.call('HGET', KEYS[6], field)
+local recorded = redis.call('HGET', KEYS[5], field)
 if recorded then
   local sep = string.find(recorded, '|', 1, true)
-  ARGV[7] = string.sub(recorded, 1, sep - 1)
-  ARGV[8] = string.sub(recorded, sep + 1)
-  redis.call('HDEL', KEYS[6], field)
+  ARGV[8] = string.sub(recorded, 1, sep - 1)
+  ARGV[9] = string.sub(recorded, sep + 1)
+  redis.call('HDEL', KEYS[5], field)
 end
-if first then
-  redis.call('XADD', KEYS[5], '*', 'stream', KEYS[1], 'entry', ARGV[2], 'job', ARGV[4], 'data', ARGV[5],
-    'deliveries', ARGV[6], 'code', ARGV[7], 'message', ARGV[8])
-  redis.call('HINCRBY', KEYS[3], 'inflight', -1)
-  if redis.call('HGET', KEYS[3], 'status') == 'running' then
-    redis.call('HSET', KEYS[3], 'status', 'failed')
-    redis.call('XADD', KEYS[4], '*', 'job', ARGV[4], 'status', 'failed', 'code', ARGV[7], 'message', ARGV[8])
-  end
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 'stream', KEYS[1], 'entry', ARGV[2], 'job', ARGV[5], 'data', ARGV[6],
+  'deliveries', ARGV[7], 'code', ARGV[8], 'message', ARGV[9])
+redis.call('HINCRBY', KEYS[2], 'inflight', -1)
+endJob(KEYS[2], KEYS[3], ARGV[5], ARGV[3], ARGV[4], 'failed', ARGV[8], ARGV[9])
+return 1
+`;
+
+// KEYS: job hash, job outcomes. ARGV: job id, job ttl (ms), outcome limit, status the poster
+// ends with ('completed': its local work settled; 'failed': it failed), error code, message.
+const kReleaseScript = `${kEndJob}
+local left = redis.call('HINCRBY', KEYS[1], 'inflight', -1)
+if ARGV[4] == 'failed' then
+  endJob(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 'failed', ARGV[5], ARGV[6])
+elseif left <= 0 then
+  endJob(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 'completed')
 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if first then return 1 end
-return 0
+return left
 `;
 
 /** Entries of one stream: `[id, [field, value, …]]`. */
@@ -106,33 +129,54 @@ function streamPairs(reply: Array<[string, EntryList]> | Array<string | EntryLis
 }
 
 interface ScriptedRedis extends Redis {
-  sluicePost(stream: string, job: string, jobId: string, data: string): Promise<string>;
+  sluicePost(stream: string, job: string, jobId: string, data: string, hold: number): Promise<string>;
   sluiceCommit(...args: Array<string | number>): Promise<[number, number]>;
   sluiceDead(...args: Array<string | number>): Promise<number>;
+  sluiceRelease(...args: Array<string | number>): Promise<number>;
 }
 
 /** Options of {@link StreamLink}. */
 export interface StreamLinkOptions {
-  /** How long an entry's idempotency record is kept, ms: longer than any redelivery may take. */
-  recordTtlMs?: number;
+  /** How long an ended job's hash stays readable, ms. @default 3_600_000 */
+  jobTtlMs?: number;
+  /** Outcome entries kept (approximately) in the flow's outcome stream. @default 100_000 */
+  outcomeLimit?: number;
+  /** Entries kept (approximately) in the dead-letter stream. @default 10_000 */
+  deadLimit?: number;
+}
+
+/** An error as Redis keeps it. */
+export interface StreamError {
+  readonly code: string;
+  readonly message: string;
 }
 
 /** The primitives, on one client, for one flow's keys. */
 export class StreamLink {
   readonly keys: FlowKeys;
   readonly #redis: ScriptedRedis;
-  readonly #recordTtlMs: number;
+  readonly #jobTtlMs: number;
+  readonly #outcomeLimit: number;
+  readonly #deadLimit: number;
 
   constructor(redis: Redis, keys: FlowKeys, options: StreamLinkOptions = {}) {
     this.keys = keys;
-    this.#recordTtlMs = options.recordTtlMs ?? 24 * 3600 * 1000;
+    this.#jobTtlMs = options.jobTtlMs ?? 3_600_000;
+    this.#outcomeLimit = options.outcomeLimit ?? 100_000;
+    this.#deadLimit = options.deadLimit ?? 10_000;
     const scripted = redis as ScriptedRedis;
-    if (typeof scripted.sluiceCommit !== 'function') {
+    if (typeof scripted.sluiceRelease !== 'function') {
       redis.defineCommand('sluicePost', { numberOfKeys: 2, lua: kPostScript });
       redis.defineCommand('sluiceCommit', { lua: kCommitScript });
-      redis.defineCommand('sluiceDead', { numberOfKeys: 6, lua: kDeadScript });
+      redis.defineCommand('sluiceDead', { numberOfKeys: 5, lua: kDeadScript });
+      redis.defineCommand('sluiceRelease', { numberOfKeys: 2, lua: kReleaseScript });
     }
     this.#redis = scripted;
+  }
+
+  /** The client the link runs on. */
+  get redis(): Redis {
+    return this.#redis;
   }
 
   /** Creates `group` on `stream` (and the stream) from its first entry; an existing group is kept. */
@@ -144,9 +188,31 @@ export class StreamLink {
     }
   }
 
-  /** Posts `data` for job `jobId` into `stream`; returns the entry id. */
-  post(stream: string, jobId: string, data: string): Promise<string> {
-    return this.#redis.sluicePost(stream, this.keys.job(jobId), jobId, data);
+  /**
+   * Posts `data` for job `jobId` into `stream`; returns the entry id. With `hold`, the job's count
+   * also keeps one hold for the poster, which it gives back with {@link release} once its own
+   * local work for the job has settled (so the job cannot complete between two of its posts).
+   */
+  post(stream: string, jobId: string, data: string, hold = false): Promise<string> {
+    return this.#redis.sluicePost(stream, this.keys.job(jobId), jobId, data, hold ? 1 : 0);
+  }
+
+  /**
+   * Gives back the poster's hold on `jobId` (see {@link post}): `completed` when its local work
+   * settled (the job completes if nothing else is in flight), `failed` (with the error) when the
+   * job failed in the poster. Returns the job's count after it.
+   */
+  release(jobId: string, status: 'completed' | 'failed', error?: StreamError): Promise<number> {
+    return this.#redis.sluiceRelease(
+      this.keys.job(jobId),
+      this.keys.jobs,
+      jobId,
+      this.#jobTtlMs,
+      this.#outcomeLimit,
+      status,
+      error?.code ?? '',
+      error?.message ?? '',
+    );
   }
 
   /**
@@ -169,7 +235,7 @@ export class StreamLink {
     if (reply === null) return entries;
     for (const [stream, list] of streamPairs(reply)) {
       for (const [id, fields] of list) {
-        // A pending entry whose record was trimmed comes back with no fields: nothing to run.
+        // A pending entry whose record was deleted comes back with no fields: nothing to run.
         if (fields === null || fields.length === 0) continue;
         entries.push({ stream, id, jobId: field(fields, 'job'), data: field(fields, 'data'), deliveries: 1 });
       }
@@ -180,11 +246,33 @@ export class StreamLink {
 
   /** The hop: see the module comment. `outputs` are `[stream, payload]` pairs. */
   async commit(group: string, entry: StreamEntry, outputs: ReadonlyArray<readonly [string, string]>): Promise<CommitResult> {
-    const keys = [entry.stream, this.keys.done(entry.stream, entry.id), this.keys.job(entry.jobId), this.keys.jobs];
+    const keys = [entry.stream, this.keys.job(entry.jobId), this.keys.jobs, this.keys.errors];
     for (const [stream] of outputs) keys.push(stream);
-    const args = [group, entry.id, this.#recordTtlMs, entry.jobId, ...outputs.map(([, payload]) => payload)];
+    const args = [group, entry.id, this.#jobTtlMs, this.#outcomeLimit, entry.jobId, ...outputs.map(([, payload]) => payload)];
     const [first, inflight] = await this.#redis.sluiceCommit(keys.length, ...keys, ...args);
     return { first: first === 1, inflight };
+  }
+
+  /**
+   * Moves `entry` to the dead-letter stream with `error` (the one its last failed handling
+   * recorded wins), acknowledged, its job failed; false when it was already acknowledged.
+   */
+  async deadLetter(group: string, entry: StreamEntry, error: StreamError): Promise<boolean> {
+    const keys = [entry.stream, this.keys.job(entry.jobId), this.keys.jobs, this.keys.dead, this.keys.errors];
+    const moved = await this.#redis.sluiceDead(
+      ...keys,
+      group,
+      entry.id,
+      this.#jobTtlMs,
+      this.#outcomeLimit,
+      entry.jobId,
+      entry.data,
+      entry.deliveries,
+      error.code,
+      error.message,
+      this.#deadLimit,
+    );
+    return moved === 1;
   }
 
   /**
@@ -207,21 +295,14 @@ export class StreamLink {
     for (const [id, , , deliveries] of pending) {
       if (deliveries >= options.maxDeliveries) {
         const fields = (await this.#redis.xrange(stream, id, id))[0]?.[1] ?? [];
-        const jobId = fields.length > 0 ? field(fields, 'job') : '';
-        const data = fields.length > 0 ? field(fields, 'data') : '';
-        const keys = [stream, this.keys.done(stream, id), this.keys.job(jobId), this.keys.jobs, this.keys.dead, this.keys.errors];
-        const moved = await this.#redis.sluiceDead(
-          ...keys,
-          group,
+        const entry: StreamEntry = {
+          stream,
           id,
-          this.#recordTtlMs,
-          jobId,
-          data,
+          jobId: fields.length > 0 ? field(fields, 'job') : '',
+          data: fields.length > 0 ? field(fields, 'data') : '',
           deliveries,
-          options.error.code,
-          options.error.message,
-        );
-        dead += moved;
+        };
+        if (await this.deadLetter(group, entry, options.error)) dead++;
         continue;
       }
       // XCLAIM with the idle floor: another consumer that claimed it a moment ago wins.
@@ -239,27 +320,25 @@ export class StreamLink {
    * and not acknowledged (`pending`). What a producer's credit window is measured against.
    */
   async backlog(stream: string, group: string): Promise<{ lag: number; pending: number }> {
-    const groups = (await this.#redis.call('XINFO', 'GROUPS', stream)) as Array<Array<string | number | null>>;
-    for (const info of groups) {
-      const get = (name: string): string | number | null | undefined => {
-        for (let i = 0; i < info.length; i += 2) if (info[i] === name) return info[i + 1];
-        return undefined;
-      };
-      if (get('name') !== group) continue;
-      const pending = Number(get('pending') ?? 0);
-      let lag = get('lag');
-      // Redis cannot always tell the lag (entries deleted from the middle): count from the stream's length.
-      if (lag === null || lag === undefined) lag = Math.max(0, (await this.#redis.xlen(stream)) - Number(get('entries-read') ?? 0));
-      return { lag: Number(lag), pending };
-    }
-    return { lag: await this.#redis.xlen(stream), pending: 0 };
+    // A commit deletes what it acknowledges, so the stream's length is all the group has not finished.
+    const [length, summary] = (await this.#redis
+      .multi()
+      .xlen(stream)
+      .call('XPENDING', stream, group)
+      .exec()
+      .then((replies) => {
+        for (const [error] of replies ?? []) if (error !== null && !String(error.message).startsWith('NOGROUP')) throw error;
+        return (replies ?? []).map(([, value]) => value);
+      })) as [number, [number, ...unknown[]] | undefined];
+    const pending = Number(summary?.[0] ?? 0);
+    return { lag: Math.max(0, length - pending), pending };
   }
 
   /**
    * Remembers why handling `entry` failed, for the dead letter it becomes if it keeps failing
    * (whichever consumer moves it there). The entry stays pending: it is delivered again once idle.
    */
-  async recordFailure(entry: StreamEntry, error: { code: string; message: string }): Promise<void> {
+  async recordFailure(entry: StreamEntry, error: StreamError): Promise<void> {
     await this.#redis.hset(this.keys.errors, `${entry.stream}|${entry.id}`, `${error.code}|${error.message}`);
   }
 

@@ -1,10 +1,10 @@
 /** The consumer loop against a real redis-server: shared work, a stalled consumer, poison entries, a server restart. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobOutcomes } from '../../src/distributed/job-outcomes.ts';
-import { FlowKeys } from '../../src/distributed/stream-keys.ts';
-import { StreamConsumer, type StreamOutputs } from '../../src/distributed/stream-consumer.ts';
-import { StreamLink, type StreamEntry } from '../../src/distributed/stream-link.ts';
+import { JobOutcomes } from '../../src/transport/job-outcomes.ts';
+import { FlowKeys } from '../../src/transport/stream-keys.ts';
+import { StreamConsumer, type StreamOutputs } from '../../src/transport/stream-consumer.ts';
+import { StreamLink, type StreamEntry } from '../../src/transport/stream-link.ts';
 import { startRedis, type RedisServer } from '../fixtures/redis-server.ts';
 
 let server: RedisServer;

@@ -5,9 +5,8 @@
  * | key | type | holds |
  * |---|---|---|
  * | `<ns>:{<flow>}:slot:<routine>.<slot>` | stream | the items of one destination slot; one consumer group per routine |
- * | `<ns>:{<flow>}:job:<jobId>` | hash | a job's `inflight` count (items queued or running anywhere) and `status` |
+ * | `<ns>:{<flow>}:job:<jobId>` | hash | a job's `inflight` count (items queued or running anywhere, plus the poster's hold) and `status`; expires once ended |
  * | `<ns>:{<flow>}:jobs` | stream | job outcomes (`job`, `status`, `error`), read by the posting runtime |
- * | `<ns>:{<flow>}:done:<entry>` | string | the idempotency record of one consumed entry (expires) |
  * | `<ns>:{<flow>}:dead` | stream | entries that failed `maxDeliveries` times, with their error |
  * | `<ns>:{<flow>}:errors` | hash | the last error of each entry whose handling failed (`<stream>|<id>`), until it is dead-lettered |
  * @module
@@ -52,11 +51,6 @@ export class FlowKeys {
   /** The stream of job outcomes. */
   get jobs(): string {
     return `${this.#prefix}:jobs`;
-  }
-
-  /** The idempotency record of entry `id` of stream `stream` (a key of this flow). */
-  done(stream: string, id: string): string {
-    return `${this.#prefix}:done:${stream.slice(this.#prefix.length + 1)}:${id}`;
   }
 
   /** The hash of the last error of entries whose handling failed. */

@@ -1,0 +1,243 @@
+/**
+ * One consumer of a routine's group: drains its own pending entries first (what it held when it
+ * last stopped or died), then reads new ones, blocking briefly when there are none; every
+ * `claimEveryMs` it claims entries other consumers left idle past `claimIdleMs`, and those
+ * delivered `maxDeliveries` times go to the dead-letter stream instead. Up to `count` entries
+ * are handled at once (entries of an `ordered` stream one after another, in order). Each entry
+ * goes to the handler, whose outputs are committed with the entry's acknowledgement in one atomic
+ * step (`StreamLink.commit`); a handler that throws leaves the entry pending (delivered again once
+ * idle) and records its error for the dead letter it may become; one that returns a
+ * {@link FailedEntry} sends it to the dead-letter stream at once (a failure retrying cannot mend).
+ *
+ * Blocking reads run on a connection of their own (a duplicate of the link's).
+ * @module
+ */
+import { SluiceError } from '../core/errors.ts';
+import type { Redis } from 'ioredis';
+import { StreamLink, type StreamEntry, type StreamError } from './stream-link.ts';
+
+/** What the handler returns: `[stream, payload]` pairs to add with the entry's acknowledgement. */
+export type StreamOutputs = ReadonlyArray<readonly [string, string]>;
+
+/** Options of {@link StreamConsumer}. */
+export interface StreamConsumerOptions {
+  readonly group: string;
+  /** This consumer's name in the group (unique per runtime process). */
+  readonly consumer: string;
+  /** The streams of the routine's slots. */
+  readonly streams: readonly string[];
+  /** Entries handled at once (and read at most at once). @default 64 */
+  readonly count?: number;
+  /** How long a read waits for new entries, ms. @default 100 */
+  readonly blockMs?: number;
+  /** Entries idle this long are claimed from their consumer, ms. @default 30_000 */
+  readonly claimIdleMs?: number;
+  /** How often to look for idle entries, ms. @default claimIdleMs / 2 */
+  readonly claimEveryMs?: number;
+  /** Deliveries after which an entry is dead-lettered. @default 5 */
+  readonly maxDeliveries?: number;
+  /** Streams whose entries are handled one after another, in order (partitions). @default none */
+  readonly ordered?: (stream: string) => boolean;
+}
+
+/** What a handler returns for an entry that must go to the dead-letter stream now. */
+export class FailedEntry {
+  constructor(readonly error: StreamError) {}
+}
+
+/** Counters of a consumer. */
+export interface StreamConsumerStats {
+  handled: number;
+  committed: number;
+  /** Commits that found the entry already committed by another consumer (nothing done). */
+  duplicates: number;
+  /** Handlings that threw (the entry stays pending) or returned a {@link FailedEntry}. */
+  failed: number;
+  claimed: number;
+  dead: number;
+  /** Rounds that failed on Redis itself (connection lost, server restarting); each is retried. */
+  errors: number;
+}
+
+/** Reads, handles and commits one group's entries until stopped. */
+export class StreamConsumer {
+  readonly stats: StreamConsumerStats = { handled: 0, committed: 0, duplicates: 0, failed: 0, claimed: 0, dead: 0, errors: 0 };
+  /** The last Redis error a round met (undefined once a round succeeds again). */
+  lastError: unknown;
+  readonly #link: StreamLink;
+  #reader: StreamLink | undefined;
+  readonly #options: Required<StreamConsumerOptions>;
+  readonly #handler: (entry: StreamEntry) => Promise<StreamOutputs | FailedEntry>;
+  #running: Promise<void> | undefined;
+  #stopping = false;
+  #lastClaim = 0;
+  /** Entries being handled, and who waits for one to finish. */
+  #inHand = new Set<string>();
+  #freed: (() => void) | undefined;
+  /** The tail of each ordered stream's chain. */
+  readonly #chains = new Map<string, Promise<void>>();
+
+  constructor(link: StreamLink, options: StreamConsumerOptions, handler: (entry: StreamEntry) => Promise<StreamOutputs | FailedEntry>) {
+    const claimIdleMs = options.claimIdleMs ?? 30_000;
+    this.#link = link;
+    this.#options = {
+      count: 64,
+      blockMs: 100,
+      maxDeliveries: 5,
+      claimEveryMs: Math.max(1, Math.floor(claimIdleMs / 2)),
+      ordered: () => false,
+      ...options,
+      claimIdleMs,
+    };
+    this.#handler = handler;
+  }
+
+  /** Entries being handled now. */
+  get inHand(): number {
+    return this.#inHand.size;
+  }
+
+  /** Starts the loop (groups created first). Idempotent. */
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  /**
+   * Stops reading; resolves when the loop has ended and the entries in hand are handled (an
+   * entry whose handling never ends is left pending, for another consumer to claim).
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#freed?.();
+    await this.#running;
+    this.#reader?.redis.disconnect();
+  }
+
+  async #loop(): Promise<void> {
+    let drained = false;
+    let failures = 0;
+    const { group, consumer, streams, count, blockMs } = this.#options;
+    while (!this.#stopping) {
+      try {
+        if (!drained) {
+          await this.#drainOwn();
+          drained = true;
+        }
+        if (Date.now() - this.#lastClaim >= this.#options.claimEveryMs) await this.#claim();
+        // Read again once half the window is free: a slow entry does not hold the others back.
+        if (this.#inHand.size > count / 2) {
+          await new Promise<void>((resolve) => (this.#freed = resolve));
+          this.#freed = undefined;
+          continue;
+        }
+        this.#reader ??= new StreamLink(this.#link.redis.duplicate() as Redis, this.#link.keys);
+        const entries = await this.#reader.read(group, consumer, streams, { count: count - this.#inHand.size, blockMs });
+        this.#dispatch(entries);
+        failures = 0;
+        this.lastError = undefined;
+      } catch (error) {
+        // Redis went away (or restarts): nothing acknowledged is lost; what was in hand stays
+        // pending and is read again. Back off and try again until it returns.
+        this.stats.errors++;
+        this.lastError = error;
+        failures++;
+        drained = false;
+        if (!this.#stopping) await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * 2 ** Math.min(failures, 6))));
+      }
+    }
+    await this.#settled();
+  }
+
+  /** Resolves once nothing is in hand. */
+  async #settled(): Promise<void> {
+    while (this.#inHand.size > 0) {
+      await new Promise<void>((resolve) => (this.#freed = resolve));
+      this.#freed = undefined;
+    }
+  }
+
+  /** What this consumer held when it last went away comes first (groups created on the way). */
+  async #drainOwn(): Promise<void> {
+    const { group, consumer, streams, count } = this.#options;
+    for (const stream of streams) await this.#link.ensureGroup(stream, group);
+    // Entries still in hand from before a Redis error are handled already; wait for them first.
+    await this.#settled();
+    for (const stream of streams) {
+      // A cursor, not "from the start" each time: an entry whose handling fails stays pending.
+      let after = '0';
+      for (;;) {
+        const pending = await this.#link.read(group, consumer, [stream], { count, pending: true, after });
+        if (pending.length === 0 || this.#stopping) break;
+        this.#dispatch(pending);
+        await this.#settled();
+        after = (pending.at(-1) as StreamEntry).id;
+      }
+    }
+  }
+
+  async #claim(): Promise<void> {
+    this.#lastClaim = Date.now();
+    const { group, consumer, streams, count, claimIdleMs, maxDeliveries } = this.#options;
+    for (const stream of streams) {
+      const { claimed, dead } = await this.#link.claimIdle(group, consumer, stream, {
+        minIdleMs: claimIdleMs,
+        count,
+        maxDeliveries,
+        error: { code: 'SLUICE_ERR_WORKER_CRASHED', message: `delivered ${maxDeliveries} times without being acknowledged` },
+      });
+      this.stats.dead += dead;
+      this.stats.claimed += claimed.length;
+      this.#dispatch(claimed);
+    }
+  }
+
+  #dispatch(entries: readonly StreamEntry[]): void {
+    const ordered = this.#options.ordered;
+    for (const entry of entries) {
+      const key = `${entry.stream}|${entry.id}`;
+      // Claimed back while its first handling still runs here: that one commits.
+      if (this.#inHand.has(key)) continue;
+      this.#inHand.add(key);
+      const done = (): void => {
+        this.#inHand.delete(key);
+        this.#freed?.();
+      };
+      if (ordered(entry.stream)) {
+        const chain = (this.#chains.get(entry.stream) ?? Promise.resolve()).then(() => this.#handle(entry)).finally(done);
+        this.#chains.set(entry.stream, chain);
+        void chain.finally(() => {
+          if (this.#chains.get(entry.stream) === chain) this.#chains.delete(entry.stream);
+        });
+      } else void this.#handle(entry).finally(done);
+    }
+  }
+
+  /** Handles and commits one entry; never rejects (a Redis error leaves the entry pending). */
+  async #handle(entry: StreamEntry): Promise<void> {
+    this.stats.handled++;
+    let outputs: StreamOutputs | FailedEntry;
+    try {
+      outputs = await this.#handler(entry);
+    } catch (error) {
+      this.stats.failed++;
+      const code = error instanceof SluiceError ? error.code : 'SLUICE_ERR_ROUTINE_FAILED';
+      await this.#link.recordFailure(entry, { code, message: error instanceof Error ? error.message : String(error) }).catch(() => {});
+      return;
+    }
+    try {
+      if (outputs instanceof FailedEntry) {
+        this.stats.failed++;
+        if (await this.#link.deadLetter(this.#options.group, entry, outputs.error)) this.stats.dead++;
+        return;
+      }
+      const result = await this.#link.commit(this.#options.group, entry, outputs);
+      if (result.first) this.stats.committed++;
+      else this.stats.duplicates++;
+    } catch (error) {
+      // Not committed: the entry stays pending, and is handled again (by this consumer after it
+      // reconnects, or by another after the claim idle time).
+      this.stats.errors++;
+      this.lastError = error;
+    }
+  }
+}
