@@ -64,6 +64,7 @@ export type {
   Placement,
   PipeStep,
   Fallback,
+  Distribution,
   FlowModule,
   FlowModuleMeta,
   FlowInput,

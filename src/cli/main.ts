@@ -79,6 +79,9 @@ function program(io: CliIO, exit: (code: number) => void): Command {
     .addOption(dbOption())
     .option('--no-record', 'do not record the run')
     .option('--stream', 'stream mode: every item through the flow as one job (items not tracked one by one; failures counted)')
+    .option('--redis <url>', "run the flow's distributed routines on `sluice worker` processes through this Redis (this process sends)")
+    .option('--namespace <ns>', 'with --redis: the key prefix the workers share (default sluice)')
+    .option('--consume', 'with --redis: take distributed items in this process too')
     .addOption(jsonOption('print the summary'))
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', kExitCodes)
@@ -160,6 +163,34 @@ function program(io: CliIO, exit: (code: number) => void): Command {
     .action(async (modules: string[], options) => {
       const { serveCommand } = await import('./commands/serve.ts');
       exit(await serveCommand(modules, options, io));
+    });
+
+  command('worker', "take a flow's distributed items from Redis until stopped (one of many processes)")
+    .description(
+      'Runs a flow with the Redis transport: the routines it adds with `distributed: true` take their items from Redis, shared with ' +
+        'every other worker of the same --namespace; the rest runs in this process. Runs until SIGINT/SIGTERM, then takes nothing ' +
+        'more and lets what it took finish. Post with `sluice run <flow> --redis <url>` or a Runtime with redis({ url }). See ' +
+        'docs/distributed.md.',
+    )
+    .argument('<flow-module>', 'a flow module (.ts or .js) with at least one distributed routine')
+    .option('--redis <url>', 'the Redis server (default: SLUICE_REDIS_URL)')
+    .option('--namespace <ns>', 'key prefix shared with the producers and other workers (default sluice)')
+    .option('--consumer <name>', "this worker's name in the consumer groups (default host-pid-random)")
+    .option('--concurrency <n>', 'entries of one routine handled at once (default 64)', integer(1))
+    .option('--claim-idle <ms>', "claim another worker's entries idle this long (default 30000)", integer(10))
+    .option('--max-deliveries <n>', 'deliveries before an entry goes to the dead-letter stream (default 5)', integer(1))
+    .option('--lease <ms>', 'how long this worker owns an ordered partition without renewing it (default 10000)', integer(100))
+    .option('--threads <n>', 'pool threads for pool routines', integer(1))
+    .option('--drain <ms>', 'on SIGINT/SIGTERM, how long what was taken may take to finish', integer(0), 30_000)
+    .option('--every <ms>', 'print counters to stderr this often (0: never)', integer(0), 10_000)
+    .addOption(dbOption())
+    .option('--no-record', 'do not record the run')
+    .addOption(paramOption())
+    .option('-q, --quiet', 'no counter lines')
+    .addHelpText('after', '\nExit codes: 0 stopped cleanly, 2 usage error, 3 flow module invalid, 4 the recording failed.')
+    .action(async (module: string, options) => {
+      const { workerCommand } = await import('./commands/worker.ts');
+      exit(await workerCommand(module, options, io));
     });
 
   command('inspect', 'show a flow: routines, slots, events, connections, diagram')

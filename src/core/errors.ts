@@ -62,6 +62,7 @@ export const ErrorCode = {
   ActivationTimeout: 'SLUICE_ERR_ACTIVATION_TIMEOUT',
   WorkerCrashed: 'SLUICE_ERR_WORKER_CRASHED',
   NotClonable: 'SLUICE_ERR_NOT_CLONABLE',
+  NotSerializable: 'SLUICE_ERR_NOT_SERIALIZABLE',
   PoolUnavailable: 'SLUICE_ERR_POOL_UNAVAILABLE',
   PoolClosed: 'SLUICE_ERR_POOL_CLOSED',
   CircuitOpen: 'SLUICE_ERR_CIRCUIT_OPEN',

@@ -65,6 +65,25 @@ export interface RoutineOptions {
    * @default undefined (fail fast into the error handler)
    */
   fallback?: Fallback;
+  /**
+   * Runs this routine across processes when the runtime has a transport (`RuntimeOptions.transport`,
+   * e.g. `redis()` from `sluice/redis`): its slots are fed from the transport and any process
+   * running the flow may take an item; everything else stays in-process. `{ partitionKey }` keeps
+   * items with the same key in order (they go to one partition, taken by one process at a time).
+   * Without a transport the routine runs in-process like any other. See docs/distributed.md.
+   * @default false
+   */
+  distributed?: boolean | Distribution;
+}
+
+/**
+ * How a distributed routine's items are spread: `partitionKey` names an item's partition key (a
+ * string, or undefined for none); items with the same key are handled in the order they were sent.
+ *
+ * @category Flows
+ */
+export interface Distribution {
+  readonly partitionKey?: (data: unknown) => string | undefined;
 }
 
 /**
@@ -93,6 +112,8 @@ export interface RoutineEntry {
   readonly dependencies: readonly string[];
   /** Where items go while a breaker is open. */
   readonly fallback: Fallback | undefined;
+  /** Set when the routine runs across processes under a transport. */
+  readonly distributed: Distribution | undefined;
 }
 
 /**
@@ -214,6 +235,7 @@ export class Flow {
       'breaker',
       'dependencies',
       'fallback',
+      'distributed',
     ]);
     const placement = options.placement ?? 'inline';
     assertOneOf(`routine "${id}" placement`, placement, ['inline', 'pool', 'auto'] as const);
@@ -236,6 +258,7 @@ export class Flow {
         assertName(`routine "${id}" fallback.slot`, (fallback as { slot: unknown }).slot);
       }
     }
+    const distributed = resolveDistribution(id, options.distributed);
     this.#routines.set(
       id,
       Object.freeze({
@@ -248,6 +271,7 @@ export class Flow {
         breaker,
         dependencies: Object.freeze([...dependencies]),
         fallback,
+        distributed,
       }),
     );
     return this;
@@ -479,4 +503,20 @@ export class Flow {
     }
     return undefined;
   }
+}
+
+function resolveDistribution(id: string, value: boolean | Distribution | undefined): Distribution | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return Object.freeze({});
+  assertObject(`routine "${id}" distributed`, value);
+  assertKnownKeys(`routine "${id}" distributed`, value as Record<string, unknown>, ['partitionKey']);
+  if (value.partitionKey !== undefined && typeof value.partitionKey !== 'function') {
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected routine "${id}" distributed.partitionKey to be a function (data) => string | undefined, got ` +
+        describeValue(value.partitionKey),
+      { details: { routineId: id } },
+    );
+  }
+  return Object.freeze({ ...value });
 }

@@ -51,6 +51,7 @@ export type {
   Placement,
   PipeStep,
   Fallback,
+  Distribution,
 } from './flow.ts';
 export { defineFlow, isFlowModule, loadFlowModule, toModuleUrl } from './flow-module.ts';
 export type { FlowModule, FlowModuleMeta, FlowInput } from './flow-module.ts';

@@ -67,6 +67,23 @@ export interface StreamTally {
   firstError: { code: string; message: string; routineId: string } | undefined;
 }
 
+/**
+ * Internal: work of the job elsewhere (another process, through a transport). While set, the job
+ * does not complete when its local work settles: the hold is told instead, and ends the job with
+ * `kRemoteEnded` once the job's work everywhere has ended.
+ */
+export const kRemote = Symbol('sluice.job.remote');
+/** Internal: the job's work elsewhere ended (see `kRemote`). */
+export const kRemoteEnded = Symbol('sluice.job.remoteEnded');
+
+/** What a job with work elsewhere tells its transport. */
+export interface RemoteHold {
+  /** The job's local work has settled (nothing of it is queued or running in this process). */
+  localSettled(job: JobContext): void;
+  /** The job ended here first (failed or cancelled in this process). */
+  endedHere(job: JobContext): void;
+}
+
 /** Internal: the job's OpenTelemetry span. */
 export const kSpan = Symbol('sluice.job.span');
 /** Internal: abort controller shared by the job's activations. */
@@ -162,6 +179,8 @@ export class JobContext {
   [kJobSerial] = 0;
   /** @internal */
   [kJobOrder] = 0;
+  /** @internal See `kRemote`. */
+  [kRemote]: RemoteHold | undefined;
 
   /** Made by the runtime's `post()`; not for users. */
   constructor(
@@ -333,8 +352,22 @@ export class JobContext {
     this.#pending -= count;
     if (this.#pending === 0 && !this.isTerminal) {
       this.#finishedMono = atMono;
-      this.#finish('completed', undefined);
+      const remote = this[kRemote];
+      if (remote !== undefined) remote.localSettled(this);
+      else this.#finish('completed', undefined);
     }
+  }
+
+  /**
+   * @internal The job's work elsewhere ended: completed (the job completes unless local work
+   * started again meanwhile, which cannot happen once its local work settled) or failed.
+   */
+  [kRemoteEnded](error: SluiceError | undefined): void {
+    this[kRemote] = undefined;
+    if (this.isTerminal) return;
+    this.#finishedMono = undefined;
+    if (error !== undefined) this[kEnd]('failed', error);
+    else if (this.#pending === 0) this.#finish('completed', undefined);
   }
 
   /** @internal */
@@ -387,6 +420,11 @@ export class JobContext {
   #finish(status: 'completed' | 'failed' | 'cancelled', error: SluiceError | undefined): void {
     this.#status = status;
     this.#error = error;
+    const remote = this[kRemote];
+    if (remote !== undefined) {
+      this[kRemote] = undefined;
+      remote.endedHere(this);
+    }
     this.#finishedAt = Date.now();
     this.#hooks.settled(this);
     // A finished job may be kept for a while (the job history): it keeps nothing it no longer needs.

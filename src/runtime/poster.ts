@@ -23,6 +23,7 @@ import type { AdmissionGate } from '../governor/index.ts';
 import type { DurableSink } from '../store/index.ts';
 import type { Jobs } from './jobs.ts';
 import type { RoutineRunner } from './routine-runner.ts';
+import type { RouteTarget } from './emit-router.ts';
 import type { RuntimeEvents } from './runtime-events.ts';
 import type { WorkerEngine } from './worker-engine.ts';
 
@@ -206,7 +207,8 @@ export class Poster {
     this.#host.gate()?.admit(0);
     if (this.#jobsFull()) throw this.#tooManyJobs('stream');
     const job = this.#host.newJob(engine, postOptions);
-    return startStream<T>({ job, runner, slot: target, output }, iterator, highWaterMark, options.signal);
+    // #target refuses a distributed routine for stream(): this is a runner of this process.
+    return startStream<T>({ job, runner: runner as RoutineRunner, slot: target, output }, iterator, highWaterMark, options.signal);
   }
 
   /**
@@ -295,7 +297,7 @@ export class Poster {
     assertObject('postAll options', options);
     assertKnownKeys('postAll options', options as Record<string, unknown>, ['workerId', 'metadata', 'signal', 'onPosted', 'priority']);
     const { signal, onPosted, ...postOptions } = options;
-    const { engine, runner, target } = this.#target('postAll', flowId, routineId, slot, null, postOptions);
+    const { engine, runner, target, check } = this.#target('postAll', flowId, routineId, slot, null, postOptions);
     let posted = 0;
     let shed = 0;
     const gate = this.#host.gate();
@@ -326,6 +328,7 @@ export class Poster {
           `Expected postAll() item ${posted} for ${flowId}.${routineId}.${slot} to be a value, got \`undefined\` (undefined)`,
         );
       }
+      check?.(data);
       runner.offer(target, { data, jobs: this.#host.newJob(engine, postOptions) });
       posted++;
       if (onPosted !== undefined && (posted & 1023) === 0) onPosted(posted);
@@ -391,7 +394,7 @@ export class Poster {
     slot: string,
     data: unknown,
     options: PostAsyncOptions,
-  ): { engine: WorkerEngine; runner: RoutineRunner; target: Slot<Jobs> } {
+  ): { engine: WorkerEngine; runner: RoutineRunner | RouteTarget; target: Slot<Jobs>; check: ((data: unknown) => void) | undefined } {
     this.#host.assertOpen(method);
     assertObject(`${method} options`, options);
     assertKnownKeys(`${method} options`, options as Record<string, unknown>, kPostKeys);
@@ -426,6 +429,26 @@ export class Poster {
         { details: { flowId, routineId, slot } },
       );
     }
+    // A distributed routine's slot: the item goes to the transport through its bounded queue.
+    const remote = engine.remote(routineId, slot);
+    if (remote !== undefined) {
+      if (method === 'stream') {
+        throw new SluiceError(
+          ErrorCode.InvalidArgument,
+          `stream() runs in one process, but routine "${routineId}" of flow "${flowId}" is distributed: post its items instead`,
+          { details: { flowId, routineId, slot } },
+        );
+      }
+      this.#checkJobId(options);
+      // Before the job exists: an item that cannot cross processes is refused, not half-posted.
+      if (method !== 'postAll') remote.check(data);
+      return { engine, runner: remote.target, target: remote.slot, check: (item) => remote.check(item) };
+    }
+    this.#checkJobId(options);
+    return { engine, runner, target, check: undefined };
+  }
+
+  #checkJobId(options: PostOptions): void {
     if (options.jobId !== undefined) {
       assertName('jobId', options.jobId);
       if (this.#host.hasJob(options.jobId))
@@ -433,7 +456,6 @@ export class Poster {
           details: { jobId: options.jobId },
         });
     }
-    return { engine, runner, target };
   }
 }
 

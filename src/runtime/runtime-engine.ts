@@ -39,6 +39,7 @@ import type { Clock } from '../core/clock.ts';
 import type { AdmissionGate, Governor } from '../governor/index.ts';
 import type { CheckpointInfo } from '../store/index.ts';
 import { WorkerCheckpoints } from './checkpoint.ts';
+import type { TransportBinding } from './transport.ts';
 
 /**
  * The machinery behind the {@link Runtime} facade: flows, workers, the job table, the scheduler,
@@ -302,9 +303,11 @@ export class RuntimeEngine implements PostHost {
       pool: this.#poolBridge,
       breakersFor: (entry) => this.#services.breakersFor(flowId, entry),
       checkpoint: (id) => this.checkpoint(id),
+      bindTransport: (engine) => this.#bindTransport(engine),
     });
     for (const [routineId, limit] of this.#batchLimits.get(flowId) ?? []) engine.setBatchLimit(routineId, limit);
     this.#workers.set(workerId, engine);
+    engine.transport?.start();
     this.#durations.worker(engine);
     this.#events.publish(RuntimeTopic.WorkerStarted, () => ({ workerId, flowId }));
     return engine.worker;
@@ -324,10 +327,12 @@ export class RuntimeEngine implements PostHost {
     assertMs('stopWorker timeout', timeout, 0, { noLimit: true });
     if (engine.worker.status === 'stopped') return [];
     engine.setStopping();
+    const unbinding = engine.transport?.stop();
     await this.#within(engine.idle(), timeout);
     const cancelled = this.#jobs.active().filter((job) => job.workerId === workerId);
     for (const job of cancelled) job.cancel(`worker "${workerId}" stopped`);
     engine.stop();
+    if (unbinding !== undefined) await this.#within(unbinding, 5_000);
     this.#events.publish(RuntimeTopic.WorkerStopped, () => ({ workerId, flowId: engine.flow.id, cancelled: cancelled.length }));
     return cancelled.map((job) => job.jobId);
   }
@@ -446,6 +451,7 @@ export class RuntimeEngine implements PostHost {
       activations,
       failures: this.#failures.snapshot(),
       admission: this.#services.governance?.gate.stats(),
+      transport: this.#options.transport?.stats(),
     };
   }
 
@@ -502,9 +508,13 @@ export class RuntimeEngine implements PostHost {
       this.#services.beginStop();
       // Saved workers' jobs end here (cancelled: "checkpointed"): a resume runs them, not this close.
       await checkpointing;
+      // Taking nothing more from the transport; what was taken finishes with the drain.
+      const unbinding = Promise.all([...this.#workers.values()].map((engine) => engine.transport?.stop()));
       const drained = (await this.#within(this.#jobs.idle(), timeout)) && !this.#destroyed;
       const cancelled = [...this.#destroyCancelled, ...this.#cancelAll('runtime closed before the job finished')];
       const destroyed = this.#destroyed;
+      await this.#within(unbinding, destroyed ? 0 : 5_000);
+      await this.#options.transport?.close();
       this.#events.publish(RuntimeTopic.RunStopped, () => ({
         runtime: this.name,
         runId: this.runId,
@@ -543,6 +553,7 @@ export class RuntimeEngine implements PostHost {
       ...this.#recordedFact(),
     }));
     void this.#pool?.destroy();
+    void this.#options.transport?.close();
     const flushing = this.#services.stop(1_000);
     this.#closing ??= flushing.then((recording) => closeReport(false, cancelled, recording));
   }
@@ -558,6 +569,35 @@ export class RuntimeEngine implements PostHost {
       batchLimit: (flowId, routineId) => this.#batchLimits.get(flowId)?.get(routineId),
       setBatchLimit: (flowId, routineId, limit) => this.setBatchLimit(flowId, routineId, limit),
     };
+  }
+
+  /** The worker's binding to the transport, when there is one and the flow has distributed routines. */
+  #bindTransport(engine: WorkerEngine): TransportBinding | undefined {
+    const transport = this.#options.transport;
+    if (transport === undefined || engine.flow.routines.every((entry) => entry.distributed === undefined)) return undefined;
+    return transport.bind({
+      flow: engine.flow,
+      workerId: engine.worker.workerId,
+      hasJob: (jobId) => this.#jobs.has(jobId),
+      run: (routineId, slot, data, jobId, metadata) => {
+        if (engine.worker.status !== 'running') {
+          throw new SluiceError(ErrorCode.WorkerNotRunning, `Worker "${engine.worker.workerId}" is ${engine.worker.status}`);
+        }
+        const runner = engine.runner(routineId);
+        const target = runner.slot(slot);
+        if (target === undefined) {
+          throw new SluiceError(ErrorCode.UnknownSlot, `Routine "${routineId}" of flow "${engine.flow.id}" has no slot "${slot}"`, {
+            details: { flowId: engine.flow.id, routineId, slot },
+          });
+        }
+        const job = this.#newJob(engine, { jobId, metadata });
+        const item = { data, jobs: job };
+        // Taken from the transport: it waits for room rather than being refused or dropping another.
+        if (target.isFull || target.waiting > 0) runner.park(target, item, () => {});
+        else runner.offer(target, item);
+        return job;
+      },
+    });
   }
 
   #cancelAll(reason: string): string[] {

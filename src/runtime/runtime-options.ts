@@ -1,6 +1,7 @@
 /**
  * The Runtime's options, declared once, defaulted once and validated at the edge.
  */
+import type { Transport } from './transport.ts';
 import { Piscina } from 'piscina';
 import { resolveThreadPoolOptions, type ThreadPoolOptions } from '../pool/index.ts';
 import { EventBus } from '../bus/index.ts';
@@ -135,6 +136,13 @@ export interface RuntimeOptions {
    * @default the recording's file, when `record.log` is a path
    */
   checkpoints?: string;
+  /**
+   * Runs the flows' distributed routines (`addRoutine(…, { distributed: true })`) across
+   * processes: `redis({ url })` from `sluice/redis` (Redis Streams). Everything else stays
+   * in-process. See docs/distributed.md.
+   * @default undefined (every routine runs in this process)
+   */
+  transport?: Transport;
 }
 
 /**
@@ -167,8 +175,9 @@ export interface RecordOptions {
 
 /** Options with every default filled in. */
 export type ResolvedRuntimeOptions = Readonly<
-  Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers' | 'tracerProvider' | 'checkpoints'>> & {
+  Required<Omit<RuntimeOptions, 'bus' | 'record' | 'pool' | 'governor' | 'breakers' | 'tracerProvider' | 'checkpoints' | 'transport'>> & {
     checkpoints: string | undefined;
+    transport: Transport | undefined;
     bus: EventBus;
     tracerProvider: OtelTracerProvider | undefined;
     record: RecordOptions | undefined;
@@ -198,6 +207,7 @@ const kKeys = [
   'maxPendingJobs',
   'tracerProvider',
   'checkpoints',
+  'transport',
 ] as const;
 
 function defaultRunId(): string {
@@ -233,6 +243,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     pool: o.pool instanceof Piscina ? { piscina: o.pool } : (o.pool ?? {}),
     tracerProvider: o.tracerProvider,
     checkpoints: o.checkpoints,
+    transport: o.transport,
   };
   // Validated here, at the edge, though the pool itself is created on first use.
   resolveThreadPoolOptions(resolved.pool);
@@ -275,6 +286,13 @@ export function resolveRuntimeOptions(options: RuntimeOptions | undefined): Reso
     );
   }
   if (resolved.checkpoints !== undefined) assertName('checkpoints', resolved.checkpoints);
+  const transport = resolved.transport as Partial<Transport> | undefined;
+  if (transport !== undefined && (typeof transport?.bind !== 'function' || typeof transport.close !== 'function')) {
+    throw new SluiceError(
+      ErrorCode.InvalidArgument,
+      `Expected \`transport\` to be a transport such as redis({ url }) from sluice/redis, got ${describeValue(resolved.transport)}`,
+    );
+  }
   if (resolved.record !== undefined) {
     assertObject('record', resolved.record);
     assertKnownKeys('record', resolved.record as unknown as Record<string, unknown>, ['log', 'topics', 'sink', 'retention']);

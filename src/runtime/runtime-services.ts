@@ -129,6 +129,9 @@ export class RuntimeServices {
     const recording = this.#recording;
     if (recording !== undefined) this.health.register('store', () => RuntimeServices.#sinkHealth(recording));
     if (this.#governance !== undefined) this.health.register('governor', () => ({ status: 'healthy' }));
+    const transport = this.#options.transport;
+    if (transport !== undefined)
+      this.health.register(transport.name, () => transport.check(), { intervalMs: Math.min(1_000, this.#options.healthIntervalMs) });
     this.#breakerBinding = this.breakers.bindHealth(this.health);
     this.health.start();
     this.lifecycle.transition('running');

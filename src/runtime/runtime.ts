@@ -4,6 +4,7 @@
  * `RuntimeEngine` it holds (runtime-engine.ts). Nothing here is global, so several runtimes can
  * live in one process.
  */
+import type { TransportStats } from './transport.ts';
 import type { DisposableHandle } from '../core/disposable.ts';
 import { ErrorCode, SluiceError, describeValue } from '../core/errors.ts';
 import type { Flow } from '../core/flow.ts';
@@ -86,6 +87,8 @@ export interface RuntimeStats {
    * overloaded past the wait limit), and the knobs in effect; undefined when not governed.
    */
   admission: AdmissionStats | undefined;
+  /** With a transport (`RuntimeOptions.transport`): what crossed processes, and the backlog it sends into. */
+  transport: TransportStats | undefined;
 }
 
 /**

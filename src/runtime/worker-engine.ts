@@ -17,6 +17,7 @@ import type { Activation } from './activation-scope.ts';
 import type { PoolBridge } from './pool-bridge.ts';
 import { PlacementProbe } from './placement.ts';
 import type { RoutineEntry } from '../core/flow.ts';
+import type { RemoteRoute, TransportBinding } from './transport.ts';
 
 /** Settings a worker engine takes from its runtime. */
 export interface WorkerEngineOptions {
@@ -31,6 +32,8 @@ export interface WorkerEngineOptions {
   readonly breakersFor?: (entry: RoutineEntry) => readonly SluiceBreaker[];
   /** Saves the worker (the runtime's checkpoint). */
   readonly checkpoint: (workerId: string) => Promise<CheckpointInfo>;
+  /** Binds the worker to the runtime's transport when its flow has distributed routines. */
+  readonly bindTransport?: (engine: WorkerEngine) => TransportBinding | undefined;
 }
 
 /** Where a routine runs without a pool: inline, never measured. */
@@ -57,6 +60,8 @@ export class WorkerEngine implements RunnerHost {
   readonly #breakersFor: ((entry: RoutineEntry) => readonly SluiceBreaker[]) | undefined;
   #activeJobs = 0;
   #idleWaiters: Array<() => void> = [];
+  /** The transport's binding, when the flow's distributed routines run across processes. */
+  readonly transport: TransportBinding | undefined;
 
   constructor(workerId: string, flow: Flow, options: WorkerEngineOptions) {
     this.flow = flow;
@@ -73,9 +78,21 @@ export class WorkerEngine implements RunnerHost {
       checkpoint: () => options.checkpoint(workerId),
     });
     for (const entry of flow.routines) this.runners.set(entry.id, new RoutineRunner(entry, this));
+    this.transport = options.bindTransport?.(this);
     for (const c of flow.connections) {
-      (this.runners.get(c.source) as RoutineRunner).connect(c.event, this.runners.get(c.target) as RoutineRunner, c.slot);
+      const source = this.runners.get(c.source) as RoutineRunner;
+      const remote = this.remote(c.target, c.slot);
+      if (remote !== undefined) source.router.connect(c.event, remote.target, remote.slot);
+      else source.connect(c.event, this.runners.get(c.target) as RoutineRunner, c.slot);
     }
+  }
+
+  /** Where items for `routineId.slot` go when the routine runs across processes; undefined when in-process. */
+  remote(routineId: string, slot: string): RemoteRoute | undefined {
+    if (this.transport === undefined) return undefined;
+    const entry = this.runners.get(routineId)?.entry;
+    if (entry?.distributed === undefined || entry.routine.slots.every((s) => s.name !== slot)) return undefined;
+    return this.transport.route(routineId, slot);
   }
 
   wallTime(mono: number): number {

@@ -24,6 +24,7 @@ const kStatusOf: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.UnknownSlot]: 400,
   [ErrorCode.UnknownEvent]: 400,
   [ErrorCode.NotClonable]: 400,
+  [ErrorCode.NotSerializable]: 400,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.ForbiddenOrigin]: 403,
   [ErrorCode.NotFound]: 404,

@@ -1,33 +1,32 @@
 /**
- * A producer's credit window on one slot's stream: at most `window` entries the consuming group
- * has not finished (not yet delivered, or delivered and not acknowledged), so Redis holds what
- * the configuration allows, never the whole input. The producer counts what it adds and learns
- * what was consumed by reading the group's backlog (one XINFO) when it runs out of credit.
+ * A producer's credit window on what a consuming group has not finished: at most `window`
+ * entries not yet delivered, or delivered and not acknowledged, so Redis holds what the
+ * configuration allows, never the whole input. The producer counts what it adds and learns what
+ * was consumed by measuring the backlog (one round trip) when it runs out of credit.
  * @module
  */
 import { ErrorCode, SluiceError } from '../core/errors.ts';
-import type { StreamLink } from './stream-link.ts';
 
 /** Options of {@link CreditWindow}. */
 export interface CreditWindowOptions {
-  /** Unfinished entries allowed in the stream for the group. */
+  /** Unfinished entries allowed. */
   window: number;
-  /** How often a waiting producer reads the backlog again, ms. */
+  /** How often a waiting producer measures the backlog again, ms. */
   pollMs?: number;
 }
 
-/** The credit of one producer on one stream and group. */
+/** The credit of one producer on one backlog. */
 export class CreditWindow {
-  readonly stream: string;
-  readonly group: string;
   readonly window: number;
-  readonly #link: StreamLink;
+  readonly #measure: () => Promise<number>;
   readonly #pollMs: number;
-  /** Unfinished entries as last read, plus what was taken since. */
+  /** Unfinished entries as last measured, plus what was taken since. */
   #used = 0;
+  #backlog = 0;
   #refreshing: Promise<void> | undefined;
 
-  constructor(link: StreamLink, stream: string, group: string, options: CreditWindowOptions) {
+  /** `measure` resolves with the backlog: entries the group has not finished. */
+  constructor(measure: () => Promise<number>, options: CreditWindowOptions) {
     if (!Number.isInteger(options.window) || options.window < 1) {
       throw new SluiceError(
         ErrorCode.InvalidArgument,
@@ -37,9 +36,7 @@ export class CreditWindow {
         },
       );
     }
-    this.#link = link;
-    this.stream = stream;
-    this.group = group;
+    this.#measure = measure;
     this.window = options.window;
     this.#pollMs = options.pollMs ?? 5;
   }
@@ -49,6 +46,11 @@ export class CreditWindow {
     return Math.max(0, this.window - this.#used);
   }
 
+  /** The backlog as last measured. */
+  get backlog(): number {
+    return this.#backlog;
+  }
+
   /** Takes one credit if any is known to be left (no round trip); false when the window looks full. */
   tryTake(): boolean {
     if (this.#used >= this.window) return false;
@@ -56,12 +58,17 @@ export class CreditWindow {
     return true;
   }
 
-  /** Reads the group's backlog: what it finished becomes credit again. */
+  /** Returns credit taken for entries that were not added after all. */
+  giveBack(count: number): void {
+    this.#used = Math.max(0, this.#used - count);
+  }
+
+  /** Measures the backlog: what the group finished becomes credit again. */
   refresh(): Promise<void> {
-    this.#refreshing ??= this.#link
-      .backlog(this.stream, this.group)
-      .then(({ lag, pending }) => {
-        this.#used = lag + pending;
+    this.#refreshing ??= this.#measure()
+      .then((backlog) => {
+        this.#backlog = backlog;
+        this.#used = backlog;
       })
       .finally(() => {
         this.#refreshing = undefined;
@@ -69,7 +76,7 @@ export class CreditWindow {
     return this.#refreshing;
   }
 
-  /** Takes one credit, waiting (reading the backlog every `pollMs`) until the group makes room. */
+  /** Takes one credit, waiting (measuring every `pollMs`) until the group makes room. */
   async take(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();

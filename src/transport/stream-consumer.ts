@@ -38,6 +38,12 @@ export interface StreamConsumerOptions {
   readonly maxDeliveries?: number;
   /** Streams whose entries are handled one after another, in order (partitions). @default none */
   readonly ordered?: (stream: string) => boolean;
+  /**
+   * Whether an entry of `stream` may still be handled here, asked just before (a partition whose
+   * lease this process lost is left to its new owner; a promise while that is being found out).
+   * @default always
+   */
+  readonly mayHandle?: (stream: string) => boolean | Promise<boolean>;
 }
 
 /** What a handler returns for an entry that must go to the dead-letter stream now. */
@@ -66,11 +72,12 @@ export class StreamConsumer {
   lastError: unknown;
   readonly #link: StreamLink;
   #reader: StreamLink | undefined;
-  readonly #options: Required<StreamConsumerOptions>;
+  #options: Required<StreamConsumerOptions>;
   readonly #handler: (entry: StreamEntry) => Promise<StreamOutputs | FailedEntry>;
   #running: Promise<void> | undefined;
   #stopping = false;
   #lastClaim = 0;
+  #lastTouch = 0;
   /** Entries being handled, and who waits for one to finish. */
   #inHand = new Set<string>();
   #freed: (() => void) | undefined;
@@ -86,10 +93,44 @@ export class StreamConsumer {
       maxDeliveries: 5,
       claimEveryMs: Math.max(1, Math.floor(claimIdleMs / 2)),
       ordered: () => false,
+      mayHandle: () => true,
       ...options,
       claimIdleMs,
     };
     this.#handler = handler;
+  }
+
+  /** Reads `streams` from the next round on (groups are created for new ones first). */
+  async setStreams(streams: readonly string[]): Promise<void> {
+    for (const stream of streams) if (!this.#options.streams.includes(stream)) await this.#link.ensureGroup(stream, this.#options.group);
+    this.#options = { ...this.#options, streams: [...streams] };
+  }
+
+  /**
+   * Takes over every entry of `stream` pending with any consumer of the group (its previous
+   * owner's, for a partition whose lease moved here) and handles them first, in order; those
+   * delivered `maxDeliveries` times go to the dead-letter stream.
+   */
+  async adopt(stream: string): Promise<void> {
+    await this.#link.ensureGroup(stream, this.#options.group);
+    const { group, consumer, count, maxDeliveries } = this.#options;
+    // A partition's pending entries are few: what its consumers had in hand (`count` each at most).
+    const { claimed, dead } = await this.#link.claimIdle(group, consumer, stream, {
+      minIdleMs: 0,
+      count: Math.max(1_000, count * 16),
+      maxDeliveries,
+      error: { code: 'SLUICE_ERR_WORKER_CRASHED', message: `delivered ${maxDeliveries} times without being acknowledged` },
+      skip: this.#inHandOf(stream),
+    });
+    this.stats.dead += dead;
+    this.stats.claimed += claimed.length;
+    this.#dispatch(claimed);
+  }
+
+  #inHandOf(stream: string): Set<string> {
+    const ids = new Set<string>();
+    for (const key of this.#inHand) if (key.startsWith(`${stream}|`)) ids.add(key.slice(stream.length + 1));
+    return ids;
   }
 
   /** Entries being handled now. */
@@ -116,21 +157,37 @@ export class StreamConsumer {
   async #loop(): Promise<void> {
     let drained = false;
     let failures = 0;
-    const { group, consumer, streams, count, blockMs } = this.#options;
     while (!this.#stopping) {
+      const { group, consumer, streams, count, blockMs } = this.#options;
       try {
         if (!drained) {
           await this.#drainOwn();
           drained = true;
         }
+        if (Date.now() - this.#lastTouch >= this.#options.claimIdleMs / 3) await this.#touch();
         if (Date.now() - this.#lastClaim >= this.#options.claimEveryMs) await this.#claim();
         // Read again once half the window is free: a slow entry does not hold the others back.
         if (this.#inHand.size > count / 2) {
-          await new Promise<void>((resolve) => (this.#freed = resolve));
+          // Wake to keep the entries in hand fresh even when none finishes meanwhile.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.#options.claimIdleMs / 3);
+            this.#freed = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
           this.#freed = undefined;
           continue;
         }
-        this.#reader ??= new StreamLink(this.#link.redis.duplicate() as Redis, this.#link.keys);
+        if (streams.length === 0) {
+          await new Promise((resolve) => setTimeout(resolve, blockMs));
+          continue;
+        }
+        if (this.#reader === undefined) {
+          const client = this.#link.redis.duplicate() as Redis;
+          client.on('error', () => undefined); // reported by the rounds that fail, and by health
+          this.#reader = new StreamLink(client, this.#link.keys);
+        }
         const entries = await this.#reader.read(group, consumer, streams, { count: count - this.#inHand.size, blockMs });
         this.#dispatch(entries);
         failures = 0;
@@ -148,11 +205,19 @@ export class StreamConsumer {
     await this.#settled();
   }
 
-  /** Resolves once nothing is in hand. */
+  /** Resolves once nothing is in hand (keeping what is in hand fresh meanwhile). */
   async #settled(): Promise<void> {
     while (this.#inHand.size > 0) {
-      await new Promise<void>((resolve) => (this.#freed = resolve));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#options.claimIdleMs / 3);
+        this.#freed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
       this.#freed = undefined;
+      if (this.#inHand.size > 0 && Date.now() - this.#lastTouch >= this.#options.claimIdleMs / 3)
+        await this.#touch().catch(() => undefined);
     }
   }
 
@@ -175,6 +240,21 @@ export class StreamConsumer {
     }
   }
 
+  /** Keeps what this consumer has in hand from looking idle to the others' claims. */
+  async #touch(): Promise<void> {
+    this.#lastTouch = Date.now();
+    const { group, consumer } = this.#options;
+    const byStream = new Map<string, string[]>();
+    for (const key of this.#inHand) {
+      const at = key.lastIndexOf('|');
+      const stream = key.slice(0, at);
+      const ids = byStream.get(stream);
+      if (ids === undefined) byStream.set(stream, [key.slice(at + 1)]);
+      else ids.push(key.slice(at + 1));
+    }
+    for (const [stream, ids] of byStream) await this.#link.touch(group, consumer, stream, ids);
+  }
+
   async #claim(): Promise<void> {
     this.#lastClaim = Date.now();
     const { group, consumer, streams, count, claimIdleMs, maxDeliveries } = this.#options;
@@ -184,11 +264,17 @@ export class StreamConsumer {
         count,
         maxDeliveries,
         error: { code: 'SLUICE_ERR_WORKER_CRASHED', message: `delivered ${maxDeliveries} times without being acknowledged` },
+        skip: this.#inHandOf(stream),
       });
       this.stats.dead += dead;
       this.stats.claimed += claimed.length;
       this.#dispatch(claimed);
     }
+  }
+
+  /** Entries of `stream` in hand now (the ordered chain of a partition included). */
+  inHandOf(stream: string): number {
+    return this.#inHandOf(stream).size;
   }
 
   #dispatch(entries: readonly StreamEntry[]): void {
@@ -214,6 +300,9 @@ export class StreamConsumer {
 
   /** Handles and commits one entry; never rejects (a Redis error leaves the entry pending). */
   async #handle(entry: StreamEntry): Promise<void> {
+    // A partition that moved away meanwhile: its new owner adopts the entry.
+    const may = this.#options.mayHandle(entry.stream);
+    if (may === false || (may !== true && !(await may))) return;
     this.stats.handled++;
     let outputs: StreamOutputs | FailedEntry;
     try {

@@ -5,7 +5,7 @@
  * | key | type | holds |
  * |---|---|---|
  * | `<ns>:{<flow>}:slot:<routine>.<slot>` | stream | the items of one destination slot; one consumer group per routine |
- * | `<ns>:{<flow>}:job:<jobId>` | hash | a job's `inflight` count (items queued or running anywhere, plus the poster's hold) and `status`; expires once ended |
+ * | `<ns>:{<flow>}:job:<jobId>` | hash | a job's `inflight` count (queued or running anywhere, plus posters' holds), `status`; expires |
  * | `<ns>:{<flow>}:jobs` | stream | job outcomes (`job`, `status`, `error`), read by the posting runtime |
  * | `<ns>:{<flow>}:dead` | stream | entries that failed `maxDeliveries` times, with their error |
  * | `<ns>:{<flow>}:errors` | hash | the last error of each entry whose handling failed (`<stream>|<id>`), until it is dead-lettered |
@@ -36,6 +36,11 @@ export class FlowKeys {
     this.namespace = namespace;
     this.flowId = flowId;
     this.#prefix = `${namespace}:{${flowId}}`;
+  }
+
+  /** `<ns>:{<flow>}`: what every key of the flow starts with. */
+  get flowPrefix(): string {
+    return this.#prefix;
   }
 
   /** The stream feeding `slot` of `routineId`. */

@@ -42,11 +42,36 @@ export interface CommitResult {
   readonly inflight: number;
 }
 
-// KEYS: stream, job hash. ARGV: job id, payload, 1 to add the poster's hold on the job too.
+// KEYS: stream, job hash. ARGV: job id, payload, the poster's hold field ('' for none).
 const kPostScript = `
 redis.call('HSETNX', KEYS[2], 'status', 'running')
-redis.call('HINCRBY', KEYS[2], 'inflight', 1 + tonumber(ARGV[3]))
+local add = 1
+if ARGV[3] ~= '' and redis.call('HSETNX', KEYS[2], ARGV[3], '1') == 1 then add = 2 end
+redis.call('HINCRBY', KEYS[2], 'inflight', add)
 return redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'data', ARGV[2])
+`;
+
+// KEYS: per entry its stream and its job hash. ARGV: per entry its job id, payload, the poster's
+// hold field ('' for none: the first entry of a job to find the field unset adds the hold),
+// sequence number and sequence field. An entry is added only when its sequence number is above the
+// one its job's field holds: a batch sent again after its reply was lost adds nothing twice.
+const kPostManyScript = `
+local added = 0
+for i = 1, #KEYS / 2 do
+  local job = KEYS[2 * i]
+  local at = (i - 1) * 5
+  local seq = tonumber(ARGV[at + 4])
+  if seq > tonumber(redis.call('HGET', job, ARGV[at + 5]) or '0') then
+    redis.call('HSET', job, ARGV[at + 5], seq)
+    redis.call('HSETNX', job, 'status', 'running')
+    local add = 1
+    if ARGV[at + 3] ~= '' and redis.call('HSETNX', job, ARGV[at + 3], '1') == 1 then add = 2 end
+    redis.call('HINCRBY', job, 'inflight', add)
+    redis.call('XADD', KEYS[2 * i - 1], '*', 'job', ARGV[at + 1], 'data', ARGV[at + 2])
+    added = added + 1
+  end
+end
+return added
 `;
 
 // Ends a job whose count reached zero (or that failed): status, expiry, one outcome entry.
@@ -105,15 +130,32 @@ return 1
 `;
 
 // KEYS: job hash, job outcomes. ARGV: job id, job ttl (ms), outcome limit, status the poster
-// ends with ('completed': its local work settled; 'failed': it failed), error code, message.
+// ends with ('completed': its local work settled; 'failed': it failed), error code, message, the
+// poster's hold field. Only a hold that is there is given back: a release sent twice does nothing more.
 const kReleaseScript = `${kEndJob}
-local left = redis.call('HINCRBY', KEYS[1], 'inflight', -1)
+local had = redis.call('HDEL', KEYS[1], ARGV[7])
+local left = 0
+if had == 1 then left = redis.call('HINCRBY', KEYS[1], 'inflight', -1) end
 if ARGV[4] == 'failed' then
   endJob(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 'failed', ARGV[5], ARGV[6])
-elseif left <= 0 then
+elseif had == 1 and left <= 0 then
   endJob(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 'completed')
 end
 return left
+`;
+
+// KEYS: stream. ARGV: group, consumer, then entry ids. Resets the idle time of the entries this
+// consumer still owns (XCLAIM JUSTID keeps delivery counts); one another consumer claimed is left.
+const kTouchScript = `
+local touched = 0
+for i = 3, #ARGV do
+  local info = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if info[1] and info[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    touched = touched + 1
+  end
+end
+return touched
 `;
 
 /** Entries of one stream: `[id, [field, value, …]]`. */
@@ -129,10 +171,25 @@ function streamPairs(reply: Array<[string, EntryList]> | Array<string | EntryLis
 }
 
 interface ScriptedRedis extends Redis {
-  sluicePost(stream: string, job: string, jobId: string, data: string, hold: number): Promise<string>;
+  sluicePost(stream: string, job: string, jobId: string, data: string, holdField: string): Promise<string>;
   sluiceCommit(...args: Array<string | number>): Promise<[number, number]>;
   sluiceDead(...args: Array<string | number>): Promise<number>;
   sluiceRelease(...args: Array<string | number>): Promise<number>;
+  sluicePostMany(...args: Array<string | number>): Promise<number>;
+  sluiceTouch(...args: Array<string | number>): Promise<number>;
+}
+
+/** One entry of {@link StreamLink.postMany}. */
+export interface OutgoingEntry {
+  readonly stream: string;
+  readonly jobId: string;
+  readonly data: string;
+  /** The poster's hold field: the first entry of the job to find it unset adds the poster's hold. */
+  readonly holdField: string;
+  /** This poster's number for the entry among its entries of the job on this route, from 1. */
+  readonly seq: number;
+  /** The job-hash field the poster keeps its last number in (one per poster and route). */
+  readonly seqField: string;
 }
 
 /** Options of {@link StreamLink}. */
@@ -170,6 +227,8 @@ export class StreamLink {
       redis.defineCommand('sluiceCommit', { lua: kCommitScript });
       redis.defineCommand('sluiceDead', { numberOfKeys: 5, lua: kDeadScript });
       redis.defineCommand('sluiceRelease', { numberOfKeys: 2, lua: kReleaseScript });
+      redis.defineCommand('sluicePostMany', { lua: kPostManyScript });
+      redis.defineCommand('sluiceTouch', { numberOfKeys: 1, lua: kTouchScript });
     }
     this.#redis = scripted;
   }
@@ -189,12 +248,24 @@ export class StreamLink {
   }
 
   /**
-   * Posts `data` for job `jobId` into `stream`; returns the entry id. With `hold`, the job's count
-   * also keeps one hold for the poster, which it gives back with {@link release} once its own
-   * local work for the job has settled (so the job cannot complete between two of its posts).
+   * Posts `data` for job `jobId` into `stream`; returns the entry id. With `holdField`, the job's
+   * count also keeps one hold for the poster (once, whichever of its entries comes first), which it
+   * gives back with {@link release} once its own local work for the job has settled, so the job
+   * cannot complete between two of its posts.
    */
-  post(stream: string, jobId: string, data: string, hold = false): Promise<string> {
-    return this.#redis.sluicePost(stream, this.keys.job(jobId), jobId, data, hold ? 1 : 0);
+  post(stream: string, jobId: string, data: string, holdField = ''): Promise<string> {
+    return this.#redis.sluicePost(stream, this.keys.job(jobId), jobId, data, holdField);
+  }
+
+  /**
+   * Posts a batch in one atomic step; returns how many entries were added (fewer when part of
+   * it had been added by an earlier try whose reply was lost).
+   */
+  postMany(entries: readonly OutgoingEntry[]): Promise<number> {
+    const args: Array<string | number> = [entries.length * 2];
+    for (const entry of entries) args.push(entry.stream, this.keys.job(entry.jobId));
+    for (const entry of entries) args.push(entry.jobId, entry.data, entry.holdField, entry.seq, entry.seqField);
+    return this.#redis.sluicePostMany(...args);
   }
 
   /**
@@ -202,7 +273,7 @@ export class StreamLink {
    * settled (the job completes if nothing else is in flight), `failed` (with the error) when the
    * job failed in the poster. Returns the job's count after it.
    */
-  release(jobId: string, status: 'completed' | 'failed', error?: StreamError): Promise<number> {
+  release(jobId: string, holdField: string, status: 'completed' | 'failed', error?: StreamError): Promise<number> {
     return this.#redis.sluiceRelease(
       this.keys.job(jobId),
       this.keys.jobs,
@@ -212,6 +283,7 @@ export class StreamLink {
       status,
       error?.code ?? '',
       error?.message ?? '',
+      holdField,
     );
   }
 
@@ -254,6 +326,15 @@ export class StreamLink {
   }
 
   /**
+   * Tells the group that `consumer` is still handling `ids` of `stream` (their idle time starts
+   * again, their delivery counts stay), so they are not claimed from a live consumer whose
+   * handling takes long; returns how many it still owned.
+   */
+  touch(group: string, consumer: string, stream: string, ids: readonly string[]): Promise<number> {
+    return this.#redis.sluiceTouch(stream, group, consumer, ...ids);
+  }
+
+  /**
    * Moves `entry` to the dead-letter stream with `error` (the one its last failed handling
    * recorded wins), acknowledged, its job failed; false when it was already acknowledged.
    */
@@ -285,14 +366,24 @@ export class StreamLink {
     group: string,
     consumer: string,
     stream: string,
-    options: { minIdleMs: number; count: number; maxDeliveries: number; error: { code: string; message: string } },
+    options: {
+      minIdleMs: number;
+      count: number;
+      maxDeliveries: number;
+      error: { code: string; message: string };
+      /** Ids to leave where they are (handled by this consumer right now). */
+      skip?: ReadonlySet<string>;
+    },
   ): Promise<{ claimed: StreamEntry[]; dead: number }> {
     const pending = (await this.#redis.call('XPENDING', stream, group, 'IDLE', options.minIdleMs, '-', '+', options.count)) as Array<
       [string, string, number, number]
     >;
     const claimed: StreamEntry[] = [];
+    const toClaim: string[] = [];
+    const counts = new Map<string, number>();
     let dead = 0;
     for (const [id, , , deliveries] of pending) {
+      if (options.skip?.has(id) === true) continue;
       if (deliveries >= options.maxDeliveries) {
         const fields = (await this.#redis.xrange(stream, id, id))[0]?.[1] ?? [];
         const entry: StreamEntry = {
@@ -305,11 +396,16 @@ export class StreamLink {
         if (await this.deadLetter(group, entry, options.error)) dead++;
         continue;
       }
-      // XCLAIM with the idle floor: another consumer that claimed it a moment ago wins.
-      const got = (await this.#redis.call('XCLAIM', stream, group, consumer, options.minIdleMs, id)) as Array<[string, string[]]>;
+      toClaim.push(id);
+      counts.set(id, deliveries);
+    }
+    // One XCLAIM for all, with the idle floor: another consumer that claimed one a moment ago keeps it.
+    if (toClaim.length > 0) {
+      const got = (await this.#redis.call('XCLAIM', stream, group, consumer, options.minIdleMs, ...toClaim)) as Array<[string, string[]]>;
       for (const [claimedId, fields] of got) {
         if (fields === null || fields.length === 0) continue;
-        claimed.push({ stream, id: claimedId, jobId: field(fields, 'job'), data: field(fields, 'data'), deliveries: deliveries + 1 });
+        const deliveries = (counts.get(claimedId) ?? 0) + 1;
+        claimed.push({ stream, id: claimedId, jobId: field(fields, 'job'), data: field(fields, 'data'), deliveries });
       }
     }
     return { claimed, dead };

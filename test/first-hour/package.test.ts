@@ -198,6 +198,22 @@ try {
     expect(result.message).toContain('npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm');
   }, 60_000);
 
+  it('sluice/redis without ioredis installed: a coded error that names the npm command', async () => {
+    writeFileSync(
+      join(project, 'redis-check.mjs'),
+      `try {
+  await import('sluice/redis');
+  console.log(JSON.stringify({ loaded: true }));
+} catch (error) {
+  console.log(JSON.stringify({ code: error.code, message: error.message }));
+}
+`,
+    );
+    const { stdout } = await exec(process.execPath, ['redis-check.mjs'], { cwd: project, timeout: 60_000 });
+    const result = JSON.parse(stdout) as { code: string; message: string };
+    expect(result).toEqual({ code: 'SLUICE_ERR_BACKEND_UNAVAILABLE', message: expect.stringContaining('npm install ioredis@6') });
+  }, 60_000);
+
   it('every documented entry loads from the installed package; internals are not exported', async () => {
     const entries = [
       'sluice',

@@ -33,6 +33,11 @@ export interface RunOptions {
   quiet?: boolean;
   /** Stream mode: every item through the flow as one job (`runtime.stream`). */
   stream?: boolean;
+  /** The Redis transport's server: distributed routines run on `sluice worker` processes. */
+  redis?: string;
+  namespace?: string;
+  /** With `redis`: take distributed items in this process too. */
+  consume?: boolean;
 }
 
 /** The summary `run` prints. */
@@ -209,9 +214,21 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.dispatchBatch === undefined ? {} : { dispatchBatch: options.dispatchBatch }),
   };
+  if (options.redis === undefined && (options.namespace !== undefined || options.consume === true)) {
+    throw new UsageError('--namespace and --consume go with --redis <url>');
+  }
+  const transport =
+    options.redis === undefined
+      ? undefined
+      : (await import('../../transport/redis-transport.ts')).redis({
+          url: options.redis,
+          consume: options.consume === true,
+          ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+        });
   const runtime = new Runtime({
     ...(record === undefined ? {} : { record: { log: record } }),
     ...(Object.keys(pool).length === 0 ? {} : { pool }),
+    ...(transport === undefined ? {} : { transport }),
   });
   const flow = runtime.register(mod, parseParams(options.param ?? []));
   await runtime.start();
