@@ -33,8 +33,10 @@ export const Metric = {
   NetTxBps: 'net_tx_bps',
   /** Event-loop delay of the main thread, p99 over the last interval, milliseconds. */
   EventLoopDelayMs: 'event_loop_delay_ms',
-  /** Items waiting in slot queues (runtime metric). */
+  /** Items waiting in slot queues, and under a transport in other processes for this runtime's jobs (runtime metric). */
   QueueDepth: 'queue_depth',
+  /** Under a transport: items sent or held for other processes and not finished there (runtime metric). */
+  TransportBacklog: 'transport_backlog',
   /** Highest slot fill ratio, 0..1 (runtime metric). */
   QueuePressure: 'queue_pressure',
   /** Activation latency p95, milliseconds (runtime metric). */

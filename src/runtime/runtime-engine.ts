@@ -566,6 +566,13 @@ export class RuntimeEngine implements PostHost {
       queues: () => [...this.#workers.values()].flatMap((engine) => (engine.worker.status === 'running' ? engine.queueStatus() : [])),
       existingPool: () => this.#pool,
       activeJobs: () => this.#jobs.activeCount,
+      transportBacklog: () => {
+        const stats = this.#options.transport?.stats();
+        if (stats === undefined) return undefined;
+        let backlog = stats.unsent;
+        for (const n of Object.values(stats.backlog)) backlog += n;
+        return backlog;
+      },
       batchLimit: (flowId, routineId) => this.#batchLimits.get(flowId)?.get(routineId),
       setBatchLimit: (flowId, routineId, limit) => this.setBatchLimit(flowId, routineId, limit),
     };

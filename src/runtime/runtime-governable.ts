@@ -31,6 +31,11 @@ export interface GovernedRuntime {
   existingPool(): ThreadPool | undefined;
   /** Jobs posted and not yet finished. */
   activeJobs(): number;
+  /**
+   * With a transport: items this runtime sent or holds for other processes that are not finished
+   * there (its unsent queue and the consuming groups' backlog); undefined without one.
+   */
+  transportBacklog?(): number | undefined;
   /** The batch cap of a routine (undefined: none). */
   batchLimit(flowId: string, routineId: string): number | undefined;
   setBatchLimit(flowId: string, routineId: string, limit: number | undefined): void;
@@ -160,10 +165,14 @@ export class RuntimeGovernable implements Governable {
       depth += q.length + q.waiting;
       pressure = Math.max(pressure, q.waiting > 0 ? 1 : q.utilisation);
     }
+    // Work waiting in other processes for this runtime's jobs is queued work too.
+    const backlog = this.#runtime.transportBacklog?.();
+    if (backlog !== undefined) depth += backlog;
     const pool = this.#runtime.existingPool();
     const stats = pool?.stats();
     const throughput = this.#throughput.rate();
     return {
+      ...(backlog === undefined ? {} : { transport_backlog: backlog }),
       queue_depth: depth,
       queue_pressure: pressure,
       latency_ms: this.#latency.percentile(0.95),

@@ -25,7 +25,7 @@ import { assertInteger, assertKnownKeys, assertMs, assertObject } from '../core/
 import type { HealthReport } from '../resilience/index.ts';
 import type { Item } from '../runtime/activation-scope.ts';
 import type { RouteTarget } from '../runtime/emit-router.ts';
-import { jobList, releaseJobs, retainJobs, type Jobs } from '../runtime/jobs.ts';
+import { allTerminal, jobList, releaseJobs, retainJobs, type Jobs } from '../runtime/jobs.ts';
 import type { RemoteRoute, Transport, TransportBinding, TransportStats, TransportWorker } from '../runtime/transport.ts';
 import { CreditWindow } from './credit-window.ts';
 import { JobOutcomes } from './job-outcomes.ts';
@@ -137,7 +137,11 @@ export class RedisTransport implements Transport {
 
   check(): HealthReport {
     const status = this.#redis.status;
-    if (status === 'ready') return { status: 'healthy' };
+    if (status === 'ready') {
+      // Keeps the backlog the stats (and the governor) read fresh, once per check.
+      for (const binding of this.#bindings) binding.measureBacklog();
+      return { status: 'healthy' };
+    }
     return {
       status: 'degraded',
       detail:
@@ -466,6 +470,11 @@ export class RedisBinding implements TransportBinding {
     return new FailedEntry({ code: job.error?.code ?? ErrorCode.RoutineFailed, message: job.error?.message ?? 'failed' });
   }
 
+  /** Measures every route's backlog again (errors are left to the next measure). */
+  measureBacklog(): void {
+    for (const route of this.#routes.values()) route.credit.refresh().catch(() => undefined);
+  }
+
   counters(): {
     sent: number;
     handled: number;
@@ -523,6 +532,9 @@ export function partitionOf(key: string, partitions: number): number {
   }
   return (hash >>> 0) % partitions;
 }
+
+/** Failed sends in a row after which a stopping binding gives up on what is left (its jobs are cancelled by the close). */
+const kGiveUpWhenStopping = 5;
 
 /** What an outbound item carries besides its payload once it is numbered. */
 interface Numbered {
@@ -651,17 +663,29 @@ class Outbound implements RouteTarget, RemoteRoute {
     });
   }
 
-  /** Resolves once nothing waits here (or, stopping, after trying for a while). */
+  /** Resolves once nothing waits here (or, with Redis away, after a few tries: the runtime is closing). */
   async flushed(): Promise<void> {
-    while (this.slot.length > 0 && this.#failures < 20) {
+    while (this.slot.length > 0 && this.#failures < kGiveUpWhenStopping) {
       this.#kick();
       await this.#flushing;
+    }
+  }
+
+  /** Items at the head whose jobs have all ended (cancelled, failed) are not sent. */
+  #dropEnded(): void {
+    const slot = this.slot;
+    while (slot.length > 0 && allTerminal((slot.peek(0) as Item).jobs)) {
+      const [item] = slot.take(1) as [Item];
+      slot.counters.discarded++;
+      releaseJobs(item.jobs);
     }
   }
 
   async #flush(): Promise<void> {
     const slot = this.slot;
     while (slot.length > 0) {
+      this.#dropEnded();
+      if (slot.length === 0) return;
       const n = Math.min(slot.length, 256);
       let allowed = 0;
       while (allowed < n && this.credit.tryTake()) allowed++;
@@ -696,7 +720,7 @@ class Outbound implements RouteTarget, RemoteRoute {
         this.credit.giveBack(allowed);
         this.#failures++;
         await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * 2 ** Math.min(this.#failures, 6))));
-        if (this.#binding.stopped && this.#failures >= 20) return;
+        if (this.#binding.stopped && this.#failures >= kGiveUpWhenStopping) return;
       }
     }
   }

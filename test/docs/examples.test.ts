@@ -73,7 +73,7 @@ function mapImports(code: string): string {
     .replace(/from 'sluice\/inference'/g, `from '${inference}'`)
     .replace(/from 'sluice\/([a-z-]+)'/g, (_, sub: string) => `from '${join(root, `src/entry/${sub}.ts`)}'`)
     .replace(/import\('sluice'\)/g, `import('${src}')`)
-    .replace(/from '\.\/(flows|src|bench)\//g, `from '${root}$1/`);
+    .replace(/from '\.\/(flows|src|bench|test)\//g, `from '${root}$1/`);
 }
 
 const files = [

@@ -9,6 +9,7 @@ import { ErrorCode, Flow, Routine, Runtime, type ActivationContext, type SlotIte
 import { redis } from '../../src/entry/redis.ts';
 import { startRedis, type RedisServer } from '../fixtures/redis-server.ts';
 import { expectCode } from '../fixtures/helpers.ts';
+import { Governor } from '../../src/governor/index.ts';
 
 let server: RedisServer;
 let check: Redis;
@@ -207,6 +208,56 @@ describe('the redis transport', () => {
       }
     } finally {
       await closeAll([producer, ...consumers]);
+    }
+  });
+
+  it('losing Redis degrades the runtime (health says why); it recovers when Redis returns, and nothing acknowledged is lost', async () => {
+    const own = await startRedis();
+    const seen: Seen = [];
+    const namespace = `t${++flowCounter}`;
+    const common = { url: own.url, namespace, claimIdleMs: 500 };
+    const producer = new Runtime({ name: 'p', healthIntervalMs: 50, transport: redis({ ...common, consume: false }) });
+    const consumer = new Runtime({ name: 'c', transport: redis({ ...common, consumer: 'c' }) });
+    try {
+      producer.register(flow('outage', seen, 'p'));
+      consumer.register(flow('outage', seen, 'c'));
+      consumer.exec('outage');
+      const before = [0, 1, 2].map((n) => producer.post('outage', 'source', 'in', { n })[1]);
+      await Promise.all(before.map((job) => job.done()));
+      await until(() => producer.health().subsystems.redis?.status === 'healthy');
+      const restarting = own.restart({ downMs: 1_500 });
+      await until(() => producer.status === 'degraded');
+      const redisHealth = producer.health().subsystems.redis;
+      expect(redisHealth).toMatchObject({ status: 'degraded', detail: expect.stringContaining('items wait here until it is back') });
+      // Posted while Redis is away: they wait in the queue in front of it.
+      const during = [3, 4, 5].map((n) => producer.post('outage', 'source', 'in', { n })[1]);
+      expect(producer.stats().transport?.connected).toBe(false);
+      await restarting;
+      const ended = await Promise.all(during.map((job) => job.done()));
+      expect(ended.map((job) => job.status)).toEqual(['completed', 'completed', 'completed']);
+      await until(() => producer.status === 'running');
+      expect(seen.map((s) => s.n).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    } finally {
+      await closeAll([producer, consumer]);
+      await own.stop();
+    }
+  });
+
+  it("the governor reads what waits in Redis for the runtime's jobs (transport_backlog, in queue_depth)", async () => {
+    const seen: Seen = [];
+    const namespace = `t${++flowCounter}`;
+    const governor = new Governor({ intervalMs: 250 });
+    const producer = new Runtime({ name: 'gov', governor, transport: redis({ url: server.url, namespace, consume: false }) });
+    try {
+      producer.register(flow('governed', seen, 'gov'));
+      await producer.start();
+      governor.start();
+      for (let n = 0; n < 30; n++) producer.post('governed', 'source', 'in', { n });
+      await until(() => (governor.profile('gov.transport_backlog')?.current ?? 0) === 30);
+      expect(governor.profile('gov.queue_depth')?.current).toBeGreaterThanOrEqual(30);
+    } finally {
+      governor.stop();
+      await producer.close({ timeout: 0 });
     }
   });
 

@@ -68,6 +68,25 @@ describe('StreamLink', () => {
     expect(outcomes.map(([, fields]) => fields)).toEqual([['job', 'j1', 'status', 'completed']]);
   });
 
+  it("a producer's batch sent again (its reply lost) adds nothing twice; its hold is added once and given back once", async () => {
+    const input = keys.slot('mid', 'in');
+    await link.ensureGroup(input, 'mid');
+    const batch = [1, 2, 3].map((seq) => ({ stream: input, jobId: 'jb', data: String(seq), holdField: 'hold|p', seq, seqField: 'seq|p' }));
+    expect(await link.postMany(batch)).toBe(3);
+    expect(await link.postMany(batch)).toBe(0); // the same numbers again: nothing added
+    expect(await link.postMany([...batch, { ...batch[0]!, data: '4', seq: 4 }])).toBe(1);
+    expect(await redis.xlen(input)).toBe(4);
+    expect(await link.jobState('jb')).toEqual({ inflight: 5, status: 'running' }); // 4 entries + the producer's hold
+    const entries = await link.read('mid', 'c', [input], { count: 10 });
+    for (const entry of entries) await link.commit('mid', entry, []);
+    expect(await link.jobState('jb')).toEqual({ inflight: 1, status: 'running' }); // the hold keeps it open
+    expect(await link.release('jb', 'hold|p', 'completed')).toBe(0);
+    expect(await link.release('jb', 'hold|p', 'completed')).toBe(0); // a release resent gives back nothing more
+    expect(await link.jobState('jb')).toEqual({ inflight: 0, status: 'completed' });
+    const outcomes = await redis.xrange(keys.jobs, '-', '+');
+    expect(outcomes.map(([, fields]) => fields)).toEqual([['job', 'jb', 'status', 'completed']]);
+  });
+
   it("a stalled consumer's entries are claimed by a live one; the stalled one's late commit adds nothing", async () => {
     const input = keys.slot('mid', 'in');
     const output = keys.slot('sink', 'in');
