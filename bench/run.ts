@@ -1,12 +1,12 @@
 /**
  * `npm run bench`: runs every built-in scenario — inline pipeline, fan-out/fan-in, CPU-bound
  * scaling by threads, the dispatch-batch sweep, latency at fixed rates, durable-log throughput,
- * what recording costs the pipeline,
+ * what recording costs the pipeline, scale-out over Redis Streams (vs raw Streams and BullMQ),
  * the governor ramp and the command line's start-up — each beside a baseline measured in the
  * same run; prints a table per scenario and writes bench/results/<scenario>.json, report.html
  * (self-contained, with charts) and report.md.
  *
- * Usage: npm run bench [-- --only inline,sweeps,pool,store,recording,serve,governor,inference,cli] [--quick]
+ * Usage: npm run bench [-- --only inline,sweeps,pool,store,recording,serve,distributed,governor,inference,cli] [--quick]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { printRows, writeResults } from './report.ts';
 import { suiteReport, type SuiteResults } from './suite-report.ts';
 import type { StoreBenchResult } from './store.ts';
 
-const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'recording', 'serve', 'governor', 'inference', 'cli'] as const;
+const kScenarios = ['inline', 'sweeps', 'pool', 'store', 'recording', 'serve', 'distributed', 'governor', 'inference', 'cli'] as const;
 const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean' } } });
 const only = values.only?.split(',');
 for (const name of only ?? []) {
@@ -122,6 +122,13 @@ await scenario('serve', async () => {
   suite.serve = await runServeBench({ quick }, log);
   printRows('serving: HTTP server, dashboard, live stream', suite.serve);
   log(`  → ${await writeResults('serve', suite.serve)}`);
+});
+await scenario('distributed', async () => {
+  const { runDistributedBench } = await import('./distributed.ts');
+  const result = await runDistributedBench({ quick }, log);
+  suite.distributed = result.rows;
+  printRows('across processes: Redis Streams vs raw Streams and BullMQ', result.rows);
+  log(`  → ${await writeResults('distributed', result)}`);
 });
 await scenario('governor', async () => {
   const { runGovernorBench } = await import('./governor.ts');

@@ -26,6 +26,7 @@ export interface SuiteResults {
   cli?: BenchRow[];
   recording?: BenchRow[];
   serve?: BenchRow[];
+  distributed?: BenchRow[];
   sweeps?: SweepBenchResult;
   governor?: { rows: BenchRow[]; runs: RampResult[]; overloadRuns?: RampResult[]; targetMs: number };
   quick: boolean;
@@ -131,6 +132,8 @@ export function headlines(s: SuiteResults): ReportHeadline[] {
   add("sluice --help (built) vs node -e '' (wall time)", find(s.cli, /--help \(built/));
   add('pipeline recorded vs not recorded (items/s)', find(s.recording, /recording on vs/));
   add('pipeline served with a dashboard vs no server (items/s)', find(s.serve, /one dashboard connected/));
+  add('Redis Streams flow over 2 processes vs raw Streams (items/s)', find(s.distributed, /vs raw Streams \(XADD/));
+  add('Redis Streams flow over 2 processes vs BullMQ (items/s)', find(s.distributed, /vs BullMQ/));
   add('governor ramp: p99-over-target windows, governed / ungoverned', find(s.governor?.rows, /windows with p99/));
   return out;
 }
@@ -173,6 +176,8 @@ export function suiteReport(s: SuiteResults): ReportModel {
     sections.push({ title: 'What recording costs (pipeline, recorded vs --no-record)', table: rowsTable(s.recording) });
   if (s.serve !== undefined)
     sections.push({ title: 'What serving costs (HTTP server, dashboard, 10 live-stream clients)', table: rowsTable(s.serve) });
+  if (s.distributed !== undefined)
+    sections.push({ title: 'Across processes: Redis Streams vs raw Streams and BullMQ', table: rowsTable(s.distributed) });
   if (s.cli !== undefined) sections.push({ title: "Command-line start-up (wall time vs node -e '')", table: rowsTable(s.cli) });
   if (s.governor !== undefined) {
     sections.push({

@@ -73,6 +73,8 @@ export interface StreamTally {
  * `kRemoteEnded` once the job's work everywhere has ended.
  */
 export const kRemote = Symbol('sluice.job.remote');
+/** Internal: the job's count of local holds (items queued, activations running). */
+export const kPending = Symbol('sluice.job.pending');
 /** Internal: the job's work elsewhere ended (see `kRemote`). */
 export const kRemoteEnded = Symbol('sluice.job.remoteEnded');
 
@@ -337,6 +339,11 @@ export class JobContext {
       traceDropped: this.#traceDropped,
       ...(this.traceparent === undefined ? {} : { traceparent: this.traceparent }),
     };
+  }
+
+  /** @internal See `kPending`. */
+  get [kPending](): number {
+    return this.#pending;
   }
 
   /** @internal */

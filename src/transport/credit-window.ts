@@ -22,6 +22,8 @@ export class CreditWindow {
   readonly #pollMs: number;
   /** Unfinished entries as last measured, plus what was taken since. */
   #used = 0;
+  /** Taken for entries not yet known to be added (their batch is on its way). */
+  #unconfirmed = 0;
   #backlog = 0;
   #refreshing: Promise<void> | undefined;
 
@@ -55,20 +57,30 @@ export class CreditWindow {
   tryTake(): boolean {
     if (this.#used >= this.window) return false;
     this.#used++;
+    this.#unconfirmed++;
     return true;
+  }
+
+  /** Credit taken for `count` entries that are now added (they count in the next measure). */
+  confirm(count: number): void {
+    this.#unconfirmed = Math.max(0, this.#unconfirmed - count);
   }
 
   /** Returns credit taken for entries that were not added after all. */
   giveBack(count: number): void {
     this.#used = Math.max(0, this.#used - count);
+    this.#unconfirmed = Math.max(0, this.#unconfirmed - count);
   }
 
-  /** Measures the backlog: what the group finished becomes credit again. */
+  /**
+   * Measures the backlog: what the group finished becomes credit again. Entries still on their way
+   * count on top (a measure sent on the same connection after a batch sees it: replies come in order).
+   */
   refresh(): Promise<void> {
     this.#refreshing ??= this.#measure()
       .then((backlog) => {
         this.#backlog = backlog;
-        this.#used = backlog;
+        this.#used = backlog + this.#unconfirmed;
       })
       .finally(() => {
         this.#refreshing = undefined;
@@ -76,7 +88,7 @@ export class CreditWindow {
     return this.#refreshing;
   }
 
-  /** Takes one credit, waiting (measuring every `pollMs`) until the group makes room. */
+  /** Takes one credit, waiting (measuring every `pollMs`) until the group makes room; confirm or give it back. */
   async take(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();

@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { ErrorCode, type ErrorCodeValue, SluiceError, describeValue } from '../core/errors.ts';
-import { JobContext, kRemote, kRemoteEnded, type RemoteHold } from '../core/job-context.ts';
+import { JobContext, kPending, kRemote, kRemoteEnded, type RemoteHold } from '../core/job-context.ts';
 import { OfferResult, Slot } from '../core/slot.ts';
 import { assertInteger, assertKnownKeys, assertMs, assertObject } from '../core/validate.ts';
 import type { HealthReport } from '../resilience/index.ts';
@@ -32,7 +32,7 @@ import { JobOutcomes } from './job-outcomes.ts';
 import { PartitionLeases } from './partition-leases.ts';
 import { FlowKeys } from './stream-keys.ts';
 import { FailedEntry, StreamConsumer, type StreamOutputs } from './stream-consumer.ts';
-import { StreamLink, type OutgoingEntry, type StreamEntry } from './stream-link.ts';
+import { StreamLink, type OutgoingEntry, type StreamEntry, type StreamError } from './stream-link.ts';
 
 // ioredis is an optional peer: without it, importing sluice/redis says what to install.
 const { Redis: RedisClient } = await import('ioredis').catch((error: unknown) => {
@@ -133,6 +133,22 @@ export class RedisTransport implements Transport {
     this.#ended.committed += s.committed;
     this.#ended.claimed += s.claimed;
     this.#ended.deadLettered += s.deadLettered;
+  }
+
+  /**
+   * A job's status as Redis knows it, from any process: `running` (with its unfinished count),
+   * `completed` or `failed`; undefined when unknown (never posted to a distributed routine, or
+   * ended more than `jobTtlMs` ago).
+   *
+   * @example
+   * ```ts
+   * const state = await transport.jobStatus('accounts', jobId); // { status: 'running', inflight: 3 }
+   * ```
+   */
+  async jobStatus(flowId: string, jobId: string): Promise<{ status: string; inflight: number } | undefined> {
+    if (this.#redis.status === 'wait') await this.#redis.connect();
+    const state = await new StreamLink(this.#redis, new FlowKeys(this.options.namespace, flowId)).jobState(jobId);
+    return state === undefined ? undefined : { status: state.status, inflight: state.inflight };
   }
 
   check(): HealthReport {
@@ -277,6 +293,10 @@ export class RedisBinding implements TransportBinding {
   /** The job-hash field of this binding's hold on a job. */
   readonly holdField: string;
   readonly #hold: RemoteHold;
+  /** Holds to give back in the next round trip. */
+  #releases: Array<{ jobId: string; status: 'completed' | 'failed'; error: StreamError | undefined }> = [];
+  /** Jobs whose entries carried this binding's hold in Redis (given back when their local work settles). */
+  readonly #held = new WeakSet<JobContext>();
 
   constructor(transport: RedisTransport, worker: TransportWorker, unbind: () => void) {
     this.#transport = transport;
@@ -288,9 +308,12 @@ export class RedisBinding implements TransportBinding {
     this.consumerName = `${o.consumer}.${worker.workerId}`;
     this.holdField = `hold|${this.consumerName}`;
     this.#hold = {
-      localSettled: (job) => this.#release(job, 'completed'),
+      localSettled: (job) => {
+        if (this.#held.delete(job)) this.#release(job, 'completed');
+      },
       endedHere: (job) => {
         if (job.status !== 'completed') this.#release(job, 'failed');
+        this.#held.delete(job);
       },
     };
   }
@@ -341,13 +364,20 @@ export class RedisBinding implements TransportBinding {
   }
 
   /**
-   * Marks `job` as having work elsewhere (its entries carry this binding's hold, added in Redis
-   * with whichever arrives first): it completes when Redis says so, not when its local work settles.
+   * Marks `job` as having work elsewhere: it completes when Redis says so, not when its local work
+   * settles. Returns the hold field its entry must carry: none when everything the job still has
+   * here is the `sending` items about to be added together (then Redis counts them all at once and
+   * nothing here can add more), else this binding's hold, added with whichever entry arrives first
+   * and given back when the job's local work settles.
    */
-  holdFor(job: JobContext): void {
-    if (job[kRemote] !== undefined) return;
-    job[kRemote] = this.#hold;
-    void this.#whenEnded(job);
+  holdFor(job: JobContext, sending: number): string {
+    if (job[kRemote] === undefined) {
+      job[kRemote] = this.#hold;
+      void this.#whenEnded(job);
+    }
+    if (!this.#held.has(job) && job[kPending] <= sending) return '';
+    this.#held.add(job);
+    return this.holdField;
   }
 
   async #whenEnded(job: JobContext): Promise<void> {
@@ -377,15 +407,24 @@ export class RedisBinding implements TransportBinding {
     return this.#outcomesReady;
   }
 
+  /** Gives back this binding's hold on `job` in Redis, with the others of the same turn (one round trip). */
   #release(job: JobContext, status: 'completed' | 'failed'): void {
     const error = job.error === undefined ? undefined : { code: job.error.code, message: job.error.message };
+    this.#releases.push({ jobId: job.jobId, status, error });
+    if (this.#releases.length === 1) setImmediate(() => this.#flushReleases());
+  }
+
+  #flushReleases(): void {
+    const releases = this.#releases;
+    this.#releases = [];
     const releasing = (async () => {
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.link.release(job.jobId, this.holdField, status, error);
+          await this.link.releaseMany(releases, this.holdField);
           return;
         } catch {
-          // Redis is away: the hold stays until it is back (the job waits, nothing is lost).
+          // Redis is away: the holds stay until it is back (the jobs wait, nothing is lost); a
+          // release sent twice gives back nothing more.
           if (this.#stopping !== undefined && attempt > 50) return;
           await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * 2 ** Math.min(attempt, 6))));
         }
@@ -536,9 +575,13 @@ export function partitionOf(key: string, partitions: number): number {
 /** Failed sends in a row after which a stopping binding gives up on what is left (its jobs are cancelled by the close). */
 const kGiveUpWhenStopping = 5;
 
-/** What an outbound item carries besides its payload once it is numbered. */
-interface Numbered {
-  readonly entries: OutgoingEntry[];
+/** A batch on its way to Redis: sent again as it is until it is added. */
+interface Batch {
+  readonly id: string;
+  readonly items: readonly Item[];
+  readonly entries: readonly OutgoingEntry[];
+  /** Credit taken for it. */
+  readonly credits: number;
 }
 
 /**
@@ -558,9 +601,10 @@ class Outbound implements RouteTarget, RemoteRoute {
   readonly #base: string;
   readonly #streams: string[];
   readonly #partitionKey: ((data: unknown) => string | undefined) | undefined;
-  readonly #seqField: string;
-  readonly #seqs = new WeakMap<JobContext, number>();
-  readonly #numbered = new WeakMap<Item, Numbered>();
+  /** Unique to this process and route: a batch's id is this and its number. */
+  readonly #batchPrefix = `${nanoid(10)}:`;
+  #batches = 0;
+  #batch: Batch | undefined;
   #flushing: Promise<void> | undefined;
   #failures = 0;
   #checked: { data: unknown; prepared: readonly [string, string] } | undefined;
@@ -578,7 +622,6 @@ class Outbound implements RouteTarget, RemoteRoute {
     const streams = binding.streamsOf(routineId, slot.spec.name, partitionKey !== undefined);
     this.#base = streams[0] as string;
     this.#streams = streams;
-    this.#seqField = `seq|${binding.consumerName}|${this.#where}`;
     const link = binding.link;
     this.credit = new CreditWindow(
       async () => {
@@ -683,63 +726,66 @@ class Outbound implements RouteTarget, RemoteRoute {
 
   async #flush(): Promise<void> {
     const slot = this.slot;
-    while (slot.length > 0) {
-      this.#dropEnded();
-      if (slot.length === 0) return;
-      const n = Math.min(slot.length, 256);
-      let allowed = 0;
-      while (allowed < n && this.credit.tryTake()) allowed++;
+    while (slot.length > 0 || this.#batch !== undefined) {
+      let batch = this.#batch;
       try {
-        if (allowed === 0) {
-          await this.credit.take();
-          allowed = 1;
+        if (batch === undefined) {
+          this.#dropEnded();
+          if (slot.length === 0) return;
+          const n = Math.min(slot.length, 256);
+          let allowed = 0;
+          while (allowed < n && this.credit.tryTake()) allowed++;
+          if (allowed === 0) {
+            await this.credit.take();
+            allowed = 1;
+          }
+          await this.#binding.outcomesReady();
+          batch = this.#batch = this.#form(Math.min(allowed, slot.length), allowed);
         }
-        await this.#binding.outcomesReady();
-        const batch: Item[] = [];
-        const entries: OutgoingEntry[] = [];
-        for (let i = 0; i < allowed; i++) {
-          const item = slot.peek(i) as Item;
-          batch.push(item);
-          for (const entry of this.#number(item).entries) entries.push(entry);
-        }
-        if (entries.length > 0) await this.#binding.link.postMany(entries);
+        // Sent again as it was until it is added: its record in Redis makes it count once.
+        if (batch.entries.length > 0) await this.#binding.link.postMany(batch.id, batch.entries);
+        this.#batch = undefined;
         this.#failures = 0;
+        this.credit.confirm(batch.credits);
         // Only what was sent leaves (an eviction meanwhile shifted the queue).
-        const sent = new Set(batch);
-        let taken = 0;
+        const sent = new Set(batch.items);
         while (slot.length > 0 && sent.has(slot.peek(0) as Item)) {
           const [item] = slot.take(1) as [Item];
-          taken++;
           releaseJobs(item.jobs);
         }
-        this.sent += entries.length;
-        if (taken < allowed) this.credit.giveBack(allowed - taken);
+        this.sent += batch.entries.length;
       } catch {
         // Redis away: the items stay queued (the queue fills and refuses or blocks like the
         // slot); try again with backoff.
-        this.credit.giveBack(allowed);
         this.#failures++;
         await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 20 * 2 ** Math.min(this.#failures, 6))));
-        if (this.#binding.stopped && this.#failures >= kGiveUpWhenStopping) return;
+        if (this.#binding.stopped && this.#failures >= kGiveUpWhenStopping) {
+          if (this.#batch !== undefined) this.credit.giveBack(this.#batch.credits);
+          this.#batch = undefined;
+          return;
+        }
       }
     }
   }
 
-  /** The entries of `item`, numbered once (a batch sent again carries the same numbers). */
-  #number(item: Item): Numbered {
-    let numbered = this.#numbered.get(item);
-    if (numbered !== undefined) return numbered;
-    const [stream, payload] = item.data as [string, string];
-    const entries: OutgoingEntry[] = [];
-    for (const job of jobList(item.jobs)) {
-      if (job.isTerminal) continue;
-      const seq = (this.#seqs.get(job) ?? 0) + 1;
-      this.#seqs.set(job, seq);
-      this.#binding.holdFor(job);
-      entries.push({ stream, jobId: job.jobId, data: payload, holdField: this.#binding.holdField, seq, seqField: this.#seqField });
+  /** The next batch: the first `count` items queued, their entries, the credit they took. */
+  #form(count: number, credits: number): Batch {
+    const items: Item[] = [];
+    // How many of the batch's items each job has: a job whose every local hold is one of them needs no hold in Redis.
+    const sending = new Map<JobContext, number>();
+    for (let i = 0; i < count; i++) {
+      const item = this.slot.peek(i) as Item;
+      items.push(item);
+      for (const job of jobList(item.jobs)) sending.set(job, (sending.get(job) ?? 0) + 1);
     }
-    numbered = { entries };
-    this.#numbered.set(item, numbered);
-    return numbered;
+    const entries: OutgoingEntry[] = [];
+    for (const item of items) {
+      const [stream, payload] = item.data as [string, string];
+      for (const job of jobList(item.jobs)) {
+        if (job.isTerminal) continue;
+        entries.push({ stream, jobId: job.jobId, data: payload, holdField: this.#binding.holdFor(job, sending.get(job) ?? 1) });
+      }
+    }
+    return { id: `${this.#batchPrefix}${++this.#batches}`, items, entries, credits };
   }
 }

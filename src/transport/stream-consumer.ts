@@ -14,7 +14,7 @@
  */
 import { SluiceError } from '../core/errors.ts';
 import type { Redis } from 'ioredis';
-import { StreamLink, type StreamEntry, type StreamError } from './stream-link.ts';
+import { type CommitResult, StreamLink, type StreamEntry, type StreamError } from './stream-link.ts';
 
 /** What the handler returns: `[stream, payload]` pairs to add with the entry's acknowledgement. */
 export type StreamOutputs = ReadonlyArray<readonly [string, string]>;
@@ -51,6 +51,14 @@ export class FailedEntry {
   constructor(readonly error: StreamError) {}
 }
 
+/** A hop waiting for the next joint commit. */
+interface PendingCommit {
+  readonly entry: StreamEntry;
+  readonly outputs: StreamOutputs;
+  resolve(result: CommitResult): void;
+  reject(error: unknown): void;
+}
+
 /** Counters of a consumer. */
 export interface StreamConsumerStats {
   handled: number;
@@ -81,6 +89,8 @@ export class StreamConsumer {
   /** Entries being handled, and who waits for one to finish. */
   #inHand = new Set<string>();
   #freed: (() => void) | undefined;
+  /** Hops waiting to be committed together. */
+  #commits: PendingCommit[] = [];
   /** The tail of each ordered stream's chain. */
   readonly #chains = new Map<string, Promise<void>>();
 
@@ -298,6 +308,33 @@ export class StreamConsumer {
     }
   }
 
+  /**
+   * Commits `entry` with the others that finished in the same turn of the event loop: one script,
+   * one round trip for all (each hop still all or nothing).
+   */
+  #commit(entry: StreamEntry, outputs: StreamOutputs): Promise<CommitResult> {
+    return new Promise((resolve, reject) => {
+      this.#commits.push({ entry, outputs, resolve, reject });
+      if (this.#commits.length === 1) setImmediate(() => this.#flushCommits());
+    });
+  }
+
+  #flushCommits(): void {
+    const hops = this.#commits;
+    this.#commits = [];
+    for (let at = 0; at < hops.length; at += 256) {
+      const part = hops.slice(at, at + 256);
+      this.#link.commitMany(this.#options.group, part).then(
+        (results) => {
+          for (let i = 0; i < part.length; i++) (part[i] as PendingCommit).resolve(results[i] as CommitResult);
+        },
+        (error: unknown) => {
+          for (const hop of part) hop.reject(error);
+        },
+      );
+    }
+  }
+
   /** Handles and commits one entry; never rejects (a Redis error leaves the entry pending). */
   async #handle(entry: StreamEntry): Promise<void> {
     // A partition that moved away meanwhile: its new owner adopts the entry.
@@ -319,7 +356,7 @@ export class StreamConsumer {
         if (await this.#link.deadLetter(this.#options.group, entry, outputs.error)) this.stats.dead++;
         return;
       }
-      const result = await this.#link.commit(this.#options.group, entry, outputs);
+      const result = await this.#commit(entry, outputs);
       if (result.first) this.stats.committed++;
       else this.stats.duplicates++;
     } catch (error) {

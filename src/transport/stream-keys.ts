@@ -6,6 +6,7 @@
  * |---|---|---|
  * | `<ns>:{<flow>}:slot:<routine>.<slot>` | stream | the items of one destination slot; one consumer group per routine |
  * | `<ns>:{<flow>}:job:<jobId>` | hash | a job's `inflight` count (queued or running anywhere, plus posters' holds), `status`; expires |
+ * | `<ns>:{<flow>}:batch:<id>` | string | the record of one producer batch, so a resent batch adds nothing (expires) |
  * | `<ns>:{<flow>}:jobs` | stream | job outcomes (`job`, `status`, `error`), read by the posting runtime |
  * | `<ns>:{<flow>}:dead` | stream | entries that failed `maxDeliveries` times, with their error |
  * | `<ns>:{<flow>}:errors` | hash | the last error of each entry whose handling failed (`<stream>|<id>`), until it is dead-lettered |
@@ -56,6 +57,11 @@ export class FlowKeys {
   /** The stream of job outcomes. */
   get jobs(): string {
     return `${this.#prefix}:jobs`;
+  }
+
+  /** The record of one producer batch (it makes a resent batch add nothing; expires). */
+  batch(id: string): string {
+    return `${this.#prefix}:batch:${id}`;
   }
 
   /** The hash of the last error of entries whose handling failed. */

@@ -44,41 +44,34 @@ export interface CommitResult {
 
 // KEYS: stream, job hash. ARGV: job id, payload, the poster's hold field ('' for none).
 const kPostScript = `
-redis.call('HSETNX', KEYS[2], 'status', 'running')
 local add = 1
 if ARGV[3] ~= '' and redis.call('HSETNX', KEYS[2], ARGV[3], '1') == 1 then add = 2 end
 redis.call('HINCRBY', KEYS[2], 'inflight', add)
 return redis.call('XADD', KEYS[1], '*', 'job', ARGV[1], 'data', ARGV[2])
 `;
 
-// KEYS: per entry its stream and its job hash. ARGV: per entry its job id, payload, the poster's
-// hold field ('' for none: the first entry of a job to find the field unset adds the hold),
-// sequence number and sequence field. An entry is added only when its sequence number is above the
-// one its job's field holds: a batch sent again after its reply was lost adds nothing twice.
+// KEYS: the batch's record, then per entry its stream and its job hash. ARGV: record ttl (ms), then
+// per entry its job id, payload and the poster's hold field ('' for none: the first entry of a job
+// to find the field unset adds the hold). The record makes the batch happen once: a batch sent
+// again after its reply was lost adds nothing. A job's status is absent while it runs.
 const kPostManyScript = `
-local added = 0
-for i = 1, #KEYS / 2 do
-  local job = KEYS[2 * i]
-  local at = (i - 1) * 5
-  local seq = tonumber(ARGV[at + 4])
-  if seq > tonumber(redis.call('HGET', job, ARGV[at + 5]) or '0') then
-    redis.call('HSET', job, ARGV[at + 5], seq)
-    redis.call('HSETNX', job, 'status', 'running')
-    local add = 1
-    if ARGV[at + 3] ~= '' and redis.call('HSETNX', job, ARGV[at + 3], '1') == 1 then add = 2 end
-    redis.call('HINCRBY', job, 'inflight', add)
-    redis.call('XADD', KEYS[2 * i - 1], '*', 'job', ARGV[at + 1], 'data', ARGV[at + 2])
-    added = added + 1
-  end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+for i = 1, (#KEYS - 1) / 2 do
+  local job = KEYS[2 * i + 1]
+  local at = (i - 1) * 3 + 1
+  local add = 1
+  if ARGV[at + 3] ~= '' and redis.call('HSETNX', job, ARGV[at + 3], '1') == 1 then add = 2 end
+  redis.call('HINCRBY', job, 'inflight', add)
+  redis.call('XADD', KEYS[2 * i], '*', 'job', ARGV[at + 1], 'data', ARGV[at + 2])
 end
-return added
+return (#KEYS - 1) / 2
 `;
 
 // Ends a job whose count reached zero (or that failed): status, expiry, one outcome entry.
 // Needs locals: jobKey, outcomes, jobId, ttl, outcomeLimit.
 const kEndJob = `
 local function endJob(jobKey, outcomes, jobId, ttl, limit, status, code, message)
-  if redis.call('HGET', jobKey, 'status') ~= 'running' then return end
+  if redis.call('HEXISTS', jobKey, 'status') == 1 then return end
   redis.call('HSET', jobKey, 'status', status)
   redis.call('PEXPIRE', jobKey, ttl)
   if status == 'failed' then
@@ -105,6 +98,35 @@ end
 local left = redis.call('HINCRBY', KEYS[2], 'inflight', outputs - 1)
 if left <= 0 then endJob(KEYS[2], KEYS[3], ARGV[5], ARGV[3], ARGV[4], 'completed') end
 return {1, left}
+`;
+
+// Many hops in one step, each as kCommitScript. KEYS: job outcomes, last errors, then per hop its
+// input stream, its job hash and its output streams. ARGV: group, job ttl (ms), outcome limit, then
+// per hop its entry id, job id, 1 when it was delivered before (its failure may be recorded), output
+// count and payloads. Returns per hop the job's count after it (-1: already committed, nothing done).
+const kCommitManyScript = `${kEndJob}
+local group, ttl, limit = ARGV[1], ARGV[2], ARGV[3]
+local k, a = 3, 4
+local results = {}
+while a <= #ARGV do
+  local stream, job = KEYS[k], KEYS[k + 1]
+  local id, jobId, retried, outputs = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  k, a = k + 2, a + 4
+  if redis.call('XACK', stream, group, id) == 0 then
+    results[#results + 1] = -1
+  else
+    redis.call('XDEL', stream, id)
+    if retried == '1' then redis.call('HDEL', KEYS[2], stream .. '|' .. id) end
+    for i = 0, outputs - 1 do
+      redis.call('XADD', KEYS[k + i], '*', 'job', jobId, 'data', ARGV[a + i])
+    end
+    local left = redis.call('HINCRBY', job, 'inflight', outputs - 1)
+    if left <= 0 then endJob(job, KEYS[1], jobId, ttl, limit, 'completed') end
+    results[#results + 1] = left
+  end
+  k, a = k + outputs, a + outputs
+end
+return results
 `;
 
 // KEYS: input stream, job hash, job outcomes, dead letters, last errors.
@@ -137,7 +159,7 @@ local had = redis.call('HDEL', KEYS[1], ARGV[7])
 local left = 0
 if had == 1 then left = redis.call('HINCRBY', KEYS[1], 'inflight', -1) end
 if ARGV[4] == 'failed' then
-  endJob(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 'failed', ARGV[5], ARGV[6])
+  if redis.call('EXISTS', KEYS[1]) == 1 then endJob(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 'failed', ARGV[5], ARGV[6]) end
 elseif had == 1 and left <= 0 then
   endJob(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 'completed')
 end
@@ -158,6 +180,9 @@ end
 return touched
 `;
 
+/** How long a batch's record stays (longer than any resend of it can take), ms. */
+const kBatchRecordTtlMs = 600_000;
+
 /** Entries of one stream: `[id, [field, value, …]]`. */
 type EntryList = Array<[string, string[]]>;
 /** XREADGROUP's reply: `[[stream, entries], …]` over RESP2, `[stream, entries, …]` (a map, flattened) over RESP3. */
@@ -177,6 +202,7 @@ interface ScriptedRedis extends Redis {
   sluiceRelease(...args: Array<string | number>): Promise<number>;
   sluicePostMany(...args: Array<string | number>): Promise<number>;
   sluiceTouch(...args: Array<string | number>): Promise<number>;
+  sluiceCommitMany(...args: Array<string | number>): Promise<number[]>;
 }
 
 /** One entry of {@link StreamLink.postMany}. */
@@ -184,12 +210,8 @@ export interface OutgoingEntry {
   readonly stream: string;
   readonly jobId: string;
   readonly data: string;
-  /** The poster's hold field: the first entry of the job to find it unset adds the poster's hold. */
+  /** The poster's hold field ('' for none): the first entry of the job to find it unset adds the poster's hold. */
   readonly holdField: string;
-  /** This poster's number for the entry among its entries of the job on this route, from 1. */
-  readonly seq: number;
-  /** The job-hash field the poster keeps its last number in (one per poster and route). */
-  readonly seqField: string;
 }
 
 /** Options of {@link StreamLink}. */
@@ -229,6 +251,7 @@ export class StreamLink {
       redis.defineCommand('sluiceRelease', { numberOfKeys: 2, lua: kReleaseScript });
       redis.defineCommand('sluicePostMany', { lua: kPostManyScript });
       redis.defineCommand('sluiceTouch', { numberOfKeys: 1, lua: kTouchScript });
+      redis.defineCommand('sluiceCommitMany', { lua: kCommitManyScript });
     }
     this.#redis = scripted;
   }
@@ -258,13 +281,15 @@ export class StreamLink {
   }
 
   /**
-   * Posts a batch in one atomic step; returns how many entries were added (fewer when part of
-   * it had been added by an earlier try whose reply was lost).
+   * Posts a batch in one atomic step, once: `batchId` (unique to the poster's process and batch)
+   * names its record, so the same batch sent again after its reply was lost adds nothing. Returns
+   * how many entries were added (0 for a batch already added).
    */
-  postMany(entries: readonly OutgoingEntry[]): Promise<number> {
-    const args: Array<string | number> = [entries.length * 2];
+  postMany(batchId: string, entries: readonly OutgoingEntry[]): Promise<number> {
+    const args: Array<string | number> = [entries.length * 2 + 1, this.keys.batch(batchId)];
     for (const entry of entries) args.push(entry.stream, this.keys.job(entry.jobId));
-    for (const entry of entries) args.push(entry.jobId, entry.data, entry.holdField, entry.seq, entry.seqField);
+    args.push(kBatchRecordTtlMs);
+    for (const entry of entries) args.push(entry.jobId, entry.data, entry.holdField);
     return this.#redis.sluicePostMany(...args);
   }
 
@@ -285,6 +310,31 @@ export class StreamLink {
       error?.message ?? '',
       holdField,
     );
+  }
+
+  /** {@link release} of many holds of one poster, in one round trip (a pipeline). */
+  async releaseMany(
+    releases: ReadonlyArray<{ readonly jobId: string; readonly status: 'completed' | 'failed'; readonly error?: StreamError | undefined }>,
+    holdField: string,
+  ): Promise<void> {
+    const pipeline = this.#redis.pipeline() as unknown as {
+      sluiceRelease(...args: Array<string | number>): void;
+      exec(): Promise<Array<[Error | null, unknown]> | null>;
+    };
+    for (const { jobId, status, error } of releases) {
+      pipeline.sluiceRelease(
+        this.keys.job(jobId),
+        this.keys.jobs,
+        jobId,
+        this.#jobTtlMs,
+        this.#outcomeLimit,
+        status,
+        error?.code ?? '',
+        error?.message ?? '',
+        holdField,
+      );
+    }
+    for (const [error] of (await pipeline.exec()) ?? []) if (error !== null) throw error;
   }
 
   /**
@@ -323,6 +373,25 @@ export class StreamLink {
     const args = [group, entry.id, this.#jobTtlMs, this.#outcomeLimit, entry.jobId, ...outputs.map(([, payload]) => payload)];
     const [first, inflight] = await this.#redis.sluiceCommit(keys.length, ...keys, ...args);
     return { first: first === 1, inflight };
+  }
+
+  /**
+   * Many hops of `group` in one atomic step (one round trip), each exactly as {@link commit}.
+   */
+  async commitMany(
+    group: string,
+    hops: ReadonlyArray<{ readonly entry: StreamEntry; readonly outputs: ReadonlyArray<readonly [string, string]> }>,
+  ): Promise<CommitResult[]> {
+    const keys: string[] = [this.keys.jobs, this.keys.errors];
+    const args: Array<string | number> = [group, this.#jobTtlMs, this.#outcomeLimit];
+    for (const { entry, outputs } of hops) {
+      keys.push(entry.stream, this.keys.job(entry.jobId));
+      for (const [stream] of outputs) keys.push(stream);
+      args.push(entry.id, entry.jobId, entry.deliveries > 1 ? 1 : 0, outputs.length);
+      for (const [, payload] of outputs) args.push(payload);
+    }
+    const lefts = await this.#redis.sluiceCommitMany(keys.length, ...keys, ...args);
+    return lefts.map((left) => ({ first: left !== -1, inflight: left }));
   }
 
   /**
@@ -441,8 +510,8 @@ export class StreamLink {
   /** A job's in-flight count and status (`running`, `completed`, `failed`), or undefined when unknown. */
   async jobState(jobId: string): Promise<{ inflight: number; status: string } | undefined> {
     const hash = await this.#redis.hgetall(this.keys.job(jobId));
-    if (hash.status === undefined) return undefined;
-    return { inflight: Number(hash.inflight ?? 0), status: hash.status };
+    if (hash.inflight === undefined) return undefined;
+    return { inflight: Number(hash.inflight), status: hash.status ?? 'running' };
   }
 
   /** Delivery counts of pending `entries`: one XPENDING over each stream's id range, not one per entry. */

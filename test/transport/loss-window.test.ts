@@ -44,10 +44,8 @@ async function crashWhilePosting(appendfsync: 'always' | 'everysec'): Promise<{ 
         jobId: `j${n + i}`,
         data: String(n + i),
         holdField: '',
-        seq: 1,
-        seqField: 'seq',
       }));
-      await link.postMany(batch);
+      await link.postMany(`b${n}`, batch);
       const now = performance.now();
       for (let i = 0; i < batch.length; i++) ackedAt.push(now);
       n += batch.length;

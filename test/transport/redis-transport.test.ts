@@ -140,6 +140,14 @@ describe('the redis transport', () => {
       const state = await check.hgetall(`${namespace}:{squares}:job:${jobs[0]?.jobId}`);
       expect(state).toMatchObject({ status: 'completed', inflight: '0' });
       expect(await check.pttl(`${namespace}:{squares}:job:${jobs[0]?.jobId}`)).toBeGreaterThan(0);
+      // Readable from any process: a transport that never ran the flow asks Redis.
+      const elsewhere = redis({ url: server.url, namespace });
+      try {
+        expect(await elsewhere.jobStatus('squares', jobs[0]?.jobId as string)).toEqual({ status: 'completed', inflight: 0 });
+        expect(await elsewhere.jobStatus('squares', 'never-posted')).toBeUndefined();
+      } finally {
+        await elsewhere.close();
+      }
     } finally {
       await closeAll([producer, ...consumers]);
     }
