@@ -178,15 +178,7 @@ export class StreamConsumer {
         if (Date.now() - this.#lastClaim >= this.#options.claimEveryMs) await this.#claim();
         // Read again once half the window is free: a slow entry does not hold the others back.
         if (this.#inHand.size > count / 2) {
-          // Wake to keep the entries in hand fresh even when none finishes meanwhile.
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, this.#options.claimIdleMs / 3);
-            this.#freed = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          this.#freed = undefined;
+          await this.#freedOrTouchDue();
           continue;
         }
         if (streams.length === 0) {
@@ -215,17 +207,22 @@ export class StreamConsumer {
     await this.#settled();
   }
 
+  /** Resolves when an entry in hand is done, or when what is in hand is due to be kept fresh. */
+  async #freedOrTouchDue(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.#options.claimIdleMs / 3);
+      this.#freed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#freed = undefined;
+  }
+
   /** Resolves once nothing is in hand (keeping what is in hand fresh meanwhile). */
   async #settled(): Promise<void> {
     while (this.#inHand.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.claimIdleMs / 3);
-        this.#freed = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#freed = undefined;
+      await this.#freedOrTouchDue();
       if (this.#inHand.size > 0 && Date.now() - this.#lastTouch >= this.#options.claimIdleMs / 3)
         await this.#touch().catch(() => undefined);
     }

@@ -299,17 +299,7 @@ export class StreamLink {
    * job failed in the poster. Returns the job's count after it.
    */
   release(jobId: string, holdField: string, status: 'completed' | 'failed', error?: StreamError): Promise<number> {
-    return this.#redis.sluiceRelease(
-      this.keys.job(jobId),
-      this.keys.jobs,
-      jobId,
-      this.#jobTtlMs,
-      this.#outcomeLimit,
-      status,
-      error?.code ?? '',
-      error?.message ?? '',
-      holdField,
-    );
+    return this.#redis.sluiceRelease(...this.#releaseArgs(jobId, holdField, status, error));
   }
 
   /** {@link release} of many holds of one poster, in one round trip (a pipeline). */
@@ -321,20 +311,13 @@ export class StreamLink {
       sluiceRelease(...args: Array<string | number>): void;
       exec(): Promise<Array<[Error | null, unknown]> | null>;
     };
-    for (const { jobId, status, error } of releases) {
-      pipeline.sluiceRelease(
-        this.keys.job(jobId),
-        this.keys.jobs,
-        jobId,
-        this.#jobTtlMs,
-        this.#outcomeLimit,
-        status,
-        error?.code ?? '',
-        error?.message ?? '',
-        holdField,
-      );
-    }
+    for (const { jobId, status, error } of releases) pipeline.sluiceRelease(...this.#releaseArgs(jobId, holdField, status, error));
     for (const [error] of (await pipeline.exec()) ?? []) if (error !== null) throw error;
+  }
+
+  #releaseArgs(jobId: string, holdField: string, status: 'completed' | 'failed', error: StreamError | undefined): Array<string | number> {
+    const { code = '', message = '' } = error ?? {};
+    return [this.keys.job(jobId), this.keys.jobs, jobId, this.#jobTtlMs, this.#outcomeLimit, status, code, message, holdField];
   }
 
   /**
