@@ -14,6 +14,7 @@ export function describeFlow(flow: Flow) {
       id: e.id,
       kind: e.routine.kind,
       placement: e.placement,
+      ...(e.distributed === undefined ? {} : { distributed: { partitioned: e.distributed.partitionKey !== undefined } }),
       concurrency: e.concurrency,
       errorHandler: e.errorHandler.strategy,
       policy: {

@@ -12,6 +12,7 @@
  *     placement: inline                              # inline | pool | auto
  *     policy: { type: batch_size, size: 32, timeout_ms: 50 }
  *     error_handler: { strategy: retry, max_retries: 3, retry_delay: 0.1, retry_backoff: 2 }
+ *     distributed: { partition_key: account }        # or true: runs across processes under a transport
  * connections:
  *   - { from: source.reading, to: sink.in }
  * execution: { timeout: 30 }
@@ -59,6 +60,8 @@ export interface RoutineSpec {
     | undefined;
   readonly concurrency: number | undefined;
   readonly timeoutMs: number | undefined;
+  /** `distributed`: true, or the field of an item that is its partition key. */
+  readonly distributed: true | { readonly partitionKey: string } | undefined;
 }
 
 /** One connection of a flow file. */
@@ -91,7 +94,7 @@ export interface FlowDocument {
 }
 
 const kTopKeys = ['flow_id', 'description', 'routines', 'connections', 'execution', 'input'];
-const kRoutineKeys = ['class', 'config', 'placement', 'policy', 'error_handler', 'concurrency', 'timeout', 'timeout_ms'];
+const kRoutineKeys = ['class', 'config', 'placement', 'policy', 'error_handler', 'concurrency', 'timeout', 'timeout_ms', 'distributed'];
 const kHandlerKeys = ['strategy', 'max_retries', 'retry_delay', 'retry_delay_ms', 'retry_backoff', 'jitter', 'max_delay', 'max_delay_ms'];
 const kPolicyTypes: Record<string, PolicySpec['type']> = {
   immediate: 'immediate',
@@ -322,6 +325,7 @@ function routineOf(id: string, value: unknown, execution: { timeoutMs: number | 
     report(ErrorCode.InvalidArgument, [...path, 'concurrency'], `expected an integer >= 1, got ${JSON.stringify(concurrency)}`);
   }
   const timeoutMs = millis(value, 'timeout', path, report) ?? execution.timeoutMs;
+  const distributed = distributionOf(value.distributed, [...path, 'distributed'], report);
   if (ref === undefined) return undefined;
   return {
     id,
@@ -332,7 +336,19 @@ function routineOf(id: string, value: unknown, execution: { timeoutMs: number | 
     errorHandler: handlerOf(value.error_handler, [...path, 'error_handler'], report),
     concurrency: concurrency as number | undefined,
     timeoutMs,
+    distributed,
   };
+}
+
+function distributionOf(value: unknown, path: Path, report: Report): RoutineSpec['distributed'] {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return true;
+  const key = isObject(value) ? value.partition_key : undefined;
+  if (!isObject(value) || Object.keys(value).some((k) => k !== 'partition_key') || typeof key !== 'string' || key === '') {
+    report(ErrorCode.InvalidArgument, path, `expected true or { partition_key: <field of an item> }, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  return { partitionKey: key };
 }
 
 function endpoint(value: unknown, path: Path, report: Report): [string, string] | undefined {

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { allSlotsReady, batchSize, immediate, timeInterval, type ActivationPolicy } from '../core/activation-policy.ts';
 import { ErrorCode, SluiceError, type ErrorCodeValue } from '../core/errors.ts';
-import { Flow } from '../core/flow.ts';
+import { Flow, type Distribution } from '../core/flow.ts';
 import type { FlowModule } from '../core/flow-module.ts';
 import type { ErrorHandlerOptions, ErrorStrategyValue } from '../core/error-handler.ts';
 import { Routine } from '../core/routine.ts';
@@ -140,6 +140,7 @@ function buildFlow(spec: FlowSpec, doc: FlowDocument, context: BuildContext): Fl
         ...(r.errorHandler === undefined ? {} : { errorHandler: r.errorHandler as ErrorHandlerOptions }),
         ...(r.concurrency === undefined ? {} : { concurrency: r.concurrency }),
         ...(r.timeoutMs === undefined ? {} : { timeoutMs: r.timeoutMs }),
+        ...(r.distributed === undefined ? {} : { distributed: distributionFrom(r.distributed) }),
       });
       routines.set(r.id, routine);
     } catch (error) {
@@ -368,6 +369,21 @@ export function exportFlow(flow: Flow, options: ExportFlowOptions = {}): string 
     };
     if (entry.concurrency !== 1) out.concurrency = entry.concurrency;
     if (entry.timeoutMs !== 0) out.timeout_ms = entry.timeoutMs;
+    if (entry.distributed !== undefined) {
+      const key = entry.distributed.partitionKey;
+      if (key === undefined) out.distributed = true;
+      else {
+        const field = kKeyField.get(key);
+        if (field === undefined) {
+          throw new SluiceError(
+            ErrorCode.FlowFileInvalid,
+            `Routine "${entry.id}" of flow "${flow.id}" has a partitionKey function, which a flow file cannot express ` +
+              '(a flow file names a field: distributed: { partition_key: <field> })',
+          );
+        }
+        out.distributed = { partition_key: field };
+      }
+    }
     routines[entry.id] = out;
   }
   const document = {
@@ -377,6 +393,21 @@ export function exportFlow(flow: Flow, options: ExportFlowOptions = {}): string 
     execution: { allow_cycles: flow.validate().some((w) => w.kind === 'cycle') },
   };
   return options.format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringify(document, { lineWidth: 0 });
+}
+
+/** The field each partition key function made from a flow file reads, for export. */
+const kKeyField = new WeakMap<(data: unknown) => string | undefined, string>();
+
+/** A routine's `distributed` option from its flow-file form: a partition key reads a field of the item. */
+function distributionFrom(spec: true | { readonly partitionKey: string }): true | Distribution {
+  if (spec === true) return true;
+  const field = spec.partitionKey;
+  const partitionKey = (data: unknown): string | undefined => {
+    const value = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[field] : undefined;
+    return value === undefined || value === null ? undefined : String(value);
+  };
+  kKeyField.set(partitionKey, field);
+  return { partitionKey };
 }
 
 /** The flow module of a flow file on disk; see `loadFlowFile`. */

@@ -218,6 +218,33 @@ connections:
     expect(flow.routines.map((r) => r.timeoutMs)).toEqual([2000, 2000]);
   });
 
+  it('declares distributed routines: true, or a partition key naming a field; export writes them back', () => {
+    const flow = parseFlowFile(
+      'flow_id: spread\nroutines:\n  a: { class: Relay, distributed: true }\n  b: { class: Keep, distributed: { partition_key: account } }\n' +
+        'connections:\n  - { from: a.out, to: b.in }\n',
+    );
+    const [a, b] = flow.routines;
+    expect(a?.distributed).toEqual({});
+    expect(b?.distributed?.partitionKey?.({ account: 42 })).toBe('42');
+    expect(b?.distributed?.partitionKey?.({ other: 1 })).toBeUndefined();
+    const text = exportFlow(flow);
+    expect(text).toContain('distributed: true');
+    expect(text).toContain('partition_key: account');
+    const again = parseFlowFile(text);
+    expect(again.routines.map((r) => r.distributed !== undefined)).toEqual([true, true]);
+    // A key computed by code has no flow-file form.
+    const coded = new Flow('coded').addRoutine(new Relay(), 'a', { distributed: { partitionKey: () => 'k' } });
+    expect(() => exportFlow(coded)).toThrow(/partitionKey function, which a flow file cannot express/);
+    let error: { code?: string; message: string } | undefined;
+    try {
+      parseFlowFile('flow_id: bad\nroutines:\n  a: { class: Relay, distributed: { partition_key: 3 } }\n', { file: '<bad>' });
+    } catch (e) {
+      error = e as { code: string; message: string };
+    }
+    expect(error?.code).toBe(ErrorCode.InvalidArgument);
+    expect(error?.message).toMatch(/^<bad>:3:\d+: routines\.a\.distributed: expected true or \{ partition_key/);
+  });
+
   it('a flow arriving as text may name registered classes only, never a module to import', () => {
     const flow = parseFlowFile(
       'flow_id: net\nroutines:\n  a: { class: Relay }\n  b: { class: Keep }\nconnections:\n  - { from: a.out, to: b.in }\n',

@@ -65,7 +65,8 @@ export async function inspectCommand(specifier: string, options: InspectOptions,
     const d = describeFlow(flow);
     const out: string[] = [`flow ${d.id}${mod.description === undefined ? '' : ` — ${mod.description}`}`, '', 'routines:'];
     for (const r of d.routines) {
-      out.push(`  ${r.id} (${r.kind}) placement=${r.placement} policy=${r.policy.type} errors=${r.errorHandler}`);
+      const spread = r.distributed === undefined ? '' : r.distributed.partitioned ? ' distributed=partitioned' : ' distributed';
+      out.push(`  ${r.id} (${r.kind}) placement=${r.placement}${spread} policy=${r.policy.type} errors=${r.errorHandler}`);
       out.push(`    policy: ${r.policy.description}`);
       for (const s of r.slots) out.push(`    slot ${s.name}: max ${s.maxQueueLength}, watermark ${s.watermark}, overflow ${s.overflow}`);
       for (const e of r.events) out.push(`    event ${e.name}${e.fields.length > 0 ? ` (${e.fields.join(', ')})` : ''}`);
