@@ -29,9 +29,15 @@ async function startRun(db: string, items: string, param: string) {
   for (;;) {
     if (existsSync(db)) {
       const peek = new Database(db, { readonly: true, fileMustExist: true });
-      const n = peek.prepare("SELECT count(*) FROM events WHERE topic = 'job.completed'").pluck().get() as number;
-      peek.close();
-      if (n > 0) break;
+      try {
+        const n = peek.prepare("SELECT count(*) FROM events WHERE topic = 'job.completed'").pluck().get() as number;
+        if (n > 0) break;
+      } catch (error) {
+        // The run has created the file but not yet its tables (a loaded machine): look again.
+        if (!String((error as Error).message).includes('no such table')) throw error;
+      } finally {
+        peek.close();
+      }
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
