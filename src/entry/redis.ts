@@ -5,6 +5,7 @@
  *
  * @module sluice/redis
  */
-export { redis, RedisTransport, partitionOf } from '../transport/redis-transport.ts';
+export { redis, RedisTransport } from '../transport/redis-transport.ts';
+export { partitionOf } from '../transport/redis-binding.ts';
 export type { RedisTransportOptions } from '../transport/redis-transport.ts';
 export type { Transport, TransportStats } from '../runtime/transport.ts';

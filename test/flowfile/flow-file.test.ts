@@ -220,8 +220,8 @@ connections:
 
   it('declares distributed routines: true, or a partition key naming a field; export writes them back', () => {
     const flow = parseFlowFile(
-      'flow_id: spread\nroutines:\n  a: { class: Relay, distributed: true }\n  b: { class: Keep, distributed: { partition_key: account } }\n' +
-        'connections:\n  - { from: a.out, to: b.in }\n',
+      'flow_id: spread\nroutines:\n  a: { class: Relay, distributed: true }\n' +
+        '  b: { class: Keep, distributed: { partition_key: account } }\nconnections:\n  - { from: a.out, to: b.in }\n',
     );
     const [a, b] = flow.routines;
     expect(a?.distributed).toEqual({});
