@@ -123,11 +123,19 @@ export class StreamConsumer {
    */
   async adopt(stream: string): Promise<void> {
     await this.#link.ensureGroup(stream, this.#options.group);
-    const { group, consumer, count, maxDeliveries } = this.#options;
     // A partition's pending entries are few: what its consumers had in hand (`count` each at most).
+    await this.#claimFrom(stream, 0, Math.max(1_000, this.#options.count * 16));
+  }
+
+  /**
+   * Claims up to `count` entries of `stream` idle at least `minIdleMs` (not those in hand here)
+   * and handles them; those delivered `maxDeliveries` times go to the dead-letter stream.
+   */
+  async #claimFrom(stream: string, minIdleMs: number, count: number): Promise<void> {
+    const { group, consumer, maxDeliveries } = this.#options;
     const { claimed, dead } = await this.#link.claimIdle(group, consumer, stream, {
-      minIdleMs: 0,
-      count: Math.max(1_000, count * 16),
+      minIdleMs,
+      count,
       maxDeliveries,
       error: { code: 'SLUICE_ERR_WORKER_CRASHED', message: `delivered ${maxDeliveries} times without being acknowledged` },
       skip: this.#inHandOf(stream),
@@ -264,19 +272,8 @@ export class StreamConsumer {
 
   async #claim(): Promise<void> {
     this.#lastClaim = Date.now();
-    const { group, consumer, streams, count, claimIdleMs, maxDeliveries } = this.#options;
-    for (const stream of streams) {
-      const { claimed, dead } = await this.#link.claimIdle(group, consumer, stream, {
-        minIdleMs: claimIdleMs,
-        count,
-        maxDeliveries,
-        error: { code: 'SLUICE_ERR_WORKER_CRASHED', message: `delivered ${maxDeliveries} times without being acknowledged` },
-        skip: this.#inHandOf(stream),
-      });
-      this.stats.dead += dead;
-      this.stats.claimed += claimed.length;
-      this.#dispatch(claimed);
-    }
+    const { streams, count, claimIdleMs } = this.#options;
+    for (const stream of streams) await this.#claimFrom(stream, claimIdleMs, count);
   }
 
   /** Entries of `stream` in hand now (the ordered chain of a partition included). */
