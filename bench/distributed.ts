@@ -47,27 +47,51 @@ async function stopWorker(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function sinkLatencies(child: ChildProcess): Promise<number[]> {
+/** What the worker's sinks saw since the last ask, and the CPU it has used (ms). */
+function workerStats(child: ChildProcess): Promise<{ latencies: number[]; cpuMs: number }> {
   return new Promise((resolve) => {
-    child.once('message', (message: { latencies: number[] }) => resolve(message.latencies));
+    child.once('message', (message: { latencies: number[]; cpuMs: number }) => resolve(message));
     child.send('stats');
   });
 }
 
+/** CPU used so far (ms) by this process, the worker and redis-server. */
+async function cpuNow(child: ChildProcess, admin: Redis): Promise<{ producer: number; worker: number; redis: number }> {
+  const { user, system } = process.cpuUsage();
+  const info = await admin.info('cpu');
+  const seconds = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? Number.NaN);
+  const { cpuMs } = await workerStats(child);
+  return { producer: (user + system) / 1000, worker: cpuMs, redis: (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000 };
+}
+
+/** CPU per item (µs) of each process between two {@link cpuNow}. */
+function cpuPerItem(before: CpuUse, after: CpuUse, items: number): CpuUse {
+  const per = (key: keyof CpuUse) => ((after[key] - before[key]) * 1000) / items;
+  return { producer: per('producer'), worker: per('worker'), redis: per('redis') };
+}
+
+type CpuUse = Awaited<ReturnType<typeof cpuNow>>;
+
+/** One contender's run: items/s, unloaded latencies (ms) and CPU per item (µs) while loaded. */
+interface RunResult {
+  rate: number;
+  sinkP50: number;
+  sinkP99: number;
+  doneP50?: number;
+  cpu: CpuUse;
+}
+
 /** Items/s of `items` through one contender, and its unloaded latencies. */
-async function runOnce(
-  mode: Contender,
-  url: string,
-  items: number,
-  probes: number,
-): Promise<{ rate: number; sinkP50: number; sinkP99: number; doneP50?: number }> {
+async function runOnce(mode: Contender, url: string, items: number, probes: number): Promise<RunResult> {
   const namespace = `bench-${mode}-${Math.random().toString(36).slice(2, 8)}`;
   const child = await startWorker(mode, url, namespace);
+  const admin = new Redis(url);
   try {
     if (mode === 'sluice') {
       const runtime = new Runtime({ transport: redis({ url, namespace, consume: false }) });
       try {
         runtime.register(flow);
+        const before = await cpuNow(child, admin);
         const started = performance.now();
         await runtime.postAll(
           'redis-bench',
@@ -79,6 +103,7 @@ async function runOnce(
         );
         await runtime.waitUntilAllJobsFinished();
         const rate = items / ((performance.now() - started) / 1000);
+        const cpu = cpuPerItem(before, await cpuNow(child, admin), items);
         await settle(200);
         const done: number[] = [];
         for (let n = 0; n < probes; n++) {
@@ -88,8 +113,8 @@ async function runOnce(
           done.push(wallNow() - t);
           await settle(2);
         }
-        const sink = await sinkLatencies(child);
-        return { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99), doneP50: percentile(done, 50) };
+        const sink = (await workerStats(child)).latencies;
+        return { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99), doneP50: percentile(done, 50), cpu };
       } finally {
         await runtime.close();
       }
@@ -112,6 +137,7 @@ async function runOnce(
             if (entries.length > 0) last = (entries.at(-1) as [string, string[]])[0];
           }
         };
+        const before = await cpuNow(child, admin);
         const started = performance.now();
         const finished = waitDone(items);
         for (let at = 0; at < items; at += 256) {
@@ -121,14 +147,15 @@ async function runOnce(
         }
         await finished;
         const rate = items / ((performance.now() - started) / 1000);
+        const cpu = cpuPerItem(before, await cpuNow(child, admin), items);
         await settle(200);
         for (let n = 0; n < probes; n++) {
           await client.xadd(stream, '*', 'data', JSON.stringify({ ...reading(n), t: wallNow() }));
           await waitDone(1);
           await settle(2);
         }
-        const sink = await sinkLatencies(child);
-        return { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99) };
+        const sink = (await workerStats(child)).latencies;
+        return { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99), cpu };
       } finally {
         client.disconnect();
         reader.disconnect();
@@ -148,6 +175,7 @@ async function runOnce(
       const until = async (count: number): Promise<void> => {
         while (completed < count) await new Promise<void>((resolve) => (wake = resolve));
       };
+      const before = await cpuNow(child, admin);
       const started = performance.now();
       for (let at = 0; at < items; at += 256) {
         const batch = [];
@@ -156,6 +184,7 @@ async function runOnce(
       }
       await until(items);
       const rate = items / ((performance.now() - started) / 1000);
+      const cpu = cpuPerItem(before, await cpuNow(child, admin), items);
       await settle(200);
       for (let n = 0; n < probes; n++) {
         const before = completed;
@@ -163,20 +192,21 @@ async function runOnce(
         await until(before + 1);
         await settle(2);
       }
-      const sink = await sinkLatencies(child);
-      return { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99) };
+      const sink = (await workerStats(child)).latencies;
+      return { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99), cpu };
     } finally {
       await events.close();
       await queue.close();
     }
   } finally {
+    admin.disconnect();
     await stopWorker(child);
   }
 }
 
 export interface DistributedBenchResult {
   rows: BenchRow[];
-  runs: Record<Contender, Array<{ rate: number; sinkP50: number; sinkP99: number; doneP50?: number }>>;
+  runs: Record<Contender, RunResult[]>;
 }
 
 /** Runs every contender `repeat` times, alternating, on one redis-server. */
@@ -195,7 +225,11 @@ export async function runDistributedBench(
       for (const mode of ['sluice', 'raw', 'bullmq'] as const) {
         const result = await runOnce(mode, server.url, items, probes);
         runs[mode].push(result);
-        log(`  ${mode}: ${Math.round(result.rate).toLocaleString('en')} items/s, post → sink p50 ${result.sinkP50.toFixed(2)} ms`);
+        const { producer, worker, redis: inRedis } = result.cpu;
+        log(
+          `  ${mode}: ${Math.round(result.rate).toLocaleString('en')} items/s, post → sink p50 ${result.sinkP50.toFixed(2)} ms, ` +
+            `CPU µs/item producer ${producer.toFixed(0)} + worker ${worker.toFixed(0)} + redis ${inRedis.toFixed(0)}`,
+        );
         await admin.flushall();
       }
     }

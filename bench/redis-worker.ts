@@ -3,7 +3,7 @@
  * with mode `sluice` (a Runtime with the Redis transport running bench/redis-flow.ts), `raw`
  * (XREADGROUP, the same work, one XACK and one pipeline of completions per batch) or `bullmq` (a
  * BullMQ Worker). Every one handles 64 items at once. It says `ready` on its IPC channel, answers
- * `stats` with what its sinks saw, and stops on `stop`.
+ * `stats` with what its sinks saw and the CPU it has used, and stops on `stop`.
  */
 import { Redis } from 'ioredis';
 import { Runtime } from '../src/index.ts';
@@ -69,7 +69,8 @@ if (mode === 'sluice') {
 
 process.on('message', (message: string) => {
   if (message === 'stats') {
-    process.send?.({ items: sinkStats.items, latencies: sinkStats.latencies });
+    const { user, system } = process.cpuUsage();
+    process.send?.({ items: sinkStats.items, latencies: sinkStats.latencies, cpuMs: (user + system) / 1000, cpu: { user, system } });
     sinkStats.latencies = [];
   } else if (message === 'stop') void stop().then(() => process.exit(0));
 });

@@ -1,7 +1,7 @@
 /**
  * How a posting process learns that a job ended elsewhere: it follows the flow's outcome stream
- * (every commit that brings a job's count to zero, and every dead letter, adds one) from where it
- * started, and settles whoever waits for that job. Give it a connection of its own: it blocks.
+ * (a failed job's entry, or one entry for the jobs one step completed) from where it started,
+ * and settles whoever waits for those jobs. Give it a connection of its own: it blocks.
  * @module
  */
 import type { Redis } from 'ioredis';
@@ -90,19 +90,26 @@ export class JobOutcomes {
     }
   }
 
+  /** One outcome entry: a failed job (with its error), or one or more completed ones. */
   #settle(fields: readonly string[]): void {
-    const get = (name: string): string | undefined => {
-      for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-      return undefined;
-    };
-    const jobId = get('job');
-    if (jobId === undefined) return;
-    const waiters = this.#waiters.get(jobId);
-    if (waiters === undefined) return;
-    this.#waiters.delete(jobId);
-    const status = get('status') === 'failed' ? 'failed' : 'completed';
-    const outcome: JobOutcome =
-      status === 'failed' ? { jobId, status, error: { code: get('code') ?? '', message: get('message') ?? '' } } : { jobId, status };
-    for (const resolve of waiters) resolve(outcome);
+    let status: string | undefined;
+    let code = '';
+    let message = '';
+    const jobs: string[] = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const name = fields[i];
+      const value = fields[i + 1] as string;
+      if (name === 'job') jobs.push(value);
+      else if (name === 'status') status = value;
+      else if (name === 'code') code = value;
+      else if (name === 'message') message = value;
+    }
+    for (const jobId of jobs) {
+      const waiters = this.#waiters.get(jobId);
+      if (waiters === undefined) continue;
+      this.#waiters.delete(jobId);
+      const outcome: JobOutcome = status === 'failed' ? { jobId, status, error: { code, message } } : { jobId, status: 'completed' };
+      for (const resolve of waiters) resolve(outcome);
+    }
   }
 }

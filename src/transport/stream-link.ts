@@ -67,17 +67,20 @@ end
 return (#KEYS - 1) / 2
 `;
 
-// Ends a job whose count reached zero (or that failed): status, expiry, one outcome entry.
-// Needs locals: jobKey, outcomes, jobId, ttl, outcomeLimit.
+// Ends a job whose count reached zero (or that failed): status, expiry, one outcome entry; false
+// when it had ended already. Completions may be gathered instead (`done`, a list of 'job', id
+// pairs) and added as one outcome entry for many jobs by the caller.
 const kEndJob = `
-local function endJob(jobKey, outcomes, jobId, ttl, limit, status, code, message)
-  if redis.call('HEXISTS', jobKey, 'status') == 1 then return end
-  redis.call('HSET', jobKey, 'status', status)
+local function endJob(jobKey, outcomes, jobId, ttl, limit, status, code, message, done)
+  if redis.call('HSETNX', jobKey, 'status', status) == 0 then return end
   redis.call('PEXPIRE', jobKey, ttl)
   if status == 'failed' then
-    redis.call('XADD', outcomes, 'MAXLEN', '~', limit, '*', 'job', jobId, 'status', status, 'code', code, 'message', message)
+    redis.call('XADD', outcomes, 'MAXLEN', '~', limit, '*', 'status', status, 'job', jobId, 'code', code, 'message', message)
+  elseif done then
+    done[#done + 1] = 'job'
+    done[#done + 1] = jobId
   else
-    redis.call('XADD', outcomes, 'MAXLEN', '~', limit, '*', 'job', jobId, 'status', status)
+    redis.call('XADD', outcomes, 'MAXLEN', '~', limit, '*', 'status', status, 'job', jobId)
   end
 end
 `;
@@ -104,10 +107,12 @@ return {1, left}
 // input stream, its job hash and its output streams. ARGV: group, job ttl (ms), outcome limit, then
 // per hop its entry id, job id, 1 when it was delivered before (its failure may be recorded), output
 // count and payloads. Returns per hop the job's count after it (-1: already committed, nothing done).
+// The acknowledged entries of a stream are deleted with one XDEL, and the jobs that completed share
+// one outcome entry.
 const kCommitManyScript = `${kEndJob}
 local group, ttl, limit = ARGV[1], ARGV[2], ARGV[3]
 local k, a = 3, 4
-local results = {}
+local results, acked, done = {}, {}, {}
 while a <= #ARGV do
   local stream, job = KEYS[k], KEYS[k + 1]
   local id, jobId, retried, outputs = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
@@ -115,17 +120,24 @@ while a <= #ARGV do
   if redis.call('XACK', stream, group, id) == 0 then
     results[#results + 1] = -1
   else
-    redis.call('XDEL', stream, id)
+    local ids = acked[stream]
+    if ids == nil then
+      ids = {}
+      acked[stream] = ids
+    end
+    ids[#ids + 1] = id
     if retried == '1' then redis.call('HDEL', KEYS[2], stream .. '|' .. id) end
     for i = 0, outputs - 1 do
       redis.call('XADD', KEYS[k + i], '*', 'job', jobId, 'data', ARGV[a + i])
     end
     local left = redis.call('HINCRBY', job, 'inflight', outputs - 1)
-    if left <= 0 then endJob(job, KEYS[1], jobId, ttl, limit, 'completed') end
+    if left <= 0 then endJob(job, KEYS[1], jobId, ttl, limit, 'completed', '', '', done) end
     results[#results + 1] = left
   end
   k, a = k + outputs, a + outputs
 end
+for stream, ids in pairs(acked) do redis.call('XDEL', stream, unpack(ids)) end
+if #done > 0 then redis.call('XADD', KEYS[1], 'MAXLEN', '~', limit, '*', 'status', 'completed', unpack(done)) end
 return results
 `;
 

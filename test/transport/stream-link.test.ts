@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/core/errors.ts';
 import { CreditWindow } from '../../src/transport/credit-window.ts';
+import { JobOutcomes } from '../../src/transport/job-outcomes.ts';
 import { FlowKeys } from '../../src/transport/stream-keys.ts';
 import { StreamLink } from '../../src/transport/stream-link.ts';
 import { startRedis, type RedisServer } from '../fixtures/redis-server.ts';
@@ -66,7 +67,7 @@ describe('StreamLink', () => {
     expect((await link.commit('sink', sinkEntries[1]!, [])).inflight).toBe(0);
     expect(await link.jobState('j1')).toEqual({ inflight: 0, status: 'completed' });
     const outcomes = await redis.xrange(keys.jobs, '-', '+');
-    expect(outcomes.map(([, fields]) => fields)).toEqual([['job', 'j1', 'status', 'completed']]);
+    expect(outcomes.map(([, fields]) => fields)).toEqual([['status', 'completed', 'job', 'j1']]);
   });
 
   it("a producer's batch sent again (its reply lost) adds nothing twice; its hold is added once and given back once", async () => {
@@ -85,15 +86,19 @@ describe('StreamLink', () => {
     expect(await link.release('jb', 'hold|p', 'completed')).toBe(0); // a release resent gives back nothing more
     expect(await link.jobState('jb')).toEqual({ inflight: 0, status: 'completed' });
     const outcomes = await redis.xrange(keys.jobs, '-', '+');
-    expect(outcomes.map(([, fields]) => fields)).toEqual([['job', 'jb', 'status', 'completed']]);
+    expect(outcomes.map(([, fields]) => fields)).toEqual([['status', 'completed', 'job', 'jb']]);
   });
 
   it('many hops commit in one step, each exactly as alone: a hop committed before only acknowledges', async () => {
     const input = keys.slot('mid', 'in');
     const output = keys.slot('sink', 'in');
     await link.ensureGroup(input, 'mid');
-    for (const job of ['m1', 'm2', 'm3']) await link.post(input, job, job);
-    const [a, b, c] = await link.read('mid', 'c', [input], { count: 10 });
+    for (const job of ['m1', 'm2', 'm3', 'm4']) await link.post(input, job, job);
+    const [a, b, c, d] = await link.read('mid', 'c', [input], { count: 10 });
+    const follower = new Redis(server.url);
+    const outcomes = new JobOutcomes(follower, keys, { blockMs: 20 });
+    await outcomes.start();
+    const ended = Promise.all(['m2', 'm3', 'm4'].map((job) => outcomes.wait(job)));
     expect(await link.commit('mid', b!, [])).toEqual({ first: true, inflight: 0 });
     const results = await link.commitMany('mid', [
       {
@@ -105,16 +110,25 @@ describe('StreamLink', () => {
       },
       { entry: b!, outputs: [[output, 'b1']] }, // committed above: nothing more
       { entry: c!, outputs: [] },
+      { entry: d!, outputs: [] },
     ]);
     expect(results).toEqual([
       { first: true, inflight: 2 },
       { first: false, inflight: -1 },
       { first: true, inflight: 0 },
+      { first: true, inflight: 0 },
     ]);
     expect((await redis.xrange(output, '-', '+')).map(([, f]) => f[3])).toEqual(['a1', 'a2']);
     expect(await redis.xlen(input)).toBe(0);
     expect((await link.jobState('m3'))?.status).toBe('completed');
-    expect((await redis.xrange(keys.jobs, '-', '+')).map(([, f]) => f[1])).toEqual(['m2', 'm3']);
+    // m2 alone; m3 and m4 completed in the batch: one outcome entry for both, and the follower settles both.
+    expect((await redis.xrange(keys.jobs, '-', '+')).map(([, f]) => f)).toEqual([
+      ['status', 'completed', 'job', 'm2'],
+      ['status', 'completed', 'job', 'm3', 'job', 'm4'],
+    ]);
+    expect(await ended).toEqual(['m2', 'm3', 'm4'].map((jobId) => ({ jobId, status: 'completed' })));
+    await outcomes.stop();
+    follower.disconnect();
   });
 
   it("a stalled consumer's entries are claimed by a live one; the stalled one's late commit adds nothing", async () => {
@@ -164,7 +178,7 @@ describe('StreamLink', () => {
     expect(await redis.call('XPENDING', input, 'mid')).toEqual([0, null, null, null]);
     expect(await link.jobState('j3')).toEqual({ inflight: 0, status: 'failed' });
     const outcomes = await redis.xrange(keys.jobs, '-', '+');
-    expect(outcomes.map(([, f]) => f.slice(0, 4))).toEqual([['job', 'j3', 'status', 'failed']]);
+    expect(outcomes.map(([, f]) => f.slice(0, 4))).toEqual([['status', 'failed', 'job', 'j3']]);
   });
 
   it('a restarting consumer drains its own pending entries first, delivery counts kept', async () => {
