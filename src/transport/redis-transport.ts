@@ -45,7 +45,10 @@ export interface RedisTransportOptions {
   consumer?: string;
   /** Take items of distributed routines here (false: a producer that only sends). @default true */
   consume?: boolean;
-  /** Entries of one routine handled here at once. @default 64 */
+  /**
+   * Entries of one routine handled here at once (read half a window at a time; those whose
+   * handling is done wait for their commit without taking a place, up to as many again). @default 64
+   */
   concurrency?: number;
   /** Entries pending this long with a consumer that stalled or died are claimed by a live one, ms. @default 30_000 */
   claimIdleMs?: number;

@@ -26,7 +26,11 @@ export interface StreamConsumerOptions {
   readonly consumer: string;
   /** The streams of the routine's slots. */
   readonly streams: readonly string[];
-  /** Entries handled at once (and read at most at once). @default 64 */
+  /**
+   * Entries handled at once (and read at most at once). Entries whose handling is done wait for
+   * their commit without taking a place: up to as many again may be waiting so.
+   * @default 64
+   */
   readonly count?: number;
   /** How long a read waits for new entries, ms. @default 100 */
   readonly blockMs?: number;
@@ -86,8 +90,10 @@ export class StreamConsumer {
   #stopping = false;
   #lastClaim = 0;
   #lastTouch = 0;
-  /** Entries being handled, and who waits for one to finish. */
+  /** Entries read and not yet committed (or given up), and who waits for one to finish. */
   #inHand = new Set<string>();
+  /** Of those, entries whose handling has not finished yet (what `count` bounds). */
+  #busy = 0;
   #freed: (() => void) | undefined;
   /** Hops waiting to be committed together. */
   #commits: PendingCommit[] = [];
@@ -151,7 +157,7 @@ export class StreamConsumer {
     return ids;
   }
 
-  /** Entries being handled now. */
+  /** Entries read and not yet committed. */
   get inHand(): number {
     return this.#inHand.size;
   }
@@ -184,8 +190,10 @@ export class StreamConsumer {
         }
         if (Date.now() - this.#lastTouch >= this.#options.claimIdleMs / 3) await this.#touch();
         if (Date.now() - this.#lastClaim >= this.#options.claimEveryMs) await this.#claim();
-        // Read again once half the window is free: a slow entry does not hold the others back.
-        if (this.#inHand.size > count / 2) {
+        // Read again once half the window is free: a slow entry does not hold the others back,
+        // and the next entries are handled while the last ones' commit is on its way.
+        const room = Math.min(count - this.#busy, 2 * count - this.#inHand.size);
+        if (room < count / 2) {
           await this.#freedOrTouchDue();
           continue;
         }
@@ -198,7 +206,7 @@ export class StreamConsumer {
           client.on('error', () => undefined); // reported by the rounds that fail, and by health
           this.#reader = new StreamLink(client, this.#link.keys);
         }
-        const entries = await this.#reader.read(group, consumer, streams, { count: count - this.#inHand.size, blockMs });
+        const entries = await this.#reader.read(group, consumer, streams, { count: Math.ceil(count / 2), blockMs });
         this.#dispatch(entries);
         failures = 0;
         this.lastError = undefined;
@@ -288,17 +296,27 @@ export class StreamConsumer {
       // Claimed back while its first handling still runs here: that one commits.
       if (this.#inHand.has(key)) continue;
       this.#inHand.add(key);
+      this.#busy++;
+      let handled = false;
+      const handledNow = (): void => {
+        if (handled) return;
+        handled = true;
+        this.#busy--;
+        this.#freed?.();
+      };
       const done = (): void => {
+        handledNow();
         this.#inHand.delete(key);
         this.#freed?.();
       };
       if (ordered(entry.stream)) {
-        const chain = (this.#chains.get(entry.stream) ?? Promise.resolve()).then(() => this.#handle(entry)).finally(done);
+        // In order: the next entry of the stream starts once this one is committed.
+        const chain = (this.#chains.get(entry.stream) ?? Promise.resolve()).then(() => this.#handle(entry, handledNow)).finally(done);
         this.#chains.set(entry.stream, chain);
         void chain.finally(() => {
           if (this.#chains.get(entry.stream) === chain) this.#chains.delete(entry.stream);
         });
-      } else void this.#handle(entry).finally(done);
+      } else void this.#handle(entry, handledNow).finally(done);
     }
   }
 
@@ -329,8 +347,11 @@ export class StreamConsumer {
     }
   }
 
-  /** Handles and commits one entry; never rejects (a Redis error leaves the entry pending). */
-  async #handle(entry: StreamEntry): Promise<void> {
+  /**
+   * Handles and commits one entry, calling `handled` when only the commit is left; never rejects
+   * (a Redis error leaves the entry pending).
+   */
+  async #handle(entry: StreamEntry, handled: () => void): Promise<void> {
     // A partition that moved away meanwhile: its new owner adopts the entry.
     const may = this.#options.mayHandle(entry.stream);
     if (may === false || (may !== true && !(await may))) return;
@@ -338,6 +359,7 @@ export class StreamConsumer {
     let outputs: StreamOutputs | FailedEntry;
     try {
       outputs = await this.#handler(entry);
+      handled();
     } catch (error) {
       this.stats.failed++;
       const code = error instanceof SluiceError ? error.code : 'SLUICE_ERR_ROUTINE_FAILED';

@@ -69,6 +69,45 @@ describe('StreamConsumer', () => {
     expect(await producer.jobState('j7')).toEqual({ inflight: 1, status: 'running' });
   });
 
+  it('handles at most `count` entries at once; entries waiting for their commit leave their place to the next ones', async () => {
+    const { keys, producer, input, output } = setup();
+    await producer.ensureGroup(input, 'mid');
+    for (let i = 0; i < 64; i++) await producer.post(input, `w${i}`, String(i));
+    // Commits that take long to come back (a slow link): the handling goes on meanwhile.
+    let handled = 0;
+    let handledWhenFirstCommitted: number | undefined;
+    class SlowCommits extends StreamLink {
+      override async commitMany(group: string, hops: Parameters<StreamLink['commitMany']>[1]) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const results = await super.commitMany(group, hops);
+        handledWhenFirstCommitted ??= handled;
+        return results;
+      }
+    }
+    let running = 0;
+    let most = 0;
+    const consumer = new StreamConsumer(
+      new SlowCommits(client(), keys),
+      { group: 'mid', consumer: 'c', streams: [input], count: 8, blockMs: 20 },
+      async (entry: StreamEntry): Promise<StreamOutputs> => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running--;
+        handled++;
+        return [[output, entry.data]];
+      },
+    );
+    consumer.start();
+    await until(() => consumer.stats.committed === 64);
+    await consumer.stop();
+    expect(most).toBeLessThanOrEqual(8);
+    // Before the first commit came back, more than one window was handled, and at most two.
+    expect(handledWhenFirstCommitted).toBeGreaterThan(8);
+    expect(handledWhenFirstCommitted).toBeLessThanOrEqual(16);
+    expect(await producer.backlog(input, 'mid')).toEqual({ lag: 0, pending: 0 });
+  });
+
   it("a stalled consumer's entry is claimed and committed by a live one; the stalled one's late commit adds nothing", async () => {
     const { keys, producer, input, output } = setup();
     await producer.ensureGroup(input, 'mid');
