@@ -15,12 +15,15 @@ export interface JobOutcome {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+type Listener = (outcome: JobOutcome) => void;
+
 /** Follows one flow's outcome stream. */
 export class JobOutcomes {
   readonly #redis: Redis;
   readonly #keys: FlowKeys;
   readonly #blockMs: number;
-  readonly #waiters = new Map<string, Array<(outcome: JobOutcome) => void>>();
+  /** Who listens for each job's outcome: one listener, or several. */
+  readonly #waiters = new Map<string, Listener | Listener[]>();
   #cursor = '$';
   #running: Promise<void> | undefined;
   #stopping = false;
@@ -47,11 +50,15 @@ export class JobOutcomes {
 
   /** Resolves with `jobId`'s outcome when it arrives. */
   wait(jobId: string): Promise<JobOutcome> {
-    return new Promise((resolve) => {
-      const list = this.#waiters.get(jobId);
-      if (list === undefined) this.#waiters.set(jobId, [resolve]);
-      else list.push(resolve);
-    });
+    return new Promise((resolve) => this.listen(jobId, resolve));
+  }
+
+  /** Calls `listener` once with `jobId`'s outcome when it arrives (no promise: one per posted job adds up). */
+  listen(jobId: string, listener: Listener): void {
+    const known = this.#waiters.get(jobId);
+    if (known === undefined) this.#waiters.set(jobId, listener);
+    else if (Array.isArray(known)) known.push(listener);
+    else this.#waiters.set(jobId, [known, listener]);
   }
 
   /** Jobs someone waits for. */
@@ -109,7 +116,8 @@ export class JobOutcomes {
       if (waiters === undefined) continue;
       this.#waiters.delete(jobId);
       const outcome: JobOutcome = status === 'failed' ? { jobId, status, error: { code, message } } : { jobId, status: 'completed' };
-      for (const resolve of waiters) resolve(outcome);
+      if (Array.isArray(waiters)) for (const listener of waiters) listener(outcome);
+      else waiters(outcome);
     }
   }
 }

@@ -46,6 +46,7 @@ export class RedisBinding implements TransportBinding {
   #releases: Array<{ jobId: string; status: 'completed' | 'failed'; error: StreamError | undefined }> = [];
   /** Jobs whose entries carried this binding's hold in Redis (given back when their local work settles). */
   readonly #held = new WeakSet<JobContext>();
+  readonly #streams = new Map<string, { suffix: string; slot: string; keyPrefix: string }>();
 
   constructor(transport: RedisTransport, worker: TransportWorker, unbind: () => void) {
     this.#transport = transport;
@@ -122,26 +123,26 @@ export class RedisBinding implements TransportBinding {
   holdFor(job: JobContext, sending: number): string {
     if (job[kRemote] === undefined) {
       job[kRemote] = this.#hold;
-      void this.#whenEnded(job);
+      this.#whenEnded(job);
     }
     if (!this.#held.has(job) && job[kPending] <= sending) return '';
     this.#held.add(job);
     return this.holdField;
   }
 
-  async #whenEnded(job: JobContext): Promise<void> {
-    await this.outcomesReady();
-    const outcome = await (this.#outcomes as JobOutcomes).wait(job.jobId);
-    job[kRemoteEnded](
-      outcome.status === 'failed'
-        ? new SluiceError(
-            (outcome.error?.code ?? ErrorCode.RoutineFailed) as ErrorCodeValue,
-            outcome.error?.message ?? 'failed in another process',
-            {
-              details: { jobId: job.jobId, remote: true },
-            },
-          )
-        : undefined,
+  /** Ends `job` here when its outcome arrives (the outcome stream is followed before anything is sent: see Outbound). */
+  #whenEnded(job: JobContext): void {
+    if (this.#outcomes === undefined) void this.outcomesReady();
+    (this.#outcomes as JobOutcomes).listen(job.jobId, (outcome) =>
+      job[kRemoteEnded](
+        outcome.status === 'failed'
+          ? new SluiceError(
+              (outcome.error?.code ?? ErrorCode.RoutineFailed) as ErrorCodeValue,
+              outcome.error?.message ?? 'failed in another process',
+              { details: { jobId: job.jobId, remote: true } },
+            )
+          : undefined,
+      ),
     );
   }
 
@@ -226,8 +227,7 @@ export class RedisBinding implements TransportBinding {
 
   /** Runs one entry here as a job; its outputs are committed with the entry once it has ended. */
   async #handle(routineId: string, entry: StreamEntry): Promise<StreamOutputs | FailedEntry> {
-    const suffix = entry.stream.slice(entry.stream.lastIndexOf(':slot:') + 6);
-    const slot = suffix.slice(routineId.length + 1).replace(/#p\d+$/, '');
+    const { suffix, slot, keyPrefix } = this.#streamInfo(routineId, entry.stream);
     let data: unknown;
     try {
       data = JSON.parse(entry.data);
@@ -239,11 +239,7 @@ export class RedisBinding implements TransportBinding {
     }
     let jobId = `${entry.jobId}@${suffix}:${entry.id}`;
     if (this.#worker.hasJob(jobId)) jobId = `${jobId}~${entry.deliveries}-${nanoid(4)}`;
-    const metadata = {
-      originJobId: entry.jobId,
-      idempotencyKey: `${this.keys.flowId}/${suffix}/${entry.id}`,
-      deliveries: entry.deliveries,
-    };
+    const metadata = { originJobId: entry.jobId, idempotencyKey: keyPrefix + entry.id, deliveries: entry.deliveries };
     const outbox: Array<readonly [string, string]> = [];
     // Throws when the worker stopped (the runtime closes): the entry stays pending for another process.
     const job = this.#worker.run(routineId, slot, data, jobId, metadata);
@@ -256,6 +252,18 @@ export class RedisBinding implements TransportBinding {
       throw job.error ?? new SluiceError(ErrorCode.JobCancelled, `job ${job.jobId} was cancelled`);
     }
     return new FailedEntry({ code: job.error?.code ?? ErrorCode.RoutineFailed, message: job.error?.message ?? 'failed' });
+  }
+
+  /** Names derived from a stream of `routineId`: `<routine>.<slot>[#p<n>]`, the slot, how idempotency keys start. */
+  #streamInfo(routineId: string, stream: string): { suffix: string; slot: string; keyPrefix: string } {
+    let info = this.#streams.get(stream);
+    if (info === undefined) {
+      const suffix = stream.slice(stream.lastIndexOf(':slot:') + 6);
+      const slot = suffix.slice(routineId.length + 1).replace(/#p\d+$/, '');
+      info = { suffix, slot, keyPrefix: `${this.keys.flowId}/${suffix}/` };
+      this.#streams.set(stream, info);
+    }
+    return info;
   }
 
   /** Measures every route's backlog again (errors are left to the next measure). */

@@ -55,12 +55,23 @@ export class FailedEntry {
   constructor(readonly error: StreamError) {}
 }
 
-/** A hop waiting for the next joint commit. */
-interface PendingCommit {
-  readonly entry: StreamEntry;
-  readonly outputs: StreamOutputs;
-  resolve(result: CommitResult): void;
-  reject(error: unknown): void;
+/** Hops committed together (one script, one round trip); `done` has each hop's result at its index. */
+interface CommitBatch {
+  readonly hops: Array<{ readonly entry: StreamEntry; readonly outputs: StreamOutputs }>;
+  readonly done: Promise<CommitResult[]>;
+}
+
+/** Hops in one commit at most. */
+const kCommitBatch = 256;
+
+/** An entry read and not yet committed. */
+class InHand {
+  /** Its handling has finished (only the commit is left). */
+  handled = false;
+  constructor(
+    readonly entry: StreamEntry,
+    readonly key: string,
+  ) {}
 }
 
 /** Counters of a consumer. */
@@ -90,13 +101,13 @@ export class StreamConsumer {
   #stopping = false;
   #lastClaim = 0;
   #lastTouch = 0;
-  /** Entries read and not yet committed (or given up), and who waits for one to finish. */
-  #inHand = new Set<string>();
+  /** Entries read and not yet committed (or given up), by `<stream>|<id>`, and who waits for one to finish. */
+  #inHand = new Map<string, InHand>();
   /** Of those, entries whose handling has not finished yet (what `count` bounds). */
   #busy = 0;
   #freed: (() => void) | undefined;
   /** Hops waiting to be committed together. */
-  #commits: PendingCommit[] = [];
+  #batch: CommitBatch | undefined;
   /** The tail of each ordered stream's chain. */
   readonly #chains = new Map<string, Promise<void>>();
 
@@ -153,7 +164,7 @@ export class StreamConsumer {
 
   #inHandOf(stream: string): Set<string> {
     const ids = new Set<string>();
-    for (const key of this.#inHand) if (key.startsWith(`${stream}|`)) ids.add(key.slice(stream.length + 1));
+    for (const { entry } of this.#inHand.values()) if (entry.stream === stream) ids.add(entry.id);
     return ids;
   }
 
@@ -268,12 +279,10 @@ export class StreamConsumer {
     this.#lastTouch = Date.now();
     const { group, consumer } = this.#options;
     const byStream = new Map<string, string[]>();
-    for (const key of this.#inHand) {
-      const at = key.lastIndexOf('|');
-      const stream = key.slice(0, at);
-      const ids = byStream.get(stream);
-      if (ids === undefined) byStream.set(stream, [key.slice(at + 1)]);
-      else ids.push(key.slice(at + 1));
+    for (const { entry } of this.#inHand.values()) {
+      const ids = byStream.get(entry.stream);
+      if (ids === undefined) byStream.set(entry.stream, [entry.id]);
+      else ids.push(entry.id);
     }
     for (const [stream, ids] of byStream) await this.#link.touch(group, consumer, stream, ids);
   }
@@ -295,91 +304,93 @@ export class StreamConsumer {
       const key = `${entry.stream}|${entry.id}`;
       // Claimed back while its first handling still runs here: that one commits.
       if (this.#inHand.has(key)) continue;
-      this.#inHand.add(key);
+      const hand = new InHand(entry, key);
+      this.#inHand.set(key, hand);
       this.#busy++;
-      let handled = false;
-      const handledNow = (): void => {
-        if (handled) return;
-        handled = true;
-        this.#busy--;
-        this.#freed?.();
-      };
-      const done = (): void => {
-        handledNow();
-        this.#inHand.delete(key);
-        this.#freed?.();
-      };
       if (ordered(entry.stream)) {
         // In order: the next entry of the stream starts once this one is committed.
-        const chain = (this.#chains.get(entry.stream) ?? Promise.resolve()).then(() => this.#handle(entry, handledNow)).finally(done);
+        const chain = (this.#chains.get(entry.stream) ?? Promise.resolve()).then(() => this.#handle(hand));
         this.#chains.set(entry.stream, chain);
         void chain.finally(() => {
           if (this.#chains.get(entry.stream) === chain) this.#chains.delete(entry.stream);
         });
-      } else void this.#handle(entry, handledNow).finally(done);
+      } else void this.#handle(hand);
     }
+  }
+
+  /** `hand`'s handling has finished: its place in the window is free (its commit may still be on its way). */
+  #handled(hand: InHand): void {
+    if (hand.handled) return;
+    hand.handled = true;
+    this.#busy--;
+    this.#freed?.();
+  }
+
+  /** `hand` is committed or given up. */
+  #release(hand: InHand): void {
+    this.#handled(hand);
+    this.#inHand.delete(hand.key);
+    this.#freed?.();
   }
 
   /**
-   * Commits `entry` with the others that finished in the same turn of the event loop: one script,
-   * one round trip for all (each hop still all or nothing).
+   * The batch `entry`'s hop joins: those that finished in the same turn of the event loop are
+   * committed together, one script and one round trip for all (each hop still all or nothing).
    */
-  #commit(entry: StreamEntry, outputs: StreamOutputs): Promise<CommitResult> {
-    return new Promise((resolve, reject) => {
-      this.#commits.push({ entry, outputs, resolve, reject });
-      if (this.#commits.length === 1) setImmediate(() => this.#flushCommits());
-    });
+  #commitBatch(): CommitBatch {
+    const open = this.#batch;
+    if (open !== undefined && open.hops.length < kCommitBatch) return open;
+    const hops: CommitBatch['hops'] = [];
+    const batch: CommitBatch = {
+      hops,
+      done: new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        if (this.#batch === batch) this.#batch = undefined;
+        return this.#link.commitMany(this.#options.group, hops);
+      }),
+    };
+    // Its failure is each hop's (they stay pending); nobody else waits on it.
+    batch.done.catch(() => undefined);
+    this.#batch = batch;
+    return batch;
   }
 
-  #flushCommits(): void {
-    const hops = this.#commits;
-    this.#commits = [];
-    for (let at = 0; at < hops.length; at += 256) {
-      const part = hops.slice(at, at + 256);
-      this.#link.commitMany(this.#options.group, part).then(
-        (results) => {
-          for (let i = 0; i < part.length; i++) (part[i] as PendingCommit).resolve(results[i] as CommitResult);
-        },
-        (error: unknown) => {
-          for (const hop of part) hop.reject(error);
-        },
-      );
-    }
-  }
-
-  /**
-   * Handles and commits one entry, calling `handled` when only the commit is left; never rejects
-   * (a Redis error leaves the entry pending).
-   */
-  async #handle(entry: StreamEntry, handled: () => void): Promise<void> {
-    // A partition that moved away meanwhile: its new owner adopts the entry.
-    const may = this.#options.mayHandle(entry.stream);
-    if (may === false || (may !== true && !(await may))) return;
-    this.stats.handled++;
-    let outputs: StreamOutputs | FailedEntry;
+  /** Handles and commits one entry; never rejects (a Redis error leaves the entry pending). */
+  async #handle(hand: InHand): Promise<void> {
+    const { entry } = hand;
     try {
-      outputs = await this.#handler(entry);
-      handled();
-    } catch (error) {
-      this.stats.failed++;
-      const code = error instanceof SluiceError ? error.code : 'SLUICE_ERR_ROUTINE_FAILED';
-      await this.#link.recordFailure(entry, { code, message: error instanceof Error ? error.message : String(error) }).catch(() => {});
-      return;
-    }
-    try {
-      if (outputs instanceof FailedEntry) {
+      // A partition that moved away meanwhile: its new owner adopts the entry.
+      const may = this.#options.mayHandle(entry.stream);
+      if (may === false || (may !== true && !(await may))) return;
+      this.stats.handled++;
+      let outputs: StreamOutputs | FailedEntry;
+      try {
+        outputs = await this.#handler(entry);
+        this.#handled(hand);
+      } catch (error) {
         this.stats.failed++;
-        if (await this.#link.deadLetter(this.#options.group, entry, outputs.error)) this.stats.dead++;
+        const code = error instanceof SluiceError ? error.code : 'SLUICE_ERR_ROUTINE_FAILED';
+        await this.#link.recordFailure(entry, { code, message: error instanceof Error ? error.message : String(error) }).catch(() => {});
         return;
       }
-      const result = await this.#commit(entry, outputs);
-      if (result.first) this.stats.committed++;
-      else this.stats.duplicates++;
-    } catch (error) {
-      // Not committed: the entry stays pending, and is handled again (by this consumer after it
-      // reconnects, or by another after the claim idle time).
-      this.stats.errors++;
-      this.lastError = error;
+      try {
+        if (outputs instanceof FailedEntry) {
+          this.stats.failed++;
+          if (await this.#link.deadLetter(this.#options.group, entry, outputs.error)) this.stats.dead++;
+          return;
+        }
+        const batch = this.#commitBatch();
+        const at = batch.hops.push({ entry, outputs }) - 1;
+        const result = (await batch.done)[at] as CommitResult;
+        if (result.first) this.stats.committed++;
+        else this.stats.duplicates++;
+      } catch (error) {
+        // Not committed: the entry stays pending, and is handled again (by this consumer after it
+        // reconnects, or by another after the claim idle time).
+        this.stats.errors++;
+        this.lastError = error;
+      }
+    } finally {
+      this.#release(hand);
     }
   }
 }
