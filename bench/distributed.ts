@@ -11,7 +11,9 @@
  * - BullMQ: `Queue.addBulk` here, a `Worker` with concurrency 64 there, completions from
  *   `QueueEvents`.
  *
- * Then unloaded latency, one item at a time: post → sink (the sink's clock minus the post's,
+ * Each contender's worker starts cold and first handles a warmup (5,000 items, not timed: a
+ * worker is a long-lived process); items/s and CPU per item (this process, the worker, Redis)
+ * are of the timed items after it. Then unloaded latency, one item at a time: post → sink (the sink's clock minus the post's,
  * one machine) for all three, and post → job completion in the producer for sluice.
  *
  *   node --import tsx bench/distributed.ts [--quick]     (or npm run bench -- --only distributed)
@@ -81,124 +83,151 @@ interface RunResult {
   cpu: CpuUse;
 }
 
-/** Items/s of `items` through one contender, and its unloaded latencies. */
-async function runOnce(mode: Contender, url: string, items: number, probes: number): Promise<RunResult> {
+/** How one contender moves items: `pass` sends items `from`…`from + count - 1` and resolves when all are done; `probe` sends one stamped item and resolves when it is done. */
+interface Driver {
+  pass(from: number, count: number): Promise<void>;
+  probe(n: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function sluiceDriver(url: string, namespace: string, done: number[]): Promise<Driver> {
+  const runtime = new Runtime({ transport: redis({ url, namespace, consume: false }) });
+  runtime.register(flow);
+  return {
+    async pass(from, count) {
+      await runtime.postAll(
+        'redis-bench',
+        'parse',
+        'in',
+        (function* () {
+          for (let n = from; n < from + count; n++) yield reading(n);
+        })(),
+      );
+      await runtime.waitUntilAllJobsFinished();
+    },
+    async probe(n) {
+      const t = wallNow();
+      const [, job] = runtime.post('redis-bench', 'parse', 'in', { ...reading(n), t });
+      await job.done();
+      done.push(wallNow() - t);
+    },
+    async close() {
+      await runtime.close();
+    },
+  };
+}
+
+async function rawDriver(url: string, namespace: string): Promise<Driver> {
+  const client = new Redis(url);
+  const reader = new Redis(url);
+  const stream = `${namespace}:in`;
+  const doneStream = `${namespace}:done`;
+  let last = '0-0';
+  const waitDone = async (count: number): Promise<void> => {
+    let seen = 0;
+    while (seen < count) {
+      const reply = (await reader.xread('COUNT', 1024, 'BLOCK', 1000, 'STREAMS', doneStream, last)) as Array<
+        [string, Array<[string, string[]]>]
+      > | null;
+      const entries = reply?.[0]?.[1] ?? [];
+      seen += entries.length;
+      if (entries.length > 0) last = (entries.at(-1) as [string, string[]])[0];
+    }
+  };
+  return {
+    async pass(from, count) {
+      const finished = waitDone(count);
+      for (let at = from; at < from + count; at += 256) {
+        const pipeline = client.pipeline();
+        for (let n = at; n < Math.min(from + count, at + 256); n++) pipeline.xadd(stream, '*', 'data', JSON.stringify(reading(n)));
+        await pipeline.exec();
+      }
+      await finished;
+    },
+    async probe(n) {
+      await client.xadd(stream, '*', 'data', JSON.stringify({ ...reading(n), t: wallNow() }));
+      await waitDone(1);
+    },
+    async close() {
+      client.disconnect();
+      reader.disconnect();
+    },
+  };
+}
+
+async function bullDriver(url: string, namespace: string): Promise<Driver> {
+  const { Queue, QueueEvents } = await import('bullmq');
+  const queue = new Queue(namespace, { connection: { url } });
+  const events = new QueueEvents(namespace, { connection: { url } });
+  await events.waitUntilReady();
+  let completed = 0;
+  let wake: (() => void) | undefined;
+  events.on('completed', () => {
+    completed++;
+    wake?.();
+  });
+  const until = async (count: number): Promise<void> => {
+    while (completed < count) await new Promise<void>((resolve) => (wake = resolve));
+  };
+  return {
+    async pass(from, count) {
+      const target = completed + count;
+      for (let at = from; at < from + count; at += 256) {
+        const batch = [];
+        for (let n = at; n < Math.min(from + count, at + 256); n++)
+          batch.push({ name: 'r', data: reading(n), opts: { removeOnComplete: true } });
+        await queue.addBulk(batch);
+      }
+      await until(target);
+    },
+    async probe(n) {
+      const target = completed + 1;
+      await queue.add('r', { ...reading(n), t: wallNow() }, { removeOnComplete: true });
+      await until(target);
+    },
+    async close() {
+      await events.close();
+      await queue.close();
+    },
+  };
+}
+
+/**
+ * One contender: `warmup` items first (not timed: every worker starts cold, and a worker is a
+ * long-lived process), then items/s and CPU of `items`, then `probes` unloaded latencies.
+ */
+async function runOnce(mode: Contender, url: string, items: number, warmup: number, probes: number): Promise<RunResult> {
   const namespace = `bench-${mode}-${Math.random().toString(36).slice(2, 8)}`;
   const child = await startWorker(mode, url, namespace);
   const admin = new Redis(url);
+  const done: number[] = [];
+  let driver: Driver | undefined;
   try {
-    if (mode === 'sluice') {
-      const runtime = new Runtime({ transport: redis({ url, namespace, consume: false }) });
-      try {
-        runtime.register(flow);
-        const before = await cpuNow(child, admin);
-        const started = performance.now();
-        await runtime.postAll(
-          'redis-bench',
-          'parse',
-          'in',
-          (function* () {
-            for (let n = 0; n < items; n++) yield reading(n);
-          })(),
-        );
-        await runtime.waitUntilAllJobsFinished();
-        const rate = items / ((performance.now() - started) / 1000);
-        const cpu = cpuPerItem(before, await cpuNow(child, admin), items);
-        await settle(200);
-        const done: number[] = [];
-        for (let n = 0; n < probes; n++) {
-          const t = wallNow();
-          const [, job] = runtime.post('redis-bench', 'parse', 'in', { ...reading(n), t });
-          await job.done();
-          done.push(wallNow() - t);
-          await settle(2);
-        }
-        const sink = (await workerStats(child)).latencies;
-        return { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99), doneP50: percentile(done, 50), cpu };
-      } finally {
-        await runtime.close();
-      }
+    driver =
+      mode === 'sluice'
+        ? await sluiceDriver(url, namespace, done)
+        : mode === 'raw'
+          ? await rawDriver(url, namespace)
+          : await bullDriver(url, namespace);
+    if (warmup > 0) await driver.pass(0, warmup);
+    await settle(200);
+    await workerStats(child); // what the warmup's sinks saw is not counted
+    const before = await cpuNow(child, admin);
+    const started = performance.now();
+    await driver.pass(warmup, items);
+    const rate = items / ((performance.now() - started) / 1000);
+    const cpu = cpuPerItem(before, await cpuNow(child, admin), items);
+    await settle(200);
+    for (let n = 0; n < probes; n++) {
+      await driver.probe(n);
+      await settle(2);
     }
-    if (mode === 'raw') {
-      const client = new Redis(url);
-      const reader = new Redis(url);
-      try {
-        const stream = `${namespace}:in`;
-        const doneStream = `${namespace}:done`;
-        let last = '0-0';
-        const waitDone = async (count: number): Promise<void> => {
-          let seen = 0;
-          while (seen < count) {
-            const reply = (await reader.xread('COUNT', 1024, 'BLOCK', 1000, 'STREAMS', doneStream, last)) as Array<
-              [string, Array<[string, string[]]>]
-            > | null;
-            const entries = reply?.[0]?.[1] ?? [];
-            seen += entries.length;
-            if (entries.length > 0) last = (entries.at(-1) as [string, string[]])[0];
-          }
-        };
-        const before = await cpuNow(child, admin);
-        const started = performance.now();
-        const finished = waitDone(items);
-        for (let at = 0; at < items; at += 256) {
-          const pipeline = client.pipeline();
-          for (let n = at; n < Math.min(items, at + 256); n++) pipeline.xadd(stream, '*', 'data', JSON.stringify(reading(n)));
-          await pipeline.exec();
-        }
-        await finished;
-        const rate = items / ((performance.now() - started) / 1000);
-        const cpu = cpuPerItem(before, await cpuNow(child, admin), items);
-        await settle(200);
-        for (let n = 0; n < probes; n++) {
-          await client.xadd(stream, '*', 'data', JSON.stringify({ ...reading(n), t: wallNow() }));
-          await waitDone(1);
-          await settle(2);
-        }
-        const sink = (await workerStats(child)).latencies;
-        return { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99), cpu };
-      } finally {
-        client.disconnect();
-        reader.disconnect();
-      }
-    }
-    const { Queue, QueueEvents } = await import('bullmq');
-    const queue = new Queue(namespace, { connection: { url } });
-    const events = new QueueEvents(namespace, { connection: { url } });
-    try {
-      await events.waitUntilReady();
-      let completed = 0;
-      let wake: (() => void) | undefined;
-      events.on('completed', () => {
-        completed++;
-        wake?.();
-      });
-      const until = async (count: number): Promise<void> => {
-        while (completed < count) await new Promise<void>((resolve) => (wake = resolve));
-      };
-      const before = await cpuNow(child, admin);
-      const started = performance.now();
-      for (let at = 0; at < items; at += 256) {
-        const batch = [];
-        for (let n = at; n < Math.min(items, at + 256); n++) batch.push({ name: 'r', data: reading(n), opts: { removeOnComplete: true } });
-        await queue.addBulk(batch);
-      }
-      await until(items);
-      const rate = items / ((performance.now() - started) / 1000);
-      const cpu = cpuPerItem(before, await cpuNow(child, admin), items);
-      await settle(200);
-      for (let n = 0; n < probes; n++) {
-        const before = completed;
-        await queue.add('r', { ...reading(n), t: wallNow() }, { removeOnComplete: true });
-        await until(before + 1);
-        await settle(2);
-      }
-      const sink = (await workerStats(child)).latencies;
-      return { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99), cpu };
-    } finally {
-      await events.close();
-      await queue.close();
-    }
+    const sink = (await workerStats(child)).latencies;
+    const result: RunResult = { rate, sinkP50: percentile(sink, 50), sinkP99: percentile(sink, 99), cpu };
+    if (mode === 'sluice') result.doneP50 = percentile(done, 50);
+    return result;
   } finally {
+    await driver?.close();
     admin.disconnect();
     await stopWorker(child);
   }
@@ -215,6 +244,7 @@ export async function runDistributedBench(
   log: (line: string) => void = () => {},
 ): Promise<DistributedBenchResult> {
   const items = options.quick === true ? 5_000 : 30_000;
+  const warmup = options.quick === true ? 1_000 : 5_000;
   const repeat = options.quick === true ? 1 : 3;
   const probes = options.quick === true ? 100 : 300;
   const server = await startRedis({ appendfsync: 'everysec' });
@@ -223,7 +253,7 @@ export async function runDistributedBench(
   try {
     for (let r = 0; r < repeat; r++) {
       for (const mode of ['sluice', 'raw', 'bullmq'] as const) {
-        const result = await runOnce(mode, server.url, items, probes);
+        const result = await runOnce(mode, server.url, items, warmup, probes);
         runs[mode].push(result);
         const { producer, worker, redis: inRedis } = result.cpu;
         log(
@@ -246,7 +276,7 @@ export async function runDistributedBench(
       runs[mode].map((x) => x.sinkP50),
       50,
     );
-  const note = `${items} items, 2 processes, concurrency 64, median of ${repeat}`;
+  const note = `${items} items after ${warmup} to warm up, 2 processes, concurrency 64, median of ${repeat}`;
   const doneP50 = percentile(
     runs.sluice.map((x) => x.doneP50 ?? Number.NaN),
     50,
