@@ -46,7 +46,7 @@ export interface RedisTransportOptions {
   /** Take items of distributed routines here (false: a producer that only sends). @default true */
   consume?: boolean;
   /**
-   * Entries of one routine handled here at once (read half a window at a time; those whose
+   * Entries of one routine handled here at once (read once half of them are free; those whose
    * handling is done wait for their commit without taking a place, up to as many again). @default 64
    */
   concurrency?: number;

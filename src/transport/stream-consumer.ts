@@ -217,7 +217,7 @@ export class StreamConsumer {
           client.on('error', () => undefined); // reported by the rounds that fail, and by health
           this.#reader = new StreamLink(client, this.#link.keys);
         }
-        const entries = await this.#reader.read(group, consumer, streams, { count: Math.ceil(count / 2), blockMs });
+        const entries = await this.#reader.read(group, consumer, streams, { count: room, blockMs });
         this.#dispatch(entries);
         failures = 0;
         this.lastError = undefined;
