@@ -203,9 +203,9 @@ export class StreamConsumer {
         if (Date.now() - this.#lastClaim >= this.#options.claimEveryMs) await this.#claim();
         // Read again once half the window is free: a slow entry does not hold the others back,
         // and the next entries are handled while the last ones' commit is on its way.
-        const room = Math.min(count - this.#busy, 2 * count - this.#inHand.size);
+        const room = this.#room();
         if (room < count / 2) {
-          await this.#freedOrTouchDue();
+          await this.#freedOrTouchDue(() => this.#room() >= count / 2);
           continue;
         }
         if (streams.length === 0) {
@@ -234,22 +234,35 @@ export class StreamConsumer {
     await this.#settled();
   }
 
-  /** Resolves when an entry in hand is done, or when what is in hand is due to be kept fresh. */
-  async #freedOrTouchDue(): Promise<void> {
+  /** Entries the next read may take: places free in the window, and in hand at most twice the window. */
+  #room(): number {
+    const { count } = this.#options;
+    return Math.min(count - this.#busy, 2 * count - this.#inHand.size);
+  }
+
+  /**
+   * Resolves once `enough` holds after an entry was handled or committed (not at each one), when
+   * stopping, or when what is in hand is due to be kept fresh.
+   */
+  async #freedOrTouchDue(enough: () => boolean): Promise<void> {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.#options.claimIdleMs / 3);
+      const timer = setTimeout(() => {
+        this.#freed = undefined;
+        resolve();
+      }, this.#options.claimIdleMs / 3);
       this.#freed = () => {
+        if (!this.#stopping && !enough()) return;
+        this.#freed = undefined;
         clearTimeout(timer);
         resolve();
       };
     });
-    this.#freed = undefined;
   }
 
   /** Resolves once nothing is in hand (keeping what is in hand fresh meanwhile). */
   async #settled(): Promise<void> {
     while (this.#inHand.size > 0) {
-      await this.#freedOrTouchDue();
+      await this.#freedOrTouchDue(() => this.#inHand.size === 0);
       if (this.#inHand.size > 0 && Date.now() - this.#lastTouch >= this.#options.claimIdleMs / 3)
         await this.#touch().catch(() => undefined);
     }
