@@ -2,7 +2,7 @@
  * `sluice worker` and `sluice run --redis`: the worker takes a flow's distributed items from a real
  * Redis until SIGTERM (then exits 0 with its counters), the producer's summary counts every job;
  * a missing --redis, a flow without a distributed routine and --namespace without --redis are
- * coded usage errors. (The chaos suite runs three workers under kill -9, SIGSTOP and a Redis restart.)
+ * coded usage errors; an unreachable Redis is said on stderr, and so is its return. (The chaos suite runs three workers under kill -9, SIGSTOP and a Redis restart.)
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,4 +67,49 @@ describe('sluice worker', () => {
     expect(await main(['run', 'flows/accounts.ts', '--namespace', 'x', '--no-record'], stray)).toBe(2);
     expect(stray.err()).toContain('--namespace and --consume go with --redis');
   });
+
+  it('says when Redis cannot be reached and when it is back, instead of waiting in silence', async () => {
+    // A producer pointed at a port nothing listens on: one line names the URL and the error.
+    const gone = await startRedis();
+    await gone.stop();
+    const t = io();
+    const code = await main(
+      ['run', 'flows/accounts.ts', '--redis', gone.url, '--items', '3', '--no-record', '--timeout', '2500', '--json'],
+      t,
+    );
+    expect(code).toBe(1); // its jobs did not finish
+    expect(t.err()).toContain(`sluice: redis at ${gone.url} is`);
+    expect(t.err()).toContain('ECONNREFUSED');
+    expect(JSON.parse(t.out())).toMatchObject({ items: 3, completed: 0, drained: false });
+
+    // A worker whose Redis goes away for 3 s and comes back: a line for each.
+    const own = await startRedis();
+    const child = spawn(
+      process.execPath,
+      ['bin/sluice.js', 'worker', 'flows/accounts.ts', '--redis', own.url, '--no-record', '--every', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const until = async (text: string): Promise<void> => {
+      const deadline = Date.now() + 60_000;
+      while (!output.includes(text)) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no "${text}" from the worker: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      await until('sluice worker: flow accounts');
+      expect(output).not.toContain('sluice: redis at');
+      await own.restart({ downMs: 3_000 });
+      await until(`sluice: redis at ${own.url} is`);
+      await until('sluice: redis is reachable again');
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    } finally {
+      child.kill('SIGKILL');
+      await own.stop();
+    }
+  }, 120_000);
 });

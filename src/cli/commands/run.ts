@@ -13,6 +13,7 @@ import type { StreamRun } from '../../runtime/index.ts';
 import { ExitCode, UsageError } from '../cli-error.ts';
 import { loadModuleArg, parseParams } from '../flow-loader.ts';
 import { createProgress, formatCount, openOutput, type CliIO } from '../output.ts';
+import { watchRedis } from '../redis-watch.ts';
 import { terminalSafe } from '../safe-text.ts';
 import { dbHint, dbPath } from '../store-args.ts';
 
@@ -233,6 +234,7 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
   const flow = runtime.register(mod, parseParams(options.param ?? []));
   await runtime.start();
   const worker = runtime.exec(flow.id);
+  const unwatch = transport === undefined ? () => {} : watchRedis(transport, (line) => io.stderr.write(line));
   let interrupted = false;
   let signals = 0;
   // First signal: a graceful close (5 s for unfinished jobs). Second: cancel them now; the
@@ -283,6 +285,7 @@ export async function runCommand(specifier: string, options: RunOptions, io: Cli
     // The handlers stay until the run is closed: a second signal while closing cuts it short.
     report = await runtime.close({ timeout: 0 });
   } finally {
+    unwatch();
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
   }

@@ -9,6 +9,7 @@ import { UsageError, ExitCode } from '../cli-error.ts';
 import { loadModuleArg, parseParams } from '../flow-loader.ts';
 import type { CliIO } from '../output.ts';
 import { terminalSafe } from '../safe-text.ts';
+import { watchRedis } from '../redis-watch.ts';
 import { dbPath } from '../store-args.ts';
 
 /** The options of `sluice worker`, as the command line parsed them. */
@@ -77,6 +78,7 @@ export async function workerCommand(specifier: string, options: WorkerCommandOpt
   };
   const timer = options.every > 0 ? setInterval(report, options.every) : undefined;
   timer?.unref();
+  const unwatch = watchRedis(transport, (line) => io.stderr.write(line));
   const signal = await new Promise<string>((resolve) => {
     const onSignal = (name: string) => () => resolve(name);
     process.once('SIGINT', onSignal('SIGINT'));
@@ -85,6 +87,7 @@ export async function workerCommand(specifier: string, options: WorkerCommandOpt
     if (stop?.aborted) resolve('stop');
   });
   clearInterval(timer);
+  unwatch();
   io.stderr.write(`${signal === 'stop' ? 'stopping' : `${signal}: stopping`}; what this worker took gets ${options.drain} ms to finish\n`);
   const closed = await runtime.close({ timeout: options.drain });
   report();
