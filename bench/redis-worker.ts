@@ -1,13 +1,17 @@
 /**
  * The distributed bench's worker process: `node --import tsx bench/redis-worker.ts <mode> <url> <ns>`
- * with mode `sluice` (a Runtime with the Redis transport running bench/redis-flow.ts), `raw`
- * (XREADGROUP, the same work, one XACK and one pipeline of completions per batch) or `bullmq` (a
- * BullMQ Worker). Every one handles 64 items at once. It says `ready` on its IPC channel, answers
+ * with mode `sluice` (a Runtime with the Redis transport running bench/redis-flow.ts), `layer`
+ * (sluice's Redis layer with no Runtime: a StreamConsumer whose handler does the work and the
+ * sink's counting, committed by the same scripts), `raw` (XREADGROUP, the same work, one XACK and
+ * one pipeline of completions per batch) or `bullmq` (a BullMQ Worker). Every one handles 64 items at once. It says `ready` on its IPC channel, answers
  * `stats` with what its sinks saw and the CPU it has used, and stops on `stop`.
  */
 import { Redis } from 'ioredis';
 import { Runtime } from '../src/index.ts';
 import { redis } from '../src/entry/redis.ts';
+import { StreamConsumer } from '../src/transport/stream-consumer.ts';
+import { FlowKeys } from '../src/transport/stream-keys.ts';
+import { StreamLink } from '../src/transport/stream-link.ts';
 import flow, { sinkStats, wallNow, work, type Reading } from './redis-flow.ts';
 
 const [mode, url, namespace] = process.argv.slice(2) as [string, string, string];
@@ -21,6 +25,21 @@ if (mode === 'sluice') {
   stop = async () => {
     await runtime.close();
   };
+} else if (mode === 'layer') {
+  const keys = new FlowKeys(namespace, 'layer');
+  const input = keys.slot('work', 'in');
+  const consumer = new StreamConsumer(
+    new StreamLink(new Redis(url), keys),
+    { group: 'work', consumer: 'w', streams: [input], count: kConcurrency },
+    async (entry) => {
+      const r = work(JSON.parse(entry.data) as Reading);
+      sinkStats.items++;
+      if (r.t !== undefined) sinkStats.latencies.push(wallNow() - r.t);
+      return [];
+    },
+  );
+  consumer.start();
+  stop = () => consumer.stop();
 } else if (mode === 'raw') {
   const client = new Redis(url);
   const stream = `${namespace}:in`;
