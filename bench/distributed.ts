@@ -87,7 +87,10 @@ interface RunResult {
   cpu: CpuUse;
 }
 
-/** How one contender moves items: `pass` sends items `from`…`from + count - 1` and resolves when all are done; `probe` sends one stamped item and resolves when it is done. */
+/**
+ * How one contender moves items: `pass` sends items `from`…`from + count - 1` and resolves when
+ * all are done; `probe` sends one stamped item and resolves when it is done.
+ */
 interface Driver {
   pass(from: number, count: number): Promise<void>;
   probe(n: number): Promise<void>;

@@ -3,8 +3,9 @@
  * with mode `sluice` (a Runtime with the Redis transport running bench/redis-flow.ts), `layer`
  * (sluice's Redis layer with no Runtime: a StreamConsumer whose handler does the work and the
  * sink's counting, committed by the same scripts), `raw` (XREADGROUP, the same work, one XACK and
- * one pipeline of completions per batch) or `bullmq` (a BullMQ Worker). Every one handles 64 items at once. It says `ready` on its IPC channel, answers
- * `stats` with what its sinks saw and the CPU it has used, and stops on `stop`.
+ * one pipeline of completions per batch) or `bullmq` (a BullMQ Worker). Every one handles 64 items
+ * at once. It says `ready` on its IPC channel, answers `stats` with what its sinks saw and the CPU
+ * it has used, and stops on `stop`.
  */
 import { Redis } from 'ioredis';
 import { Runtime } from '../src/index.ts';

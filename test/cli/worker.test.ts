@@ -2,7 +2,8 @@
  * `sluice worker` and `sluice run --redis`: the worker takes a flow's distributed items from a real
  * Redis until SIGTERM (then exits 0 with its counters), the producer's summary counts every job;
  * a missing --redis, a flow without a distributed routine and --namespace without --redis are
- * coded usage errors; an unreachable Redis is said on stderr, and so is its return. (The chaos suite runs three workers under kill -9, SIGSTOP and a Redis restart.)
+ * coded usage errors; an unreachable Redis is said on stderr, and so is its return. (The chaos
+ * suite runs three workers under kill -9, SIGSTOP and a Redis restart.)
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
