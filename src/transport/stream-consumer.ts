@@ -341,13 +341,16 @@ export class StreamConsumer {
 
   /** `hand` is committed or given up. */
   #release(hand: InHand): void {
-    this.#handled(hand);
+    if (!hand.handled) {
+      hand.handled = true;
+      this.#busy--;
+    }
     this.#inHand.delete(hand.key);
     this.#freed?.();
   }
 
   /**
-   * The batch `entry`'s hop joins: those that finished in the same turn of the event loop are
+   * The batch the next hop joins: hops that finished in the same turn of the event loop are
    * committed together, one script and one round trip for all (each hop still all or nothing).
    */
   #commitBatch(): CommitBatch {

@@ -19,23 +19,38 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe('sluice worker', () => {
-  it('takes the distributed items a `sluice run --redis` producer sends, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
-      ['bin/sluice.js', 'worker', 'flows/accounts.ts', '--redis', server.url, '--namespace', 'cli', '--no-record', '--every', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    try {
+/** A `sluice worker` child process: its output so far, and a wait until the output says `text`. */
+function startWorker(url: string, ...args: string[]) {
+  const child = spawn(
+    process.execPath,
+    ['bin/sluice.js', 'worker', 'flows/accounts.ts', '--redis', url, '--no-record', '--every', '0', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    output: () => output,
+    async until(text: string): Promise<void> {
       const deadline = Date.now() + 60_000;
-      while (!output.includes('sluice worker: flow accounts (distributed: score)')) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the worker did not start: ${output}`);
+      while (!output.includes(text)) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no "${text}" from the worker: ${output}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+    },
+  };
+}
+
+describe('sluice worker', () => {
+  it('takes the distributed items a `sluice run --redis` producer sends, and stops cleanly on SIGTERM', async () => {
+    const worker = startWorker(server.url, '--namespace', 'cli');
+    try {
+      await worker.until('sluice worker: flow accounts (distributed: score)');
       const t = io();
       const code = await main(
         ['run', 'flows/accounts.ts', '--redis', server.url, '--namespace', 'cli', '--items', '500', '--no-record', '--json'],
@@ -43,11 +58,11 @@ describe('sluice worker', () => {
       );
       expect(code, t.err()).toBe(0);
       expect(JSON.parse(t.out())).toMatchObject({ items: 500, completed: 500, failed: 0 });
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(output).toMatch(/handled 500, committed 500/);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      expect(worker.output()).toMatch(/handled 500, committed 500/);
     } finally {
-      child.kill('SIGKILL');
+      worker.child.kill('SIGKILL');
     }
   }, 120_000);
 
@@ -85,31 +100,17 @@ describe('sluice worker', () => {
 
     // A worker whose Redis goes away for 3 s and comes back: a line for each.
     const own = await startRedis();
-    const child = spawn(
-      process.execPath,
-      ['bin/sluice.js', 'worker', 'flows/accounts.ts', '--redis', own.url, '--no-record', '--every', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const until = async (text: string): Promise<void> => {
-      const deadline = Date.now() + 60_000;
-      while (!output.includes(text)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no "${text}" from the worker: ${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
+    const worker = startWorker(own.url);
     try {
-      await until('sluice worker: flow accounts');
-      expect(output).not.toContain('sluice: redis at');
+      await worker.until('sluice worker: flow accounts');
+      expect(worker.output()).not.toContain('sluice: redis at');
       await own.restart({ downMs: 3_000 });
-      await until(`sluice: redis at ${own.url} is`);
-      await until('sluice: redis is reachable again');
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await worker.until(`sluice: redis at ${own.url} is`);
+      await worker.until('sluice: redis is reachable again');
+      worker.child.kill('SIGTERM');
+      await worker.exited;
     } finally {
-      child.kill('SIGKILL');
+      worker.child.kill('SIGKILL');
       await own.stop();
     }
   }, 120_000);
