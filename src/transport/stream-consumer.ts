@@ -106,6 +106,8 @@ export class StreamConsumer {
   /** Of those, entries whose handling has not finished yet (what `count` bounds). */
   #busy = 0;
   #freed: (() => void) | undefined;
+  /** Times the reading connection dropped. */
+  #readerDrops = 0;
   /** Hops waiting to be committed together. */
   #batch: CommitBatch | undefined;
   /** The tail of each ordered stream's chain. */
@@ -215,9 +217,18 @@ export class StreamConsumer {
         if (this.#reader === undefined) {
           const client = this.#link.redis.duplicate() as Redis;
           client.on('error', () => undefined); // reported by the rounds that fail, and by health
+          client.on('close', () => this.#readerDrops++);
           this.#reader = new StreamLink(client, this.#link.keys);
         }
+        const drops = this.#readerDrops;
         const entries = await this.#reader.read(group, consumer, streams, { count: room, blockMs });
+        if (this.#readerDrops !== drops) {
+          // The connection dropped during the read and the client sent it again: Redis may have
+          // delivered entries to the first one whose reply was lost (this consumer's pending ones
+          // now), older than what came back. All of them come in order from the pending list.
+          drained = false;
+          continue;
+        }
         this.#dispatch(entries);
         failures = 0;
         this.lastError = undefined;

@@ -108,6 +108,38 @@ describe('StreamConsumer', () => {
     expect(await producer.backlog(input, 'mid')).toEqual({ lag: 0, pending: 0 });
   });
 
+  it('a read whose reply was lost with its connection: the entries it took are handled first, in order, before newer ones', async () => {
+    const { keys, producer, input, output } = setup();
+    await producer.ensureGroup(input, 'mid');
+    const handled: string[] = [];
+    const consumer = new StreamConsumer(
+      new StreamLink(client(), keys),
+      // Ordered, and claims far away: only the consumer's own recovery can bring the lost entries back in time.
+      { group: 'mid', consumer: 'c', streams: [input], blockMs: 5_000, claimIdleMs: 600_000, ordered: () => true },
+      async (entry: StreamEntry): Promise<StreamOutputs> => {
+        handled.push(entry.data);
+        return [[output, entry.data]];
+      },
+    );
+    consumer.start();
+    const admin = client();
+    const blockedReader = async (): Promise<string | undefined> =>
+      ((await admin.call('CLIENT', 'LIST')) as string).split('\n').find((line) => line.includes('cmd=xreadgroup'));
+    await until(async () => (await blockedReader()) !== undefined);
+    // Entries delivered to this consumer whose reply never reached it: added and read as `c` in one step
+    // (the blocked read is not served them), then its connection is cut.
+    const lost = admin.multi();
+    for (const n of ['1', '2', '3']) lost.xadd(input, '*', 'job', `l${n}`, 'data', n);
+    await lost.call('XREADGROUP', 'GROUP', 'mid', 'c', 'COUNT', 10, 'STREAMS', input, '>').exec();
+    await until(async () => (await blockedReader()) !== undefined);
+    const id = /\bid=(\d+)/.exec((await blockedReader()) ?? '')?.[1];
+    await admin.call('CLIENT', 'KILL', 'ID', id as string);
+    await producer.post(input, 'l4', '4');
+    await until(() => handled.length >= 4);
+    await consumer.stop();
+    expect(handled).toEqual(['1', '2', '3', '4']);
+  });
+
   it("a stalled consumer's entry is claimed and committed by a live one; the stalled one's late commit adds nothing", async () => {
     const { keys, producer, input, output } = setup();
     await producer.ensureGroup(input, 'mid');
